@@ -1,0 +1,157 @@
+//! The apply rule (DESIGN §3.3): the one rule every writer of a wallet follows.
+//!
+//! Order of checks: duplicate → stale → not yet valid → expired → amount range → funds/cap.
+//! Duplicate is first so a replay always gets the recorded answer; stale and not-yet-valid are
+//! never recorded (a stale id may be an evicted original, so recording a rejection under its id
+//! would contradict the audit log), every other rejection is recorded like an application.
+
+use crate::command::{Command, Op};
+use crate::limits::{Limits, MAX_FUTURE_SKEW_MS};
+use crate::wallet::{RecordOutcome, TxnRecord, Wallet};
+use serde::{Deserialize, Serialize};
+
+/// Why a txn was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// A deduct larger than the balance.
+    InsufficientFunds,
+    /// Amount below 1 or above the configured maximum.
+    AmountOutOfRange,
+    /// The balance would pass the configured cap (at most 2^53 − 1).
+    BalanceOverflow,
+    /// Processed after the command's `expiresAt`.
+    Expired,
+    /// `issuedAt` lies more than the allowed skew in the future.
+    NotYetValid,
+    /// `issuedAt` at or below the watermark and the id is no longer in the ring: it may be an
+    /// evicted original, so it is refused without being recorded.
+    Stale,
+}
+
+impl RejectReason {
+    /// The wire name, e.g. `insufficient_funds`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::InsufficientFunds => "insufficient_funds",
+            RejectReason::AmountOutOfRange => "amount_out_of_range",
+            RejectReason::BalanceOverflow => "balance_overflow",
+            RejectReason::Expired => "expired",
+            RejectReason::NotYetValid => "not_yet_valid",
+            RejectReason::Stale => "stale",
+        }
+    }
+
+    /// Whether this rejection enters the ring (and is committed and audited like an application).
+    pub fn is_recorded(self) -> bool {
+        !matches!(self, RejectReason::Stale | RejectReason::NotYetValid)
+    }
+}
+
+/// The result of offering a command to a wallet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The balance changed; the new record is the ring's last entry.
+    Applied {
+        /// Balance after the change.
+        balance_after: i64,
+    },
+    /// Refused; recorded in the ring when `reason.is_recorded()`.
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+        /// The (unchanged) balance.
+        balance: i64,
+    },
+    /// Already processed: the original record, nothing changed.
+    Duplicate(TxnRecord),
+}
+
+impl Outcome {
+    /// Whether the wallet document changed (and so must be saved before anyone is told).
+    pub fn changed_wallet(&self) -> bool {
+        match self {
+            Outcome::Applied { .. } => true,
+            Outcome::Rejected { reason, .. } => reason.is_recorded(),
+            Outcome::Duplicate(_) => false,
+        }
+    }
+}
+
+/// Checks amount range and funds/cap for one movement; returns the new balance.
+fn movement(balance: i64, op: Op, amount: i64, limits: &Limits) -> Result<i64, RejectReason> {
+    if amount < 1 || amount > limits.max_amount {
+        return Err(RejectReason::AmountOutOfRange);
+    }
+    match op {
+        Op::Give => balance
+            .checked_add(amount)
+            .filter(|b| *b <= limits.balance_cap)
+            .ok_or(RejectReason::BalanceOverflow),
+        Op::Deduct => {
+            if amount > balance {
+                Err(RejectReason::InsufficientFunds)
+            } else {
+                Ok(balance - amount)
+            }
+        }
+    }
+}
+
+/// Applies a remote (Discord) command to `wallet` at time `now_ms` (Unix ms).
+///
+/// The caller has verified the signature and `Command::validate`; the wallet satisfies
+/// `Wallet::validate`. Deterministic: the same inputs always give the same wallet and outcome.
+pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -> Outcome {
+    if let Some(rec) = wallet.find(&cmd.txn) {
+        return Outcome::Duplicate(rec.clone());
+    }
+    let balance = wallet.balance;
+    let refuse = |reason| Outcome::Rejected { reason, balance };
+    if cmd.issued_at <= wallet.watermark {
+        return refuse(RejectReason::Stale);
+    }
+    if cmd.issued_at > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
+        return refuse(RejectReason::NotYetValid);
+    }
+    let result = if now_ms > cmd.expires_at {
+        Err(RejectReason::Expired)
+    } else {
+        movement(balance, cmd.op, cmd.amount, limits)
+    };
+    let (outcome, reject_reason, balance_after) = match result {
+        Ok(b) => (RecordOutcome::Applied, None, b),
+        Err(r) => (RecordOutcome::Rejected, Some(r), balance),
+    };
+    wallet.balance = balance_after;
+    wallet.record(TxnRecord {
+        id: cmd.txn.clone(),
+        op: cmd.op,
+        amount: cmd.amount,
+        outcome,
+        reject_reason,
+        balance_after,
+        issued_at: cmd.issued_at,
+        at: now_ms,
+    });
+    match reject_reason {
+        None => Outcome::Applied { balance_after },
+        Some(reason) => Outcome::Rejected { reason, balance },
+    }
+}
+
+/// Applies an in-game movement (grant / spend by the game's own code on the session holder).
+///
+/// Local txns are originated and applied exactly once by the holder, so they skip the ring:
+/// heavy in-game spending never evicts Discord txns or raises the watermark. They reach the
+/// audit log through the outbox. Returns the new balance, or why it was refused (nothing changes).
+pub fn apply_local(
+    wallet: &mut Wallet,
+    op: Op,
+    amount: i64,
+    limits: &Limits,
+) -> Result<i64, RejectReason> {
+    let b = movement(wallet.balance, op, amount, limits)?;
+    wallet.balance = b;
+    Ok(b)
+}

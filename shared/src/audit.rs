@@ -1,0 +1,147 @@
+//! The audit record: what the audit API stores for every committed txn.
+
+use crate::apply::RejectReason;
+use crate::command::{Op, reason_ok, text_ok};
+use crate::ids::TxnId;
+use crate::limits::{MAX_ACTOR_NAME_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER};
+use crate::wallet::RecordOutcome;
+use serde::{Deserialize, Serialize};
+
+/// Who originated the txn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A staff command from Discord (bot or CLI).
+    Discord,
+    /// The game's own code (grant / spend on the session holder).
+    Game,
+}
+
+impl Source {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Discord => "discord",
+            Source::Game => "game",
+        }
+    }
+}
+
+/// One committed txn (applied or recorded rejection). Field order is the wire order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditRecord {
+    /// The txn id; the audit API stores each at most once.
+    pub txn_id: TxnId,
+    /// Discord or game.
+    pub source: Source,
+    /// Roblox user id owning the wallet.
+    pub user_id: u64,
+    /// Give or deduct.
+    pub op: Op,
+    /// The amount the txn carried.
+    pub amount: i64,
+    /// Applied or rejected.
+    pub outcome: RecordOutcome,
+    /// Why it was rejected (absent when applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<RejectReason>,
+    /// Balance after the txn.
+    pub balance_after: i64,
+    /// The human reason.
+    pub reason: String,
+    /// Discord user id of the actor (absent for game txns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    /// Discord display name of the actor (absent for game txns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    /// `game.JobId` of the server that committed it; absent when the bot committed it offline (CAS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_job_id: Option<String>,
+    /// When the txn was issued (Unix ms).
+    pub issued_at: i64,
+    /// When it was applied (Unix ms).
+    pub applied_at: i64,
+}
+
+/// An audit record that cannot be stored; each names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// User id 0 or beyond 2^53 − 1.
+    #[error("userId out of range")]
+    UserId,
+    /// Amount beyond ±(2^53 − 1), or below 1 on an applied record.
+    #[error("amount out of range")]
+    Amount,
+    /// Balance negative or beyond 2^53 − 1.
+    #[error("balanceAfter out of range")]
+    Balance,
+    /// Applied with a rejection reason, or rejected without one.
+    #[error("rejectReason must be present exactly when outcome is rejected")]
+    RejectReason,
+    /// Reason empty, too long or with control characters.
+    #[error(
+        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control characters"
+    )]
+    Reason,
+    /// Actor fields inconsistent with the source, or malformed.
+    #[error("actorId/actorName must be set (and well-formed) exactly for discord records")]
+    Actor,
+    /// Server job id empty or over 64 characters.
+    #[error("serverJobId must be 1-64 characters")]
+    JobId,
+    /// Timestamps non-positive or beyond 2^53 − 1.
+    #[error("issuedAt/appliedAt out of range")]
+    Time,
+}
+
+impl AuditRecord {
+    /// Checks ranges and consistency; the audit API stores nothing that fails.
+    pub fn validate(&self) -> Result<(), AuditError> {
+        if self.user_id == 0 || self.user_id > MAX_SAFE_INTEGER as u64 {
+            return Err(AuditError::UserId);
+        }
+        let amount_ok = match self.outcome {
+            RecordOutcome::Applied => (1..=MAX_SAFE_INTEGER).contains(&self.amount),
+            RecordOutcome::Rejected => {
+                (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&self.amount)
+            }
+        };
+        if !amount_ok {
+            return Err(AuditError::Amount);
+        }
+        if !(0..=MAX_SAFE_INTEGER).contains(&self.balance_after) {
+            return Err(AuditError::Balance);
+        }
+        if (self.outcome == RecordOutcome::Rejected) != self.reject_reason.is_some() {
+            return Err(AuditError::RejectReason);
+        }
+        if !reason_ok(&self.reason) {
+            return Err(AuditError::Reason);
+        }
+        let actor_ok = match (self.source, &self.actor_id, &self.actor_name) {
+            (Source::Discord, Some(id), Some(name)) => {
+                !id.is_empty()
+                    && id.len() <= 20
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && text_ok(name, MAX_ACTOR_NAME_CHARS)
+            }
+            (Source::Game, None, None) => true,
+            _ => false,
+        };
+        if !actor_ok {
+            return Err(AuditError::Actor);
+        }
+        if let Some(job) = &self.server_job_id
+            && (job.is_empty() || job.chars().count() > 64 || job.chars().any(char::is_control))
+        {
+            return Err(AuditError::JobId);
+        }
+        let t = 1..=MAX_SAFE_INTEGER;
+        if !t.contains(&self.issued_at) || !t.contains(&self.applied_at) {
+            return Err(AuditError::Time);
+        }
+        Ok(())
+    }
+}

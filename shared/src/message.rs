@@ -1,0 +1,90 @@
+//! Framing and signing of `economy.command` messages published through MessagingService.
+//!
+//! A message is the text `EB1.<keyId>.<sig>.<body>`: `body` is the command's JSON exactly as
+//! sent, `sig` the lower-case hex HMAC-SHA256 over the bytes `EB1.<keyId>.<body>` (the message
+//! without its signature field). Receivers verify over the bytes they received, then parse;
+//! nothing is ever re-serialised for verification.
+
+use crate::command::{Command, CommandError};
+use crate::keys::{Key, KeyRing};
+use crate::limits::MAX_MESSAGE_BYTES;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// The framing tag and protocol version.
+pub const MESSAGE_PREFIX: &str = "EB1";
+
+/// Why a command message cannot be produced or accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// The encoded message exceeds Roblox's 1 KiB limit.
+    #[error("command message is {0} bytes; Roblox messages hold at most {MAX_MESSAGE_BYTES}")]
+    TooLarge(usize),
+    /// Not `EB1.<keyId>.<sig>.<body>`.
+    #[error("not an EB1 command message")]
+    Framing,
+    /// The key id is not configured here.
+    #[error("unknown key id")]
+    UnknownKey,
+    /// The signature does not match.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed, but the body is not a valid command.
+    #[error("malformed command body")]
+    Body,
+    /// Signed and parsed, but structurally invalid.
+    #[error("invalid command: {0}")]
+    Invalid(#[from] CommandError),
+}
+
+/// HMAC-SHA256 of `data` under `secret`.
+pub fn hmac_sha256(secret: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so construction cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+fn signed_bytes(key_id: &str, body: &str) -> Vec<u8> {
+    format!("{MESSAGE_PREFIX}.{key_id}.{body}").into_bytes()
+}
+
+/// Encodes and signs a command with `key`; refuses messages over 1 KiB.
+pub fn encode_command_message(cmd: &Command, key: &Key) -> Result<String, MessageError> {
+    cmd.validate()?;
+    let body = serde_json::to_string(cmd).map_err(|_| MessageError::Body)?;
+    let kid = key.id.as_str();
+    let sig = hex::encode(hmac_sha256(key.secret.expose(), &signed_bytes(kid, &body)));
+    let msg = format!("{MESSAGE_PREFIX}.{kid}.{sig}.{body}");
+    if msg.len() > MAX_MESSAGE_BYTES {
+        return Err(MessageError::TooLarge(msg.len()));
+    }
+    Ok(msg)
+}
+
+/// Verifies a received message against any key of `keys` and returns the command it carries.
+pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, MessageError> {
+    if msg.len() > MAX_MESSAGE_BYTES {
+        return Err(MessageError::TooLarge(msg.len()));
+    }
+    let mut parts = msg.splitn(4, '.');
+    let (Some(MESSAGE_PREFIX), Some(kid), Some(sig), Some(body)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(MessageError::Framing);
+    };
+    let sig = match hex::decode(sig) {
+        Ok(s) if s.len() == 32 && sig.bytes().all(|b| !b.is_ascii_uppercase()) => s,
+        _ => return Err(MessageError::Framing),
+    };
+    let key = keys.get(kid).ok_or(MessageError::UnknownKey)?;
+    let want = hmac_sha256(key.secret.expose(), &signed_bytes(kid, body));
+    if !bool::from(want.ct_eq(sig.as_slice())) {
+        return Err(MessageError::BadSignature);
+    }
+    let cmd: Command = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
+    cmd.validate()?;
+    Ok(cmd)
+}

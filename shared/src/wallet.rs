@@ -1,0 +1,139 @@
+//! The wallet document exactly as stored in the profile's `Data`, and its txn ring.
+
+use crate::apply::RejectReason;
+use crate::audit::AuditRecord;
+use crate::command::Op;
+use crate::ids::TxnId;
+use crate::limits::{MAX_SAFE_INTEGER, PROTOCOL_VERSION, RING_CAPACITY};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Whether a recorded txn moved money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordOutcome {
+    /// The balance changed by the amount.
+    Applied,
+    /// Refused for the recorded reason; nothing moved.
+    Rejected,
+}
+
+/// One processed remote txn in the ring: enough to answer a replay with the original outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TxnRecord {
+    /// The txn id.
+    pub id: TxnId,
+    /// Give or deduct.
+    pub op: Op,
+    /// The amount the command carried.
+    pub amount: i64,
+    /// Applied or rejected.
+    pub outcome: RecordOutcome,
+    /// Why it was rejected (absent when applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<RejectReason>,
+    /// Balance right after processing (unchanged when rejected).
+    pub balance_after: i64,
+    /// The command's `issuedAt` (Unix ms); eviction raises the watermark to it.
+    pub issued_at: i64,
+    /// When it was processed (Unix ms).
+    pub at: i64,
+}
+
+/// The wallet document (`Data` of the wallet profile).
+///
+/// Unknown fields are kept in `extra` and written back untouched, so a reader of an older
+/// version never erases what a newer bridge stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wallet {
+    /// Document version, 1.
+    #[serde(default = "version_one")]
+    pub v: u32,
+    /// Current balance (0 ≤ balance ≤ 2^53 − 1).
+    #[serde(default)]
+    pub balance: i64,
+    /// The last processed remote txns, oldest first, at most 64.
+    #[serde(default)]
+    pub ring: VecDeque<TxnRecord>,
+    /// The newest `issuedAt` ever evicted from the ring (Unix ms, 0 when none).
+    #[serde(default)]
+    pub watermark: i64,
+    /// Audit records committed with their txn but not yet acknowledged by the audit API.
+    #[serde(default)]
+    pub outbox: Vec<AuditRecord>,
+    /// Fields this version does not know, preserved on write.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn version_one() -> u32 {
+    PROTOCOL_VERSION
+}
+
+impl Default for Wallet {
+    fn default() -> Self {
+        Self {
+            v: PROTOCOL_VERSION,
+            balance: 0,
+            ring: VecDeque::new(),
+            watermark: 0,
+            outbox: Vec::new(),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// A stored wallet that breaks the document's invariants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalletError {
+    /// Balance negative or beyond 2^53 − 1.
+    #[error("wallet balance out of range")]
+    Balance,
+    /// More than 64 ring entries.
+    #[error("wallet ring holds more than {RING_CAPACITY} entries")]
+    RingTooLong,
+    /// The same txn id twice in the ring.
+    #[error("wallet ring holds a txn id twice")]
+    RingDuplicate,
+    /// Unsupported document version.
+    #[error("unsupported wallet version {0}")]
+    Version(u32),
+}
+
+impl Wallet {
+    /// Checks the invariants a stored wallet must satisfy before the apply rule trusts it.
+    pub fn validate(&self) -> Result<(), WalletError> {
+        if self.v != PROTOCOL_VERSION {
+            return Err(WalletError::Version(self.v));
+        }
+        if !(0..=MAX_SAFE_INTEGER).contains(&self.balance) {
+            return Err(WalletError::Balance);
+        }
+        if self.ring.len() > RING_CAPACITY {
+            return Err(WalletError::RingTooLong);
+        }
+        let mut ids: Vec<&TxnId> = self.ring.iter().map(|r| &r.id).collect();
+        ids.sort();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(WalletError::RingDuplicate);
+        }
+        Ok(())
+    }
+
+    /// The recorded outcome for `id`, if it is still in the ring.
+    pub fn find(&self, id: &TxnId) -> Option<&TxnRecord> {
+        self.ring.iter().find(|r| &r.id == id)
+    }
+
+    /// Appends a record, evicting the oldest beyond capacity and raising the watermark to its `issuedAt`.
+    pub fn record(&mut self, rec: TxnRecord) {
+        self.ring.push_back(rec);
+        while self.ring.len() > RING_CAPACITY {
+            if let Some(old) = self.ring.pop_front() {
+                self.watermark = self.watermark.max(old.issued_at);
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Writes testdata/*.json: the shared test vectors of protocol v1.
+
+This is an independent model of docs/protocol.md written with Python's standard library only
+(hmac, hashlib, urllib, json). Its outputs are the expectations that both the Rust suite
+(`shared/tests/vectors.rs`) and the Luau suite check, so a slip in any one implementation shows
+up as a disagreement. Run: python3 tools/gen_vectors.py (deterministic; commit the result).
+"""
+import copy, hashlib, hmac, json, os, urllib.parse
+
+MAX_SAFE = 2**53 - 1
+RING = 64
+SKEW = 60_000
+T0 = 1_700_000_000_000  # a fixed "now" in Unix ms
+CROCK = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+OUT = os.path.join(os.path.dirname(__file__), "..", "testdata")
+
+
+def ulid(ts_ms, rnd):
+    n = (ts_ms << 80) | rnd
+    return "".join(CROCK[(n >> (5 * (25 - i))) & 31] for i in range(26))
+
+
+def cmd(n, op="give", amount=10, issued=None, ttl=300_000, user=123, reason="event prize"):
+    issued = T0 + n if issued is None else issued
+    return {"v": 1, "txn": ulid(min(issued, 2**48 - 1), n), "op": op, "userId": user, "amount": amount,
+            "reason": reason, "actor": {"id": "123456789012345678", "name": "Mod"},
+            "issuedAt": issued, "expiresAt": issued + ttl}
+
+
+def wallet(balance=0, ring=None, watermark=0, outbox=None, **extra):
+    w = {"v": 1, "balance": balance, "ring": ring or [], "watermark": watermark, "outbox": outbox or []}
+    w.update(extra)
+    return w
+
+
+def record(c, outcome, balance_after, at, reason=None):
+    r = {"id": c["txn"], "op": c["op"], "amount": c["amount"], "outcome": outcome}
+    if reason:
+        r["rejectReason"] = reason
+    r.update({"balanceAfter": balance_after, "issuedAt": c["issuedAt"], "at": at})
+    return r
+
+
+def movement(balance, op, amount, limits):
+    if amount < 1 or amount > limits["maxAmount"]:
+        return None, "amount_out_of_range"
+    if op == "give":
+        nb = balance + amount
+        return (nb, None) if nb <= limits["balanceCap"] else (None, "balance_overflow")
+    return (balance - amount, None) if amount <= balance else (None, "insufficient_funds")
+
+
+def apply(w, c, now, limits):
+    """The apply rule of docs/protocol.md; mutates w, returns the step's expectation."""
+    for r in w["ring"]:
+        if r["id"] == c["txn"]:
+            return {"outcome": "duplicate", "balanceAfter": w["balance"], "recorded": False,
+                    "record": copy.deepcopy(r)}
+    if c["issuedAt"] <= w["watermark"]:
+        return {"outcome": "rejected", "reason": "stale", "balanceAfter": w["balance"], "recorded": False}
+    if c["issuedAt"] > now + SKEW:
+        return {"outcome": "rejected", "reason": "not_yet_valid", "balanceAfter": w["balance"], "recorded": False}
+    if now > c["expiresAt"]:
+        nb, why = None, "expired"
+    else:
+        nb, why = movement(w["balance"], c["op"], c["amount"], limits)
+    if why is None:
+        w["balance"] = nb
+        w["ring"].append(record(c, "applied", nb, now))
+        out = {"outcome": "applied", "balanceAfter": nb, "recorded": True}
+    else:
+        w["ring"].append(record(c, "rejected", w["balance"], now, why))
+        out = {"outcome": "rejected", "reason": why, "balanceAfter": w["balance"], "recorded": True}
+    while len(w["ring"]) > RING:
+        old = w["ring"].pop(0)
+        w["watermark"] = max(w["watermark"], old["issuedAt"])
+    return out
+
+
+DEFAULT_LIMITS = {"maxAmount": 1_000_000_000, "balanceCap": MAX_SAFE}
+
+
+def case(name, steps, w=None, limits=None):
+    limits = limits or DEFAULT_LIMITS
+    w0 = w or wallet()
+    cur = copy.deepcopy(w0)
+    out_steps = []
+    for now, c in steps:
+        exp = apply(cur, c, now, limits)
+        out_steps.append({"now": now, "command": c, "expect": exp})
+    return {"name": name, "limits": limits, "wallet": w0, "steps": out_steps, "finalWallet": cur}
+
+
+def full_ring(n=RING, start=1000, balance=10_000):
+    ring = []
+    b = balance
+    for i in range(n):
+        c = cmd(start + i, amount=1)
+        b += 1
+        ring.append(record(c, "applied", b, c["issuedAt"] + 5))
+    return ring, b
+
+
+def apply_cases():
+    cases = []
+    small = {"maxAmount": 1000, "balanceCap": 5000}
+    cases.append(case("give to an empty wallet applies", [(T0 + 10, cmd(1, amount=10))]))
+    cases.append(case("deduct applies", [(T0 + 10, cmd(1, "deduct", 30))], wallet(100)))
+    cases.append(case("deduct of the exact balance leaves zero", [(T0 + 10, cmd(1, "deduct", 100))], wallet(100)))
+    cases.append(case("deduct beyond the balance is rejected and recorded",
+                      [(T0 + 10, cmd(1, "deduct", 6))], wallet(5)))
+    cases.append(case("amount 0 is out of range", [(T0 + 10, cmd(1, amount=0))], wallet(5)))
+    cases.append(case("negative amount is out of range", [(T0 + 10, cmd(1, "deduct", -5))], wallet(5)))
+    cases.append(case("amount equal to maxAmount applies", [(T0 + 10, cmd(1, amount=1000))], wallet(5), small))
+    cases.append(case("amount maxAmount+1 is out of range", [(T0 + 10, cmd(1, amount=1001))], wallet(5), small))
+    cases.append(case("give up to the cap applies", [(T0 + 10, cmd(1, amount=1000))], wallet(4000), small))
+    cases.append(case("give past the cap is a balance overflow", [(T0 + 10, cmd(1, amount=1000))], wallet(4001), small))
+    big = {"maxAmount": MAX_SAFE, "balanceCap": MAX_SAFE}
+    cases.append(case("give to exactly 2^53-1 applies", [(T0 + 10, cmd(1, amount=1))], wallet(MAX_SAFE - 1), big))
+    cases.append(case("give past 2^53-1 overflows", [(T0 + 10, cmd(1, amount=2))], wallet(MAX_SAFE - 1), big))
+    cases.append(case("maximum amount into an empty wallet", [(T0 + 10, cmd(1, amount=MAX_SAFE))], wallet(0), big))
+    c = cmd(1)
+    cases.append(case("processed exactly at expiresAt applies", [(c["expiresAt"], c)]))
+    c = cmd(1)
+    cases.append(case("processed 1 ms after expiresAt is expired and recorded", [(c["expiresAt"] + 1, c)]))
+    c = cmd(1, amount=0)
+    cases.append(case("expiry is checked before the amount", [(c["expiresAt"] + 1, c)]))
+    cases.append(case("issuedAt exactly the allowed skew ahead applies",
+                      [(T0, cmd(1, issued=T0 + SKEW))]))
+    cases.append(case("issuedAt beyond the allowed skew is not yet valid (not recorded)",
+                      [(T0, cmd(1, issued=T0 + SKEW + 1))]))
+    cases.append(case("issuedAt equal to the watermark is stale (not recorded)",
+                      [(T0 + 10, cmd(1, issued=T0 - 500))], wallet(50, watermark=T0 - 500)))
+    cases.append(case("issuedAt one above the watermark applies",
+                      [(T0 + 10, cmd(1, issued=T0 - 499))], wallet(50, watermark=T0 - 500)))
+    c = cmd(1, amount=7)
+    w = wallet(57, ring=[record(c, "applied", 57, T0 + 3)])
+    cases.append(case("a txn already in the ring is a duplicate returning the recorded outcome", [(T0 + 20, c)], w))
+    c = cmd(1, "deduct", 70)
+    w = wallet(57, ring=[record(c, "rejected", 57, T0 + 3, "insufficient_funds")])
+    cases.append(case("a replay of a recorded rejection returns the rejection", [(T0 + 20, dict(c, amount=1))], w))
+    c = cmd(1, amount=7)
+    w = wallet(57, ring=[record(c, "applied", 57, T0 + 3)], watermark=T0 + 100)
+    cases.append(case("duplicate is checked before staleness", [(T0 + 20, c)], w))
+    ring, b = full_ring()
+    cases.append(case("a full ring evicts its oldest entry and raises the watermark",
+                      [(T0 + 10_000, cmd(5000, amount=2))], wallet(b, ring=ring, watermark=T0 - 1)))
+    ring, b = full_ring()
+    cases.append(case("eviction never lowers the watermark",
+                      [(T0 + 10_000, cmd(5000, amount=2))], wallet(b, ring=ring, watermark=T0 + 999_999 - 1_000_000 + 2000)))
+    ring, b = full_ring()
+    cases.append(case("a recorded rejection also evicts",
+                      [(T0 + 10_000, cmd(5000, "deduct", b + 1))], wallet(b, ring=ring)))
+    seq = [(T0 + 100 + i, cmd(100 + i, amount=i + 1)) for i in range(70)]
+    seq.append((T0 + 500, seq[0][1]))   # evicted original: stale, never applied again
+    seq.append((T0 + 501, seq[10][1]))  # still in the ring: duplicate
+    seq.append((T0 + 502, seq[69][1]))  # newest: duplicate
+    cases.append(case("seventy gives, then replays of an evicted, a kept and the newest txn", seq))
+    seq = [(T0 + 50, cmd(1, amount=100)), (T0 + 51, cmd(2, "deduct", 60)), (T0 + 52, cmd(3, "deduct", 60)),
+           (T0 + 53, cmd(4, amount=5)), (T0 + 54, cmd(3, "deduct", 60)), (T0 + 55, cmd(5, "deduct", 45))]
+    cases.append(case("mixed sequence with a rejection and its replay", seq))
+    cases.append(case("unknown wallet fields and the outbox are preserved",
+                      [(T0 + 10, cmd(1, amount=10))],
+                      wallet(1, outbox=[audit_record(cmd(0, amount=1), "applied", 1)], futureField={"x": [1, 2]})))
+    return cases
+
+
+def audit_record(c, outcome, balance_after, reason=None, job="job-1", source="discord"):
+    r = {"txnId": c["txn"], "source": source, "userId": c["userId"], "op": c["op"], "amount": c["amount"],
+         "outcome": outcome}
+    if reason:
+        r["rejectReason"] = reason
+    r["balanceAfter"] = balance_after
+    r["reason"] = c["reason"]
+    if source == "discord":
+        r["actorId"] = c["actor"]["id"]
+        r["actorName"] = c["actor"]["name"]
+    if job:
+        r["serverJobId"] = job
+    r["issuedAt"] = c["issuedAt"]
+    r["appliedAt"] = c["issuedAt"] + 5
+    return r
+
+
+def local_cases():
+    out = []
+    lim = {"maxAmount": 1000, "balanceCap": 5000}
+    for name, bal, op, amt in [
+        ("grant applies", 10, "give", 5), ("spend applies", 10, "deduct", 10),
+        ("spend beyond the balance is refused", 10, "deduct", 11), ("grant 0 is out of range", 10, "give", 0),
+        ("spend above maxAmount is out of range", 5000, "deduct", 1001), ("grant past the cap overflows", 4500, "give", 501),
+        ("grant up to the cap applies", 4500, "give", 500),
+    ]:
+        nb, why = movement(bal, op, amt, lim)
+        exp = {"ok": True, "balanceAfter": nb} if why is None else {"ok": False, "reason": why, "balanceAfter": bal}
+        out.append({"name": name, "limits": lim, "balance": bal, "op": op, "amount": amt, "expect": exp})
+    return out
+
+
+def h(key, data):
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def rfc4231():
+    k20 = b"\x0b" * 20
+    big = b"\xaa" * 131
+    cases = [
+        (1, k20, b"Hi There", None),
+        (2, b"Jefe", b"what do ya want for nothing?", None),
+        (3, b"\xaa" * 20, b"\xdd" * 50, None),
+        (4, bytes(range(1, 26)), b"\xcd" * 50, None),
+        (5, b"\x0c" * 20, b"Test With Truncation", 16),
+        (6, big, b"Test Using Larger Than Block-Size Key - Hash Key First", None),
+        (7, big, b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.", None),
+    ]
+    out = []
+    for n, key, data, trunc in cases:
+        mac = h(key, data)
+        if trunc:
+            mac = mac[: trunc * 2]
+        out.append({"name": f"RFC 4231 test case {n}", "keyHex": key.hex(), "dataHex": data.hex(),
+                    "macHex": mac, **({"truncateBytes": trunc} if trunc else {})})
+    # The RFC's published values for cases 1 and 2 pin the oracle itself.
+    assert out[0]["macHex"] == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    assert out[1]["macHex"] == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    return out
+
+
+def canonical_query(raw):
+    pairs = []
+    for part in raw.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        pairs.append((urllib.parse.unquote_plus(k, errors="strict"), urllib.parse.unquote_plus(v, errors="strict")))
+    pairs.sort(key=lambda kv: (kv[0].encode(), kv[1].encode()))
+    q = lambda s: urllib.parse.quote(s, safe="-._~")
+    return "&".join(f"{q(k)}={q(v)}" for k, v in pairs)
+
+
+KEY_A = bytes(range(32))
+KEY_B = bytes(range(100, 132))
+
+
+def canonical(ts, method, path, query, idem, body):
+    return "\n".join(["v1", str(ts), method.upper(), path, canonical_query(query), idem,
+                      hashlib.sha256(body).hexdigest()])
+
+
+def request_cases():
+    ts = 1_700_000_000
+    specs = [
+        ("GET with an empty body", "GET", "/log/transactions/01HF7Z1RXAMPLE00000000000", "", "", b""),
+        ("POST of one record", "POST", "/log/transactions", "", "f3c1e0a2-6a8e-4d1e-9b7a-2f4e9d1c0b11",
+         b'{"txnId":"01HF7Z1R0000000000000000AB","amount":10}'),
+        ("unicode body", "POST", "/log/transactions", "", "k-unicode", "{\"reason\":\"prix d'été 🎉 ünï\"}".encode()),
+        ("query pairs sorted by key then value", "GET", "/log/transactions", "userId=5&limit=20&actor=9&actor=10", "", b""),
+        ("plus and %20 both mean a space", "GET", "/log/transactions", "q=a+b&r=a%20b", "", b""),
+        ("unicode and reserved characters in the query", "GET", "/log/transactions", "name=J%C3%BCrgen&x=a/b*c", "", b""),
+        ("a key without a value", "GET", "/log/transactions", "flag&a=1", "", b""),
+        ("lower-case method is upper-cased", "post", "/log/transactions", "", "idem-1", b"[]"),
+        ("percent-encoded plus stays a plus", "GET", "/log/transactions", "q=%2B1", "", b""),
+    ]
+    out = []
+    for name, method, path, query, idem, body in specs:
+        can = canonical(ts, method, path, query, idem, body)
+        out.append({"name": name, "timestamp": ts, "method": method, "path": path, "query": query,
+                    "idempotencyKey": idem, "bodyHex": body.hex(), "keyId": "k1", "keyHex": KEY_A.hex(),
+                    "canonicalQuery": canonical_query(query), "canonical": can,
+                    "signature": "v1=" + h(KEY_A, can.encode())})
+    return out
+
+
+def verify_cases():
+    """Requests checked against the ring k1 (read+write) and k2 (write only) at now=ts0."""
+    ts0 = 1_700_000_000
+    body = b'{"txnId":"01HF7Z1R0000000000000000AB"}'
+    path, idem = "/log/transactions", "idem-42"
+
+    def sig(key, ts, p=path, b=body, i=idem, m="POST"):
+        return "v1=" + h(key, canonical(ts, m, p, "", i, b).encode())
+
+    base = {"method": "POST", "path": path, "query": "", "idempotencyKey": idem, "bodyHex": body.hex(), "now": ts0}
+    rows = [
+        ("valid write", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)}, {}, "write", "ok"),
+        ("second key of the ring", {"keyId": "k2", "timestamp": str(ts0), "signature": sig(KEY_B, ts0)}, {}, "write", "ok"),
+        ("300 s old is still accepted", {"keyId": "k1", "timestamp": str(ts0 - 300), "signature": sig(KEY_A, ts0 - 300)}, {}, "write", "ok"),
+        ("301 s old is stale", {"keyId": "k1", "timestamp": str(ts0 - 301), "signature": sig(KEY_A, ts0 - 301)}, {}, "write", "stale"),
+        ("300 s ahead is still accepted", {"keyId": "k1", "timestamp": str(ts0 + 300), "signature": sig(KEY_A, ts0 + 300)}, {}, "write", "ok"),
+        ("301 s ahead is in the future", {"keyId": "k1", "timestamp": str(ts0 + 301), "signature": sig(KEY_A, ts0 + 301)}, {}, "write", "future"),
+        ("retired key id", {"keyId": "k0", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)}, {}, "write", "unknown_key"),
+        ("signature by the other key", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_B, ts0)}, {}, "write", "bad_signature"),
+        ("valid signature replayed with another body", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)},
+         {"bodyHex": (body + b" ").hex()}, "write", "bad_signature"),
+        ("valid signature replayed on another path", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)},
+         {"path": "/log/transactions/x"}, "write", "bad_signature"),
+        ("valid signature replayed with another idempotency key", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)},
+         {"idempotencyKey": "idem-43"}, "write", "bad_signature"),
+        ("timestamp not a number", {"keyId": "k1", "timestamp": "17e8", "signature": sig(KEY_A, ts0)}, {}, "write", "malformed"),
+        ("negative timestamp", {"keyId": "k1", "timestamp": "-5", "signature": sig(KEY_A, ts0)}, {}, "write", "malformed"),
+        ("signature without v1= prefix", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)[3:]}, {}, "write", "malformed"),
+        ("truncated signature", {"keyId": "k1", "timestamp": str(ts0), "signature": sig(KEY_A, ts0)[:-2]}, {}, "write", "malformed"),
+        ("write-only key reading", {"keyId": "k2", "timestamp": str(ts0), "signature": sig(KEY_B, ts0)}, {}, "read", "scope"),
+    ]
+    out = []
+    for name, headers, override, scope, expect in rows:
+        req = dict(base)
+        req.update(override)
+        out.append({"name": name, "headers": headers, "request": req, "scope": scope, "expect": expect})
+    return {"keys": f"k1:read+write:{KEY_A.hex()},k2:write:{KEY_B.hex()}", "cases": out}
+
+
+def jdump(o):
+    return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+
+
+def message(c, kid, key):
+    body = jdump(c)
+    sig = h(key, f"EB1.{kid}.{body}".encode())
+    return f"EB1.{kid}.{sig}.{body}"
+
+
+def envelope_cases():
+    kid = "cmd-2026"
+    worst_reason = "😀" * 66 + '"' * 134  # 200 chars, 398 bytes, the most JSON bytes the caps allow
+    assert len(worst_reason) == 200 and len(worst_reason.encode()) <= 400
+    cmds = [
+        ("typical give", cmd(1)),
+        ("deduct with unicode reason", cmd(2, "deduct", 250, reason="Rückerstattung — 返金 ✓")),
+        ("largest command the caps allow", dict(cmd(3, "deduct", -MAX_SAFE, user=MAX_SAFE, reason=worst_reason,
+                                                    issued=MAX_SAFE - 900_000, ttl=900_000),
+                                               actor={"id": "18446744073709551615", "name": "😀" * 32})),
+    ]
+    enc = []
+    for name, c in cmds:
+        m = message(c, kid, KEY_A)
+        assert len(m.encode()) <= 1024, (name, len(m.encode()))
+        enc.append({"name": name, "keyId": kid, "keyHex": KEY_A.hex(), "command": c, "message": m,
+                    "bytes": len(m.encode())})
+    good = enc[0]["message"]
+    prefix, k, s, body = good.split(".", 3)
+    reject = [
+        ("body changed after signing", good.replace('"amount":10', '"amount":99'), "bad_signature"),
+        ("signature of another key", message(cmd(1), kid, KEY_B), "bad_signature"),
+        ("key id not configured", message(cmd(1), "other", KEY_A), "unknown_key"),
+        ("not EB1 framing", "EB2" + good[3:], "framing"),
+        ("signature not hex", f"{prefix}.{k}.{'zz' * 32}.{body}", "framing"),
+        ("upper-case signature hex", f"{prefix}.{k}.{s.upper()}.{body}", "framing"),
+        ("missing body", f"{prefix}.{k}.{s}", "framing"),
+        ("over 1 KiB", good + " " * (1025 - len(good.encode())), "too_large"),
+        ("signed but not JSON", message_raw("not json", kid, KEY_A), "body"),
+        ("signed JSON with an unknown field", message_raw(jdump(dict(cmd(1), extra=1)), kid, KEY_A), "body"),
+        ("signed but invalid (amount beyond 2^53)", message_raw(jdump(dict(cmd(1), amount=2**53)), kid, KEY_A), "invalid"),
+        ("signed but expiresAt not after issuedAt", message_raw(jdump(cmd(1, ttl=0)), kid, KEY_A), "invalid"),
+    ]
+    return {"encode": enc, "reject": [{"name": n, "keyId": kid, "keyHex": KEY_A.hex(), "message": m, "expect": e}
+                                      for n, m, e in reject]}
+
+
+def message_raw(body, kid, key):
+    return f"EB1.{kid}.{h(key, f'EB1.{kid}.{body}'.encode())}.{body}"
+
+
+def write(name, obj):
+    with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
+        f.write(json.dumps(obj, ensure_ascii=False, indent=1))
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    write("apply_rule.json", {"about": "Apply-rule cases (docs/protocol.md §4). Each case applies its steps in order "
+                              "to `wallet`; every step lists the expected outcome; `finalWallet` is the document after.",
+                              "ringCapacity": RING, "maxFutureSkewMs": SKEW, "cases": apply_cases(),
+                              "localCases": local_cases()})
+    write("signing.json", {"about": "HMAC-SHA256 (RFC 4231) and audit-API request signing (docs/protocol.md §5).",
+                           "hmac": rfc4231(), "canonical": request_cases(), "verify": verify_cases()})
+    write("envelopes.json", {"about": "economy.command messages (docs/protocol.md §3): exact encodings that fit 1 KiB, "
+                             "and messages a receiver must refuse.", "maxBytes": 1024, **envelope_cases()})
+    print("wrote testdata/apply_rule.json, signing.json, envelopes.json")
