@@ -1,1 +1,12 @@
-//! Placeholder: this crate is being built (see the open issues).
+//! Roblox Open Cloud for Economy Bridge.
+//!
+//! - [`limits`]: Roblox's documented size and name limits, checked by client and emulator alike.
+//! - [`timefmt`]: the ISO-8601 timestamps Open Cloud uses, to and from Unix milliseconds.
+//! - `emulator` (feature `emulator`): an in-memory, versioned Open Cloud — store, messaging bus,
+//!   HTTP router and seeded fault injection.
+
+pub mod limits;
+pub mod timefmt;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
