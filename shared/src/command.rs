@@ -151,10 +151,12 @@ mod tests {
         }
     }
 
+    type Mutation = fn(&mut Command);
+
     #[test]
     fn structural_checks_name_the_field() {
         assert_eq!(sample().validate(), Ok(()));
-        let cases: Vec<(fn(&mut Command), CommandError)> = vec![
+        let cases: Vec<(Mutation, CommandError)> = vec![
             (|c| c.v = 2, CommandError::Version(2)),
             (|c| c.user_id = 0, CommandError::UserId),
             (|c| c.user_id = 1 << 53, CommandError::UserId),
