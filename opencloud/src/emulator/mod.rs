@@ -4,14 +4,29 @@
 //! - [`store`]: versioned standard data stores with an atomic read-transform-write and a write hook.
 //! - [`version`]: Roblox-format version ids.
 //! - [`bus`]: MessagingService topics with synchronous fan-out and seeded message faults.
+//! - [`auth`], [`budget`], [`faults`], [`users`]: API keys and scopes, per-universe budgets,
+//!   seeded HTTP faults and latency, emulated users.
+//! - [`server`]: the [`Emulator`] (all of the above) and its axum router over real HTTP.
 //!
 //! The synchronous core is shared by the HTTP router, the Roblox engine emulator and tests, so game
 //! servers and the bot see the same entries and versions.
 
+pub mod auth;
+pub mod budget;
 pub mod bus;
 pub mod clock;
+pub mod faults;
+mod http;
+pub mod server;
 pub mod store;
+pub mod users;
 pub mod version;
+
+pub use auth::{ApiKey, ApiKeys};
+pub use budget::{BudgetClass, BudgetConfig};
+pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
+pub use server::{Emulator, EmulatorConfig, RunningEmulator};
+pub use users::User;
 
 pub use bus::{Bus, BusStats, Message, MessageFaults, Subscriber, SubscriptionId};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};

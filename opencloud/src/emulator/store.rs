@@ -448,6 +448,15 @@ impl Store {
         state.keys.get(key).and_then(KeyRecord::live).cloned()
     }
 
+    /// True once any entry of the data store was written.
+    pub fn datastore_exists(&self, universe_id: u64, datastore: &str) -> bool {
+        self.inner
+            .state
+            .lock()
+            .datastores
+            .contains_key(&(universe_id, datastore.to_owned()))
+    }
+
     /// The newest version including a tombstone (none if the key was never written).
     pub fn head(&self, key: &EntryKey) -> Option<Entry> {
         let state = self.inner.state.lock();

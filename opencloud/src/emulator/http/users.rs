@@ -1,0 +1,132 @@
+//! Users: Open Cloud v2 get user, and the legacy (not Open Cloud) username → id endpoint.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::errors::{Shape, v2};
+use super::{Needs, either, gate};
+use crate::emulator::budget::BudgetClass;
+use crate::emulator::faults::Operation;
+use crate::emulator::server::Emulator;
+use crate::timefmt;
+
+/// Most usernames one legacy request may carry (the real limit is undocumented).
+const MAX_USERNAMES: usize = 100;
+
+/// `GET /cloud/v2/users/{id}`: public fields need a valid key but no scope.
+pub(crate) async fn get_user(
+    State(emu): State<Arc<Emulator>>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let gate = match gate(
+        &emu,
+        &headers,
+        Needs {
+            op: Operation::GetUser,
+            shape: Shape::V2,
+            universe_id: None,
+            scopes: &[],
+            budget: Some(BudgetClass::Users),
+            auth: true,
+        },
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let result = (|| {
+        let id: u64 = raw_id
+            .parse()
+            .map_err(|_| v2(400, "INVALID_ARGUMENT", "The user id must be a number."))?;
+        let user = emu
+            .users
+            .by_id(id)
+            .ok_or_else(|| v2(404, "NOT_FOUND", "The user was not found."))?;
+        Ok(Json(json!({
+            "path": format!("users/{}", user.id),
+            "createTime": timefmt::format_rfc3339(user.created_ms),
+            "id": user.id.to_string(),
+            "name": user.name,
+            "displayName": user.display_name,
+            "about": "",
+            "locale": "en-us",
+            "premium": false,
+        }))
+        .into_response())
+    })();
+    gate.finish(either(result)).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsernamesRequest {
+    usernames: Vec<String>,
+    #[serde(default)]
+    exclude_banned_users: bool,
+}
+
+fn legacy_error(code: u32, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"errors": [{"code": code, "message": message}]})),
+    )
+        .into_response()
+}
+
+/// `POST /v1/usernames/users` (users.roblox.com): unknown names are omitted from `data`.
+pub(crate) async fn usernames_to_ids(
+    State(emu): State<Arc<Emulator>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let gate = match gate(
+        &emu,
+        &headers,
+        Needs {
+            op: Operation::UsernameLookup,
+            shape: Shape::V2,
+            universe_id: None,
+            scopes: &[],
+            budget: None,
+            auth: false,
+        },
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let result = (|| {
+        let request: UsernamesRequest = serde_json::from_slice(&body)
+            .map_err(|_| legacy_error(0, "The request body is invalid."))?;
+        if request.usernames.len() > MAX_USERNAMES {
+            return Err(legacy_error(2, "Too many usernames."));
+        }
+        let data: Vec<_> = request
+            .usernames
+            .iter()
+            .filter_map(|name| emu.users.by_name(name).map(|u| (name, u)))
+            .filter(|(_, u)| !(request.exclude_banned_users && u.banned))
+            .map(|(name, u)| {
+                json!({
+                    "requestedUsername": name,
+                    "hasVerifiedBadge": false,
+                    "id": u.id,
+                    "name": u.name,
+                    "displayName": u.display_name,
+                })
+            })
+            .collect();
+        Ok(Json(json!({"data": data})).into_response())
+    })();
+    gate.finish(either(result)).await
+}

@@ -1,0 +1,148 @@
+//! The emulator as one value: store, bus, keys, budgets, faults and users behind an axum router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::auth::{ApiKey, ApiKeys};
+use super::budget::{BudgetConfig, Budgets};
+use super::bus::{Bus, MessageFaults};
+use super::clock::Clock;
+use super::faults::{FaultPlan, Faults, Operation};
+use super::store::Store;
+use super::users::{User, UserDirectory};
+
+/// Everything configurable about an emulator.
+#[derive(Clone, Debug, Default)]
+pub struct EmulatorConfig {
+    /// Accepted API keys.
+    pub api_keys: Vec<ApiKey>,
+    /// Per-universe budgets.
+    pub budgets: BudgetConfig,
+    /// HTTP faults and latency.
+    pub faults: FaultPlan,
+    /// Message faults for HTTP publishes (none = reliable).
+    pub message_faults: Option<MessageFaults>,
+    /// Known users.
+    pub users: Vec<User>,
+}
+
+/// A running Open Cloud: share it with `Arc` between the router, the engine emulator and tests.
+#[derive(Debug)]
+pub struct Emulator {
+    /// The data stores.
+    pub store: Store,
+    /// The messaging bus.
+    pub bus: Bus,
+    /// Known users.
+    pub users: UserDirectory,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: ApiKeys,
+    pub(crate) budgets: Budgets,
+    pub(crate) faults: Faults,
+}
+
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now_ms())
+    }
+}
+
+impl Emulator {
+    /// A fresh emulator with its own store and bus.
+    pub fn new(clock: Arc<dyn Clock>, config: EmulatorConfig) -> Arc<Self> {
+        let store = Store::new(clock.clone());
+        let bus = Bus::new(clock.clone());
+        Self::with_parts(clock, store, bus, config)
+    }
+
+    /// An emulator over an existing store and bus (shared with the engine emulator).
+    pub fn with_parts(
+        clock: Arc<dyn Clock>,
+        store: Store,
+        bus: Bus,
+        config: EmulatorConfig,
+    ) -> Arc<Self> {
+        bus.set_faults(config.message_faults);
+        let users = UserDirectory::default();
+        for user in config.users {
+            users.add(user);
+        }
+        Arc::new(Self {
+            store,
+            bus,
+            users,
+            clock,
+            keys: ApiKeys::new(config.api_keys),
+            budgets: Budgets::new(config.budgets),
+            faults: Faults::new(config.faults),
+        })
+    }
+
+    /// Replaces the HTTP fault plan.
+    pub fn set_fault_plan(&self, plan: FaultPlan) {
+        self.faults.set_plan(plan);
+    }
+
+    /// Requests received for an operation (faulted ones included).
+    pub fn requests(&self, op: Operation) -> u64 {
+        self.faults.requests(op)
+    }
+
+    /// Faults injected on an operation.
+    pub fn injected(&self, op: Operation) -> u64 {
+        self.faults.injected(op)
+    }
+
+    /// The axum router serving every emulated endpoint.
+    pub fn router(self: &Arc<Self>) -> Router {
+        super::http::router(self.clone())
+    }
+
+    /// Serves on `listener` until the task is dropped, delivering delayed messages every 10 ms.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        let bus = self.bus.clone();
+        let pump = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                bus.deliver_due();
+            }
+        });
+        let result = axum::serve(listener, self.router()).await;
+        pump.abort();
+        result
+    }
+
+    /// Binds `addr` (use port 0 for any) and serves in a background task.
+    pub async fn spawn(self: &Arc<Self>, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let handle = tokio::spawn(self.clone().serve(listener));
+        Ok(RunningEmulator { addr, handle })
+    }
+}
+
+/// A background emulator server; aborted when dropped.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://<addr>`, the base URL for every client API.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
