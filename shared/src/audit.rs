@@ -145,3 +145,91 @@ impl AuditRecord {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> AuditRecord {
+        AuditRecord {
+            txn_id: TxnId::from_parts(1_700_000_000_000, 1),
+            source: Source::Discord,
+            user_id: 123,
+            op: Op::Give,
+            amount: 10,
+            outcome: RecordOutcome::Applied,
+            reject_reason: None,
+            balance_after: 10,
+            reason: "prize".into(),
+            actor_id: Some("42".into()),
+            actor_name: Some("Mod".into()),
+            server_job_id: Some("job-1".into()),
+            issued_at: 1_700_000_000_000,
+            applied_at: 1_700_000_000_500,
+        }
+    }
+
+    type Mutation = fn(&mut AuditRecord);
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert_eq!(sample().validate(), Ok(()));
+        let cases: Vec<(Mutation, AuditError)> = vec![
+            (|r| r.user_id = 0, AuditError::UserId),
+            (|r| r.amount = 0, AuditError::Amount),
+            (|r| r.amount = MAX_SAFE_INTEGER + 1, AuditError::Amount),
+            (|r| r.balance_after = -1, AuditError::Balance),
+            (
+                |r| r.reject_reason = Some(RejectReason::Expired),
+                AuditError::RejectReason,
+            ),
+            (
+                |r| r.outcome = RecordOutcome::Rejected,
+                AuditError::RejectReason,
+            ),
+            (|r| r.reason = String::new(), AuditError::Reason),
+            (|r| r.actor_id = None, AuditError::Actor),
+            (|r| r.actor_id = Some("x1".into()), AuditError::Actor),
+            (|r| r.source = Source::Game, AuditError::Actor),
+            (|r| r.server_job_id = Some(String::new()), AuditError::JobId),
+            (
+                |r| r.server_job_id = Some("j".repeat(65)),
+                AuditError::JobId,
+            ),
+            (|r| r.issued_at = 0, AuditError::Time),
+            (|r| r.applied_at = MAX_SAFE_INTEGER + 1, AuditError::Time),
+        ];
+        for (mutate, want) in cases {
+            let mut r = sample();
+            mutate(&mut r);
+            assert_eq!(r.validate(), Err(want));
+        }
+    }
+
+    #[test]
+    fn rejected_and_game_records_are_valid_shapes() {
+        let mut r = sample();
+        r.outcome = RecordOutcome::Rejected;
+        r.reject_reason = Some(RejectReason::AmountOutOfRange);
+        r.amount = -5;
+        assert_eq!(r.validate(), Ok(()));
+        let mut g = sample();
+        g.source = Source::Game;
+        g.actor_id = None;
+        g.actor_name = None;
+        assert_eq!(g.validate(), Ok(()));
+        let text = serde_json::to_string(&g).unwrap();
+        assert!(!text.contains("actorId") && !text.contains("rejectReason"));
+        assert_eq!(serde_json::from_str::<AuditRecord>(&text).unwrap(), g);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_refused() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["amount"] = serde_json::json!("10");
+        assert!(serde_json::from_value::<AuditRecord>(v.clone()).is_err());
+        v["amount"] = serde_json::json!(10);
+        v["admin"] = serde_json::json!(true);
+        assert!(serde_json::from_value::<AuditRecord>(v).is_err());
+    }
+}

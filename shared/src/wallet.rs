@@ -137,3 +137,64 @@ impl Wallet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(n: u128, issued_at: i64) -> TxnRecord {
+        TxnRecord {
+            id: TxnId::from_parts(issued_at as u64, n),
+            op: Op::Give,
+            amount: 1,
+            outcome: RecordOutcome::Applied,
+            reject_reason: None,
+            balance_after: 1,
+            issued_at,
+            at: issued_at,
+        }
+    }
+
+    #[test]
+    fn an_empty_profile_reads_as_the_empty_wallet() {
+        let w: Wallet = serde_json::from_str("{}").unwrap();
+        assert_eq!(w, Wallet::default());
+        assert_eq!(w.validate(), Ok(()));
+    }
+
+    #[test]
+    fn broken_documents_are_refused() {
+        let mut w = Wallet {
+            balance: -1,
+            ..Wallet::default()
+        };
+        assert_eq!(w.validate(), Err(WalletError::Balance));
+        w.balance = 0;
+        w.ring.push_back(rec(1, 10));
+        w.ring.push_back(rec(1, 10));
+        assert_eq!(w.validate(), Err(WalletError::RingDuplicate));
+        w.ring.clear();
+        for n in 0..=RING_CAPACITY as u128 {
+            w.ring.push_back(rec(n, 10));
+        }
+        assert_eq!(w.validate(), Err(WalletError::RingTooLong));
+        w.ring.clear();
+        w.v = 2;
+        assert_eq!(w.validate(), Err(WalletError::Version(2)));
+    }
+
+    #[test]
+    fn eviction_raises_the_watermark_monotonically() {
+        let mut w = Wallet::default();
+        for n in 0..RING_CAPACITY as u128 {
+            w.record(rec(n, 1_000 + n as i64));
+        }
+        assert_eq!(w.watermark, 0);
+        w.record(rec(100, 5_000));
+        assert_eq!(w.watermark, 1_000);
+        assert_eq!(w.ring.len(), RING_CAPACITY);
+        w.watermark = 9_000;
+        w.record(rec(101, 6_000));
+        assert_eq!(w.watermark, 9_000, "never lowered");
+    }
+}
