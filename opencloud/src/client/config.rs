@@ -77,8 +77,8 @@ pub struct ClientConfig {
     pub users_base_url: Url,
     /// The API key.
     pub api_key: ApiKey,
-    /// Per-request timeout (connect + response).
-    pub timeout: Duration,
+    /// Per-request timeout (connect + response); `None` waits forever (tests on paused time).
+    pub timeout: Option<Duration>,
     /// Retry settings.
     pub retry: RetryPolicy,
     /// Client-side budgets.
@@ -94,7 +94,7 @@ impl ClientConfig {
             base_url: Url::parse("https://apis.roblox.com").expect("constant URL parses"),
             users_base_url: Url::parse("https://users.roblox.com").expect("constant URL parses"),
             api_key,
-            timeout: Duration::from_secs(15),
+            timeout: Some(Duration::from_secs(15)),
             retry: RetryPolicy::default(),
             limiter: LimiterConfig::default(),
             messaging_api: MessagingApi::V2,

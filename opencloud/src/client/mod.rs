@@ -43,12 +43,14 @@ impl std::fmt::Debug for OpenCloud {
 impl OpenCloud {
     /// A client with its own connection pool.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!(
-                "economy-bridge-opencloud/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .connect_timeout(config.timeout)
+        let mut builder = reqwest::Client::builder().user_agent(concat!(
+            "economy-bridge-opencloud/",
+            env!("CARGO_PKG_VERSION")
+        ));
+        if let Some(timeout) = config.timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Transport(e.to_string()))?;
         Ok(Self::with_http(config, http))

@@ -154,10 +154,11 @@ impl OpenCloud {
             hint: None,
         };
         let started = tokio::time::Instant::now();
-        let response = (call.build)(&self.inner.http)
-            .timeout(self.inner.config.timeout)
-            .send()
-            .await;
+        let mut request = (call.build)(&self.inner.http);
+        if let Some(timeout) = self.inner.config.timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request.send().await;
         let response = match response {
             Ok(r) => r,
             Err(e) if e.is_connect() && !e.is_timeout() => {

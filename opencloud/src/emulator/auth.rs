@@ -85,6 +85,15 @@ impl ApiKey {
         Self::new(name, secret, ["*"], None)
     }
 
+    /// A key with every scope on the given universes only.
+    pub fn full_access_on(
+        name: impl Into<String>,
+        secret: impl Into<String>,
+        universes: Vec<u64>,
+    ) -> Self {
+        Self::new(name, secret, ["*"], Some(universes))
+    }
+
     fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == "*" || s == scope)
     }

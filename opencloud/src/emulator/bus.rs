@@ -217,6 +217,11 @@ impl Bus {
         });
     }
 
+    /// True when [`Bus::publish_faulty`] applies faults.
+    pub fn has_faults(&self) -> bool {
+        self.state.lock().faults.is_some()
+    }
+
     /// What the bus has done so far.
     pub fn stats(&self) -> BusStats {
         self.state.lock().stats

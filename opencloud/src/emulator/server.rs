@@ -103,17 +103,22 @@ impl Emulator {
         super::http::router(self.clone())
     }
 
-    /// Serves on `listener` until the task is dropped, delivering delayed messages every 10 ms.
+    /// Serves on `listener` until the task is dropped. When message faults are configured, delayed
+    /// messages are delivered every 10 ms (no timer otherwise, so paused-time tests stay exact).
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
-        let bus = self.bus.clone();
-        let pump = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                bus.deliver_due();
-            }
+        let pump = self.bus.has_faults().then(|| {
+            let bus = self.bus.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    bus.deliver_due();
+                }
+            })
         });
         let result = axum::serve(listener, self.router()).await;
-        pump.abort();
+        if let Some(pump) = pump {
+            pump.abort();
+        }
         result
     }
 
