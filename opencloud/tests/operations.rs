@@ -31,7 +31,8 @@ async fn set_get_round_trip_with_metadata() {
     assert_eq!(entry.version, v1.version);
     assert_eq!(entry.attributes.as_deref(), Some(r#"{"schema":1}"#));
     assert_eq!(entry.user_ids, vec![1]);
-    assert_eq!(entry.created_ms, Some(1_795_219_200_000));
+    let created = entry.created_ms.unwrap();
+    assert!((1_795_219_200_000..1_795_219_260_000).contains(&created), "{created}");
     assert_eq!(entry.version_created_ms, entry.created_ms);
     // The store saw an Open Cloud writer named after the key (never its secret).
     let stored = h.emulator.store.get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_1")).unwrap();
