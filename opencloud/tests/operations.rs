@@ -23,7 +23,11 @@ async fn set_get_round_trip_with_metadata() {
         user_ids: vec![1],
         ..SetOptions::create_only()
     };
-    let v1 = h.client.set_entry(&path, r#"{"balance":5}"#, &options).await.unwrap();
+    let v1 = h
+        .client
+        .set_entry(&path, r#"{"balance":5}"#, &options)
+        .await
+        .unwrap();
     assert!(!v1.deleted);
     assert_eq!(v1.content_length, 13);
     let entry = h.client.get_entry(&path).await.unwrap().unwrap();
@@ -32,10 +36,17 @@ async fn set_get_round_trip_with_metadata() {
     assert_eq!(entry.attributes.as_deref(), Some(r#"{"schema":1}"#));
     assert_eq!(entry.user_ids, vec![1]);
     let created = entry.created_ms.unwrap();
-    assert!((1_795_219_200_000..1_795_219_260_000).contains(&created), "{created}");
+    assert!(
+        (1_795_219_200_000..1_795_219_260_000).contains(&created),
+        "{created}"
+    );
     assert_eq!(entry.version_created_ms, entry.created_ms);
     // The store saw an Open Cloud writer named after the key (never its secret).
-    let stored = h.emulator.store.get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_1")).unwrap();
+    let stored = h
+        .emulator
+        .store
+        .get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_1"))
+        .unwrap();
     assert_eq!(stored.version, v1.version);
 }
 
@@ -50,14 +61,20 @@ async fn read_modify_write_keeps_metadata_and_omitting_it_clears() {
     };
     h.client.set_entry(&path, "1", &options).await.unwrap();
     let current = h.client.get_entry(&path).await.unwrap().unwrap();
-    h.client.set_entry(&path, "2", &SetOptions::replacing(&current)).await.unwrap();
+    h.client
+        .set_entry(&path, "2", &SetOptions::replacing(&current))
+        .await
+        .unwrap();
     let after = h.client.get_entry(&path).await.unwrap().unwrap();
     assert_eq!(after.value, "2");
     assert_eq!(after.attributes, current.attributes);
     assert_eq!(after.user_ids, vec![2, 3]);
     assert!(after.version > current.version);
     // Roblox clears metadata when the headers are omitted; the emulator must too.
-    h.client.set_entry(&path, "3", &SetOptions::default()).await.unwrap();
+    h.client
+        .set_entry(&path, "3", &SetOptions::default())
+        .await
+        .unwrap();
     let cleared = h.client.get_entry(&path).await.unwrap().unwrap();
     assert_eq!(cleared.attributes, None);
     assert!(cleared.user_ids.is_empty());
@@ -67,11 +84,28 @@ async fn read_modify_write_keeps_metadata_and_omitting_it_clears() {
 async fn precondition_failures_carry_the_current_entry() {
     let h = start(config()).await;
     let path = wallet(3);
-    let first = h.client.set_entry(&path, "10", &SetOptions { user_ids: vec![3], ..SetOptions::default() }).await.unwrap();
+    let first = h
+        .client
+        .set_entry(
+            &path,
+            "10",
+            &SetOptions {
+                user_ids: vec![3],
+                ..SetOptions::default()
+            },
+        )
+        .await
+        .unwrap();
     let current = h.client.get_entry(&path).await.unwrap().unwrap();
     // Someone else writes in between.
-    h.client.set_entry(&path, "11", &SetOptions::replacing(&current)).await.unwrap();
-    let stale = h.client.set_entry(&path, "99", &SetOptions::replacing(&current)).await;
+    h.client
+        .set_entry(&path, "11", &SetOptions::replacing(&current))
+        .await
+        .unwrap();
+    let stale = h
+        .client
+        .set_entry(&path, "99", &SetOptions::replacing(&current))
+        .await;
     match stale {
         Err(Error::PreconditionFailed { current: Some(now) }) => {
             assert_eq!(now.value, "11");
@@ -80,16 +114,41 @@ async fn precondition_failures_carry_the_current_entry() {
         }
         other => panic!("expected 412 with entry, got {other:?}"),
     }
-    let exists = h.client.set_entry(&path, "1", &SetOptions::create_only()).await;
-    assert!(matches!(exists, Err(Error::PreconditionFailed { current: Some(ref e) }) if e.value == "11"));
+    let exists = h
+        .client
+        .set_entry(&path, "1", &SetOptions::create_only())
+        .await;
+    assert!(
+        matches!(exists, Err(Error::PreconditionFailed { current: Some(ref e) }) if e.value == "11")
+    );
     let missing = h
         .client
-        .set_entry(&wallet(404), "1", &SetOptions { match_version: Some(first.version.clone()), ..SetOptions::default() })
+        .set_entry(
+            &wallet(404),
+            "1",
+            &SetOptions {
+                match_version: Some(first.version.clone()),
+                ..SetOptions::default()
+            },
+        )
         .await;
-    assert!(matches!(missing, Err(Error::PreconditionFailed { current: None })), "{missing:?}");
-    let both = SetOptions { match_version: Some(first.version), exclusive_create: true, ..SetOptions::default() };
-    assert!(matches!(h.client.set_entry(&path, "1", &both).await, Err(Error::InvalidArgument(_))));
-    assert_eq!(h.client.get_entry(&path).await.unwrap().unwrap().value, "11");
+    assert!(
+        matches!(missing, Err(Error::PreconditionFailed { current: None })),
+        "{missing:?}"
+    );
+    let both = SetOptions {
+        match_version: Some(first.version),
+        exclusive_create: true,
+        ..SetOptions::default()
+    };
+    assert!(matches!(
+        h.client.set_entry(&path, "1", &both).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        h.client.get_entry(&path).await.unwrap().unwrap().value,
+        "11"
+    );
 }
 
 #[tokio::test]
@@ -98,17 +157,41 @@ async fn increment_delete_and_tombstones() {
     let path = EntryPath::new(UNIVERSE, "Counters", "c");
     let e = h.client.increment_entry(&path, 5, None, &[]).await.unwrap();
     assert_eq!(e.value, "5");
-    let e = h.client.increment_entry(&path, -2, Some(r#"{"a":1}"#), &[9]).await.unwrap();
-    assert_eq!((e.value.as_str(), e.user_ids.as_slice()), ("3", &[9u64][..]));
+    let e = h
+        .client
+        .increment_entry(&path, -2, Some(r#"{"a":1}"#), &[9])
+        .await
+        .unwrap();
+    assert_eq!(
+        (e.value.as_str(), e.user_ids.as_slice()),
+        ("3", &[9u64][..])
+    );
     assert_eq!(e.attributes.as_deref(), Some(r#"{"a":1}"#));
     let text = EntryPath::new(UNIVERSE, "Counters", "text");
-    h.client.set_entry(&text, r#""abc""#, &SetOptions::default()).await.unwrap();
-    let err = h.client.increment_entry(&text, 1, None, &[]).await.unwrap_err();
-    assert_eq!((err.status(), err.code()), (Some(400), Some("ExistingValueNotNumeric")));
+    h.client
+        .set_entry(&text, r#""abc""#, &SetOptions::default())
+        .await
+        .unwrap();
+    let err = h
+        .client
+        .increment_entry(&text, 1, None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(400), Some("ExistingValueNotNumeric"))
+    );
     assert!(h.client.delete_entry(&path).await.unwrap());
-    assert!(!h.client.delete_entry(&path).await.unwrap(), "second delete finds nothing");
+    assert!(
+        !h.client.delete_entry(&path).await.unwrap(),
+        "second delete finds nothing"
+    );
     assert_eq!(h.client.get_entry(&path).await.unwrap(), None);
-    let versions = h.client.list_versions(&path, &ListVersions::default()).await.unwrap();
+    let versions = h
+        .client
+        .list_versions(&path, &ListVersions::default())
+        .await
+        .unwrap();
     let deleted: Vec<bool> = versions.versions.iter().map(|v| v.deleted).collect();
     assert_eq!(deleted, vec![false, false, true]);
     assert!(versions.next_page_cursor.is_none());
@@ -118,52 +201,137 @@ async fn increment_delete_and_tombstones() {
 async fn list_keys_versions_and_get_version_with_paging() {
     let h = start(config()).await;
     for i in 0..5 {
-        h.client.set_entry(&wallet(i), "0", &SetOptions::default()).await.unwrap();
+        h.client
+            .set_entry(&wallet(i), "0", &SetOptions::default())
+            .await
+            .unwrap();
     }
-    h.client.set_entry(&EntryPath::new(UNIVERSE, "EconomyWallet", "other"), "0", &SetOptions::default()).await.unwrap();
+    h.client
+        .set_entry(
+            &EntryPath::new(UNIVERSE, "EconomyWallet", "other"),
+            "0",
+            &SetOptions::default(),
+        )
+        .await
+        .unwrap();
     h.client
         .set_entry(&wallet(9).in_scope("beta"), "0", &SetOptions::default())
         .await
         .unwrap();
-    let q = ListKeys { scope: Some("global".into()), prefix: Some("wallet_".into()), limit: Some(3), cursor: None };
-    let p1 = h.client.list_keys(UNIVERSE, "EconomyWallet", &q).await.unwrap();
+    let q = ListKeys {
+        scope: Some("global".into()),
+        prefix: Some("wallet_".into()),
+        limit: Some(3),
+        cursor: None,
+    };
+    let p1 = h
+        .client
+        .list_keys(UNIVERSE, "EconomyWallet", &q)
+        .await
+        .unwrap();
     assert_eq!(p1.keys.len(), 3);
     let p2 = h
         .client
-        .list_keys(UNIVERSE, "EconomyWallet", &ListKeys { cursor: p1.next_page_cursor.clone(), ..q.clone() })
+        .list_keys(
+            UNIVERSE,
+            "EconomyWallet",
+            &ListKeys {
+                cursor: p1.next_page_cursor.clone(),
+                ..q.clone()
+            },
+        )
         .await
         .unwrap();
-    let keys: Vec<String> = p1.keys.iter().chain(&p2.keys).map(|k| k.key.clone()).collect();
-    assert_eq!(keys, ["wallet_0", "wallet_1", "wallet_2", "wallet_3", "wallet_4"]);
+    let keys: Vec<String> = p1
+        .keys
+        .iter()
+        .chain(&p2.keys)
+        .map(|k| k.key.clone())
+        .collect();
+    assert_eq!(
+        keys,
+        ["wallet_0", "wallet_1", "wallet_2", "wallet_3", "wallet_4"]
+    );
     assert!(p2.next_page_cursor.is_none());
-    let all = h.client.list_keys(UNIVERSE, "EconomyWallet", &ListKeys { limit: Some(100), ..ListKeys::default() }).await.unwrap();
+    let all = h
+        .client
+        .list_keys(
+            UNIVERSE,
+            "EconomyWallet",
+            &ListKeys {
+                limit: Some(100),
+                ..ListKeys::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(all.keys.len(), 7);
     assert!(all.keys.iter().any(|k| k.scope == "beta"));
     let bad = h
         .client
-        .list_keys(UNIVERSE, "EconomyWallet", &ListKeys { cursor: Some("garbage!".into()), ..ListKeys::default() })
+        .list_keys(
+            UNIVERSE,
+            "EconomyWallet",
+            &ListKeys {
+                cursor: Some("garbage!".into()),
+                ..ListKeys::default()
+            },
+        )
         .await
         .unwrap_err();
-    assert_eq!((bad.status(), bad.code()), (Some(400), Some("InvalidCursor")));
+    assert_eq!(
+        (bad.status(), bad.code()),
+        (Some(400), Some("InvalidCursor"))
+    );
 
     let path = wallet(0);
     let mut written = vec![];
     for v in 1..=3 {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        written.push(h.client.set_entry(&path, &v.to_string(), &SetOptions::default()).await.unwrap());
+        written.push(
+            h.client
+                .set_entry(&path, &v.to_string(), &SetOptions::default())
+                .await
+                .unwrap(),
+        );
     }
     let desc = h
         .client
-        .list_versions(&path, &ListVersions { descending: true, limit: Some(2), ..ListVersions::default() })
+        .list_versions(
+            &path,
+            &ListVersions {
+                descending: true,
+                limit: Some(2),
+                ..ListVersions::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(desc.versions[0].version, written[2].version);
     assert_eq!(desc.versions[1].version, written[1].version);
     assert!(desc.next_page_cursor.is_some());
-    let old = h.client.get_version(&path, &written[0].version).await.unwrap().unwrap();
-    assert_eq!((old.value.as_str(), old.version.as_str()), ("1", written[0].version.as_str()));
-    assert_eq!(h.client.get_version(&path, "08D9E6A3F2188CFF.0000000001.08D9E6A3F2188CFF.01").await.unwrap(), None);
-    let err = h.client.get_version(&path, "not-a-version").await.unwrap_err();
+    let old = h
+        .client
+        .get_version(&path, &written[0].version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (old.value.as_str(), old.version.as_str()),
+        ("1", written[0].version.as_str())
+    );
+    assert_eq!(
+        h.client
+            .get_version(&path, "08D9E6A3F2188CFF.0000000001.08D9E6A3F2188CFF.01")
+            .await
+            .unwrap(),
+        None
+    );
+    let err = h
+        .client
+        .get_version(&path, "not-a-version")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidVersionId"));
 }
 
@@ -171,8 +339,16 @@ async fn list_keys_versions_and_get_version_with_paging() {
 async fn v2_get_entry_matches_v1() {
     let h = start(config()).await;
     let path = wallet(7).in_scope("beta");
-    let options = SetOptions { attributes: Some(r#"{"x":true}"#.into()), user_ids: vec![7], ..SetOptions::default() };
-    let written = h.client.set_entry(&path, r#"{"balance":70}"#, &options).await.unwrap();
+    let options = SetOptions {
+        attributes: Some(r#"{"x":true}"#.into()),
+        user_ids: vec![7],
+        ..SetOptions::default()
+    };
+    let written = h
+        .client
+        .set_entry(&path, r#"{"balance":70}"#, &options)
+        .await
+        .unwrap();
     let v2 = h.client.get_entry_v2(&path).await.unwrap().unwrap();
     assert_eq!(v2.value, serde_json::json!({"balance": 70}));
     assert_eq!(v2.revision_id, written.version);
@@ -203,45 +379,108 @@ async fn publish_v2_and_v1_reach_subscribers() {
 async fn limits_are_checked_client_side_before_sending() {
     let h = start(config()).await;
     let long_topic = "t".repeat(81);
-    let err = h.client.publish(UNIVERSE, &long_topic, "x").await.unwrap_err();
+    let err = h
+        .client
+        .publish(UNIVERSE, &long_topic, "x")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(LimitError::Topic(81))));
-    let err = h.client.publish(UNIVERSE, "t", &"m".repeat(1025)).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(LimitError::MessageTooBig(1025))));
+    let err = h
+        .client
+        .publish(UNIVERSE, "t", &"m".repeat(1025))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidInput(LimitError::MessageTooBig(1025))
+    ));
     assert!(err.to_string().contains("1025"), "{err}");
-    assert!(h.client.publish(UNIVERSE, "t", &"m".repeat(1024)).await.is_ok());
-    let err = h.client.get_entry(&EntryPath::new(UNIVERSE, "W", "k".repeat(51))).await.unwrap_err();
+    assert!(
+        h.client
+            .publish(UNIVERSE, "t", &"m".repeat(1024))
+            .await
+            .is_ok()
+    );
+    let err = h
+        .client
+        .get_entry(&EntryPath::new(UNIVERSE, "W", "k".repeat(51)))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(LimitError::Name { .. })));
-    let err = h.client.set_entry(&wallet(1), "{not json", &SetOptions::default()).await.unwrap_err();
+    let err = h
+        .client
+        .set_entry(&wallet(1), "{not json", &SetOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(LimitError::ValueNotJson)));
     let err = h
         .client
-        .set_entry(&wallet(1), "1", &SetOptions { user_ids: vec![1, 2, 3, 4, 5], ..SetOptions::default() })
+        .set_entry(
+            &wallet(1),
+            "1",
+            &SetOptions {
+                user_ids: vec![1, 2, 3, 4, 5],
+                ..SetOptions::default()
+            },
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(LimitError::TooManyUserIds(5))));
+    assert!(matches!(
+        err,
+        Error::InvalidInput(LimitError::TooManyUserIds(5))
+    ));
     assert_eq!(h.emulator.requests(Operation::GetEntry), 0);
     assert_eq!(h.emulator.requests(Operation::SetEntry), 0);
-    assert_eq!(h.emulator.requests(Operation::PublishV2), 1, "only the valid publish was sent");
+    assert_eq!(
+        h.emulator.requests(Operation::PublishV2),
+        1,
+        "only the valid publish was sent"
+    );
 }
 
 #[tokio::test]
 async fn api_keys_scopes_and_universes() {
     let h = start(config()).await;
-    h.client.set_entry(&wallet(1), "1", &SetOptions::default()).await.unwrap();
+    h.client
+        .set_entry(&wallet(1), "1", &SetOptions::default())
+        .await
+        .unwrap();
     let bad = h.client_with("wrong-key");
     let err = bad.get_entry(&wallet(1)).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(401), Some("0")));
-    assert!(!err.to_string().contains("wrong-key"), "errors never echo the key");
+    assert!(
+        !err.to_string().contains("wrong-key"),
+        "errors never echo the key"
+    );
     let reader = h.client_with(READER_SECRET);
-    assert_eq!(reader.get_entry(&wallet(1)).await.unwrap().unwrap().value, "1");
-    let err = reader.set_entry(&wallet(1), "2", &SetOptions::default()).await.unwrap_err();
-    assert_eq!((err.status(), err.code()), (Some(403), Some("InsufficientScope")));
+    assert_eq!(
+        reader.get_entry(&wallet(1)).await.unwrap().unwrap().value,
+        "1"
+    );
+    let err = reader
+        .set_entry(&wallet(1), "2", &SetOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(403), Some("InsufficientScope"))
+    );
     let err = reader.publish(UNIVERSE, "t", "m").await.unwrap_err();
-    assert_eq!((err.status(), err.code()), (Some(403), Some("PERMISSION_DENIED")));
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(403), Some("PERMISSION_DENIED"))
+    );
     let elsewhere = h.client_with(OTHER_UNIVERSE_SECRET);
     let err = elsewhere.get_entry(&wallet(1)).await.unwrap_err();
     assert_eq!(err.status(), Some(403));
-    assert_eq!(h.emulator.store.get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_1")).unwrap().value, "1");
+    assert_eq!(
+        h.emulator
+            .store
+            .get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_1"))
+            .unwrap()
+            .value,
+        "1"
+    );
 }
 
 #[tokio::test]
@@ -249,14 +488,32 @@ async fn create_and_update_scopes_are_distinct() {
     use opencloud::emulator::ApiKey;
     use opencloud::emulator::auth::scopes;
     let mut cfg = config();
-    cfg.api_keys.push(ApiKey::new("updater", "updater-secret", [scopes::OBJECTS_UPDATE, scopes::OBJECTS_READ], None));
+    cfg.api_keys.push(ApiKey::new(
+        "updater",
+        "updater-secret",
+        [scopes::OBJECTS_UPDATE, scopes::OBJECTS_READ],
+        None,
+    ));
     let h = start(cfg).await;
     let updater = h.client_with("updater-secret");
-    let err = updater.set_entry(&wallet(5), "1", &SetOptions::default()).await.unwrap_err();
+    let err = updater
+        .set_entry(&wallet(5), "1", &SetOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(403), "creating needs objects:create");
-    h.client.set_entry(&wallet(5), "1", &SetOptions::default()).await.unwrap();
-    updater.set_entry(&wallet(5), "2", &SetOptions::default()).await.unwrap();
-    let stored = h.emulator.store.get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_5")).unwrap();
+    h.client
+        .set_entry(&wallet(5), "1", &SetOptions::default())
+        .await
+        .unwrap();
+    updater
+        .set_entry(&wallet(5), "2", &SetOptions::default())
+        .await
+        .unwrap();
+    let stored = h
+        .emulator
+        .store
+        .get(&EntryKey::new(UNIVERSE, "EconomyWallet", "wallet_5"))
+        .unwrap();
     assert_eq!(stored.value, "2");
     let _ = Writer::open_cloud("updater");
 }
@@ -265,9 +522,16 @@ async fn create_and_update_scopes_are_distinct() {
 async fn users_by_id_and_by_name() {
     let h = start(config()).await;
     let user = h.client.get_user(156).await.unwrap().unwrap();
-    assert_eq!((user.id.as_str(), user.name.as_str()), ("156", "builderman"));
+    assert_eq!(
+        (user.id.as_str(), user.name.as_str()),
+        ("156", "builderman")
+    );
     assert_eq!(h.client.get_user(999).await.unwrap(), None);
-    let found = h.client.user_ids_by_names(&["BuilderMan", "nobody", "roblox"]).await.unwrap();
+    let found = h
+        .client
+        .user_ids_by_names(&["BuilderMan", "nobody", "roblox"])
+        .await
+        .unwrap();
     let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     assert_eq!(ids, vec![156, 1]);
     assert_eq!(found[0].requested_username, "BuilderMan");
@@ -283,7 +547,10 @@ async fn raw_http_details_match_roblox() {
     // case-insensitive query names, 401 body shape.
     let h = start(config()).await;
     let http = reqwest::Client::new();
-    let base = format!("{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries/entry", h.server.base_url());
+    let base = format!(
+        "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries/entry",
+        h.server.base_url()
+    );
     let r = http
         .post(format!("{base}?DatastoreName=W&EntryKey=k"))
         .header("x-api-key", ADMIN_SECRET)
@@ -294,7 +561,10 @@ async fn raw_http_details_match_roblox() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["errorDetails"][0]["datastoreErrorCode"], "ChecksumMismatch");
+    assert_eq!(
+        body["errorDetails"][0]["datastoreErrorCode"],
+        "ChecksumMismatch"
+    );
     let r = http
         .post(format!("{base}?DatastoreName=W&EntryKey=k"))
         .header("x-api-key", ADMIN_SECRET)
@@ -304,16 +574,28 @@ async fn raw_http_details_match_roblox() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "docs' example digest of body 750");
-    let r = http.get(format!("{base}?datastoreName=W&entryKey=k")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(r.text().await.unwrap(), r#"{"errors":[{"code":0,"message":"Invalid API Key"}]}"#);
     let r = http
-        .post(format!("{base}?datastoreName=W&entryKey=k&matchVersion=x&exclusiveCreate=true"))
+        .get(format!("{base}?datastoreName=W&entryKey=k"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"errors":[{"code":0,"message":"Invalid API Key"}]}"#
+    );
+    let r = http
+        .post(format!(
+            "{base}?datastoreName=W&entryKey=k&matchVersion=x&exclusiveCreate=true"
+        ))
         .header("x-api-key", ADMIN_SECRET)
         .body("1")
         .send()
         .await
         .unwrap();
     let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["errorDetails"][0]["datastoreErrorCode"], "ExclusiveCreateAndMatchVersionCannotBeSet");
+    assert_eq!(
+        body["errorDetails"][0]["datastoreErrorCode"],
+        "ExclusiveCreateAndMatchVersionCannotBeSet"
+    );
 }

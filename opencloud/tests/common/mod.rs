@@ -42,8 +42,8 @@ pub fn config() -> EmulatorConfig {
 
 /// Fast, deterministic retries: no jitter, 100 ms first delay.
 pub fn client_config(base: &str, secret: &str) -> ClientConfig {
-    let mut config = ClientConfig::new(ClientKey::new(secret))
-        .with_base_url(url::Url::parse(base).unwrap());
+    let mut config =
+        ClientConfig::new(ClientKey::new(secret)).with_base_url(url::Url::parse(base).unwrap());
     config.limiter = LimiterConfig::unlimited();
     config.retry = RetryPolicy {
         max_attempts: 4,
