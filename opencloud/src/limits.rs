@@ -15,8 +15,8 @@ pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 50;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 250;
 /// Most user ids an entry may carry.
 pub const MAX_USER_IDS: usize = 4;
-/// Largest MessagingService message, in bytes ("1 KiB").
-pub const MAX_MESSAGE_BYTES: usize = 1024;
+/// Roblox's limit on one message, in bytes (the protocol's own constant).
+pub use shared::limits::MAX_MESSAGE_BYTES;
 /// Longest MessagingService topic, in characters.
 pub const MAX_TOPIC_CHARS: usize = 80;
 
