@@ -5,9 +5,9 @@ use thiserror::Error;
 /// What can go wrong building or driving a universe.
 #[derive(Debug, Error)]
 pub enum EmuError {
-    /// The Luau VM reported an error in engine code.
+    /// The Luau VM reported an error in engine code (kept as text so the error is `Send`).
     #[error("Luau: {0}")]
-    Lua(#[from] mlua::Error),
+    Lua(String),
     /// The engine surface misbehaved.
     #[error("engine: {0}")]
     Engine(String),
@@ -32,4 +32,10 @@ pub enum EmuError {
     /// No server with that index, or it is not running.
     #[error("server {0} is not running")]
     NoServer(usize),
+}
+
+impl From<mlua::Error> for EmuError {
+    fn from(e: mlua::Error) -> Self {
+        EmuError::Lua(e.to_string())
+    }
 }

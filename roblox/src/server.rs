@@ -245,6 +245,7 @@ fn check_key(key: &str) -> Result<(), String> {
 pub struct Server {
     pub(crate) ctx: Rc<ServerCtx>,
     lua: Lua,
+    engine: Table,
     api: Table,
     step_fn: Function,
 }
@@ -281,6 +282,7 @@ impl Server {
         let server = Self {
             ctx,
             lua,
+            engine,
             api,
             step_fn,
         };
@@ -536,9 +538,12 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             return reply(lua, Err(format!("no source for {name}")));
         };
         env.set_safeenv(true);
+        // typeof stays a real call: as a fastcall builtin it would ignore the engine's
+        // replacement (Luau's own typeof reports "userdata" for newproxy objects).
         let r = lua
             .load(&*src)
             .set_name(format!("@{name}"))
+            .set_compiler(mlua::chunk::Compiler::new().set_disabled_builtins(["typeof"]))
             .set_environment(env)
             .into_function()
             .map(|f| vec![Value::Function(f)])
@@ -943,4 +948,35 @@ fn http_start(c: &ServerCtx, url: String, method: String, headers: &Table, body:
     let ready = c.shared.now_us() as f64 / 1e6 + c.latency(c.shared.cfg.http_latency_s);
     c.http.borrow_mut().insert(id, InFlight::start(req, ready));
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Place, Universe, UniverseConfig};
+    use mlua::{Function, Table};
+
+    #[test]
+    fn scripts_compile_with_safeenv_on() {
+        let mut u = Universe::new(UniverseConfig::default(), Place::new());
+        let s = u.start_server().unwrap();
+        let server = u.server(s).unwrap();
+        let lua = &server.lua;
+        let rt: Table = server.engine.get("rt").unwrap();
+        let compile: Function = rt.get("compile").unwrap();
+        let id = server.ctx.shared.add_source("probe", "return function() return math.floor(2.5) end");
+        let env = lua.create_table().unwrap();
+        env.set("math", lua.globals().get::<Table>("math").unwrap()).unwrap();
+        let (ok, chunk): (bool, Function) = compile.call((id, "probe", env.clone())).unwrap();
+        assert!(ok);
+        let probe: Function = chunk.call(()).unwrap();
+        // Under safeenv the import was resolved when `probe` was created: patching the
+        // environment afterwards does not reach it (pitfall 4).
+        let patched = lua.create_table().unwrap();
+        patched
+            .set("floor", lua.create_function(|_, ()| Ok("patched")).unwrap())
+            .unwrap();
+        env.set("math", patched).unwrap();
+        let v: mlua::Value = probe.call(()).unwrap();
+        assert!(matches!(v, mlua::Value::Integer(2)) || v.as_f64() == Some(2.0), "{v:?}");
+    }
 }

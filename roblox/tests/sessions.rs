@@ -106,10 +106,13 @@ fn zombie_returns(lib: Library, servers: usize) {
     u.run_for(10.0).unwrap();
     // A loses the DataStore and messaging for longer than the steal time; B takes the session.
     u.cut_off(a, 200.0, true).unwrap();
+    // A changes its copy while cut off (it cannot save); only A holds a session now.
+    u.publish(COMMAND_TOPIC, &scenario::command(USER, "zombie", 1000, true));
+    u.run_for(5.0).unwrap();
+    assert!(printed(&u, a, "APPLIED"), "A applied in memory");
     u.player_join(b, USER).unwrap();
     assert!(u.run_until(190.0, |u| holds(u, b)).unwrap(), "B steals from the zombie");
-    // A changes its (stale) copy while cut off, then returns: its writes must not land.
-    u.publish(COMMAND_TOPIC, &scenario::command(USER, "zombie", 1000, true));
+    // A returns after the cut: its stale copy must not overwrite B's session.
     u.run_for(240.0).unwrap();
     assert!(holds(&u, b), "B still holds after A returned");
     assert!(printed(&u, a, "SESSION_END"), "A noticed it lost the session");
