@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Lints and format-checks every Luau file under roblox/ (engine, harness, bridge) with selene
+# (custom std roblox-emu.yml = the emulated surface) and StyLua. Fails on any finding.
+# CI installs the tools with: cargo install --locked selene; cargo install --locked stylua --features luau
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+for tool in selene stylua; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "lint-luau: $tool is not installed (cargo install --locked selene; cargo install --locked stylua --features luau)" >&2
+    exit 1
+  fi
+done
+
+mapfile -t files < <(find engine harness bridge -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
+if [[ ${#files[@]} -eq 0 ]]; then
+  echo "lint-luau: no Luau files found" >&2
+  exit 1
+fi
+selene --config selene.toml "${files[@]}"
+stylua --config-path stylua.toml --check "${files[@]}"
+echo "lint-luau: ${#files[@]} files clean"
