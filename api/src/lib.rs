@@ -1,1 +1,28 @@
-//! Placeholder: this crate is being built (see the open issues).
+//! Economy Bridge audit-log API: game servers post committed txns (signed, idempotent), the bot
+//! and operators read them (signed, read scope). Append-only and hash-chained, on SQLite (one
+//! box) or PostgreSQL (several replicas). See api/README.md and docs/protocol.md ("Audit API").
+
+pub mod app;
+pub mod auth;
+pub mod chain;
+pub mod client;
+pub mod config;
+pub mod csv;
+pub mod handlers;
+pub mod metrics;
+pub mod model;
+pub mod notify;
+pub mod openapi;
+pub mod problem;
+pub mod ratelimit;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod verify;
+
+pub use client::{AuditClient, ClientError, ListParams, PostResult};
+pub use config::{Config, ConfigError, Database};
+pub use model::{LoggedRecord, Page, PostResponse, RecordResult, RecordStatus, VerifyReport};
+pub use server::{RunningServer, ServeError, open_store, serve, spawn, spawn_for_test};
+pub use store::{PgStore, SqliteStore, SqliteSync, Store, StoreError};
+pub use verify::verify_chain;

@@ -1,0 +1,144 @@
+//! The OpenAPI 3.1 document, generated from the handlers and wire types.
+
+use crate::handlers::{health, post, read};
+use crate::model::{
+    BrokenRow, LoggedRecord, Page, PostResponse, RecordResult, RecordStatus, VerifyReport,
+};
+use crate::problem::Problem;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Schema of `shared::AuditRecord` (the shared crate carries no OpenAPI derive); a test checks
+/// that its property names match what AuditRecord serialises.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(as = AuditRecord)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecordSchema {
+    /// Canonical ULID; stored at most once.
+    txn_id: String,
+    /// `discord` or `game`.
+    #[schema(pattern = "^(discord|game)$")]
+    source: String,
+    /// Roblox user id (1 to 2^53 − 1).
+    user_id: i64,
+    /// `give` or `deduct`.
+    #[schema(pattern = "^(give|deduct)$")]
+    op: String,
+    /// Amount (applied: 1 to 2^53 − 1).
+    amount: i64,
+    /// `applied` or `rejected`.
+    #[schema(pattern = "^(applied|rejected)$")]
+    outcome: String,
+    /// Present exactly when rejected (snake_case reason).
+    reject_reason: Option<String>,
+    /// Balance after (0 to 2^53 − 1).
+    balance_after: i64,
+    /// Human reason (1-200 characters, no control characters).
+    reason: String,
+    /// Discord actor id (discord records only).
+    actor_id: Option<String>,
+    /// Discord actor name (discord records only).
+    actor_name: Option<String>,
+    /// game.JobId of the committing server.
+    server_job_id: Option<String>,
+    /// Issued at (Unix ms).
+    issued_at: i64,
+    /// Applied at (Unix ms).
+    applied_at: i64,
+}
+
+/// A batch body.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct BatchBody {
+    /// 1-100 records.
+    records: Vec<AuditRecordSchema>,
+}
+
+/// POST body: one record or a batch.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum PostBodySchema {
+    /// One record.
+    One(AuditRecordSchema),
+    /// `{"records": [...]}`.
+    Batch(BatchBody),
+}
+
+struct Signed;
+
+impl Modify for Signed {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "signed",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Signature",
+                "v1=<hex HMAC-SHA256> over the canonical string (see docs/protocol.md); \
+                 also send X-Key-Id and X-Timestamp",
+            ))),
+        );
+    }
+}
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Economy Bridge audit API", description = "Signed, idempotent, append-only, hash-chained audit log."),
+    paths(
+        post::post_transactions,
+        read::list_transactions,
+        read::get_transaction,
+        read::verify_log,
+        health::livez,
+        health::readyz,
+        health::metrics,
+    ),
+    components(schemas(
+        AuditRecordSchema, BatchBody, PostBodySchema, PostResponse, RecordResult, RecordStatus,
+        LoggedRecord, Page, VerifyReport, BrokenRow, Problem
+    )),
+    modifiers(&Signed)
+)]
+pub struct ApiDoc;
+
+/// The document as JSON.
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_matches_what_audit_record_serialises() {
+        let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let props = doc["components"]["schemas"]["AuditRecord"]["properties"]
+            .as_object()
+            .unwrap();
+        let mut want: Vec<&String> = props.keys().collect();
+        want.sort();
+        let rec: shared::AuditRecord = serde_json::from_value(serde_json::json!({
+            "txnId": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "source": "discord", "userId": 1, "op": "deduct",
+            "amount": 5, "outcome": "rejected", "rejectReason": "insufficient_funds", "balanceAfter": 0,
+            "reason": "r", "actorId": "1", "actorName": "a", "serverJobId": "j", "issuedAt": 1, "appliedAt": 1
+        }))
+        .unwrap();
+        let v = serde_json::to_value(rec).unwrap();
+        let mut got: Vec<&String> = v.as_object().unwrap().keys().collect();
+        got.sort();
+        assert_eq!(want, got);
+        for p in [
+            "/log/transactions",
+            "/log/transactions/{txnId}",
+            "/log/verify",
+            "/readyz",
+        ] {
+            assert!(doc["paths"][p].is_object(), "{p}");
+        }
+    }
+}

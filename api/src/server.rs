@@ -1,0 +1,171 @@
+//! Running the service: open the store, serve until shutdown, drain, close. Embeddable.
+
+use crate::app::{AppState, router};
+use crate::config::{Config, Database};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// Accepting connections failed.
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens (and migrates) the configured store.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.database {
+        Database::Sqlite(url) => Arc::new(
+            SqliteStore::connect(
+                url,
+                config.sqlite_sync,
+                config.db_max_connections,
+                config.db_acquire_timeout,
+            )
+            .await?,
+        ),
+        Database::Postgres(url) => Arc::new(
+            PgStore::connect(url, config.db_max_connections, config.db_acquire_timeout).await?,
+        ),
+    })
+}
+
+fn spawn_housekeeping(state: &AppState) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            state.limiters.housekeep();
+            state.metrics.run_upkeep();
+            if n % 10 == 0 {
+                let ttl = state.config.idempotency_ttl.as_millis() as i64;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                match state.store.purge_keys(now - ttl).await {
+                    Ok(k) if k > 0 => tracing::info!(purged = k, "expired idempotency keys purged"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+                }
+            }
+            n += 1;
+        }
+    })
+}
+
+/// Serves on `listener` until `shutdown` resolves, then stops accepting, releases long-polls,
+/// finishes in-flight requests and closes the store.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = open_store(&config).await?;
+    serve_with_store(store, config, listener, shutdown).await
+}
+
+/// Like [`serve`], with a store opened by the caller.
+pub async fn serve_with_store(
+    store: Arc<dyn Store>,
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = AppState::new(store.clone(), config);
+    let housekeeping = spawn_housekeeping(&state);
+    let app = router(state.clone());
+    let draining = state.draining.clone();
+    let notifier = store.notifier().clone();
+    tracing::info!(addr = %listener.local_addr()?, backend = store.backend(), "audit API listening");
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        draining.store(true, Ordering::Relaxed);
+        // Long-polls answer now instead of holding the shutdown for up to 30 s.
+        notifier.shut_down();
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await;
+    housekeeping.abort();
+    store.close().await;
+    tracing::info!("audit API stopped");
+    result.map_err(ServeError::from)
+}
+
+/// A server running in the background (tests, the local sandbox).
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful shutdown; waits for in-flight requests.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(ServeError::Io(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens the store, binds `listener` and serves in the background. Errors opening the store
+/// are returned here rather than from the task.
+pub async fn spawn(config: Config, listener: TcpListener) -> Result<RunningServer, ServeError> {
+    let store = open_store(&config).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_with_store(store, config, listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        stop: Some(tx),
+        task,
+    })
+}
+
+/// Binds 127.0.0.1 on a free port and spawns: the usual way tests and the sandbox embed the API.
+pub async fn spawn_for_test(config: Config) -> Result<RunningServer, ServeError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    spawn(config, listener).await
+}

@@ -1,0 +1,320 @@
+//! Every bad input gets the right 4xx, a problem document, and stores nothing (both backends).
+
+mod common;
+
+use api::client::SignedRequest;
+use common::*;
+
+fn body_of(v: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn valid_json() -> serde_json::Value {
+    serde_json::to_value(record(1, 5)).unwrap()
+}
+
+fn with(field: &str, value: serde_json::Value) -> Vec<u8> {
+    let mut v = valid_json();
+    v[field] = value;
+    body_of(v)
+}
+
+/// Signs a POST of `body` with the write key.
+fn signed(app: &TestApp, body: Vec<u8>) -> SignedRequest {
+    app.writer
+        .sign(
+            "POST",
+            "/log/transactions",
+            "",
+            Some(&idem()),
+            body,
+            now_secs(),
+        )
+        .unwrap()
+}
+
+fn set(req: &mut SignedRequest, name: &str, value: &str) {
+    req.headers.retain(|(k, _)| k != name);
+    req.headers.push((name.into(), value.into()));
+}
+
+async fn expect(app: &TestApp, req: SignedRequest, status: u16, what: &str) {
+    let resp = app.client.send(req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), status, "{what}");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/problem+json",
+        "{what}"
+    );
+    let p: api::problem::Problem = resp.json().await.unwrap();
+    assert_eq!(p.status, status, "{what}");
+    assert!(p.kind.starts_with("/problems/"), "{what}");
+    let text = serde_json::to_string(&p).unwrap();
+    for secret in [
+        "1111111111111111",
+        "00112233445566778899",
+        "sqlx",
+        "database error",
+        "panicked",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{what}: problem leaks {secret}: {text}"
+        );
+    }
+    assert_eq!(app.db.stored().await, (0, 0), "{what}: nothing stored");
+}
+
+async fn bodies(b: Backend) {
+    let app = TestApp::start(b).await;
+    let big = serde_json::json!({"records": (0..101).map(|i| serde_json::to_value(record(1, 1 + i)).unwrap()).collect::<Vec<_>>()});
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("malformed JSON", b"{\"txnId\": ".to_vec(), 400),
+        ("not an object", b"[1,2]".to_vec(), 400),
+        ("empty body", Vec::new(), 400),
+        (
+            "wrong type: amount as string",
+            with("amount", "5".into()),
+            400,
+        ),
+        (
+            "wrong type: userId as float",
+            with("userId", 1.5.into()),
+            400,
+        ),
+        ("negative amount", with("amount", (-5).into()), 400),
+        ("zero amount", with("amount", 0.into()), 400),
+        (
+            "huge amount",
+            with("amount", 9_007_199_254_740_992i64.into()),
+            400,
+        ),
+        ("amount beyond i64", b"{\"amount\": 1e30}".to_vec(), 400),
+        ("negative balance", with("balanceAfter", (-1).into()), 400),
+        (
+            "bad txn id",
+            with("txnId", "01arz3ndektsv4rrffq69g5fav".into()),
+            400,
+        ),
+        ("bad source", with("source", "web".into()), 400),
+        (
+            "control chars in reason",
+            with("reason", "a\u{0007}b".into()),
+            400,
+        ),
+        (
+            "reason too long",
+            with("reason", "x".repeat(201).into()),
+            400,
+        ),
+        (
+            "rejected without reason",
+            with("outcome", "rejected".into()),
+            400,
+        ),
+        ("unknown field", with("extra", 1.into()), 400),
+        (
+            "unknown field in batch wrapper",
+            body_of(serde_json::json!({"records": [valid_json()], "x": 1})),
+            400,
+        ),
+        (
+            "records not an array",
+            body_of(serde_json::json!({"records": {}})),
+            400,
+        ),
+        (
+            "empty batch",
+            body_of(serde_json::json!({"records": []})),
+            400,
+        ),
+        ("batch of 101", body_of(big), 400),
+        (
+            "one bad record spoils the batch",
+            body_of(serde_json::json!({"records": [valid_json(), {"amount": -1}]})),
+            400,
+        ),
+        ("oversized body", vec![b' '; 300 * 1024], 413),
+    ];
+    for (what, body, status) in cases {
+        expect(&app, signed(&app, body), status, what).await;
+    }
+    // content type
+    let mut req = signed(&app, body_of(valid_json()));
+    set(&mut req, "content-type", "text/plain");
+    expect(&app, req, 415, "text/plain body").await;
+    app.finish().await;
+}
+
+async fn headers(b: Backend) {
+    let app = TestApp::start(b).await;
+    let good = || body_of(valid_json());
+    // missing each signature header
+    for h in ["x-key-id", "x-timestamp", "x-signature"] {
+        let mut req = signed(&app, good());
+        req.headers.retain(|(k, _)| k != h);
+        expect(&app, req, 401, &format!("missing {h}")).await;
+    }
+    // duplicated signature header (both copies valid)
+    let mut req = signed(&app, good());
+    let sig = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-signature")
+        .unwrap()
+        .clone();
+    req.headers.push(sig);
+    expect(&app, req, 401, "duplicated X-Signature").await;
+    // garbage values
+    for (h, v) in [
+        ("x-signature", "v1=zz"),
+        ("x-signature", "sha256=abcd"),
+        ("x-timestamp", "yesterday"),
+        ("x-timestamp", "-5"),
+        ("x-key-id", "no such key!"),
+    ] {
+        let mut req = signed(&app, good());
+        set(&mut req, h, v);
+        expect(&app, req, 401, &format!("garbage {h}: {v}")).await;
+    }
+    // Idempotency-Key: missing, duplicated, garbage (signed as sent, so the signature is valid)
+    let req = app
+        .writer
+        .sign("POST", "/log/transactions", "", None, good(), now_secs())
+        .unwrap();
+    expect(&app, req, 400, "missing Idempotency-Key").await;
+    let mut req = signed(&app, good());
+    let k = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "idempotency-key")
+        .unwrap()
+        .clone();
+    req.headers.push(k);
+    expect(&app, req, 400, "duplicated Idempotency-Key").await;
+    for bad in ["has space", "\"\"", &"k".repeat(256)] {
+        let req = app
+            .writer
+            .sign(
+                "POST",
+                "/log/transactions",
+                "",
+                Some(bad),
+                good(),
+                now_secs(),
+            )
+            .unwrap();
+        expect(
+            &app,
+            req,
+            400,
+            &format!("garbage Idempotency-Key {bad:.20}"),
+        )
+        .await;
+    }
+    app.finish().await;
+}
+
+async fn signatures(b: Backend) {
+    let app = TestApp::start(b).await;
+    let good = || body_of(valid_json());
+    let sign_at = |ts: i64| {
+        app.writer
+            .sign("POST", "/log/transactions", "", Some(&idem()), good(), ts)
+            .unwrap()
+    };
+    expect(&app, sign_at(now_secs() - 301), 401, "stale timestamp").await;
+    expect(&app, sign_at(now_secs() + 301), 401, "future timestamp").await;
+    // captured 10 minutes ago and replayed now
+    expect(
+        &app,
+        sign_at(now_secs() - 600),
+        401,
+        "replayed after the window",
+    )
+    .await;
+    // retired / unknown key
+    let retired = api::AuditClient::new(&app.base, key(RETIRED));
+    let req = retired
+        .sign(
+            "POST",
+            "/log/transactions",
+            "",
+            Some(&idem()),
+            good(),
+            now_secs(),
+        )
+        .unwrap();
+    expect(&app, req, 401, "retired key").await;
+    // known key id, wrong secret
+    let forged = api::AuditClient::new(
+        &app.base,
+        key("game:write:4444444444444444444444444444444444444444444444444444444444444444"),
+    );
+    let req = forged
+        .sign(
+            "POST",
+            "/log/transactions",
+            "",
+            Some(&idem()),
+            good(),
+            now_secs(),
+        )
+        .unwrap();
+    expect(&app, req, 401, "wrong secret for a known key id").await;
+    // a valid signature re-attached to another body
+    let mut req = sign_at(now_secs());
+    req.body = with("amount", 6.into());
+    expect(&app, req, 401, "signature replayed with another body").await;
+    // ... to another Idempotency-Key
+    let mut req = sign_at(now_secs());
+    set(&mut req, "idempotency-key", "another-key");
+    expect(&app, req, 401, "signature replayed with another key").await;
+    // ... to another path (signed for one path, sent to the real one)
+    let mut req = app
+        .writer
+        .sign("POST", "/log/other", "", Some(&idem()), good(), now_secs())
+        .unwrap();
+    req.url = format!("{}/log/transactions", app.base);
+    expect(&app, req, 401, "signature replayed on another path").await;
+    // ... with a query added
+    let mut req = sign_at(now_secs());
+    req.url.push_str("?x=1");
+    expect(&app, req, 401, "signature replayed with another query").await;
+    // scopes: read-only key cannot post; write-only key cannot read
+    let req = app
+        .reader
+        .sign(
+            "POST",
+            "/log/transactions",
+            "",
+            Some(&idem()),
+            good(),
+            now_secs(),
+        )
+        .unwrap();
+    expect(&app, req, 403, "read key posting").await;
+    let req = app
+        .writer
+        .sign("GET", "/log/transactions", "", None, vec![], now_secs())
+        .unwrap();
+    expect(&app, req, 403, "write key reading").await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["stale", "future", "unknown_key", "bad_signature", "scope"] {
+        assert!(
+            text.contains(&format!("signature_failures_total{{reason=\"{reason}\"}}")),
+            "metric for {reason}"
+        );
+    }
+    app.finish().await;
+}
+
+both_backends!(bodies, headers, signatures);

@@ -1,0 +1,269 @@
+//! Test harness: a fresh database per test (temp-dir SQLite or a unique PostgreSQL schema),
+//! a server on a free port, and signed clients with different scopes.
+#![allow(dead_code)]
+
+use api::{AuditClient, Config, Database, RunningServer};
+use shared::{AuditRecord, Key, KeyRing, TxnId};
+use sqlx::Row as _;
+
+/// read+write key.
+pub const RW: &str =
+    "rw:read+write:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+/// write-only key (a game server).
+pub const W: &str = "game:write:1111111111111111111111111111111111111111111111111111111111111111";
+/// read-only key (an operator).
+pub const R: &str = "ops:read:2222222222222222222222222222222222222222222222222222222222222222";
+/// A key the server does not (or no longer) accept.
+pub const RETIRED: &str =
+    "old:read+write:3333333333333333333333333333333333333333333333333333333333333333";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the suite uses; it must be reachable (tests fail, never skip).
+pub fn pg_admin_url() -> String {
+    std::env::var("DATABASE_URL_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+                Self {
+                    backend,
+                    url,
+                    schema: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(std::time::Duration::from_secs(5))
+                    .connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is required for the test suite (set DATABASE_URL_PG): {e}")
+                });
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                let sep = if admin.contains('?') { '&' } else { '?' };
+                let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
+                Self {
+                    backend,
+                    url,
+                    schema: Some(schema),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn database(&self) -> Database {
+        match self.backend {
+            Backend::Sqlite => Database::Sqlite(self.url.clone()),
+            Backend::Postgres => Database::Postgres(self.url.clone()),
+        }
+    }
+
+    /// Runs raw SQL statements (the test's "operator with database access").
+    pub async fn exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await?;
+                let r = sqlx::raw_sql(sql).execute(&pool).await.map(|_| ());
+                pool.close().await;
+                r
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await?;
+                let r = sqlx::raw_sql(sql).execute(&pool).await.map(|_| ());
+                pool.close().await;
+                r
+            }
+        }
+    }
+
+    /// `SELECT count(*)` of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                let n: i64 = sqlx::query(&sql).fetch_one(&pool).await.unwrap().get(0);
+                pool.close().await;
+                n
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                let n: i64 = sqlx::query(&sql).fetch_one(&pool).await.unwrap().get(0);
+                pool.close().await;
+                n
+            }
+        }
+    }
+
+    /// Rows in the log and stored idempotency keys.
+    pub async fn stored(&self) -> (i64, i64) {
+        (
+            self.count("audit_log").await,
+            self.count("idempotency_keys").await,
+        )
+    }
+
+    pub async fn drop_schema(&self) {
+        if let Some(s) = &self.schema {
+            if let Ok(pool) = sqlx::PgPool::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {s} CASCADE"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+pub fn key(spec: &str) -> Key {
+    KeyRing::parse(spec).unwrap().signing_key().clone()
+}
+
+pub fn server_keys() -> KeyRing {
+    KeyRing::parse(&format!("{RW},{W},{R}")).unwrap()
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub server: RunningServer,
+    pub base: String,
+    /// read+write
+    pub client: AuditClient,
+    /// write only
+    pub writer: AuditClient,
+    /// read only
+    pub reader: AuditClient,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new(backend).await;
+        Self::start_on(db, tweak).await
+    }
+
+    pub async fn start_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::new(db.database(), server_keys());
+        tweak(&mut config);
+        let server = api::spawn_for_test(config).await.unwrap();
+        let base = server.base_url();
+        Self {
+            client: AuditClient::new(&base, key(RW)),
+            writer: AuditClient::new(&base, key(W)),
+            reader: AuditClient::new(&base, key(R)),
+            http: reqwest::Client::new(),
+            base,
+            server,
+            db,
+        }
+    }
+
+    /// A second server instance on the same database (replicas).
+    pub async fn replica(&self) -> RunningServer {
+        let config = Config::new(self.db.database(), server_keys());
+        api::spawn_for_test(config).await.unwrap()
+    }
+
+    pub async fn finish(self) {
+        self.server.shutdown().await.unwrap();
+        self.db.drop_schema().await;
+    }
+}
+
+/// A valid game record for `user` with a fresh txn id.
+pub fn record(user: u64, amount: i64) -> AuditRecord {
+    serde_json::from_value(serde_json::json!({
+        "txnId": TxnId::generate().to_string(),
+        "source": "game",
+        "userId": user,
+        "op": "give",
+        "amount": amount,
+        "outcome": "applied",
+        "balanceAfter": amount,
+        "reason": "quest reward",
+        "serverJobId": "job-1",
+        "issuedAt": 1_700_000_000_000i64,
+        "appliedAt": 1_700_000_000_000i64 + amount,
+    }))
+    .unwrap()
+}
+
+/// A discord record by `actor`.
+pub fn discord_record(user: u64, actor: &str, amount: i64) -> AuditRecord {
+    serde_json::from_value(serde_json::json!({
+        "txnId": TxnId::generate().to_string(),
+        "source": "discord",
+        "userId": user,
+        "op": "give",
+        "amount": amount,
+        "outcome": "applied",
+        "balanceAfter": amount,
+        "reason": "staff grant",
+        "actorId": actor,
+        "actorName": "Mod",
+        "issuedAt": 1_700_000_000_000i64,
+        "appliedAt": 1_700_000_000_000i64 + amount,
+    }))
+    .unwrap()
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn idem() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+/// Generates `mod name { sqlite, postgres }` tests running `body(TestApp)` on each backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(crate::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(crate::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
