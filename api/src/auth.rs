@@ -28,13 +28,18 @@ pub struct Caller {
 #[derive(Clone, Debug)]
 pub struct VerifiedBody(pub Bytes);
 
+/// A header that appears more than once or is not visible text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("header repeated or not text")]
+pub struct BadHeader;
+
 /// Exactly one header value as UTF-8 (`Err` when repeated or not text; `Ok(None)` when absent).
-pub fn single_header<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
+pub fn single_header<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, BadHeader> {
     let mut it = h.get_all(name).iter();
     match (it.next(), it.next()) {
         (None, _) => Ok(None),
-        (Some(v), None) => v.to_str().map(Some).map_err(|_| ()),
-        _ => Err(()),
+        (Some(v), None) => v.to_str().map(Some).map_err(|_| BadHeader),
+        _ => Err(BadHeader),
     }
 }
 

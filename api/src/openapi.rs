@@ -62,7 +62,7 @@ pub struct BatchBody {
 #[serde(untagged)]
 pub enum PostBodySchema {
     /// One record.
-    One(AuditRecordSchema),
+    One(Box<AuditRecordSchema>),
     /// `{"records": [...]}`.
     Batch(BatchBody),
 }

@@ -23,7 +23,7 @@ async fn post_and_read_back(b: Backend) {
     let rec = record(7, 25);
     let res = app
         .writer
-        .post_records(&[rec.clone()], &idem())
+        .post_records(std::slice::from_ref(&rec), &idem())
         .await
         .unwrap();
     assert_eq!(res.status, 201);
@@ -53,7 +53,7 @@ async fn batch_reports_accepted_and_duplicate_per_record(b: Backend) {
     let app = TestApp::start(b).await;
     let first = record(1, 10);
     app.writer
-        .post_records(&[first.clone()], &idem())
+        .post_records(std::slice::from_ref(&first), &idem())
         .await
         .unwrap();
     let fresh = record(1, 11);
@@ -143,12 +143,12 @@ async fn txn_is_stored_once_whatever_key_carries_it(b: Backend) {
     let rec = record(5, 9);
     let a = app
         .writer
-        .post_records(&[rec.clone()], &idem())
+        .post_records(std::slice::from_ref(&rec), &idem())
         .await
         .unwrap();
     let b2 = app
         .client
-        .post_records(&[rec.clone()], &idem())
+        .post_records(std::slice::from_ref(&rec), &idem())
         .await
         .unwrap();
     assert_eq!(a.response.results[0].status, RecordStatus::Accepted);
@@ -258,7 +258,7 @@ async fn long_poll_is_woken_by_the_insert(b: Backend) {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     app.writer
-        .post_records(&[rec.clone()], &idem())
+        .post_records(std::slice::from_ref(&rec), &idem())
         .await
         .unwrap();
     let (got, took) = waiter.await.unwrap();
@@ -634,7 +634,7 @@ async fn long_poll_across_postgres_replicas() {
         tokio::spawn(async move { on_replica.get_txn(&id, Some(Duration::from_secs(20))).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     app.writer
-        .post_records(&[rec.clone()], &idem())
+        .post_records(std::slice::from_ref(&rec), &idem())
         .await
         .unwrap();
     let got = waiter.await.unwrap().unwrap().unwrap();
