@@ -1,1 +1,12 @@
-//! Placeholder: this crate is being built (see the open issues).
+//! Economy Bridge bot: staff give / deduct / balance / audit with confirmed outcomes.
+//!
+//! - [`service`]: the framework-free service layer (ports, policy, database, the engine).
+//! - [`adapters`]: port implementations (audit API client, system clock, and with feature
+//!   `emulator` the in-memory Open Cloud emulator).
+//! - [`config`]: settings from the environment / `.env`, one clear line per problem.
+//! - [`cli`]: the `economy-bot` command line over the same service.
+
+pub mod adapters;
+pub mod cli;
+pub mod config;
+pub mod service;

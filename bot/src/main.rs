@@ -1,0 +1,197 @@
+//! `economy-bot`: the CLI twin of the Discord bot, over the same service layer.
+
+use anyhow::Context as _;
+use bot::adapters::audit_api::ApiAuditLog;
+use bot::adapters::counting::CallCounter;
+use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
+use bot::adapters::system_clock::SystemClock;
+use bot::cli::{self, Cli, CliCommand, MoveArgs};
+use bot::config::Config;
+use bot::service::{ActorCtx, AuditQuery, Db, MoveRequest, Ports, Service, ServiceConfig, Target};
+use clap::Parser;
+use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
+use shared::Op;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn build(config: &Config) -> anyhow::Result<Service> {
+    let mut oc = ClientConfig::new(ApiKey::new(config.open_cloud_api_key.expose()));
+    if let Some(base) = &config.open_cloud_base_url {
+        oc = oc.with_base_url(base.clone());
+    }
+    let client = OpenCloud::new(oc).context("cannot set up the Open Cloud client")?;
+    let location = WalletLocation {
+        universe_id: config.universe_id,
+        datastore: config.wallet_datastore.clone(),
+        key_prefix: config.wallet_key_prefix.clone(),
+    };
+    let open_cloud = Arc::new(OpenCloudPorts::new(
+        client,
+        location,
+        Arc::new(CallCounter::default()),
+    ));
+    let audit_key = config.audit_api_key.signing_key().clone();
+    let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
+        &config.audit_api_url,
+        audit_key,
+    )));
+    let ports = Ports {
+        wallets: open_cloud.clone(),
+        messaging: open_cloud.clone(),
+        audit,
+        users: open_cloud,
+        clock: Arc::new(SystemClock),
+    };
+    let db = Db::open(&config.database_url)
+        .await
+        .context("cannot open the bot database")?;
+    let service_config = ServiceConfig {
+        topic: config.command_topic.clone(),
+        library: config.library,
+        limits: config.limits,
+        command_ttl: config.command_ttl,
+        grace: config.grace,
+        long_poll: config.long_poll,
+        round_pause: config.round_pause,
+        republish_every: config.republish_every,
+        reply_budget: config.reply_budget,
+        policy: config.policy.clone(),
+    };
+    Ok(Service::new(
+        ports,
+        db,
+        config.command_keys.clone(),
+        service_config,
+    ))
+}
+
+fn actor(config: &Config) -> ActorCtx {
+    ActorCtx {
+        id: config.cli_actor.id.clone(),
+        name: config.cli_actor.name.clone(),
+        roles: config.cli_actor.roles.clone(),
+    }
+}
+
+async fn run_move(
+    service: &Service,
+    config: &Config,
+    op: Op,
+    args: MoveArgs,
+) -> anyhow::Result<()> {
+    let target: Target = args.target.parse().unwrap_or(Target::Id(0));
+    let user = service.resolve(&target).await?;
+    println!(
+        "target: {} (@{}, {})",
+        user.display_name, user.name, user.id
+    );
+    if service.needs_confirmation(args.amount) && !args.yes {
+        anyhow::bail!(
+            "{} is above the confirmation threshold ({}): re-run with --yes",
+            args.amount,
+            config.policy.confirm_above
+        );
+    }
+    let receipt = service
+        .execute(MoveRequest {
+            actor: actor(config),
+            op,
+            target: Target::Id(user.id),
+            amount: args.amount,
+            reason: args.reason,
+            replay: args.txn,
+        })
+        .await?;
+    println!("{}", cli::render_receipt(&receipt));
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    if matches!(cli.command, CliCommand::CheckConfig) {
+        println!("configuration OK");
+        return Ok(());
+    }
+    let service = build(&config).await?;
+    match cli.command {
+        CliCommand::Give(args) => run_move(&service, &config, Op::Give, args).await?,
+        CliCommand::Deduct(args) => run_move(&service, &config, Op::Deduct, args).await?,
+        CliCommand::Balance { target } => {
+            let target: Target = target.parse().unwrap_or(Target::Id(0));
+            let view = service.balance(&actor(&config), &target).await?;
+            println!("{}", cli::render_balance(&view));
+        }
+        CliCommand::Audit {
+            user,
+            actor: actor_id,
+            limit,
+            cursor,
+        } => {
+            let user_id = match user {
+                Some(u) => {
+                    let target: Target = u.parse().unwrap_or(Target::Id(0));
+                    Some(service.resolve(&target).await?.id)
+                }
+                None => None,
+            };
+            let page = service
+                .audit(
+                    &actor(&config),
+                    &AuditQuery {
+                        user_id,
+                        actor_id,
+                        limit,
+                        cursor,
+                    },
+                )
+                .await?;
+            for record in &page.records {
+                println!("{}", cli::render_record(record));
+            }
+            if let Some(next) = page.next_cursor {
+                println!("next page: --cursor {next}");
+            }
+        }
+        CliCommand::Reconcile { budget } => {
+            let report = service.reconcile(Duration::from_secs(budget)).await?;
+            println!(
+                "settled {}, still pending {}, audit records posted {}",
+                report.settled, report.still_pending, report.audit_posted
+            );
+        }
+        CliCommand::CheckConfig => {}
+    }
+    service.db().close().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    // A missing .env is fine; the environment may hold everything.
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

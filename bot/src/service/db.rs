@@ -1,0 +1,334 @@
+//! The bot's own database (SQLite through sqlx): pending confirmations that survive restarts,
+//! the per-actor daily cap and cooldown ledger, and audit records awaiting acknowledgement.
+
+use shared::{AuditRecord, Op, RejectReason, TxnId};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
+
+/// Why the database failed; never carries row contents.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be opened, migrated or queried.
+    #[error("bot database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("bot database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row does not decode (edited by hand?).
+    #[error("bot database holds an unreadable row for txn {0}")]
+    Corrupt(String),
+}
+
+/// Final or current state of a txn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnState {
+    /// Published or about to be written; not yet confirmed.
+    Pending,
+    /// Committed: the balance moved.
+    Applied {
+        /// Balance after.
+        balance_after: i64,
+        /// Who committed it.
+        committed_by: String,
+    },
+    /// Committed as a recorded rejection, or refused unrecorded (stale / not yet valid).
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+        /// The balance at the time.
+        balance: i64,
+    },
+    /// The validity window passed without any server applying it: final.
+    NotDelivered,
+}
+
+/// A txn row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnRow {
+    /// The txn id.
+    pub txn: TxnId,
+    /// Discord actor id.
+    pub actor_id: String,
+    /// Roblox user id.
+    pub user_id: u64,
+    /// Give or deduct.
+    pub op: Op,
+    /// Amount.
+    pub amount: i64,
+    /// When the bot accepted it (Unix ms).
+    pub created_at: i64,
+    /// The command's `expiresAt`.
+    pub expires_at: i64,
+    /// The signed message as first published.
+    pub message: String,
+    /// Where it stands.
+    pub state: TxnState,
+}
+
+/// What a reservation was refused for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveRefusal {
+    /// The actor's previous command was less than the cooldown ago.
+    Cooldown {
+        /// Milliseconds until the next command is allowed.
+        retry_after_ms: i64,
+    },
+    /// The amount would take the actor past the daily cap.
+    DailyCap {
+        /// Amount already used in the last 24 h (pending and applied).
+        used: i64,
+    },
+}
+
+/// A new txn to reserve.
+#[derive(Debug, Clone)]
+pub struct NewTxn<'a> {
+    /// Txn id.
+    pub txn: &'a TxnId,
+    /// Actor id and name.
+    pub actor_id: &'a str,
+    /// Actor display name.
+    pub actor_name: &'a str,
+    /// Roblox user.
+    pub user_id: u64,
+    /// Op.
+    pub op: Op,
+    /// Amount.
+    pub amount: i64,
+    /// Now (Unix ms).
+    pub now_ms: i64,
+    /// The command's expiresAt.
+    pub expires_at: i64,
+    /// The signed message.
+    pub message: &'a str,
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The bot database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+fn op_str(op: Op) -> &'static str {
+    op.as_str()
+}
+
+fn parse_reason(s: &str) -> Option<RejectReason> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`).
+    pub async fn open(url: &str) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        // One connection: every reservation is serialised, so the cap check and the insert
+        // cannot interleave between two commands of the same actor.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool (waits for in-flight queries).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Atomically checks the actor's cooldown and daily cap and records the txn as pending.
+    pub async fn reserve(
+        &self,
+        t: &NewTxn<'_>,
+        cooldown_ms: i64,
+        daily_cap: i64,
+    ) -> Result<Result<(), ReserveRefusal>, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(created_at) FROM txns WHERE actor_id = ?")
+                .bind(t.actor_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(last) = last
+            && t.now_ms - last < cooldown_ms
+        {
+            return Ok(Err(ReserveRefusal::Cooldown {
+                retry_after_ms: cooldown_ms - (t.now_ms - last),
+            }));
+        }
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount), 0) FROM txns
+             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')",
+        )
+        .bind(t.actor_id)
+        .bind(t.now_ms - DAY_MS)
+        .fetch_one(&mut *tx)
+        .await?;
+        if used.saturating_add(t.amount) > daily_cap {
+            return Ok(Err(ReserveRefusal::DailyCap { used }));
+        }
+        sqlx::query(
+            "INSERT INTO txns (txn_id, actor_id, actor_name, user_id, op, amount, created_at,
+                               expires_at, message, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+        )
+        .bind(t.txn.as_str())
+        .bind(t.actor_id)
+        .bind(t.actor_name)
+        .bind(t.user_id as i64)
+        .bind(op_str(t.op))
+        .bind(t.amount)
+        .bind(t.now_ms)
+        .bind(t.expires_at)
+        .bind(t.message)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<TxnRow, DbError> {
+        let id: String = row.try_get("txn_id")?;
+        let corrupt = || DbError::Corrupt(id.clone());
+        let txn: TxnId = id.parse().map_err(|_| corrupt())?;
+        let op = match row.try_get::<String, _>("op")?.as_str() {
+            "give" => Op::Give,
+            "deduct" => Op::Deduct,
+            _ => return Err(corrupt()),
+        };
+        let balance: Option<i64> = row.try_get("balance_after")?;
+        let state = match row.try_get::<String, _>("state")?.as_str() {
+            "pending" => TxnState::Pending,
+            "applied" => TxnState::Applied {
+                balance_after: balance.ok_or_else(corrupt)?,
+                committed_by: row
+                    .try_get::<Option<String>, _>("committed_by")?
+                    .unwrap_or_default(),
+            },
+            "rejected" => TxnState::Rejected {
+                reason: row
+                    .try_get::<Option<String>, _>("reject_reason")?
+                    .as_deref()
+                    .and_then(parse_reason)
+                    .ok_or_else(corrupt)?,
+                balance: balance.ok_or_else(corrupt)?,
+            },
+            "not_delivered" => TxnState::NotDelivered,
+            _ => return Err(corrupt()),
+        };
+        let user_id: i64 = row.try_get("user_id")?;
+        Ok(TxnRow {
+            actor_id: row.try_get("actor_id")?,
+            user_id: u64::try_from(user_id).map_err(|_| corrupt())?,
+            op,
+            amount: row.try_get("amount")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            message: row.try_get("message")?,
+            state,
+            txn,
+        })
+    }
+
+    /// The row of `txn`, if the bot knows it.
+    pub async fn get(&self, txn: &TxnId) -> Result<Option<TxnRow>, DbError> {
+        let row = sqlx::query("SELECT * FROM txns WHERE txn_id = ?")
+            .bind(txn.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::decode).transpose()
+    }
+
+    /// Every txn still pending, oldest first.
+    pub async fn pending(&self) -> Result<Vec<TxnRow>, DbError> {
+        let rows = sqlx::query("SELECT * FROM txns WHERE state = 'pending' ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::decode).collect()
+    }
+
+    /// Records the final state of a pending txn (first settlement wins) and, for a txn the bot
+    /// committed itself, the audit record to post. Returns the state now stored.
+    pub async fn settle(
+        &self,
+        txn: &TxnId,
+        state: &TxnState,
+        audit_record: Option<&AuditRecord>,
+        now_ms: i64,
+    ) -> Result<TxnState, DbError> {
+        let (name, reason, balance, by) = match state {
+            TxnState::Pending => return Ok(TxnState::Pending),
+            TxnState::Applied {
+                balance_after,
+                committed_by,
+            } => (
+                "applied",
+                None,
+                Some(*balance_after),
+                Some(committed_by.clone()),
+            ),
+            TxnState::Rejected { reason, balance } => {
+                ("rejected", Some(reason.as_str()), Some(*balance), None)
+            }
+            TxnState::NotDelivered => ("not_delivered", None, None, None),
+        };
+        let record = audit_record.and_then(|r| serde_json::to_string(r).ok());
+        sqlx::query(
+            "UPDATE txns SET state = ?, reject_reason = ?, balance_after = ?, committed_by = ?,
+                             settled_at = ?, audit_record = ?
+             WHERE txn_id = ? AND state = 'pending'",
+        )
+        .bind(name)
+        .bind(reason)
+        .bind(balance)
+        .bind(by)
+        .bind(now_ms)
+        .bind(record)
+        .bind(txn.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .get(txn)
+            .await?
+            .map(|r| r.state)
+            .unwrap_or(TxnState::Pending))
+    }
+
+    /// Marks the audit record of `txn` as acknowledged by the audit API.
+    pub async fn mark_audit_acked(&self, txn: &TxnId) -> Result<(), DbError> {
+        sqlx::query("UPDATE txns SET audit_acked = 1 WHERE txn_id = ?")
+            .bind(txn.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the audit API acknowledged `txn`'s record.
+    pub async fn audit_acked(&self, txn: &TxnId) -> Result<bool, DbError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT audit_acked FROM txns WHERE txn_id = ?")
+            .bind(txn.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(v == Some(1))
+    }
+
+    /// Audit records the bot committed that the API has not acknowledged yet.
+    pub async fn unacked_records(&self) -> Result<Vec<AuditRecord>, DbError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT txn_id, audit_record FROM txns
+             WHERE audit_record IS NOT NULL AND audit_acked = 0 ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, text)| serde_json::from_str(&text).map_err(|_| DbError::Corrupt(id)))
+            .collect()
+    }
+}

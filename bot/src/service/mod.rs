@@ -1,0 +1,27 @@
+//! The framework-free service layer: commands in, typed outcomes out.
+//!
+//! - [`ports`]: the narrow traits the service needs (wallet store, messaging, audit log, users, clock).
+//! - [`profile`]: the stored profile shape (ProfileStore / ProfileService) and its session lock.
+//! - [`policy`]: role allowlist and per-role maxima.
+//! - [`db`]: the bot's SQLite database (pending confirmations, daily caps, cooldowns, audit retries).
+//! - [`outcome`]: requests, outcomes, refusals.
+//! - [`engine`]: the [`Service`] itself and its reconciler.
+
+pub mod db;
+pub mod engine;
+pub mod outcome;
+pub mod policy;
+pub mod ports;
+pub mod profile;
+
+pub use db::{Db, DbError, TxnState};
+pub use engine::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig};
+pub use outcome::{
+    ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError, Target,
+};
+pub use policy::Policy;
+pub use ports::{
+    AuditLog, AuditPage, AuditQuery, BoxFut, Clock, Messaging, PortError, RobloxUser, Users,
+    WalletEntry, WalletStore, WriteCondition, WriteError,
+};
+pub use profile::{Library, Profile, Session};

@@ -1,0 +1,190 @@
+//! What callers hand the service and what they get back: requests, typed outcomes, refusals.
+
+use super::db::DbError;
+use super::ports::{PortError, RobloxUser};
+use super::profile::ProfileError;
+use shared::{Op, RejectReason, TxnId};
+
+/// The staff member issuing a command (from Discord or the CLI's configured operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorCtx {
+    /// Discord user id (snowflake, decimal).
+    pub id: String,
+    /// Display name (cut to 32 characters).
+    pub name: String,
+    /// Discord role ids the member has.
+    pub roles: Vec<String>,
+}
+
+/// Whose wallet: a Roblox user id or a username to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A Roblox user id.
+    Id(u64),
+    /// A Roblox username (case-insensitive).
+    Name(String),
+}
+
+impl std::str::FromStr for Target {
+    type Err = std::convert::Infallible;
+
+    /// Digits are a user id, anything else a username.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Ok(match s.parse::<u64>() {
+            Ok(id) => Target::Id(id),
+            Err(_) => Target::Name(s.to_owned()),
+        })
+    }
+}
+
+/// A give or deduct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRequest {
+    /// Who asks.
+    pub actor: ActorCtx,
+    /// Give or deduct.
+    pub op: Op,
+    /// Whose wallet.
+    pub target: Target,
+    /// How much (1 ..= the configured maximum).
+    pub amount: i64,
+    /// Why (1-200 characters).
+    pub reason: String,
+    /// Re-send an earlier command under its txn id.
+    pub replay: Option<TxnId>,
+}
+
+/// Who committed a txn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committer {
+    /// The bot, by compare-and-swap (no live session).
+    Bot,
+    /// The game server holding the session (its JobId when known).
+    GameServer(Option<String>),
+}
+
+impl Committer {
+    /// Stored form: `bot`, `server` or `server:<jobId>`.
+    pub fn to_db(&self) -> String {
+        match self {
+            Committer::Bot => "bot".into(),
+            Committer::GameServer(None) => "server".into(),
+            Committer::GameServer(Some(j)) => format!("server:{j}"),
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn from_db(s: &str) -> Self {
+        match s {
+            "bot" => Committer::Bot,
+            other => Committer::GameServer(other.strip_prefix("server:").map(str::to_owned)),
+        }
+    }
+}
+
+/// The outcome of a command, never a guess.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Committed: the balance moved.
+    Applied {
+        /// Balance right after.
+        balance_after: i64,
+        /// Who committed it.
+        committed_by: Committer,
+    },
+    /// Refused by the apply rule (recorded in the wallet unless stale / not yet valid).
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+        /// The unchanged balance.
+        balance: i64,
+    },
+    /// A replay of a txn that was already settled: its original outcome, nothing changed.
+    AlreadyProcessed {
+        /// The original outcome.
+        original: Box<Outcome>,
+    },
+    /// The validity window passed and no server applied it: final, nothing moved.
+    NotDelivered,
+    /// Not confirmed yet; the reconciler follows it up.
+    Pending,
+}
+
+/// A settled or pending command, as shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The txn id.
+    pub txn: TxnId,
+    /// The player (with display name).
+    pub user: RobloxUser,
+    /// Give or deduct.
+    pub op: Op,
+    /// Amount.
+    pub amount: i64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Why a request was refused before any money could move. Safe to show to staff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The actor has none of the allowed roles.
+    #[error("you are not allowed to use economy commands")]
+    NotAllowed,
+    /// Above the largest amount the actor's roles allow.
+    #[error("your roles allow at most {max} per command")]
+    OverRoleMax {
+        /// The actor's maximum.
+        max: i64,
+    },
+    /// Amount not in 1 ..= the configured maximum.
+    #[error("the amount must be between 1 and {max}")]
+    AmountOutOfRange {
+        /// The configured maximum.
+        max: i64,
+    },
+    /// The actor's daily cap would be passed.
+    #[error("this would pass your daily cap of {cap} (used in the last 24 h: {used})")]
+    DailyCap {
+        /// The cap.
+        cap: i64,
+        /// Already used.
+        used: i64,
+    },
+    /// Too soon after the actor's previous command.
+    #[error("slow down: try again in {retry_after_ms} ms")]
+    Cooldown {
+        /// Wait this long.
+        retry_after_ms: i64,
+    },
+    /// No such Roblox user.
+    #[error("no Roblox user {0}")]
+    UnknownUser(String),
+    /// The reason is empty, too long or has control characters.
+    #[error("the reason must be 1-200 characters without control characters")]
+    BadReason,
+    /// The actor id or name cannot be carried in a command.
+    #[error("the actor's id or name is not usable")]
+    BadActor,
+    /// A replayed txn id names a different command.
+    #[error("txn {0} was issued for a different user, operation or amount")]
+    ReplayMismatch(TxnId),
+    /// The stored wallet is not a profile this bot understands; nothing was written.
+    #[error("the wallet entry cannot be read: {0}")]
+    WalletUnreadable(#[from] ProfileError),
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Refused; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// A dependency is down; nothing was committed by this call.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+    /// The bot's own database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}

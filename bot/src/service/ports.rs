@@ -1,0 +1,154 @@
+//! The narrow ports the service needs from the outside world. Adapters implement them over the
+//! Open Cloud client / emulator, the audit API client and the system clock.
+
+use shared::{AuditRecord, TxnId};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, so ports can be used as trait objects (and wrapped by test decorators).
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A dependency failed (transport, throttling, unexpected answer). `detail` never holds secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service} is unavailable: {detail}")]
+pub struct PortError {
+    /// Which dependency (`open cloud`, `audit api`, …).
+    pub service: &'static str,
+    /// What went wrong, in plain words.
+    pub detail: String,
+}
+
+impl PortError {
+    /// A failure of `service`.
+    pub fn new(service: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            service,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// One wallet DataStore entry as read: the whole profile JSON plus its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletEntry {
+    /// The profile document (`{Data, MetaData, RobloxMetaData, UserIds, GlobalUpdates}`).
+    pub value: serde_json::Value,
+    /// The entry version (for `matchVersion`).
+    pub version: String,
+    /// When this version was written, Unix ms.
+    pub updated_ms: i64,
+    /// Entry attributes (JSON object text); written back unchanged.
+    pub attributes: Option<String>,
+    /// Entry user ids; written back unchanged.
+    pub user_ids: Vec<u64>,
+}
+
+/// The precondition of a compare-and-swap write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Write only if the entry still has this version (v1 `matchVersion`).
+    MatchVersion(String),
+    /// Write only if no entry exists (v1 `exclusiveCreate`).
+    CreateOnly,
+}
+
+/// Why a compare-and-swap write did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WriteError {
+    /// Someone wrote first (HTTP 412); carries the current entry (none if absent).
+    #[error("the wallet entry changed since it was read")]
+    Conflict {
+        /// The entry as it is now.
+        current: Option<WalletEntry>,
+    },
+    /// The store could not be reached or refused the write.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// The wallet DataStore (Open Cloud v1 standard data store).
+pub trait WalletStore: Send + Sync {
+    /// The live wallet entry of `user_id` (none if it was never written).
+    fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>>;
+    /// Writes `value` (keeping the given attributes and user ids) if `condition` holds; returns
+    /// the entry as written.
+    fn write(
+        &self,
+        user_id: u64,
+        value: serde_json::Value,
+        attributes: Option<String>,
+        user_ids: Vec<u64>,
+        condition: WriteCondition,
+    ) -> BoxFut<'_, Result<WalletEntry, WriteError>>;
+}
+
+/// MessagingService publish (best effort: may drop, delay, duplicate, reorder).
+pub trait Messaging: Send + Sync {
+    /// Publishes `message` on `topic`.
+    fn publish<'a>(&'a self, topic: &'a str, message: &'a str)
+    -> BoxFut<'a, Result<(), PortError>>;
+}
+
+/// Filters for reading the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only this Roblox user.
+    pub user_id: Option<u64>,
+    /// Only this Discord actor id.
+    pub actor_id: Option<String>,
+    /// Page size.
+    pub limit: u32,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of audit records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The records.
+    pub records: Vec<AuditRecord>,
+    /// Cursor of the next (older) page.
+    pub next_cursor: Option<String>,
+}
+
+/// The audit API.
+pub trait AuditLog: Send + Sync {
+    /// Posts committed records (idempotent per txn id).
+    fn post<'a>(&'a self, records: &'a [AuditRecord]) -> BoxFut<'a, Result<(), PortError>>;
+    /// The record of `txn`, waiting up to `wait` for it to appear (long-poll).
+    fn wait_for<'a>(
+        &'a self,
+        txn: &'a TxnId,
+        wait: Duration,
+    ) -> BoxFut<'a, Result<Option<AuditRecord>, PortError>>;
+    /// A page of records.
+    fn list<'a>(&'a self, query: &'a AuditQuery) -> BoxFut<'a, Result<AuditPage, PortError>>;
+}
+
+/// A Roblox user as shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobloxUser {
+    /// User id.
+    pub id: u64,
+    /// Username.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// Roblox user look-ups.
+pub trait Users: Send + Sync {
+    /// A user by id (none if unknown).
+    fn by_id(&self, id: u64) -> BoxFut<'_, Result<Option<RobloxUser>, PortError>>;
+    /// A user by username, case-insensitively (none if unknown).
+    fn by_name<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Option<RobloxUser>, PortError>>;
+}
+
+/// Time: the current instant and waiting (virtual in tests).
+pub trait Clock: Send + Sync {
+    /// Unix milliseconds.
+    fn now_ms(&self) -> i64;
+    /// Waits `d`.
+    fn sleep(&self, d: Duration) -> BoxFut<'_, ()>;
+}

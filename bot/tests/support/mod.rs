@@ -1,0 +1,515 @@
+//! Test harness: the real Open Cloud emulator (store + bus + users), the real audit API on
+//! SQLite, the bot's real SQLite database, and a labelled stand-in for a game server.
+#![allow(dead_code)]
+
+use api::{AuditClient, Config as ApiConfig, Database, RunningServer};
+use bot::adapters::audit_api::ApiAuditLog;
+use bot::adapters::counting::{CallCounter, Calls};
+use bot::adapters::emulator::{EmulatorPorts, VirtualClock};
+use bot::adapters::open_cloud::WalletLocation;
+use bot::service::{
+    ActorCtx, AuditLog, Db, Library, MoveRequest, Policy, Ports, Service, ServiceConfig, Target,
+    WalletStore,
+};
+use opencloud::emulator::{
+    Emulator, EmulatorConfig, EntryKey, ManualClock, Transform, User, WriteEvent, Writer,
+};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use shared::{AuditRecord, KeyRing, Limits, Op, Source, TxnId, Wallet};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const UNIVERSE: u64 = 4242;
+pub const TOPIC: &str = "discord-commands";
+pub const COMMAND_KEYS: &str =
+    "cmd1:abababababababababababababababababababababababababababababababab";
+pub const API_KEYS: &str = "bot:read+write:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,game:write:1111111111111111111111111111111111111111111111111111111111111111";
+pub const ALICE: u64 = 1001;
+pub const BOB: u64 = 1002;
+
+pub fn location() -> WalletLocation {
+    WalletLocation {
+        universe_id: UNIVERSE,
+        datastore: "EconomyWallet".into(),
+        key_prefix: "wallet_".into(),
+    }
+}
+
+pub fn wallet_key(user: u64) -> EntryKey {
+    EntryKey::new(UNIVERSE, "EconomyWallet", format!("wallet_{user}"))
+}
+
+pub fn staff() -> ActorCtx {
+    ActorCtx {
+        id: "123456789012345678".into(),
+        name: "Mod".into(),
+        roles: vec!["900".into()],
+    }
+}
+
+pub fn policy() -> Policy {
+    Policy {
+        role_max: [("900".to_string(), 1_000_000), ("901".to_string(), 50)].into(),
+        daily_cap: 10_000_000,
+        cooldown: Duration::ZERO,
+        confirm_above: 100_000,
+    }
+}
+
+pub fn service_config() -> ServiceConfig {
+    ServiceConfig {
+        topic: TOPIC.into(),
+        library: Library::ProfileStore,
+        limits: Limits::default(),
+        command_ttl: Duration::from_secs(60),
+        grace: Duration::from_secs(10),
+        long_poll: Duration::ZERO,
+        round_pause: Duration::from_secs(1),
+        republish_every: Duration::from_secs(3),
+        reply_budget: Duration::from_secs(600),
+        policy: policy(),
+    }
+}
+
+pub fn request(op: Op, user: u64, amount: i64) -> MoveRequest {
+    MoveRequest {
+        actor: staff(),
+        op,
+        target: Target::Id(user),
+        amount,
+        reason: "event prize".into(),
+        replay: None,
+    }
+}
+
+/// The audit API on a temporary SQLite file.
+pub struct AuditApi {
+    pub server: RunningServer,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl AuditApi {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let config = ApiConfig::new(Database::Sqlite(url), KeyRing::parse(API_KEYS).unwrap());
+        let server = api::spawn_for_test(config).await.unwrap();
+        let base = server.base_url();
+        Self {
+            server,
+            base,
+            _dir: dir,
+        }
+    }
+
+    pub fn bot_client(&self) -> AuditClient {
+        AuditClient::new(
+            &self.base,
+            KeyRing::parse(API_KEYS).unwrap().keys()[0].clone(),
+        )
+    }
+
+    pub fn game_client(&self) -> AuditClient {
+        AuditClient::new(
+            &self.base,
+            KeyRing::parse(API_KEYS).unwrap().keys()[1].clone(),
+        )
+    }
+
+    pub async fn record(&self, txn: &TxnId) -> Option<AuditRecord> {
+        self.bot_client()
+            .get_txn(txn, None)
+            .await
+            .unwrap()
+            .map(|l| l.record)
+    }
+}
+
+/// An audit API URL nobody listens on ("API down").
+pub async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Everything one test needs.
+pub struct World {
+    pub clock: Arc<ManualClock>,
+    pub emulator: Arc<Emulator>,
+    pub calls: Arc<CallCounter>,
+    pub ports: Arc<EmulatorPorts>,
+    pub db_dir: tempfile::TempDir,
+    pub violations: Arc<Mutex<Vec<String>>>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let clock = ManualClock::shared(1_795_219_200_000);
+        let emulator = Emulator::new(
+            clock.clone(),
+            EmulatorConfig {
+                users: vec![
+                    User {
+                        display_name: "Alice the Brave".into(),
+                        ..User::new(ALICE, "alice")
+                    },
+                    User::new(BOB, "bob"),
+                ],
+                ..EmulatorConfig::default()
+            },
+        );
+        let violations: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = violations.clone();
+        emulator
+            .store
+            .add_write_hook(Arc::new(move |ev: &WriteEvent| {
+                if let Err(v) = single_writer(ev) {
+                    sink.lock().push(v);
+                }
+            }));
+        let calls = Arc::new(CallCounter::default());
+        let ports = Arc::new(EmulatorPorts::new(
+            emulator.clone(),
+            location(),
+            calls.clone(),
+        ));
+        Self {
+            clock,
+            emulator,
+            calls,
+            ports,
+            db_dir: tempfile::tempdir().unwrap(),
+            violations,
+        }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite://{}", self.db_dir.path().join("bot.db").display())
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        use opencloud::emulator::Clock as _;
+        self.clock.now_ms()
+    }
+
+    /// A service over this world with the given audit log, wallet store and settings.
+    pub async fn service_with(
+        &self,
+        audit: Arc<dyn AuditLog>,
+        wallets: Arc<dyn WalletStore>,
+        config: ServiceConfig,
+    ) -> Service {
+        let ports = Ports {
+            wallets,
+            messaging: self.ports.clone(),
+            audit,
+            users: self.ports.clone(),
+            clock: Arc::new(VirtualClock::new(
+                self.clock.clone(),
+                Some(self.emulator.clone()),
+            )),
+        };
+        let db = Db::open(&self.db_url()).await.unwrap();
+        Service::new(ports, db, KeyRing::parse(COMMAND_KEYS).unwrap(), config)
+    }
+
+    pub async fn service(&self, api: &AuditApi, config: ServiceConfig) -> Service {
+        let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
+        self.service_with(audit, self.ports.clone(), config).await
+    }
+
+    pub fn calls(&self) -> Calls {
+        self.calls.snapshot()
+    }
+
+    pub fn stored(&self, user: u64) -> Option<Value> {
+        self.emulator
+            .store
+            .get(&wallet_key(user))
+            .map(|e| serde_json::from_str(&e.value).unwrap())
+    }
+
+    pub fn wallet(&self, user: u64) -> Wallet {
+        self.stored(user)
+            .and_then(|v| v.get("Data").cloned())
+            .map(|d| serde_json::from_value(d).unwrap())
+            .unwrap_or_default()
+    }
+
+    /// Writes a profile for `user` as the game would have left it (no session), with metadata.
+    pub fn seed_offline_profile(&self, user: u64, balance: i64) {
+        let value = json!({
+            "Data": {"v": 1, "balance": balance, "ring": [], "watermark": 0, "outbox": []},
+            "MetaData": {"ProfileCreateTime": 1_700_000_000, "SessionLoadCount": 4,
+                         "LastUpdate": self.now_ms() / 1000 - 3_600, "MetaTags": []},
+            "RobloxMetaData": {"vip": true}, "UserIds": [user],
+            "GlobalUpdates": [0, []]
+        });
+        self.emulator
+            .store
+            .set(
+                &wallet_key(user),
+                &Writer::game_server("seed"),
+                value.to_string(),
+                Some("{\"tier\":\"gold\"}".into()),
+                vec![user],
+                Default::default(),
+            )
+            .unwrap();
+    }
+
+    pub fn assert_single_writer(&self) {
+        let v = self.violations.lock();
+        assert!(v.is_empty(), "single-writer violations: {v:#?}");
+    }
+}
+
+fn holder(v: &Value) -> Option<String> {
+    v.get("MetaData")?
+        .get("ActiveSession")?
+        .get(1)?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// "At most one writer per wallet" (DESIGN §4), checked on every emulated write: `Data` may change
+/// only when nobody held the session lock in the replaced value, or the writer is the holder.
+fn single_writer(ev: &WriteEvent) -> Result<(), String> {
+    let parse = |e: &Option<opencloud::emulator::Entry>| -> Option<Value> {
+        e.as_ref().and_then(|e| serde_json::from_str(&e.value).ok())
+    };
+    let (before, after) = (parse(&ev.before), parse(&ev.after));
+    let data = |v: &Option<Value>| v.as_ref().and_then(|v| v.get("Data")).cloned();
+    if data(&before) == data(&after) {
+        return Ok(());
+    }
+    match (before.as_ref().and_then(holder), &ev.writer) {
+        (None, _) => Ok(()),
+        (Some(h), Writer::GameServer { job_id }) if *job_id == h => Ok(()),
+        (Some(h), w) => Err(format!(
+            "{}: Data changed by {w:?} while {h} held the session",
+            ev.key
+        )),
+    }
+}
+
+#[derive(Default)]
+struct StandInState {
+    drop_next: usize,
+    paused: bool,
+    held: Vec<String>,
+    seen: usize,
+    applied: usize,
+}
+
+/// STAND-IN for a game server running the Luau bridge on ProfileStore, used until the Luau
+/// bridge / engine emulator is usable. It does what the bridge is specified to do and nothing
+/// more: holds session locks in ProfileStore's stored shape (`MetaData.ActiveSession =
+/// {PlaceId, JobId, SessionId}`, `LastUpdate`), subscribes to the command topic, verifies the
+/// signature, applies `shared::apply` only to wallets it holds, saves (ring + outbox in the same
+/// write) and then posts the audit record.
+pub struct StandInServer {
+    pub job_id: String,
+    emulator: Arc<Emulator>,
+    clock: Arc<ManualClock>,
+    audit: Option<AuditClient>,
+    state: Mutex<StandInState>,
+}
+
+impl StandInServer {
+    pub fn start(world: &World, job_id: &str, audit: Option<AuditClient>) -> Arc<Self> {
+        let server = Arc::new(Self {
+            job_id: job_id.into(),
+            emulator: world.emulator.clone(),
+            clock: world.clock.clone(),
+            audit,
+            state: Mutex::default(),
+        });
+        let me = Arc::downgrade(&server);
+        world.emulator.bus.subscribe(
+            UNIVERSE,
+            TOPIC,
+            Arc::new(move |m: &opencloud::emulator::Message| {
+                if let Some(s) = me.upgrade() {
+                    s.receive(&m.data);
+                }
+            }),
+        );
+        server
+    }
+
+    fn now_ms(&self) -> i64 {
+        use opencloud::emulator::Clock as _;
+        self.clock.now_ms()
+    }
+
+    fn writer(&self) -> Writer {
+        Writer::game_server(self.job_id.clone())
+    }
+
+    /// The player joins this server: the session lock is taken (profile created if missing).
+    pub fn join(&self, user: u64) {
+        let now_s = self.now_ms() / 1000;
+        let job = self.job_id.clone();
+        self.emulator
+            .store
+            .update(&wallet_key(user), &self.writer(), |cur| {
+                let mut v: Value = cur
+                    .map(|e| serde_json::from_str(&e.value).unwrap())
+                    .unwrap_or_else(|| {
+                        json!({"Data": {}, "MetaData": {"ProfileCreateTime": now_s,
+                               "SessionLoadCount": 0, "MetaTags": {}},
+                               "RobloxMetaData": {}, "UserIds": [], "GlobalUpdates": [0, []]})
+                    });
+                let meta = v["MetaData"].as_object_mut().unwrap();
+                meta.insert("ActiveSession".into(), json!([1, job, "session-guid"]));
+                meta.insert("LastUpdate".into(), json!(now_s));
+                let loads = meta
+                    .get("SessionLoadCount")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                meta.insert("SessionLoadCount".into(), json!(loads + 1));
+                Transform::Write {
+                    value: v.to_string(),
+                    attributes: cur.and_then(|e| e.attributes.clone()),
+                    user_ids: cur
+                        .map(|e| e.user_ids.clone())
+                        .unwrap_or_else(|| vec![user]),
+                }
+            })
+            .unwrap();
+    }
+
+    /// The player leaves: the release save clears the lock.
+    pub fn leave(&self, user: u64) {
+        let now_s = self.now_ms() / 1000;
+        self.emulator
+            .store
+            .update(&wallet_key(user), &self.writer(), |cur| {
+                let Some(e) = cur else { return Transform::Keep };
+                let mut v: Value = serde_json::from_str(&e.value).unwrap();
+                let meta = v["MetaData"].as_object_mut().unwrap();
+                meta.remove("ActiveSession");
+                meta.insert("LastUpdate".into(), json!(now_s));
+                Transform::Write {
+                    value: v.to_string(),
+                    attributes: e.attributes.clone(),
+                    user_ids: e.user_ids.clone(),
+                }
+            })
+            .unwrap();
+    }
+
+    /// The next `n` deliveries are lost before reaching the server.
+    pub fn drop_next(&self, n: usize) {
+        self.state.lock().drop_next = n;
+    }
+
+    /// Holds deliveries (a server too busy to process them) until `resume`.
+    pub fn pause(&self) {
+        self.state.lock().paused = true;
+    }
+
+    /// Stops holding; held messages are processed now when `process_held`, else discarded.
+    pub fn resume(&self, process_held: bool) {
+        let held = {
+            let mut s = self.state.lock();
+            s.paused = false;
+            std::mem::take(&mut s.held)
+        };
+        if process_held {
+            for m in held {
+                self.process(&m);
+            }
+        }
+    }
+
+    pub fn seen(&self) -> usize {
+        self.state.lock().seen
+    }
+
+    pub fn applied(&self) -> usize {
+        self.state.lock().applied
+    }
+
+    fn receive(&self, data: &str) {
+        {
+            let mut s = self.state.lock();
+            s.seen += 1;
+            if s.drop_next > 0 {
+                s.drop_next -= 1;
+                return;
+            }
+            if s.paused {
+                s.held.push(data.to_owned());
+                return;
+            }
+        }
+        self.process(data);
+    }
+
+    fn process(&self, data: &str) {
+        let Ok(cmd) = shared::decode_command_message(data, &KeyRing::parse(COMMAND_KEYS).unwrap())
+        else {
+            return;
+        };
+        let now = self.now_ms();
+        let job = self.job_id.clone();
+        let mut committed: Option<AuditRecord> = None;
+        self.emulator
+            .store
+            .update(&wallet_key(cmd.user_id), &self.writer(), |cur| {
+                let Some(e) = cur else { return Transform::Keep };
+                let mut v: Value = serde_json::from_str(&e.value).unwrap();
+                if holder(&v).as_deref() != Some(job.as_str()) {
+                    return Transform::Keep; // not ours: ignore (never force-load)
+                }
+                let mut wallet: Wallet =
+                    serde_json::from_value(v["Data"].clone()).unwrap_or_default();
+                let outcome = shared::apply(&mut wallet, &cmd, now, &Limits::default());
+                if !outcome.changed_wallet() {
+                    return Transform::Keep;
+                }
+                let rec = wallet.ring.back().unwrap().clone();
+                let record = AuditRecord {
+                    txn_id: cmd.txn.clone(),
+                    source: Source::Discord,
+                    user_id: cmd.user_id,
+                    op: cmd.op,
+                    amount: cmd.amount,
+                    outcome: rec.outcome,
+                    reject_reason: rec.reject_reason,
+                    balance_after: rec.balance_after,
+                    reason: cmd.reason.clone(),
+                    actor_id: Some(cmd.actor.id.clone()),
+                    actor_name: Some(cmd.actor.name.clone()),
+                    server_job_id: Some(job.clone()),
+                    issued_at: cmd.issued_at,
+                    applied_at: now,
+                };
+                wallet.outbox.push(record.clone());
+                committed = Some(record);
+                v["Data"] = serde_json::to_value(&wallet).unwrap();
+                v["MetaData"]["LastUpdate"] = json!(now / 1000);
+                Transform::Write {
+                    value: v.to_string(),
+                    attributes: e.attributes.clone(),
+                    user_ids: e.user_ids.clone(),
+                }
+            })
+            .unwrap();
+        if let Some(record) = committed {
+            self.state.lock().applied += 1;
+            if let Some(client) = self.audit.clone() {
+                // Commit, then tell: posted after the save; if the API is down it stays in the outbox.
+                tokio::spawn(async move {
+                    let key = format!("game-{}", record.txn_id);
+                    let _ = client.post_records(&[record], &key).await;
+                });
+            }
+        }
+    }
+}
