@@ -1,0 +1,74 @@
+//! Luau CPU cost of the bridge's hot paths, in the plain Luau interpreter (safeenv, as Roblox runs
+//! scripts): HMAC-SHA256 of 1 KiB, and verify + decode + apply of one command message.
+
+#[path = "../tests/bridge_support/mod.rs"]
+mod bridge_support;
+
+use bridge_support::{Bridge, vectors};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use mlua::Function;
+use std::hint::black_box;
+
+fn luau_bridge(c: &mut Criterion) {
+    let b = Bridge::new();
+    let key = b.buffer(&[7u8; 32]);
+    let data = b.buffer(&[0x5a; 1024]);
+    let signer: mlua::Table = b.func("Hmac", "new").call(key).unwrap();
+    let mac: Function = signer.get("mac").unwrap();
+    c.bench_function("luau hmac-sha256 1 KiB (keyed signer)", |bench| {
+        bench.iter(|| {
+            let _: mlua::Buffer = mac.call(black_box(&data)).unwrap();
+        })
+    });
+    let sha: Function = b.func("Sha256", "pureDigest");
+    c.bench_function("luau sha256 1 KiB", |bench| {
+        bench.iter(|| {
+            let _: mlua::Buffer = sha.call(black_box(&data)).unwrap();
+        })
+    });
+
+    // One typical command: verify the signature, decode and validate it, apply it to a wallet
+    // whose ring is full (the worst case for the duplicate scan and eviction).
+    let env = vectors("envelopes.json");
+    let case = &env["encode"][0];
+    let message = case["message"].as_str().unwrap().to_owned();
+    let key_hex = case["keyHex"].as_str().unwrap();
+    let key_id = case["keyId"].as_str().unwrap();
+    let run: (Function, Function) = b.eval(&format!(
+        r#"
+        local CommandCodec = require(script.Parent.CommandCodec)
+        local ApplyRule = require(script.Parent.ApplyRule)
+        local Hex = require(script.Parent.Hex)
+        local Limits = require(script.Parent.Limits)
+        local ring = assert(CommandCodec.keyRing({{ ["{key_id}"] = assert(Hex.decode("{key_hex}")) }}))
+        local function fullWallet()
+            local w = {{ v = 1, balance = 1000, ring = {{}}, watermark = 0, outbox = {{}} }}
+            for i = 1, 64 do
+                table.insert(w.ring, {{ id = string.format("01HF7YAT01%016d", 100 + i), op = "give", amount = 1,
+                    outcome = "applied", balanceAfter = 1000, issuedAt = 1600000000000 + i, at = 1600000000000 + i }})
+            end
+            return w
+        end
+        return fullWallet, function(message: string, wallet: any)
+            local cmd, refusal = CommandCodec.decode(message, ring)
+            assert(cmd, refusal)
+            local out = ApplyRule.apply(wallet, cmd, cmd.issuedAt + 5, Limits.DEFAULT)
+            assert(out.outcome == "applied")
+        end
+    "#
+    ));
+    let (make_wallet, run) = run;
+    c.bench_function("luau verify+decode+apply one command", |bench| {
+        bench.iter_batched(
+            || make_wallet.call::<mlua::Table>(()).unwrap(),
+            |wallet| {
+                run.call::<()>((black_box(message.as_str()), wallet))
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, luau_bridge);
+criterion_main!(benches);
