@@ -170,7 +170,13 @@ fn mutated_body(rng: &mut ChaCha8Rng) -> String {
     match rng.random_range(0..20) {
         0 => body.push(','),
         1 => body = format!("{ws}{body}{ws}"),
-        2 => body.truncate(body.len() / 2),
+        2 => {
+            let mut cut = body.len() / 2;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+        }
         3 => body = "not json".into(),
         4 => body.push_str(" {}"),
         _ => {}
