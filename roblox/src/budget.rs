@@ -110,7 +110,12 @@ impl Throttle {
             queued_until: HashMap::new(),
             next_write: HashMap::new(),
         };
-        for b in [Budget::Get, Budget::SetIncrement, Budget::List, Budget::GetVersion] {
+        for b in [
+            Budget::Get,
+            Budget::SetIncrement,
+            Budget::List,
+            Budget::GetVersion,
+        ] {
             let per_min = t.per_minute(b, players);
             t.tokens.insert(b, per_min);
         }
@@ -128,7 +133,12 @@ impl Throttle {
     fn refill(&mut self, players: usize, now_s: f64) {
         let dt = (now_s - self.last_refill_s).max(0.0);
         self.last_refill_s = now_s;
-        for b in [Budget::Get, Budget::SetIncrement, Budget::List, Budget::GetVersion] {
+        for b in [
+            Budget::Get,
+            Budget::SetIncrement,
+            Budget::List,
+            Budget::GetVersion,
+        ] {
             let rate = self.per_minute(b, players);
             let cap = rate * self.limits.budget_cap_minutes;
             let tok = self.tokens.entry(b).or_insert(0.0);

@@ -48,7 +48,8 @@ const FORBIDDEN_HEADERS: &[&str] = &[
 pub fn validate(req: &HttpRequest) -> Result<(), String> {
     if !req.url.starts_with("http://") {
         return Err(if req.url.starts_with("https://") {
-            "HttpError: SslConnectFail (the emulator speaks plain http:// to local servers only)".to_owned()
+            "HttpError: SslConnectFail (the emulator speaks plain http:// to local servers only)"
+                .to_owned()
         } else {
             "HttpError: InvalidUrl".to_owned()
         });
@@ -65,7 +66,9 @@ pub fn validate(req: &HttpRequest) -> Result<(), String> {
         return Err(format!("HttpError: InvalidRequest (method {})", req.method));
     }
     if matches!(req.method.as_str(), "GET" | "HEAD") && !req.body.is_empty() {
-        return Err("HttpError: InvalidRequest (GET and HEAD requests cannot have a body)".to_owned());
+        return Err(
+            "HttpError: InvalidRequest (GET and HEAD requests cannot have a body)".to_owned(),
+        );
     }
     Ok(())
 }
@@ -97,8 +100,8 @@ pub fn perform(req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, Str
         .map_err(|_| "HttpError: DnsResolve".to_owned())?
         .next()
         .ok_or_else(|| "HttpError: DnsResolve".to_owned())?;
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|_| "HttpError: ConnectFail".to_owned())?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|_| "HttpError: ConnectFail".to_owned())?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
@@ -123,7 +126,10 @@ pub fn perform(req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, Str
         .map_err(|_| "HttpError: ConnectFail".to_owned())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| {
-        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ) {
             "HttpError: Timedout".to_owned()
         } else {
             "HttpError: NetFail".to_owned()
@@ -154,7 +160,12 @@ pub fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
         }
     }
     let rest = &raw[end + 4..];
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut out = Vec::new();
         let mut pos = 0;
@@ -266,7 +277,10 @@ mod tests {
         for i in 0..500 {
             r.admit(i as f64 * 0.01).unwrap();
         }
-        assert_eq!(r.admit(10.0).unwrap_err(), "Number of requests exceeded limit");
+        assert_eq!(
+            r.admit(10.0).unwrap_err(),
+            "Number of requests exceeded limit"
+        );
         r.admit(60.0).unwrap();
     }
 

@@ -66,7 +66,10 @@ fn convert(value: &Value, rules: Rules, depth: usize) -> Result<Json, String> {
 fn table(t: &Table, rules: Rules, depth: usize) -> Result<Json, String> {
     if depth >= MAX_DEPTH {
         return Err(match rules {
-            Rules::DataStore => "104: Cannot store Dictionary in data store: nested too deeply (a cycle?)".to_owned(),
+            Rules::DataStore => {
+                "104: Cannot store Dictionary in data store: nested too deeply (a cycle?)"
+                    .to_owned()
+            }
             Rules::Http => "Can't convert to JSON: nested too deeply (a cycle?)".to_owned(),
         });
     }
@@ -93,8 +96,14 @@ fn table(t: &Table, rules: Rules, depth: usize) -> Result<Json, String> {
     }
     if string_keys != count {
         return Err(match rules {
-            Rules::DataStore => "104: Cannot store Array with mixed or non-sequential keys in data store.".to_owned(),
-            Rules::Http => "Can't convert to JSON: tables with mixed or sparse keys are not supported".to_owned(),
+            Rules::DataStore => {
+                "104: Cannot store Array with mixed or non-sequential keys in data store."
+                    .to_owned()
+            }
+            Rules::Http => {
+                "Can't convert to JSON: tables with mixed or sparse keys are not supported"
+                    .to_owned()
+            }
         });
     }
     let mut map = Map::new();

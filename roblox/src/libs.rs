@@ -56,7 +56,11 @@ mod tests {
 
     #[test]
     fn a_missing_library_names_the_fetch_script() {
-        let err = load(Library::ProfileStore, Some(Path::new("/nonexistent/luau-libs"))).unwrap_err();
+        let err = load(
+            Library::ProfileStore,
+            Some(Path::new("/nonexistent/luau-libs")),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("roblox/scripts/fetch-luau-libs.sh"), "{text}");
         assert!(text.contains("ProfileStore"), "{text}");

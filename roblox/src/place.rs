@@ -72,9 +72,16 @@ impl Place {
     }
 
     /// Mounts a third-party library as `ServerStorage.Packages.<Name>`.
-    pub fn library(&mut self, lib: crate::libs::Library, dir: Option<&Path>) -> Result<&mut Self, EmuError> {
+    pub fn library(
+        &mut self,
+        lib: crate::libs::Library,
+        dir: Option<&Path>,
+    ) -> Result<&mut Self, EmuError> {
         let source = crate::libs::load(lib, dir)?;
-        Ok(self.module(&format!("ServerStorage.Packages.{}", lib.module_name()), source))
+        Ok(self.module(
+            &format!("ServerStorage.Packages.{}", lib.module_name()),
+            source,
+        ))
     }
 
     /// Loads a Rojo-style project directory.
@@ -82,9 +89,10 @@ impl Place {
         let mut place = Place::new();
         let project = root.join("default.project.json");
         if project.is_file() {
-            let text = std::fs::read_to_string(&project).map_err(|e| src_err(&project, e.to_string()))?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| src_err(&project, format!("invalid JSON: {e}")))?;
+            let text =
+                std::fs::read_to_string(&project).map_err(|e| src_err(&project, e.to_string()))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| src_err(&project, format!("invalid JSON: {e}")))?;
             let tree = json
                 .get("tree")
                 .ok_or_else(|| src_err(&project, "no \"tree\" node"))?;
@@ -100,16 +108,28 @@ impl Place {
         Ok(place)
     }
 
-    fn walk_project(&mut self, root: &Path, node: &serde_json::Value, path: &mut Vec<String>) -> Result<(), EmuError> {
+    fn walk_project(
+        &mut self,
+        root: &Path,
+        node: &serde_json::Value,
+        path: &mut Vec<String>,
+    ) -> Result<(), EmuError> {
         if let Some(p) = node.get("$path").and_then(|v| v.as_str()) {
             let full = root.join(p);
             if path.is_empty() {
-                return Err(src_err(&full, "a $path on the DataModel root is not supported"));
+                return Err(src_err(
+                    &full,
+                    "a $path on the DataModel root is not supported",
+                ));
             }
             if full.is_dir() {
                 self.load_dir(&full, path)?;
             } else {
-                self.load_file(&full, &path[..path.len() - 1], path.last().map(String::as_str))?;
+                self.load_file(
+                    &full,
+                    &path[..path.len() - 1],
+                    path.last().map(String::as_str),
+                )?;
             }
         }
         if let Some(obj) = node.as_object() {
@@ -133,11 +153,20 @@ impl Place {
             .collect();
         entries.sort();
         // An init script turns the folder itself into that script.
-        for init in ["init.server.luau", "init.server.lua", "init.luau", "init.lua"] {
+        for init in [
+            "init.server.luau",
+            "init.server.lua",
+            "init.luau",
+            "init.lua",
+        ] {
             let f = dir.join(init);
             if f.is_file() && path.len() > 1 {
                 let source = std::fs::read_to_string(&f).map_err(|e| src_err(&f, e.to_string()))?;
-                let class = if init.contains(".server.") { "Script" } else { "ModuleScript" };
+                let class = if init.contains(".server.") {
+                    "Script"
+                } else {
+                    "ModuleScript"
+                };
                 self.items.push(PlaceItem {
                     path: path.to_vec(),
                     class: class.to_owned(),
@@ -154,7 +183,11 @@ impl Place {
             });
         }
         for entry in entries {
-            let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             if name.starts_with("init.") {
                 continue;
             }
@@ -169,13 +202,27 @@ impl Place {
         Ok(())
     }
 
-    fn load_file(&mut self, file: &Path, parent: &[String], rename: Option<&str>) -> Result<(), EmuError> {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let (stem, class) = if let Some(s) = name.strip_suffix(".server.luau").or_else(|| name.strip_suffix(".server.lua")) {
+    fn load_file(
+        &mut self,
+        file: &Path,
+        parent: &[String],
+        rename: Option<&str>,
+    ) -> Result<(), EmuError> {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let (stem, class) = if let Some(s) = name
+            .strip_suffix(".server.luau")
+            .or_else(|| name.strip_suffix(".server.lua"))
+        {
             (s, "Script")
         } else if name.ends_with(".client.luau") || name.ends_with(".client.lua") {
             return Ok(());
-        } else if let Some(s) = name.strip_suffix(".luau").or_else(|| name.strip_suffix(".lua")) {
+        } else if let Some(s) = name
+            .strip_suffix(".luau")
+            .or_else(|| name.strip_suffix(".lua"))
+        {
             (s, "ModuleScript")
         } else {
             return Ok(());

@@ -43,12 +43,20 @@ pub fn harness_universe(lib: Library, cfg: UniverseConfig) -> Result<Universe, E
 
 /// The wallet key of a user.
 pub fn wallet_key(universe_id: u64, user_id: u64) -> EntryKey {
-    EntryKey::scoped(universe_id, WALLET_STORE, "global", format!("wallet_{user_id}"))
+    EntryKey::scoped(
+        universe_id,
+        WALLET_STORE,
+        "global",
+        format!("wallet_{user_id}"),
+    )
 }
 
 /// The JobId holding a user's wallet session, read from the store.
 pub fn holder(u: &Universe, user_id: u64) -> Option<String> {
-    let entry = u.backend().store.get(&wallet_key(u.config().universe_id, user_id))?;
+    let entry = u
+        .backend()
+        .store
+        .get(&wallet_key(u.config().universe_id, user_id))?;
     let value: serde_json::Value = serde_json::from_str(&entry.value).ok()?;
     invariant::session_holder(&value)
 }
@@ -79,6 +87,8 @@ pub struct RandomRun {
     pub faults: bool,
     /// Keep the trace lines (for replay output).
     pub keep_trace: bool,
+    /// Share of schedule steps that are commands (the rest: hops, leaves, faults).
+    pub command_ratio: f64,
 }
 
 impl RandomRun {
@@ -94,6 +104,7 @@ impl RandomRun {
             fps: 20,
             faults: true,
             keep_trace: false,
+            command_ratio: 0.6,
         }
     }
 }
@@ -128,7 +139,9 @@ pub struct Report {
 impl Report {
     /// True when every check passed.
     pub fn ok(&self) -> bool {
-        self.violations.is_empty() && self.script_errors == 0 && self.inconsistent_wallets.is_empty()
+        self.violations.is_empty()
+            && self.script_errors == 0
+            && self.inconsistent_wallets.is_empty()
     }
 }
 
@@ -136,7 +149,11 @@ impl Report {
 pub fn inconsistent_wallets(u: &Universe, users: u64) -> Vec<String> {
     let mut bad = Vec::new();
     for uid in 1..=users {
-        let Some(entry) = u.backend().store.get(&wallet_key(u.config().universe_id, uid)) else {
+        let Some(entry) = u
+            .backend()
+            .store
+            .get(&wallet_key(u.config().universe_id, uid))
+        else {
             continue;
         };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&entry.value) else {
@@ -150,7 +167,9 @@ pub fn inconsistent_wallets(u: &Universe, users: u64) -> Vec<String> {
             .map(|m| m.values().filter_map(serde_json::Value::as_i64).sum())
             .unwrap_or(0);
         if balance != sum {
-            bad.push(format!("wallet_{uid}: balance {balance} != applied sum {sum}"));
+            bad.push(format!(
+                "wallet_{uid}: balance {balance} != applied sum {sum}"
+            ));
         }
     }
     bad
@@ -190,7 +209,13 @@ pub fn run_random(run: &RandomRun, libs_dir: Option<&Path>) -> Result<Report, Em
     let mut t: f64 = 1.0;
     for uid in 1..=run.users {
         let s = rng.random_range(0..run.servers);
-        u.schedule(t + rng.random_range(0.0..10.0), Action::Join { server: s, user_id: uid });
+        u.schedule(
+            t + rng.random_range(0.0..10.0),
+            Action::Join {
+                server: s,
+                user_id: uid,
+            },
+        );
         at[uid as usize] = Some(s);
     }
     t += 12.0;
@@ -204,39 +229,92 @@ pub fn run_random(run: &RandomRun, libs_dir: Option<&Path>) -> Result<Report, Em
         if live.is_empty() {
             break;
         }
-        if roll < 0.6 {
+        if roll < run.command_ratio {
             txn += 1;
-            let data = command(uid, &format!("t{txn}"), rng.random_range(1..100), rng.random_bool(0.5));
-            u.schedule(t, Action::Publish { topic: COMMAND_TOPIC.into(), data });
-        } else if roll < 0.8 {
+            let data = command(
+                uid,
+                &format!("t{txn}"),
+                rng.random_range(1..100),
+                rng.random_bool(0.5),
+            );
+            u.schedule(
+                t,
+                Action::Publish {
+                    topic: COMMAND_TOPIC.into(),
+                    data,
+                },
+            );
+        } else if roll < run.command_ratio + (1.0 - run.command_ratio) * 0.5 {
             // Hop: sometimes joining the new server before leaving the old one.
             let to = live[rng.random_range(0..live.len())];
             if let Some(from) = at[uid as usize] {
                 let overlap = rng.random_bool(0.3);
                 let gap: f64 = rng.random_range(0.0..3.0);
-                u.schedule(t, Action::Leave { server: from, user_id: uid });
-                let join_t = if overlap { t - gap.min(dt * 0.5) } else { t + gap };
-                u.schedule(join_t.max(0.0), Action::Join { server: to, user_id: uid });
+                u.schedule(
+                    t,
+                    Action::Leave {
+                        server: from,
+                        user_id: uid,
+                    },
+                );
+                let join_t = if overlap {
+                    t - gap.min(dt * 0.5)
+                } else {
+                    t + gap
+                };
+                u.schedule(
+                    join_t.max(0.0),
+                    Action::Join {
+                        server: to,
+                        user_id: uid,
+                    },
+                );
             } else {
-                u.schedule(t, Action::Join { server: to, user_id: uid });
+                u.schedule(
+                    t,
+                    Action::Join {
+                        server: to,
+                        user_id: uid,
+                    },
+                );
             }
             at[uid as usize] = Some(to);
-        } else if roll < 0.87 || !run.faults {
+        } else if roll < run.command_ratio + (1.0 - run.command_ratio) * 0.675 || !run.faults {
             if let Some(from) = at[uid as usize].take() {
-                u.schedule(t, Action::Leave { server: from, user_id: uid });
+                u.schedule(
+                    t,
+                    Action::Leave {
+                        server: from,
+                        user_id: uid,
+                    },
+                );
             }
-        } else if roll < 0.92 {
+        } else if roll < run.command_ratio + (1.0 - run.command_ratio) * 0.8 {
             // Zombie: cut off longer than the library's steal time, then return.
             let s = live[rng.random_range(0..live.len())];
             let secs: f64 = rng.random_range(45.0..120.0);
-            u.schedule(t, Action::CutOff { server: s, seconds: secs, messaging: rng.random_bool(0.5) });
-        } else if roll < 0.95 {
+            u.schedule(
+                t,
+                Action::CutOff {
+                    server: s,
+                    seconds: secs,
+                    messaging: rng.random_bool(0.5),
+                },
+            );
+        } else if roll < run.command_ratio + (1.0 - run.command_ratio) * 0.875 {
             let s = live[rng.random_range(0..live.len())];
             u.schedule(t, Action::DrainBudget(s));
         } else if live.len() > 1 {
             let s = live[rng.random_range(0..live.len())];
             let graceful = rng.random_bool(0.5);
-            u.schedule(t, if graceful { Action::Shutdown(s) } else { Action::Crash(s) });
+            u.schedule(
+                t,
+                if graceful {
+                    Action::Shutdown(s)
+                } else {
+                    Action::Crash(s)
+                },
+            );
             alive[s] = false;
             for slot in at.iter_mut() {
                 if *slot == Some(s) {

@@ -9,7 +9,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use opencloud::emulator::{Entry, EntryKey, Message, SetCondition, StoreError, SubscriptionId, Transform, Writer};
+use opencloud::emulator::{
+    Entry, EntryKey, Message, SetCondition, StoreError, SubscriptionId, Transform, Writer,
+};
 use rand::Rng;
 
 use crate::budget::{Budget, Op, Throttle};
@@ -141,9 +143,15 @@ fn store_error(e: &StoreError) -> String {
                 format!("103: Value is not allowed in data store: {text}")
             }
         }
-        StoreError::ExistingValueNotNumeric => "IncrementAsync: the existing value is not an integer".to_owned(),
-        StoreError::IncrementOutOfRange { .. } => "IncrementAsync: the result is out of the 64-bit integer range".to_owned(),
-        StoreError::VersionNotFound | StoreError::InvalidVersionId => "Version id is not valid".to_owned(),
+        StoreError::ExistingValueNotNumeric => {
+            "IncrementAsync: the existing value is not an integer".to_owned()
+        }
+        StoreError::IncrementOutOfRange { .. } => {
+            "IncrementAsync: the result is out of the 64-bit integer range".to_owned()
+        }
+        StoreError::VersionNotFound | StoreError::InvalidVersionId => {
+            "Version id is not valid".to_owned()
+        }
         StoreError::InvalidCursor => "The cursor is not valid".to_owned(),
         other => format!("502: API Services rejected request with error. {other}"),
     }
@@ -180,7 +188,12 @@ fn user_ids(v: &Value) -> Result<Vec<u64>, String> {
                 match item.map_err(|e| e.to_string())? {
                     Value::Number(n) if n >= 0.0 && n.fract() == 0.0 => out.push(n as u64),
                     Value::Integer(i) if i >= 0 => out.push(i as u64),
-                    _ => return Err("Unable to cast to Array of user ids (non-negative integers)".to_owned()),
+                    _ => {
+                        return Err(
+                            "Unable to cast to Array of user ids (non-negative integers)"
+                                .to_owned(),
+                        );
+                    }
                 }
             }
             if out.len() > 4 {
@@ -245,6 +258,8 @@ fn check_key(key: &str) -> Result<(), String> {
 pub struct Server {
     pub(crate) ctx: Rc<ServerCtx>,
     lua: Lua,
+    // The engine table (holds `rt`); kept so unit tests can call primitives directly.
+    #[cfg_attr(not(test), allow(dead_code))]
     engine: Table,
     api: Table,
     step_fn: Function,
@@ -252,7 +267,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("job_id", &self.ctx.job_id).finish()
+        f.debug_struct("Server")
+            .field("job_id", &self.ctx.job_id)
+            .finish()
     }
 }
 
@@ -288,8 +305,14 @@ impl Server {
         };
         let place = server.ctx.shared.place.clone();
         for (i, item) in place.items.iter().enumerate() {
-            let path = server.lua.create_sequence_from(item.path.iter().map(String::as_str))?;
-            let source_id = if item.source.is_some() { Value::Integer(i as i64) } else { Value::Nil };
+            let path = server
+                .lua
+                .create_sequence_from(item.path.iter().map(String::as_str))?;
+            let source_id = if item.source.is_some() {
+                Value::Integer(i as i64)
+            } else {
+                Value::Nil
+            };
             server.call("mount", (path, item.class.as_str(), source_id))?;
         }
         Ok(server)
@@ -314,7 +337,8 @@ impl Server {
     /// Delivers a message to this server's subscribers.
     pub(crate) fn deliver(&self, topic: &str, data: &str, sent: f64) -> Result<(), EmuError> {
         let value = json::decode(&self.lua, data).map_err(EmuError::Engine)?;
-        self.call("deliverMessage", (topic, value, sent)).map(|_| ())
+        self.call("deliverMessage", (topic, value, sent))
+            .map(|_| ())
     }
 
     /// A player joins (fires PlayerAdded).
@@ -358,13 +382,20 @@ impl Server {
     /// Runs Luau source as a new Script under ServerScriptService.
     pub(crate) fn run_snippet(&self, name: &str, source: &str) -> Result<(), EmuError> {
         let id = self.ctx.shared.add_source(name, source);
-        self.call("runSnippet", (Value::Integer(id as i64), name)).map(|_| ())
+        self.call("runSnippet", (Value::Integer(id as i64), name))
+            .map(|_| ())
     }
 
     /// A client fires a RemoteEvent at this server.
-    pub(crate) fn client_fire(&self, remote: &str, user_id: u64, args_json: &str) -> Result<(), EmuError> {
+    pub(crate) fn client_fire(
+        &self,
+        remote: &str,
+        user_id: u64,
+        args_json: &str,
+    ) -> Result<(), EmuError> {
         let args = json::decode(&self.lua, args_json).map_err(EmuError::Engine)?;
-        self.call("clientFire", (remote, user_id as f64, args)).map(|_| ())
+        self.call("clientFire", (remote, user_id as f64, args))
+            .map(|_| ())
     }
 
     /// Lua heap in bytes.
@@ -412,9 +443,16 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
     rt.set("place_id", cfg.place_id as f64)?;
     rt.set("universe_id", cfg.universe_id as f64)?;
     rt.set("is_studio", cfg.studio)?;
-    let offset = if cfg.clock_zero { 0.0 } else { 100.0 + ctx.shared.uniform((0.0, 1000.0)) };
+    let offset = if cfg.clock_zero {
+        0.0
+    } else {
+        100.0 + ctx.shared.uniform((0.0, 1000.0))
+    };
     rt.set("clock_offset", offset)?;
-    rt.set("math_seed", ctx.shared.rng.borrow_mut().random_range(0..i32::MAX))?;
+    rt.set(
+        "math_seed",
+        ctx.shared.rng.borrow_mut().random_range(0..i32::MAX),
+    )?;
 
     macro_rules! func {
         ($name:literal, |$lua:ident, $c:ident, $args:tt : $ty:ty| $body:expr) => {{
@@ -431,7 +469,9 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
 
     func!("unix_ms", |_lua, c, (): ()| Ok(c.shared.unix_ms() as f64));
     func!("iso_date", |_lua, _c, ms: f64| Ok(timefmt::iso(ms as i64)));
-    func!("parse_iso_date", |_lua, _c, s: String| Ok(timefmt::parse_iso(&s).map(|v| v as f64)));
+    func!("parse_iso_date", |_lua, _c, s: String| Ok(
+        timefmt::parse_iso(&s).map(|v| v as f64)
+    ));
     func!("universal_time", |lua, _c, ms: f64| {
         let civ = timefmt::civil(ms as i64);
         let t = lua.create_table()?;
@@ -453,15 +493,23 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         c.out("error", &format!("{msg}\n{tb}"));
         Ok(())
     });
-    func!("remote_fire", |_lua, c, (remote, method, uid, args): (String, String, Option<f64>, Value)| {
+    func!("remote_fire", |_lua,
+                          c,
+                          (remote, method, uid, args): (
+        String,
+        String,
+        Option<f64>,
+        Value
+    )| {
         let args = match &args {
             Value::Table(t) => {
                 let n: usize = t.get("n").unwrap_or(0);
                 let items: Vec<serde_json::Value> = (1..=n)
                     .map(|i| {
                         let v: Value = t.raw_get(i).unwrap_or(Value::Nil);
-                        json::to_json(&v, Rules::Http)
-                            .unwrap_or_else(|_| serde_json::Value::String(format!("<{}>", v.type_name())))
+                        json::to_json(&v, Rules::Http).unwrap_or_else(|_| {
+                            serde_json::Value::String(format!("<{}>", v.type_name()))
+                        })
                     })
                     .collect();
                 serde_json::to_string(&items).unwrap_or_default()
@@ -481,14 +529,20 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
     func!("player_kicked", |_lua, c, (uid, msg): (f64, String)| {
         c.trace("kick", &format!("{uid} {msg}"));
         c.kicked.borrow_mut().push((uid as u64, msg));
+        c.players.set(c.players.get().saturating_sub(1));
         Ok(())
     });
     func!("lookup_delay", |lua, c, (): ()| {
         let d = c.latency(c.shared.cfg.datastore_latency_s);
         reply(lua, Ok(vec![Value::Number(d)]))
     });
-    func!("user_id_from_name", |_lua, c, name: String| Ok(c.shared.user_id_from_name(&name).map(|v| v as f64)));
-    func!("name_from_user_id", |_lua, c, id: f64| Ok(c.shared.name_from_user_id(id as u64)));
+    func!("user_id_from_name", |_lua, c, name: String| Ok(c
+        .shared
+        .user_id_from_name(&name)
+        .map(|v| v as f64)));
+    func!("name_from_user_id", |_lua, c, id: f64| Ok(c
+        .shared
+        .name_from_user_id(id as u64)));
     func!("guid", |_lua, c, (): ()| Ok(c.shared.guid()));
     func!("url_encode", |_lua, _c, s: String| {
         Ok(percent_encode(&s))
@@ -511,7 +565,9 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         use sha2::Digest;
         let r = match algo.as_str() {
             "Sha256" => Ok(sha2::Sha256::digest(buf.to_vec()).to_vec()),
-            other => Err(format!("ComputeBufferHash: HashAlgorithm.{other} is not emulated (Sha256 is)")),
+            other => Err(format!(
+                "ComputeBufferHash: HashAlgorithm.{other} is not emulated (Sha256 is)"
+            )),
         };
         let r = match r {
             Ok(bytes) => Ok(vec![Value::Buffer(lua.create_buffer(bytes)?)]),
@@ -525,7 +581,9 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         let r = if encode {
             Ok(engine.encode(buf.to_vec()).into_bytes())
         } else {
-            engine.decode(buf.to_vec()).map_err(|_| "Base64Decode: invalid base64".to_owned())
+            engine
+                .decode(buf.to_vec())
+                .map_err(|_| "Base64Decode: invalid base64".to_owned())
         };
         let r = match r {
             Ok(bytes) => Ok(vec![Value::Buffer(lua.create_buffer(bytes)?)]),
@@ -533,36 +591,58 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         };
         reply(lua, r)
     });
-    func!("compile", |lua, c, (id, name, env): (usize, String, Table)| {
-        let Some((_, src)) = c.shared.source(id) else {
-            return reply(lua, Err(format!("no source for {name}")));
-        };
-        env.set_safeenv(true);
-        // typeof stays a real call: as a fastcall builtin it would ignore the engine's
-        // replacement (Luau's own typeof reports "userdata" for newproxy objects).
-        let r = lua
-            .load(&*src)
-            .set_name(format!("@{name}"))
-            .set_compiler(mlua::chunk::Compiler::new().set_disabled_builtins(["typeof"]))
-            .set_environment(env)
-            .into_function()
-            .map(|f| vec![Value::Function(f)])
-            .map_err(|e| match e {
-                mlua::Error::SyntaxError { message, .. } => message,
-                other => other.to_string(),
-            });
-        reply(lua, r)
-    });
+    func!(
+        "compile",
+        |lua, c, (id, name, env): (usize, String, Table)| {
+            let Some((_, src)) = c.shared.source(id) else {
+                return reply(lua, Err(format!("no source for {name}")));
+            };
+            env.set_safeenv(true);
+            // typeof stays a real call: as a fastcall builtin it would ignore the engine's
+            // replacement (Luau's own typeof reports "userdata" for newproxy objects).
+            let r = lua
+                .load(&*src)
+                .set_name(format!("@{name}"))
+                .set_compiler(mlua::chunk::Compiler::new().set_disabled_builtins(["typeof"]))
+                .set_environment(env)
+                .into_function()
+                .map(|f| vec![Value::Function(f)])
+                .map_err(|e| match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    other => other.to_string(),
+                });
+            reply(lua, r)
+        }
+    );
 
     // DataStore ------------------------------------------------------------------------------
-    func!("ds_check_names", |lua, _c, (name, scope): (String, String)| {
-        reply(lua, check_names(&name, &scope).map(|()| vec![]))
-    });
-    func!("ds_validate", |lua, _c, (value, ids, meta): (Value, Value, Value)| {
-        let r = value_text(&value).and_then(|_| user_ids(&ids)).and_then(|_| metadata(&meta)).map(|_| vec![]);
+    func!(
+        "ds_check_names",
+        |lua, _c, (name, scope): (String, String)| {
+            reply(lua, check_names(&name, &scope).map(|()| vec![]))
+        }
+    );
+    func!("ds_validate", |lua,
+                          _c,
+                          (value, ids, meta): (
+        Value,
+        Value,
+        Value
+    )| {
+        let r = value_text(&value)
+            .and_then(|_| user_ids(&ids))
+            .and_then(|_| metadata(&meta))
+            .map(|_| vec![]);
         reply(lua, r)
     });
-    func!("ds_begin", |lua, c, (op, name, scope, key): (String, String, String, String)| {
+    func!("ds_begin", |lua,
+                       c,
+                       (op, name, scope, key): (
+        String,
+        String,
+        String,
+        String
+    )| {
         let r = ds_begin(c, &op, &name, &scope, &key).map(|d| vec![Value::Number(d)]);
         reply(lua, r)
     });
@@ -570,12 +650,27 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         let d = c.latency(c.shared.cfg.datastore_latency_s) / 2.0;
         reply(lua, Ok(vec![Value::Number(d)]))
     });
-    func!("ds_cached", |lua, c, (name, scope, key): (String, String, String)| {
+    func!("ds_cached", |lua,
+                        c,
+                        (name, scope, key): (
+        String,
+        String,
+        String
+    )| {
         let id = format!("{name}\0{scope}\0{key}");
         let now = c.now_s();
-        let hit = c.cache.borrow().get(&id).filter(|(exp, _)| *exp > now).map(|(_, e)| e.clone());
+        let hit = c
+            .cache
+            .borrow()
+            .get(&id)
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, e)| e.clone());
         let r = match hit {
-            Some(Some(e)) => vec![Value::Boolean(true), entry_value(lua, &e)?, key_info(lua, &e)?],
+            Some(Some(e)) => vec![
+                Value::Boolean(true),
+                entry_value(lua, &e)?,
+                key_info(lua, &e)?,
+            ],
             Some(None) => vec![Value::Boolean(true), Value::Nil, Value::Nil],
             None => vec![Value::Boolean(false)],
         };
@@ -584,32 +679,72 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         }
         reply(lua, Ok(r))
     });
-    func!("ds_get", |lua, c, (name, scope, key): (String, String, String)| {
-        if c.cut_off() {
-            return reply(lua, Err(cutoff_error()));
+    func!(
+        "ds_get",
+        |lua, c, (name, scope, key): (String, String, String)| {
+            if c.cut_off() {
+                return reply(lua, Err(cutoff_error()));
+            }
+            let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
+            c.trace(
+                "ds",
+                &format!(
+                    "get {name}/{scope}/{key} -> {}",
+                    e.as_ref().map_or("nil", |e| e.version.as_str())
+                ),
+            );
+            let exp = c.now_s() + c.shared.cfg.limits.get_cache_s;
+            c.cache
+                .borrow_mut()
+                .insert(format!("{name}\0{scope}\0{key}"), (exp, e.clone()));
+            let r = match e {
+                Some(e) => vec![entry_value(lua, &e)?, key_info(lua, &e)?],
+                None => vec![Value::Nil, Value::Nil],
+            };
+            reply(lua, Ok(r))
         }
-        let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
-        c.trace("ds", &format!("get {name}/{scope}/{key} -> {}", e.as_ref().map_or("nil", |e| e.version.as_str())));
-        let exp = c.now_s() + c.shared.cfg.limits.get_cache_s;
-        c.cache.borrow_mut().insert(format!("{name}\0{scope}\0{key}"), (exp, e.clone()));
-        let r = match e {
-            Some(e) => vec![entry_value(lua, &e)?, key_info(lua, &e)?],
-            None => vec![Value::Nil, Value::Nil],
-        };
-        reply(lua, Ok(r))
-    });
-    func!("ds_read", |lua, c, (name, scope, key): (String, String, String)| {
-        if c.cut_off() {
-            return reply(lua, Err(cutoff_error()));
+    );
+    func!(
+        "ds_read",
+        |lua, c, (name, scope, key): (String, String, String)| {
+            if c.cut_off() {
+                return reply(lua, Err(cutoff_error()));
+            }
+            let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
+            let r = match e {
+                Some(e) => vec![
+                    entry_value(lua, &e)?,
+                    key_info(lua, &e)?,
+                    Value::String(lua.create_string(&e.version)?),
+                ],
+                None => vec![
+                    Value::Nil,
+                    Value::Nil,
+                    Value::String(lua.create_string("")?),
+                ],
+            };
+            reply(lua, Ok(r))
         }
-        let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
-        let r = match e {
-            Some(e) => vec![entry_value(lua, &e)?, key_info(lua, &e)?, Value::String(lua.create_string(&e.version)?)],
-            None => vec![Value::Nil, Value::Nil, Value::String(lua.create_string("")?)],
-        };
-        reply(lua, Ok(r))
-    });
-    func!("ds_commit", |lua, c, (name, scope, key, expected, value, ids, meta): (String, String, String, String, Value, Value, Value)| {
+    );
+    func!("ds_commit", |lua,
+                        c,
+                        (
+        name,
+        scope,
+        key,
+        expected,
+        value,
+        ids,
+        meta,
+    ): (
+        String,
+        String,
+        String,
+        String,
+        Value,
+        Value,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -626,7 +761,11 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
                 conflict.set(true);
                 return Transform::Keep;
             }
-            Transform::Write { value: text, attributes: meta, user_ids: ids }
+            Transform::Write {
+                value: text,
+                attributes: meta,
+                user_ids: ids,
+            }
         });
         match res {
             Ok(_) if conflict.get() => {
@@ -634,16 +773,40 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
                 reply(lua, Ok(vec![Value::String(lua.create_string("conflict")?)]))
             }
             Ok(Some(e)) => {
-                c.trace("ds", &format!("update {name}/{scope}/{key} -> {}", e.version));
+                c.trace(
+                    "ds",
+                    &format!("update {name}/{scope}/{key} -> {}", e.version),
+                );
                 let exp = c.now_s() + c.shared.cfg.limits.get_cache_s;
-                c.cache.borrow_mut().insert(format!("{name}\0{scope}\0{key}"), (exp, Some(e.clone())));
-                reply(lua, Ok(vec![Value::String(lua.create_string("ok")?), entry_value(lua, &e)?, key_info(lua, &e)?]))
+                c.cache
+                    .borrow_mut()
+                    .insert(format!("{name}\0{scope}\0{key}"), (exp, Some(e.clone())));
+                reply(
+                    lua,
+                    Ok(vec![
+                        Value::String(lua.create_string("ok")?),
+                        entry_value(lua, &e)?,
+                        key_info(lua, &e)?,
+                    ]),
+                )
             }
-            Ok(None) => reply(lua, Err("502: API Services rejected request with error. The write was lost".to_owned())),
+            Ok(None) => reply(
+                lua,
+                Err("502: API Services rejected request with error. The write was lost".to_owned()),
+            ),
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_set", |lua, c, (name, scope, key, value, ids, meta): (String, String, String, Value, Value, Value)| {
+    func!("ds_set", |lua,
+                     c,
+                     (name, scope, key, value, ids, meta): (
+        String,
+        String,
+        String,
+        Value,
+        Value,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -653,17 +816,29 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             Err(e) => return reply(lua, Err(e)),
         };
         let ek = c.entry_key(&name, &scope, &key);
-        match c.shared.store.set(&ek, &c.writer(), text, meta, ids, SetCondition::default()) {
+        match c
+            .shared
+            .store
+            .set(&ek, &c.writer(), text, meta, ids, SetCondition::default())
+        {
             Ok(e) => {
                 c.trace("ds", &format!("set {name}/{scope}/{key} -> {}", e.version));
                 let exp = c.now_s() + c.shared.cfg.limits.get_cache_s;
-                c.cache.borrow_mut().insert(format!("{name}\0{scope}\0{key}"), (exp, Some(e.clone())));
+                c.cache
+                    .borrow_mut()
+                    .insert(format!("{name}\0{scope}\0{key}"), (exp, Some(e.clone())));
                 reply(lua, Ok(vec![Value::String(lua.create_string(&e.version)?)]))
             }
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_remove", |lua, c, (name, scope, key): (String, String, String)| {
+    func!("ds_remove", |lua,
+                        c,
+                        (name, scope, key): (
+        String,
+        String,
+        String
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -671,7 +846,9 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         match c.shared.store.delete(&ek, &c.writer()) {
             Ok(prev) => {
                 c.trace("ds", &format!("remove {name}/{scope}/{key}"));
-                c.cache.borrow_mut().remove(&format!("{name}\0{scope}\0{key}"));
+                c.cache
+                    .borrow_mut()
+                    .remove(&format!("{name}\0{scope}\0{key}"));
                 let r = match prev {
                     Some(e) => vec![entry_value(lua, &e)?, key_info(lua, &e)?],
                     None => vec![Value::Nil, Value::Nil],
@@ -681,12 +858,24 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_increment", |lua, c, (name, scope, key, delta, ids, meta): (String, String, String, f64, Value, Value)| {
+    func!("ds_increment", |lua,
+                           c,
+                           (name, scope, key, delta, ids, meta): (
+        String,
+        String,
+        String,
+        f64,
+        Value,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
         if delta.fract() != 0.0 || !delta.is_finite() {
-            return reply(lua, Err("IncrementAsync: delta must be an integer".to_owned()));
+            return reply(
+                lua,
+                Err("IncrementAsync: delta must be an integer".to_owned()),
+            );
         }
         let prepared = user_ids(&ids).and_then(|i| Ok((i, metadata(&meta)?)));
         let (ids, meta) = match prepared {
@@ -694,16 +883,32 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             Err(e) => return reply(lua, Err(e)),
         };
         let ek = c.entry_key(&name, &scope, &key);
-        match c.shared.store.increment(&ek, &c.writer(), delta as i64, meta, ids) {
+        match c
+            .shared
+            .store
+            .increment(&ek, &c.writer(), delta as i64, meta, ids)
+        {
             Ok(e) => {
-                c.trace("ds", &format!("increment {name}/{scope}/{key} -> {}", e.version));
-                c.cache.borrow_mut().remove(&format!("{name}\0{scope}\0{key}"));
+                c.trace(
+                    "ds",
+                    &format!("increment {name}/{scope}/{key} -> {}", e.version),
+                );
+                c.cache
+                    .borrow_mut()
+                    .remove(&format!("{name}\0{scope}\0{key}"));
                 reply(lua, Ok(vec![entry_value(lua, &e)?, key_info(lua, &e)?]))
             }
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_get_version", |lua, c, (name, scope, key, version): (String, String, String, Value)| {
+    func!("ds_get_version", |lua,
+                             c,
+                             (name, scope, key, version): (
+        String,
+        String,
+        String,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -711,13 +916,37 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             return reply(lua, Err("Version id is not valid".to_owned()));
         };
         let version = version.to_string_lossy();
-        match c.shared.store.get_version(&c.entry_key(&name, &scope, &key), &version) {
+        match c
+            .shared
+            .store
+            .get_version(&c.entry_key(&name, &scope, &key), &version)
+        {
             Ok(e) if !e.deleted => reply(lua, Ok(vec![entry_value(lua, &e)?, key_info(lua, &e)?])),
             Ok(_) => reply(lua, Ok(vec![Value::Nil, Value::Nil])),
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_list_versions", |lua, c, (name, scope, key, desc, lo, hi, size, cursor): (String, String, String, bool, Option<f64>, Option<f64>, f64, Value)| {
+    func!("ds_list_versions", |lua,
+                               c,
+                               (
+        name,
+        scope,
+        key,
+        desc,
+        lo,
+        hi,
+        size,
+        cursor,
+    ): (
+        String,
+        String,
+        String,
+        bool,
+        Option<f64>,
+        Option<f64>,
+        f64,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -753,7 +982,15 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             Err(e) => reply(lua, Err(store_error(&e))),
         }
     });
-    func!("ds_list_keys", |lua, c, (name, scope, prefix, size, cursor): (String, String, String, f64, Value)| {
+    func!("ds_list_keys", |lua,
+                           c,
+                           (name, scope, prefix, size, cursor): (
+        String,
+        String,
+        String,
+        f64,
+        Value
+    )| {
         if c.cut_off() {
             return reply(lua, Err(cutoff_error()));
         }
@@ -762,7 +999,14 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
             _ => None,
         };
         let limit = if size >= 1.0 { size as usize } else { 50 };
-        match c.shared.store.list_keys(c.shared.cfg.universe_id, &name, Some(&scope), &prefix, limit, cursor.as_deref()) {
+        match c.shared.store.list_keys(
+            c.shared.cfg.universe_id,
+            &name,
+            Some(&scope),
+            &prefix,
+            limit,
+            cursor.as_deref(),
+        ) {
             Ok(page) => {
                 let items = lua.create_table()?;
                 for (i, (_, k)) in page.keys.iter().enumerate() {
@@ -801,9 +1045,22 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
     });
 
     // HttpService -----------------------------------------------------------------------------
-    func!("http_start", |lua, c, (url, method, headers, body): (String, String, Table, Option<mlua::LuaString>)| {
-        let r = http_start(c, url, method, &headers, body.map(|b| b.as_bytes().to_vec()).unwrap_or_default())
-            .map(|id| vec![Value::Number(id as f64)]);
+    func!("http_start", |lua,
+                         c,
+                         (url, method, headers, body): (
+        String,
+        String,
+        Table,
+        Option<mlua::LuaString>
+    )| {
+        let r = http_start(
+            c,
+            url,
+            method,
+            &headers,
+            body.map(|b| b.as_bytes().to_vec()).unwrap_or_default(),
+        )
+        .map(|id| vec![Value::Number(id as f64)]);
         reply(lua, r)
     });
     func!("http_poll", |lua, c, id: f64| {
@@ -812,7 +1069,11 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
         let now = c.shared.now_us() as f64 / 1e6;
         let mut map = c.http.borrow_mut();
         let Some(flight) = map.get_mut(&id) else {
-            return Ok(MultiValue::from_vec(vec![Value::Boolean(true), Value::Boolean(false), Value::String(lua.create_string("HttpError: Unknown request")?)]));
+            return Ok(MultiValue::from_vec(vec![
+                Value::Boolean(true),
+                Value::Boolean(false),
+                Value::String(lua.create_string("HttpError: Unknown request")?),
+            ]));
         };
         if deterministic && now < flight.ready_at_s {
             return Ok(MultiValue::from_vec(vec![Value::Boolean(false)]));
@@ -835,11 +1096,19 @@ fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
                 }
                 t.set("Headers", h)?;
                 t.set("Body", lua.create_string(&resp.body)?)?;
-                Ok(MultiValue::from_vec(vec![Value::Boolean(true), Value::Boolean(true), Value::Table(t)]))
+                Ok(MultiValue::from_vec(vec![
+                    Value::Boolean(true),
+                    Value::Boolean(true),
+                    Value::Table(t),
+                ]))
             }
             Err(e) => {
                 c.trace("http", &format!("{id} -> {e}"));
-                Ok(MultiValue::from_vec(vec![Value::Boolean(true), Value::Boolean(false), Value::String(lua.create_string(&e)?)]))
+                Ok(MultiValue::from_vec(vec![
+                    Value::Boolean(true),
+                    Value::Boolean(false),
+                    Value::String(lua.create_string(&e)?),
+                ]))
             }
         }
     });
@@ -876,7 +1145,10 @@ fn ds_begin(c: &ServerCtx, op: &str, name: &str, scope: &str, key: &str) -> Resu
     let p = c.shared.cfg.faults.datastore_error_rate;
     if p > 0.0 && c.shared.chance(p) {
         c.trace("ds-fail", &format!("{op:?} {id} injected 5xx"));
-        return Err("502: API Services rejected request with error. HTTP 500 (Internal Server Error)".to_owned());
+        return Err(
+            "502: API Services rejected request with error. HTTP 500 (Internal Server Error)"
+                .to_owned(),
+        );
     }
     let admission = c
         .throttle
@@ -895,13 +1167,18 @@ fn msg_publish(c: &ServerCtx, topic: &str, data: &Value) -> Result<f64, String> 
     }
     let text = json::encode(data, Rules::DataStore)?;
     if text.len() > 1024 {
-        return Err(format!("PublishAsync: message size {} exceeds the 1kB limit", text.len()));
+        return Err(format!(
+            "PublishAsync: message size {} exceeds the 1kB limit",
+            text.len()
+        ));
     }
     if c.messaging_cut.get() && c.cut_off() {
         return Err("PublishAsync: request failed (HttpError: ConnectFail)".to_owned());
     }
     c.trace("publish", &format!("{topic} {text}"));
-    c.shared.bus.publish_faulty(c.shared.cfg.universe_id, topic, text);
+    c.shared
+        .bus
+        .publish_faulty(c.shared.cfg.universe_id, topic, text);
     Ok(c.latency(c.shared.cfg.message_latency_s) / 2.0)
 }
 
@@ -927,11 +1204,20 @@ fn msg_subscribe(c: &ServerCtx, topic: &str) -> Result<f64, String> {
     Ok(c.latency(c.shared.cfg.message_latency_s) / 2.0)
 }
 
-fn http_start(c: &ServerCtx, url: String, method: String, headers: &Table, body: Vec<u8>) -> Result<u64, String> {
-    c.http_limit.borrow_mut().admit(c.shared.now_us() as f64 / 1e6)?;
+fn http_start(
+    c: &ServerCtx,
+    url: String,
+    method: String,
+    headers: &Table,
+    body: Vec<u8>,
+) -> Result<u64, String> {
+    c.http_limit
+        .borrow_mut()
+        .admit(c.shared.now_us() as f64 / 1e6)?;
     let mut hs = Vec::new();
     for pair in headers.pairs::<String, String>() {
-        let (k, v) = pair.map_err(|_| "RequestAsync: Headers must map strings to strings".to_owned())?;
+        let (k, v) =
+            pair.map_err(|_| "RequestAsync: Headers must map strings to strings".to_owned())?;
         hs.push((k, v));
     }
     hs.sort();
@@ -963,9 +1249,13 @@ mod tests {
         let lua = &server.lua;
         let rt: Table = server.engine.get("rt").unwrap();
         let compile: Function = rt.get("compile").unwrap();
-        let id = server.ctx.shared.add_source("probe", "return function() return math.floor(2.5) end");
+        let id = server
+            .ctx
+            .shared
+            .add_source("probe", "return function() return math.floor(2.5) end");
         let env = lua.create_table().unwrap();
-        env.set("math", lua.globals().get::<Table>("math").unwrap()).unwrap();
+        env.set("math", lua.globals().get::<Table>("math").unwrap())
+            .unwrap();
         let (ok, chunk): (bool, Function) = compile.call((id, "probe", env.clone())).unwrap();
         assert!(ok);
         let probe: Function = chunk.call(()).unwrap();
@@ -977,6 +1267,9 @@ mod tests {
             .unwrap();
         env.set("math", patched).unwrap();
         let v: mlua::Value = probe.call(()).unwrap();
-        assert!(matches!(v, mlua::Value::Integer(2)) || v.as_f64() == Some(2.0), "{v:?}");
+        assert!(
+            matches!(v, mlua::Value::Integer(2)) || v.as_f64() == Some(2.0),
+            "{v:?}"
+        );
     }
 }

@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn iso_round_trips_the_reference_date() {
         assert_eq!(iso(1_795_219_200_000), "2026-11-21T00:00:00.000Z");
-        assert_eq!(parse_iso("2026-11-21T00:00:00.000Z"), Some(1_795_219_200_000));
+        assert_eq!(
+            parse_iso("2026-11-21T00:00:00.000Z"),
+            Some(1_795_219_200_000)
+        );
         assert_eq!(parse_iso("2024-02-29T12:34:56.5Z"), Some(1_709_210_096_500));
         assert_eq!(parse_iso("not a date"), None);
     }

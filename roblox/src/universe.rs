@@ -33,7 +33,9 @@ pub struct Backend {
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("now_ms", &self.clock.now_ms()).finish()
+        f.debug_struct("Backend")
+            .field("now_ms", &self.clock.now_ms())
+            .finish()
     }
 }
 
@@ -88,11 +90,20 @@ impl Shared {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h = hex::encode_upper(b);
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     pub fn trace(&self, server: Option<usize>, kind: &str, detail: &str) {
-        self.trace.borrow_mut().record(self.now_us.get(), server, kind, detail);
+        self.trace
+            .borrow_mut()
+            .record(self.now_us.get(), server, kind, detail);
     }
 
     pub fn user_id_from_name(&self, name: &str) -> Option<u64> {
@@ -226,7 +237,12 @@ impl Universe {
         let sources = place
             .items
             .iter()
-            .map(|i| (i.path.join("."), Rc::from(i.source.clone().unwrap_or_default().as_str())))
+            .map(|i| {
+                (
+                    i.path.join("."),
+                    Rc::from(i.source.clone().unwrap_or_default().as_str()),
+                )
+            })
             .collect();
         let shared = Rc::new(Shared {
             rng: RefCell::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
@@ -244,21 +260,26 @@ impl Universe {
         {
             let invariants = invariants.clone();
             let violations = violations.clone();
-            backend.store.add_write_hook(Arc::new(move |ev: &WriteEvent| {
-                let Ok(list) = invariants.lock() else { return };
-                for (name, check) in list.iter() {
-                    if let Err(detail) = check(ev) {
-                        if let Ok(mut v) = violations.lock() {
-                            v.push(Violation {
-                                invariant: name.clone(),
-                                at_ms: ev.at_ms,
-                                key: format!("{}/{}/{}", ev.key.datastore, ev.key.scope, ev.key.key),
-                                detail,
-                            });
+            backend
+                .store
+                .add_write_hook(Arc::new(move |ev: &WriteEvent| {
+                    let Ok(list) = invariants.lock() else { return };
+                    for (name, check) in list.iter() {
+                        if let Err(detail) = check(ev) {
+                            if let Ok(mut v) = violations.lock() {
+                                v.push(Violation {
+                                    invariant: name.clone(),
+                                    at_ms: ev.at_ms,
+                                    key: format!(
+                                        "{}/{}/{}",
+                                        ev.key.datastore, ev.key.scope, ev.key.key
+                                    ),
+                                    detail,
+                                });
+                            }
                         }
                     }
-                }
-            }));
+                }));
         }
         shared.trace(None, "start", &format!("seed={}", shared.cfg.seed));
         Self {
@@ -293,7 +314,10 @@ impl Universe {
 
     /// Registers a user for `GetUserIdFromNameAsync` / `GetNameFromUserIdAsync`.
     pub fn register_user(&self, user_id: u64, name: &str) {
-        self.shared.users.borrow_mut().insert(user_id, name.to_owned());
+        self.shared
+            .users
+            .borrow_mut()
+            .insert(user_id, name.to_owned());
     }
 
     /// Adds an invariant checked on every DataStore write from now on.
@@ -305,7 +329,10 @@ impl Universe {
 
     /// Violations so far.
     pub fn violations(&self) -> Vec<Violation> {
-        self.violations.lock().map(|v| v.clone()).unwrap_or_default()
+        self.violations
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     /// Starts a new server running the place; returns its index.
@@ -376,13 +403,15 @@ impl Universe {
             .name_from_user_id(user_id)
             .unwrap_or_else(|| format!("Player{user_id}"));
         self.register_user(user_id, &name);
-        self.shared.trace(Some(server), "join", &user_id.to_string());
+        self.shared
+            .trace(Some(server), "join", &user_id.to_string());
         self.live(server)?.player_join(user_id, &name)
     }
 
     /// A player leaves a server now.
     pub fn player_leave(&mut self, server: usize, user_id: u64) -> Result<(), EmuError> {
-        self.shared.trace(Some(server), "leave", &user_id.to_string());
+        self.shared
+            .trace(Some(server), "leave", &user_id.to_string());
         let s = self.live(server)?;
         s.ctx.players.set(s.ctx.players.get().saturating_sub(1));
         s.player_leave(user_id)
@@ -417,8 +446,11 @@ impl Universe {
             .cutoff_until_us
             .set(self.shared.now_us() + (seconds * 1e6) as u64);
         s.ctx.messaging_cut.set(messaging);
-        self.shared
-            .trace(Some(index), "cut-off", &format!("{seconds}s messaging={messaging}"));
+        self.shared.trace(
+            Some(index),
+            "cut-off",
+            &format!("{seconds}s messaging={messaging}"),
+        );
         Ok(())
     }
 
@@ -432,7 +464,8 @@ impl Universe {
 
     /// Publishes as an outside party (the bot through Open Cloud), through the bus's faults.
     pub fn publish(&self, topic: &str, data: &str) {
-        self.shared.trace(None, "publish", &format!("{topic} {data}"));
+        self.shared
+            .trace(None, "publish", &format!("{topic} {data}"));
         self.shared
             .bus
             .publish_faulty(self.shared.cfg.universe_id, topic, data.to_owned());
@@ -444,7 +477,13 @@ impl Universe {
     }
 
     /// A player's client fires a RemoteEvent (`path` below the DataModel) with JSON-array args.
-    pub fn client_fire(&self, index: usize, remote: &str, user_id: u64, args_json: &str) -> Result<(), EmuError> {
+    pub fn client_fire(
+        &self,
+        index: usize,
+        remote: &str,
+        user_id: u64,
+        args_json: &str,
+    ) -> Result<(), EmuError> {
         self.live(index)?.client_fire(remote, user_id, args_json)
     }
 
@@ -548,7 +587,9 @@ impl Universe {
                     self.shared.trace(Some(i), "msg-drop", &m.topic);
                     continue;
                 }
-                let copies = if faults.message_duplicate > 0.0 && self.shared.chance(faults.message_duplicate) {
+                let copies = if faults.message_duplicate > 0.0
+                    && self.shared.chance(faults.message_duplicate)
+                {
                     2
                 } else {
                     1
@@ -576,14 +617,19 @@ impl Universe {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let (mut due, rest): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.due_us <= now);
+        let (mut due, rest): (Vec<_>, Vec<_>) =
+            self.pending.drain(..).partition(|p| p.due_us <= now);
         self.pending = rest;
         due.sort_by_key(|p| (p.due_us, p.seq));
         for p in due {
             let Some(server) = self.slots.get(p.server).and_then(|s| s.server.as_ref()) else {
                 continue;
             };
-            self.shared.trace(Some(p.server), "deliver", &format!("{} {}", p.topic, p.data));
+            self.shared.trace(
+                Some(p.server),
+                "deliver",
+                &format!("{} {}", p.topic, p.data),
+            );
             server.deliver(&p.topic, &p.data, p.sent)?;
         }
         Ok(())
@@ -606,7 +652,11 @@ impl Universe {
     }
 
     /// Runs until `done` holds or `max_seconds` pass; returns whether `done` held.
-    pub fn run_until(&mut self, max_seconds: f64, mut done: impl FnMut(&Universe) -> bool) -> Result<bool, EmuError> {
+    pub fn run_until(
+        &mut self,
+        max_seconds: f64,
+        mut done: impl FnMut(&Universe) -> bool,
+    ) -> Result<bool, EmuError> {
         let end = self.shared.now_us() + (max_seconds * 1e6) as u64;
         while self.shared.now_us() < end {
             if done(self) {

@@ -6,11 +6,15 @@ use roblox::{Library, UniverseConfig};
 
 #[test]
 fn a_rogue_update_is_flagged() {
-    let mut u = scenario::harness_universe(Library::ProfileStore, UniverseConfig::default()).unwrap();
+    let mut u =
+        scenario::harness_universe(Library::ProfileStore, UniverseConfig::default()).unwrap();
     let a = u.start_server().unwrap();
     let b = u.start_server().unwrap();
     u.player_join(a, 5).unwrap();
-    assert!(u.run_until(30.0, |u| scenario::holder(u, 5).is_some()).unwrap());
+    assert!(
+        u.run_until(30.0, |u| scenario::holder(u, 5).is_some())
+            .unwrap()
+    );
     u.publish(COMMAND_TOPIC, &scenario::command(5, "x", 1, true));
     u.run_for(10.0).unwrap();
     assert!(u.violations().is_empty());

@@ -54,7 +54,15 @@ fn engine_errors_reach_luau_as_strings() {
         "#,
         3.0,
     );
-    assert_eq!(out, vec!["false string true", "false string true", "false string true", "false true"]);
+    assert_eq!(
+        out,
+        vec![
+            "false string true",
+            "false string true",
+            "false string true",
+            "false true"
+        ]
+    );
 }
 
 // safeenv itself is checked in src/server.rs (`scripts_compile_with_safeenv_on`), which can
@@ -115,10 +123,23 @@ fn update_async_reruns_the_transform_on_conflict() {
     let store = u.backend().store.clone();
     u.step().unwrap();
     store
-        .set(&key, &opencloud::emulator::Writer::other("test"), "10", None, vec![], Default::default())
+        .set(
+            &key,
+            &opencloud::emulator::Writer::other("test"),
+            "10",
+            None,
+            vec![],
+            Default::default(),
+        )
         .unwrap();
     u.run_for(5.0).unwrap();
-    let out: Vec<String> = u.server(s).unwrap().output().into_iter().map(|l| l.text).collect();
+    let out: Vec<String> = u
+        .server(s)
+        .unwrap()
+        .output()
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
     assert!(out == vec!["11 2"] || out == vec!["11 1"], "{out:?}");
 }
 

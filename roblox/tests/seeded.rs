@@ -34,7 +34,10 @@ fn run_config(lib: Library, servers: usize, base: u64) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The runs must actually exercise sessions, or 0 violations means nothing.
-    assert!(sessions as u64 >= n, "only {sessions} sessions started over {n} seeds");
+    assert!(
+        sessions as u64 >= n,
+        "only {sessions} sessions started over {n} seeds"
+    );
 }
 
 #[test]

@@ -41,7 +41,11 @@ fn printed(u: &Universe, s: usize, prefix: &str) -> bool {
 }
 
 fn assert_clean(u: &Universe) {
-    assert!(u.violations().is_empty(), "violations: {:?}", u.violations());
+    assert!(
+        u.violations().is_empty(),
+        "violations: {:?}",
+        u.violations()
+    );
     assert_eq!(u.script_errors(), 0, "script errors");
 }
 
@@ -50,12 +54,16 @@ fn start_and_release(lib: Library, servers: usize) {
     let s = servers - 1;
     u.run_for(2.0).unwrap();
     u.player_join(s, USER).unwrap();
-    assert!(u.run_until(30.0, |u| started(u, s)).unwrap(), "session start");
+    assert!(
+        u.run_until(30.0, |u| started(u, s)).unwrap(),
+        "session start"
+    );
     u.publish(COMMAND_TOPIC, &scenario::command(USER, "a", 5, true));
     u.run_for(15.0).unwrap();
     u.player_leave(s, USER).unwrap();
     assert!(
-        u.run_until(30.0, |u| scenario::holder(u, USER).is_none()).unwrap(),
+        u.run_until(30.0, |u| scenario::holder(u, USER).is_none())
+            .unwrap(),
         "session released"
     );
     let entry = u
@@ -76,7 +84,10 @@ fn conflict(lib: Library, servers: usize) {
     assert!(u.run_until(30.0, |u| started(u, a)).unwrap());
     // The player appears on B while A still holds the session (a hop mid-session).
     u.player_join(b, USER).unwrap();
-    assert!(u.run_until(120.0, |u| started(u, b)).unwrap(), "B takes over");
+    assert!(
+        u.run_until(120.0, |u| started(u, b)).unwrap(),
+        "B takes over"
+    );
     assert!(printed(&u, a, "SESSION_END"), "A ended its session");
     assert_clean(&u);
 }
@@ -92,7 +103,10 @@ fn crash_then_steal(lib: Library, servers: usize, min_s: f64) {
     u.player_join(b, USER).unwrap();
     assert!(u.run_until(300.0, |u| holds(u, b)).unwrap(), "B steals");
     let took = u.now_s() - crashed_at;
-    assert!(took >= min_s, "stolen after {took:.1}s, before the library's timeout {min_s}s");
+    assert!(
+        took >= min_s,
+        "stolen after {took:.1}s, before the library's timeout {min_s}s"
+    );
     assert_clean(&u);
 }
 
@@ -107,21 +121,34 @@ fn zombie_returns(lib: Library, servers: usize) {
     // A loses the DataStore and messaging for longer than the steal time; B takes the session.
     u.cut_off(a, 200.0, true).unwrap();
     // A changes its copy while cut off (it cannot save); only A holds a session now.
-    u.publish(COMMAND_TOPIC, &scenario::command(USER, "zombie", 1000, true));
+    u.publish(
+        COMMAND_TOPIC,
+        &scenario::command(USER, "zombie", 1000, true),
+    );
     u.run_for(5.0).unwrap();
     assert!(printed(&u, a, "APPLIED"), "A applied in memory");
     u.player_join(b, USER).unwrap();
-    assert!(u.run_until(190.0, |u| holds(u, b)).unwrap(), "B steals from the zombie");
+    assert!(
+        u.run_until(190.0, |u| holds(u, b)).unwrap(),
+        "B steals from the zombie"
+    );
     // A returns after the cut: its stale copy must not overwrite B's session.
     u.run_for(240.0).unwrap();
     assert!(holds(&u, b), "B still holds after A returned");
-    assert!(printed(&u, a, "SESSION_END"), "A noticed it lost the session");
+    assert!(
+        printed(&u, a, "SESSION_END"),
+        "A noticed it lost the session"
+    );
     let entry = u
         .backend()
         .store
         .get(&scenario::wallet_key(u.config().universe_id, USER))
         .unwrap();
-    assert!(!entry.value.contains("zombie"), "zombie write landed: {}", entry.value);
+    assert!(
+        !entry.value.contains("zombie"),
+        "zombie write landed: {}",
+        entry.value
+    );
     assert_clean(&u);
 }
 

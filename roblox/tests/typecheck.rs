@@ -17,12 +17,16 @@ fn checker() -> Checker {
 }
 
 fn luau_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
             luau_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "luau") && !p.to_string_lossy().ends_with(".d.luau") {
+        } else if p.extension().is_some_and(|x| x == "luau")
+            && !p.to_string_lossy().ends_with(".d.luau")
+        {
             out.push(p);
         }
     }
@@ -47,7 +51,13 @@ fn project_luau_is_strict_clean() {
         }
         let r = c.check(&src).unwrap();
         for d in r.errors() {
-            problems.push(format!("{}:{}:{}: {}", f.display(), d.line + 1, d.col + 1, d.message));
+            problems.push(format!(
+                "{}:{}:{}: {}",
+                f.display(),
+                d.line + 1,
+                d.col + 1,
+                d.message
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

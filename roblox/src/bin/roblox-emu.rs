@@ -9,7 +9,10 @@ use roblox::scenario::{RandomRun, run_random};
 use roblox::{Library, Place, TimeMode, Universe, UniverseConfig};
 
 #[derive(Parser)]
-#[command(name = "roblox-emu", about = "Roblox engine emulator: run real Luau server scripts in virtual time")]
+#[command(
+    name = "roblox-emu",
+    about = "Roblox engine emulator: run real Luau server scripts in virtual time"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,6 +59,9 @@ struct RunArgs {
     /// Frames per virtual second.
     #[arg(long, default_value_t = 20)]
     fps: u32,
+    /// Share of schedule steps that are commands (the rest: hops, leaves, faults).
+    #[arg(long, default_value_t = 0.6)]
+    command_ratio: f64,
 }
 
 impl RunArgs {
@@ -70,13 +76,22 @@ impl RunArgs {
             fps: self.fps,
             faults: self.faults,
             keep_trace,
+            command_ratio: self.command_ratio,
         }
     }
 
     fn header(&self, digest: &str) -> String {
         format!(
-            "# roblox-emu library={:?} servers={} seed={} faults={} users={} commands={} duration={} fps={} digest={digest}",
-            self.library, self.servers, self.seed, self.faults, self.users, self.commands, self.duration, self.fps
+            "# roblox-emu library={:?} servers={} seed={} faults={} users={} commands={} duration={} fps={} command_ratio={} digest={digest}",
+            self.library,
+            self.servers,
+            self.seed,
+            self.faults,
+            self.users,
+            self.commands,
+            self.duration,
+            self.fps,
+            self.command_ratio
         )
     }
 }
@@ -137,6 +152,7 @@ fn parse_header(line: &str) -> anyhow::Result<(RunArgs, String)> {
         commands: 30,
         duration: 150.0,
         fps: 20,
+        command_ratio: 0.6,
     };
     let mut digest = String::new();
     for part in line.trim_start_matches("# roblox-emu").split_whitespace() {
@@ -156,6 +172,7 @@ fn parse_header(line: &str) -> anyhow::Result<(RunArgs, String)> {
             "commands" => args.commands = v.parse()?,
             "duration" => args.duration = v.parse()?,
             "fps" => args.fps = v.parse()?,
+            "command_ratio" => args.command_ratio = v.parse()?,
             "digest" => digest = v.to_owned(),
             other => bail!("unknown field {other} in trace header"),
         }
@@ -184,28 +201,40 @@ fn main() -> anyhow::Result<()> {
                     text.push_str(l);
                     text.push('\n');
                 }
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             for v in &report.violations {
-                println!("VIOLATION {} at {} on {}: {}", v.invariant, v.at_ms, v.key, v.detail);
+                println!(
+                    "VIOLATION {} at {} on {}: {}",
+                    v.invariant, v.at_ms, v.key, v.detail
+                );
             }
             for w in &report.inconsistent_wallets {
                 println!("INCONSISTENT {w}");
             }
             if !report.ok() {
-                bail!("seed {} failed ({} script errors)", report.seed, report.script_errors);
+                bail!(
+                    "seed {} failed ({} script errors)",
+                    report.seed,
+                    report.script_errors
+                );
             }
             println!("ok: 0 violations, 0 script errors, wallets consistent");
         }
         Command::Replay { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let mut lines = text.lines();
             let header = lines.next().context("empty trace file")?;
             let (args, digest) = parse_header(header)?;
             let report = run_random(&args.to_run(true), None)?;
             let recorded: Vec<&str> = lines.collect();
             if report.digest == digest {
-                println!("replayed seed {}: identical trace ({} events)", args.seed, report.events);
+                println!(
+                    "replayed seed {}: identical trace ({} events)",
+                    args.seed, report.events
+                );
             } else {
                 let first = recorded
                     .iter()
@@ -218,7 +247,11 @@ fn main() -> anyhow::Result<()> {
                     report.trace.get(first)
                 );
             }
-            for l in report.trace.iter().filter(|l| l.contains(" error ") || l.contains("VIOLATION")) {
+            for l in report
+                .trace
+                .iter()
+                .filter(|l| l.contains(" error ") || l.contains("VIOLATION"))
+            {
                 println!("{l}");
             }
         }
@@ -230,10 +263,19 @@ fn main() -> anyhow::Result<()> {
             println!("commands           {}", args.commands);
             println!("virtual time       {:.0} s", report.virtual_s);
             println!("wall time          {wall:.2} s");
-            println!("virtual/wall       {:.0}x", report.virtual_s / wall.max(1e-9));
-            println!("peak Lua heap      {:.1} MiB (all servers)", report.peak_lua_bytes as f64 / 1048576.0);
+            println!(
+                "virtual/wall       {:.0}x",
+                report.virtual_s / wall.max(1e-9)
+            );
+            println!(
+                "peak Lua heap      {:.1} MiB (all servers)",
+                report.peak_lua_bytes as f64 / 1048576.0
+            );
             if let Some(kib) = peak_rss_kib() {
-                println!("peak RSS           {:.1} MiB (process)", kib as f64 / 1024.0);
+                println!(
+                    "peak RSS           {:.1} MiB (process)",
+                    kib as f64 / 1024.0
+                );
             }
             println!("sessions started   {}", report.sessions_started);
             println!("violations         {}", report.violations.len());
@@ -251,7 +293,11 @@ fn main() -> anyhow::Result<()> {
             let place = Place::from_dir(&dir)?;
             let cfg = UniverseConfig {
                 seed,
-                mode: if realtime { TimeMode::RealTime } else { TimeMode::Deterministic },
+                mode: if realtime {
+                    TimeMode::RealTime
+                } else {
+                    TimeMode::Deterministic
+                },
                 ..UniverseConfig::default()
             };
             let mut u = Universe::new(cfg, place);
@@ -263,11 +309,19 @@ fn main() -> anyhow::Result<()> {
             for s in 0..u.server_count() {
                 if let Some(server) = u.server(s) {
                     for l in server.output() {
-                        println!("[{s} {:>8.3}s {}] {}", l.t_ms as f64 / 1000.0, l.level, l.text);
+                        println!(
+                            "[{s} {:>8.3}s {}] {}",
+                            l.t_ms as f64 / 1000.0,
+                            l.level,
+                            l.text
+                        );
                     }
                 }
             }
-            println!("{seconds} virtual s in {:.2} s", started.elapsed().as_secs_f64());
+            println!(
+                "{seconds} virtual s in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())
