@@ -519,38 +519,31 @@ async fn rate_limits_answer_429_with_retry_after(b: Backend) {
         };
     })
     .await;
-    app.writer
-        .post_records(&[record(13, 1)], &idem())
-        .await
-        .unwrap();
-    app.writer
-        .post_records(&[record(13, 2)], &idem())
-        .await
-        .unwrap();
-    let err = app
-        .writer
-        .post_records(&[record(13, 3)], &idem())
-        .await
-        .unwrap_err();
-    match err {
-        ClientError::Api {
-            status,
-            retry_after,
-            ..
-        } => {
-            assert_eq!(status, 429);
-            assert!(retry_after.unwrap() >= 1);
+    // Budget: 2 at once plus 1 per second; 6 quick posts must meet a 429 (robust to slow CI).
+    let (mut ok, mut limited) = (0, 0);
+    for i in 0..6 {
+        match app.writer.post_records(&[record(13, 1 + i)], &idem()).await {
+            Ok(_) => ok += 1,
+            Err(ClientError::Api {
+                status: 429,
+                retry_after,
+                ..
+            }) => {
+                assert!(retry_after.unwrap() >= 1, "429 carries Retry-After");
+                limited += 1;
+            }
+            Err(other) => panic!("{other}"),
         }
-        other => panic!("{other}"),
     }
+    assert!(ok >= 2 && limited >= 1, "ok {ok}, limited {limited}");
     // another key has its own budget
     assert!(
         app.client
-            .post_records(&[record(13, 4)], &idem())
+            .post_records(&[record(13, 99)], &idem())
             .await
             .is_ok()
     );
-    assert_eq!(app.db.count("audit_log").await, 3);
+    assert_eq!(app.db.count("audit_log").await, ok + 1);
     app.finish().await;
     // the per-IP limit applies before authentication: unsigned floods get 429, not 401
     let app = TestApp::start_with(b, |c| {
@@ -561,18 +554,21 @@ async fn rate_limits_answer_429_with_retry_after(b: Backend) {
     })
     .await;
     let mut codes = Vec::new();
-    for _ in 0..5 {
-        codes.push(
-            app.http
-                .get(format!("{}/log/transactions", app.base))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+    for _ in 0..8 {
+        let r = app
+            .http
+            .get(format!("{}/log/transactions", app.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        codes.push(r.status().as_u16());
     }
-    assert_eq!(codes, vec![401, 401, 401, 429, 429]);
+    assert_eq!(&codes[..3], &[401, 401, 401]);
+    assert!(codes.contains(&429), "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 401 || *c == 429));
     // health stays reachable
     let live = app
         .http
