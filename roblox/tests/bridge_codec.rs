@@ -144,7 +144,7 @@ fn mutated_body(rng: &mut ChaCha8Rng) -> String {
     let mut fields = base_fields(rng);
     for _ in 0..rng.random_range(0..3) {
         match rng.random_range(0..7) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let i = rng.random_range(0..fields.len());
                 fields[i].1 = LITERALS.choose(rng).unwrap().to_string();
             }

@@ -84,7 +84,13 @@ pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, Mess
     if !bool::from(want.ct_eq(sig.as_slice())) {
         return Err(MessageError::BadSignature);
     }
+    // The typed parse refuses duplicate and unknown fields; serde would also read a struct from a
+    // JSON array, so the object shape is checked separately (the protocol only has objects).
     let cmd: Command = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
+    if !value.is_object() || !value.get("actor").is_some_and(serde_json::Value::is_object) {
+        return Err(MessageError::Body);
+    }
     cmd.validate()?;
     Ok(cmd)
 }
