@@ -33,6 +33,7 @@ for SYNC in full normal; do
   echo "## SQLite synchronous=$SYNC" >&2
   "$T/loadgen" raw --database-url "sqlite://$WORK/raw-$SYNC.db" --sync $SYNC --rows 1 --duration "$SECS"
   "$T/loadgen" raw --database-url "sqlite://$WORK/raw-$SYNC.db" --sync $SYNC --rows 50 --duration "$SECS"
+  "$T/loadgen" raw --database-url "sqlite://$WORK/raw-$SYNC.db" --sync $SYNC --rows 50 --json --duration "$SECS"
   serve "sqlite://$WORK/api-$SYNC.db" $SYNC
   load --batch 1 --concurrency 1
   load --batch 1 --concurrency 64

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Set once shutdown starts (readiness turns 503).
     pub draining: Arc<AtomicBool>,
+    /// The latest signed chain checkpoint (when checkpoints are configured).
+    pub checkpoint: crate::checkpoint::Latest,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             inflight: Arc::default(),
             metrics: crate::metrics::handle(),
             draining: Arc::default(),
+            checkpoint: Arc::default(),
         }
     }
 }
@@ -90,6 +93,7 @@ pub fn router(state: AppState) -> Router {
             post_route(post::post_transactions).get(read::list_transactions),
         )
         .route("/log/verify", get(read::verify_log))
+        .route("/log/checkpoints/latest", get(read::latest_checkpoint))
         .route("/openapi.json", get(openapi_json))
         .route_layer(auth.clone())
         .layer(middleware::from_fn(move |r, n| with_timeout(timeout, r, n)));

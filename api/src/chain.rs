@@ -64,28 +64,47 @@ fn put(buf: &mut Vec<u8>, field: Option<&[u8]>) {
     }
 }
 
+/// Decimal ASCII of `n` (what `n.to_string()` gives) without allocating.
+fn put_int(buf: &mut Vec<u8>, n: i64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        tmp[i] = b'-';
+    }
+    put(buf, Some(&tmp[i..]));
+}
+
 /// Computes the hash of `row` chained onto `prev_hash` (ignores `row.prev_hash`/`row.row_hash`).
 pub fn compute_hash(row: &LogRow, prev_hash: &[u8]) -> [u8; 32] {
     let mut buf = Vec::with_capacity(256);
     buf.extend_from_slice(b"auditlog-v1");
     buf.extend_from_slice(&(row.seq as u64).to_be_bytes());
     buf.extend_from_slice(prev_hash);
-    let num = |n: i64| n.to_string().into_bytes();
     put(&mut buf, Some(row.txn_id.as_bytes()));
     put(&mut buf, Some(row.source.as_bytes()));
-    put(&mut buf, Some(&num(row.user_id)));
+    put_int(&mut buf, row.user_id);
     put(&mut buf, Some(row.op.as_bytes()));
-    put(&mut buf, Some(&num(row.amount)));
+    put_int(&mut buf, row.amount);
     put(&mut buf, Some(row.outcome.as_bytes()));
     put(&mut buf, row.reject_reason.as_deref().map(str::as_bytes));
-    put(&mut buf, Some(&num(row.balance_after)));
+    put_int(&mut buf, row.balance_after);
     put(&mut buf, Some(row.reason.as_bytes()));
     put(&mut buf, row.actor_id.as_deref().map(str::as_bytes));
     put(&mut buf, row.actor_name.as_deref().map(str::as_bytes));
     put(&mut buf, row.server_job_id.as_deref().map(str::as_bytes));
-    put(&mut buf, Some(&num(row.issued_at)));
-    put(&mut buf, Some(&num(row.applied_at)));
-    put(&mut buf, Some(&num(row.received_at)));
+    put_int(&mut buf, row.issued_at);
+    put_int(&mut buf, row.applied_at);
+    put_int(&mut buf, row.received_at);
     put(&mut buf, Some(row.key_id.as_bytes()));
     Sha256::digest(&buf).into()
 }
@@ -258,6 +277,16 @@ mod tests {
             hex::encode(compute_hash(&c[0], &GENESIS))
         );
         assert_eq!(hex::encode(&c[0].row_hash), PINNED_FIRST_HASH);
+    }
+
+    #[test]
+    fn integers_encode_as_their_decimal_text() {
+        for n in [0, 7, -7, 10, 1_700_000_000_000, i64::MAX, i64::MIN] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            put_int(&mut a, n);
+            put(&mut b, Some(n.to_string().as_bytes()));
+            assert_eq!(a, b, "{n}");
+        }
     }
 
     // Computed independently (Python, from the encoding described in the module docs).

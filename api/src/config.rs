@@ -1,5 +1,6 @@
 //! Configuration from the environment (and `.env`), with one clear line per bad setting.
 
+use crate::checkpoint::{CheckpointConfig, CheckpointSigner};
 use crate::store::SqliteSync;
 use shared::KeyRing;
 use std::net::SocketAddr;
@@ -20,6 +21,9 @@ pub const SETTINGS: &[(&str, Option<&str>)] = &[
     ("API_RATE_KEY_PER_SEC", Some("200")),
     ("API_RATE_KEY_BURST", Some("400")),
     ("API_IDEMPOTENCY_TTL_HOURS", Some("24")),
+    ("API_CHECKPOINT_KEY", Some("")),
+    ("API_CHECKPOINT_INTERVAL_SECS", Some("300")),
+    ("API_CHECKPOINT_FILE", Some("")),
 ];
 
 /// Which database the URL selects.
@@ -65,6 +69,10 @@ pub struct Config {
     pub rate_key: RateLimit,
     /// How long idempotency keys (and their stored responses) are kept.
     pub idempotency_ttl: Duration,
+    /// How often expired idempotency keys are purged.
+    pub idempotency_purge_interval: Duration,
+    /// Signed chain checkpoints (off unless `API_CHECKPOINT_KEY` is set).
+    pub checkpoint: Option<CheckpointConfig>,
 }
 
 /// Every problem found in the configuration, one line each; never quotes a secret.
@@ -114,6 +122,23 @@ impl Config {
             burst: num("API_RATE_KEY_BURST", 1, 10_000_000) as u32,
         };
         let ttl_h = num("API_IDEMPOTENCY_TTL_HOURS", 1, 24 * 365);
+        let checkpoint_secs = num("API_CHECKPOINT_INTERVAL_SECS", 1, 7 * 24 * 3600);
+        let checkpoint = match get("API_CHECKPOINT_KEY").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(spec) => match CheckpointSigner::parse(&spec) {
+                Ok(signer) => Some(CheckpointConfig {
+                    signer,
+                    interval: Duration::from_secs(checkpoint_secs),
+                    file: get("API_CHECKPOINT_FILE")
+                        .filter(|v| !v.trim().is_empty())
+                        .map(std::path::PathBuf::from),
+                }),
+                Err(e) => {
+                    errs.push(format!("API_CHECKPOINT_KEY: {e}"));
+                    None
+                }
+            },
+        };
 
         let database = match val("DATABASE_URL").unwrap_or_default() {
             u if u.starts_with("sqlite:") => Some(Database::Sqlite(u)),
@@ -182,6 +207,8 @@ impl Config {
                 rate_ip,
                 rate_key,
                 idempotency_ttl: Duration::from_secs(ttl_h * 3600),
+                idempotency_purge_interval: Duration::from_secs(600),
+                checkpoint,
             }),
             _ => Err(ConfigError(errs)),
         }
@@ -238,9 +265,10 @@ mod tests {
             ("DATABASE_URL", "mysql://user:hunter2@x/db"),
             ("API_RATE_KEY_PER_SEC", "-3"),
             ("API_SQLITE_SYNCHRONOUS", "off"),
+            ("API_CHECKPOINT_KEY", "cp:feedface"),
         ])
         .unwrap_err();
-        assert_eq!(err.0.len(), 5, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
         let text = err.to_string();
         for name in [
             "API_KEYS",
@@ -248,11 +276,12 @@ mod tests {
             "DATABASE_URL",
             "API_RATE_KEY_PER_SEC",
             "API_SQLITE_SYNCHRONOUS",
+            "API_CHECKPOINT_KEY",
         ] {
             assert!(text.contains(name), "{text}");
         }
         assert!(
-            !text.contains("hunter2") && !text.contains("abcd"),
+            !text.contains("hunter2") && !text.contains("abcd") && !text.contains("feedface"),
             "{text}"
         );
         let missing = cfg(&[]).unwrap_err();

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod chain;
+pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod csv;
@@ -25,4 +26,4 @@ pub use config::{Config, ConfigError, Database};
 pub use model::{LoggedRecord, Page, PostResponse, RecordResult, RecordStatus, VerifyReport};
 pub use server::{RunningServer, ServeError, open_store, serve, spawn, spawn_for_test};
 pub use store::{PgStore, SqliteStore, SqliteSync, Store, StoreError};
-pub use verify::verify_chain;
+pub use verify::{ReadOnlyDb, verify_against, verify_chain};

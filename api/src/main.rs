@@ -16,10 +16,26 @@ struct Cli {
 enum Cmd {
     /// Serve HTTP (the default). Settings come from the environment and .env.
     Serve,
-    /// Verify the hash chain in DATABASE_URL; exit 0 when intact, 1 when broken, 2 on error.
-    Verify,
+    /// Verify the hash chain in DATABASE_URL (opened read-only), optionally against signed
+    /// checkpoints; exit 0 when intact, 1 when broken, 2 on error.
+    Verify {
+        /// A file of checkpoints (one JSON per line, as written to API_CHECKPOINT_FILE or
+        /// fetched from GET /log/checkpoints/latest) the chain must still contain.
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+        /// Checkpoint public keys, `id:hex[,id:hex]` (printed by `checkpoint-keygen`).
+        #[arg(long, env = "API_CHECKPOINT_PUBLIC_KEYS")]
+        public_keys: Option<String>,
+    },
     /// Print the OpenAPI 3.1 document.
     Openapi,
+    /// Generate a checkpoint signing key: prints API_CHECKPOINT_KEY (secret) and
+    /// API_CHECKPOINT_PUBLIC_KEYS (for verifiers).
+    CheckpointKeygen {
+        /// Key id to embed in checkpoints (e.g. cp-2026a).
+        #[arg(long, default_value = "cp-1")]
+        key_id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,7 +56,20 @@ fn main() -> ExitCode {
             println!("{}", api::openapi::document());
             ExitCode::SUCCESS
         }
-        Cmd::Verify => match rt.block_on(verify()) {
+        Cmd::CheckpointKeygen { key_id } => {
+            let signer = api::checkpoint::CheckpointSigner::generate(&key_id);
+            if api::checkpoint::CheckpointSigner::parse(&signer.secret_spec()).is_err() {
+                eprintln!("key id must be 1-64 characters of A-Z a-z 0-9 - _ .");
+                return ExitCode::from(2);
+            }
+            println!("API_CHECKPOINT_KEY={}", signer.secret_spec());
+            println!("API_CHECKPOINT_PUBLIC_KEYS={}", signer.public_spec());
+            ExitCode::SUCCESS
+        }
+        Cmd::Verify {
+            checkpoints,
+            public_keys,
+        } => match rt.block_on(verify(checkpoints, public_keys)) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -95,15 +124,15 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Verification needs only DATABASE_URL (no keys), so it reads just that.
-async fn verify() -> anyhow::Result<bool> {
+/// Verification needs only DATABASE_URL (no API keys); the database is opened read-only.
+async fn verify(
+    checkpoints: Option<std::path::PathBuf>,
+    public_keys: Option<String>,
+) -> anyhow::Result<bool> {
     let url = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| "sqlite://economy-audit.db".into());
-    let keys = shared::KeyRing::parse(
-        "verify:read:0000000000000000000000000000000000000000000000000000000000000000",
-    )?;
     let database = if url.starts_with("sqlite:") {
         Database::Sqlite(url)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -111,11 +140,26 @@ async fn verify() -> anyhow::Result<bool> {
     } else {
         anyhow::bail!("DATABASE_URL: must start with sqlite: or postgres://");
     };
-    let store = api::open_store(&Config::new(database, keys))
-        .await
-        .context("cannot open the database")?;
-    let report = api::verify_chain(store.as_ref()).await?;
-    store.close().await;
+    let (cps, keys) = match checkpoints {
+        None => (Vec::new(), api::checkpoint::PublicKeys::default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let cps = api::checkpoint::read_file(&text)?;
+            let keys = api::checkpoint::PublicKeys::parse(public_keys.as_deref().unwrap_or(""))
+                .context("--public-keys / API_CHECKPOINT_PUBLIC_KEYS")?;
+            if keys.is_empty() {
+                anyhow::bail!(
+                    "--checkpoints needs --public-keys (or API_CHECKPOINT_PUBLIC_KEYS) to check signatures"
+                );
+            }
+            (cps, keys)
+        }
+    };
+    let db = api::ReadOnlyDb::open(&database).await?;
+    let report = api::verify_against(&db, &cps, &keys).await;
+    db.close().await;
+    let report = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     match &report.first_broken {
         None => eprintln!(
@@ -126,6 +170,15 @@ async fn verify() -> anyhow::Result<bool> {
             "chain BROKEN at seq {} ({:?}); {} rows before it verified",
             b.seq, b.problem, report.rows_verified
         ),
+    }
+    if let Some(c) = &report.checkpoints {
+        match &c.first_failure {
+            None => eprintln!("checkpoints: all {} hold", c.checked),
+            Some(f) => eprintln!(
+                "checkpoint FAILED at seq {} ({:?}) of {} checked",
+                f.seq, f.problem, c.checked
+            ),
+        }
     }
     Ok(report.ok)
 }

@@ -12,6 +12,9 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Group-commit sizes (requests per transaction).
+const GROUP_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// The process-wide exporter handle, installing the recorder on first use. Several servers in
@@ -21,6 +24,12 @@ pub fn handle() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("audit_write_group_requests".into()),
+                        GROUP_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -44,6 +53,18 @@ fn describe() {
         "HTTP request latency by route, method and status"
     );
     metrics::describe_counter!("audit_records_stored_total", "Records stored");
+    metrics::describe_histogram!(
+        "audit_write_group_requests",
+        "Write requests committed per transaction (group commit)"
+    );
+    metrics::describe_gauge!(
+        "audit_chain_head_seq",
+        "Seq of the chain head at the last signed checkpoint"
+    );
+    metrics::describe_gauge!(
+        "audit_last_checkpoint_unixtime",
+        "When the last chain checkpoint was signed (Unix seconds)"
+    );
     metrics::describe_counter!(
         "audit_records_duplicate_total",
         "Records refused as already stored (txn id seen before)"

@@ -52,6 +52,12 @@ pub fn parse_post_body(body: &[u8]) -> Result<Vec<AuditRecord>, BodyError> {
             list.into_iter()
                 .enumerate()
                 .map(|(i, v)| {
+                    // serde reads a struct from a JSON array too; the wire form is an object.
+                    if !v.is_object() {
+                        return Err(BodyError::Malformed(format!(
+                            "records[{i}]: must be a record object"
+                        )));
+                    }
                     serde_json::from_value::<AuditRecord>(v)
                         .map_err(|e| BodyError::Malformed(short(format!("records[{i}]: {e}"))))
                 })
@@ -171,6 +177,49 @@ pub struct VerifyReport {
     /// The first broken row, when any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<BrokenRow>,
+    /// Result of checking signed checkpoints (CLI `verify --checkpoints`), when any were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<CheckpointsReport>,
+}
+
+/// How the chain compares with the signed checkpoints given to `verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointsReport {
+    /// Checkpoints examined.
+    pub checked: u64,
+    /// True when every signature holds and the chain contains every checkpointed head.
+    pub ok: bool,
+    /// The failing checkpoint with the lowest seq, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<CheckpointFailure>,
+}
+
+/// A checkpoint that does not hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointFailure {
+    /// The checkpoint's seq.
+    pub seq: i64,
+    /// Its signing time (Unix ms).
+    pub time: i64,
+    /// `unknown_key`, `bad_signature`, `wrong_origin`, `hash_mismatch` or `beyond_head`.
+    #[schema(value_type = String)]
+    pub problem: crate::checkpoint::CheckpointProblem,
+}
+
+impl CheckpointFailure {
+    /// The failure of `cp` with `problem`.
+    pub fn of(
+        cp: &crate::checkpoint::Checkpoint,
+        problem: crate::checkpoint::CheckpointProblem,
+    ) -> Self {
+        Self {
+            seq: cp.seq,
+            time: cp.time,
+            problem,
+        }
+    }
 }
 
 /// The first row that fails verification.
@@ -253,4 +302,53 @@ pub fn logged_from_row(row: &LogRow) -> Result<LoggedRecord, CorruptRow> {
         row_hash: hex::encode(&row.row_hash),
         record,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_json() -> serde_json::Value {
+        serde_json::json!({
+            "txnId": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "source": "game", "userId": 7, "op": "give",
+            "amount": 5, "outcome": "applied", "balanceAfter": 5, "reason": "r",
+            "serverJobId": "job", "issuedAt": 1, "appliedAt": 2
+        })
+    }
+
+    #[test]
+    fn records_written_as_arrays_are_refused() {
+        let obj = record_json();
+        let arr = serde_json::json!([
+            obj["txnId"],
+            obj["source"],
+            obj["userId"],
+            obj["op"],
+            obj["amount"],
+            obj["outcome"],
+            null,
+            obj["balanceAfter"],
+            obj["reason"],
+            null,
+            null,
+            obj["serverJobId"],
+            obj["issuedAt"],
+            obj["appliedAt"]
+        ]);
+        // Negative control: serde alone accepts the array form, so the refusal below is ours.
+        assert!(serde_json::from_value::<AuditRecord>(arr.clone()).is_ok());
+        let batch = serde_json::to_vec(&serde_json::json!({"records": [obj, arr]})).unwrap();
+        let err = parse_post_body(&batch).unwrap_err();
+        assert_eq!(
+            err,
+            BodyError::Malformed("records[1]: must be a record object".into())
+        );
+        assert!(parse_post_body(&serde_json::to_vec(&arr).unwrap()).is_err());
+        assert_eq!(
+            parse_post_body(&serde_json::to_vec(&obj).unwrap())
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }

@@ -92,13 +92,15 @@ impl Modify for Signed {
         read::list_transactions,
         read::get_transaction,
         read::verify_log,
+        read::latest_checkpoint,
         health::livez,
         health::readyz,
         health::metrics,
     ),
     components(schemas(
         AuditRecordSchema, BatchBody, PostBodySchema, PostResponse, RecordResult, RecordStatus,
-        LoggedRecord, Page, VerifyReport, BrokenRow, Problem
+        LoggedRecord, Page, VerifyReport, BrokenRow, Problem, crate::checkpoint::Checkpoint,
+        crate::model::CheckpointsReport, crate::model::CheckpointFailure
     )),
     modifiers(&Signed)
 )]
@@ -136,6 +138,7 @@ mod tests {
             "/log/transactions",
             "/log/transactions/{txnId}",
             "/log/verify",
+            "/log/checkpoints/latest",
             "/readyz",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -41,28 +41,38 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     })
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Limiter/metrics upkeep every minute; expired idempotency keys purged every
+/// `idempotency_purge_interval` (a key older than the TTL may then be reused).
 fn spawn_housekeeping(state: &AppState) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        let mut n: u64 = 0;
+        let upkeep_every = Duration::from_secs(60);
+        let purge_every = state.config.idempotency_purge_interval;
+        let mut tick = tokio::time::interval(upkeep_every.min(purge_every));
+        let (mut last_upkeep, mut last_purge) = (Instant::now(), Instant::now());
         loop {
             tick.tick().await;
-            state.limiters.housekeep();
-            state.metrics.run_upkeep();
-            if n % 10 == 0 {
+            if last_upkeep.elapsed() >= upkeep_every {
+                last_upkeep = Instant::now();
+                state.limiters.housekeep();
+                state.metrics.run_upkeep();
+            }
+            if last_purge.elapsed() >= purge_every {
+                last_purge = Instant::now();
                 let ttl = state.config.idempotency_ttl.as_millis() as i64;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
-                match state.store.purge_keys(now - ttl).await {
+                match state.store.purge_keys(now_ms() - ttl).await {
                     Ok(k) if k > 0 => tracing::info!(purged = k, "expired idempotency keys purged"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
                 }
             }
-            n += 1;
         }
     })
 }
@@ -85,8 +95,16 @@ pub async fn serve_with_store(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let checkpoints = config.checkpoint.clone();
     let state = AppState::new(store.clone(), config);
     let housekeeping = spawn_housekeeping(&state);
+    let checkpointer = checkpoints.map(|c| {
+        tokio::spawn(crate::checkpoint::run(
+            store.clone(),
+            c,
+            state.checkpoint.clone(),
+        ))
+    });
     let app = router(state.clone());
     let draining = state.draining.clone();
     let notifier = store.notifier().clone();
@@ -104,6 +122,9 @@ pub async fn serve_with_store(
     })
     .await;
     housekeeping.abort();
+    if let Some(c) = checkpointer {
+        c.abort();
+    }
     store.close().await;
     tracing::info!("audit API stopped");
     result.map_err(ServeError::from)

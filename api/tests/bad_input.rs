@@ -13,6 +13,28 @@ fn valid_json() -> serde_json::Value {
     serde_json::to_value(record(1, 5)).unwrap()
 }
 
+/// A valid record written as a JSON array in field order (serde would read a struct from it).
+fn as_array() -> serde_json::Value {
+    let v = valid_json();
+    let fields = [
+        "txnId",
+        "source",
+        "userId",
+        "op",
+        "amount",
+        "outcome",
+        "rejectReason",
+        "balanceAfter",
+        "reason",
+        "actorId",
+        "actorName",
+        "serverJobId",
+        "issuedAt",
+        "appliedAt",
+    ];
+    serde_json::Value::Array(fields.iter().map(|f| v[*f].clone()).collect())
+}
+
 fn with(field: &str, value: serde_json::Value) -> Vec<u8> {
     let mut v = valid_json();
     v[field] = value;
@@ -129,6 +151,12 @@ async fn bodies(b: Backend) {
             400,
         ),
         ("batch of 101", body_of(big), 400),
+        ("record as a JSON array", body_of(as_array()), 400),
+        (
+            "batch record as a JSON array",
+            body_of(serde_json::json!({"records": [as_array()]})),
+            400,
+        ),
         (
             "one bad record spoils the batch",
             body_of(serde_json::json!({"records": [valid_json(), {"amount": -1}]})),

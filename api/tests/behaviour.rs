@@ -174,36 +174,6 @@ async fn txn_is_stored_once_whatever_key_carries_it(b: Backend) {
     app.finish().await;
 }
 
-/// Holds the writer lock from outside (SQLite: a write transaction; PostgreSQL: the chain's
-/// advisory lock) so a request stays in flight, and returns a closure-free guard to release it.
-async fn hold_writer(app: &TestApp) -> Box<dyn std::any::Any + Send> {
-    match app.db.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
-            let mut conn = pool.acquire().await.unwrap().detach();
-            sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgPool::connect(&app.db.url)
-                .await
-                .unwrap()
-                .acquire()
-                .await
-                .unwrap()
-                .detach();
-            sqlx::query("SELECT pg_advisory_lock(17731, 1)")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-    }
-}
-
 async fn same_key_in_flight_is_409(b: Backend) {
     let app = TestApp::start(b).await;
     let key = idem();

@@ -58,6 +58,10 @@ enum Cmd {
         /// Concurrent writers (PostgreSQL; SQLite has one writer).
         #[arg(long, default_value_t = 1)]
         clients: usize,
+        /// SQLite: insert a transaction's rows with one statement over a JSON array (`json_each`,
+        /// the server's method) instead of one multi-row VALUES statement with bound columns.
+        #[arg(long)]
+        json: bool,
         /// Seconds to run.
         #[arg(long, default_value_t = 5)]
         duration: u64,
@@ -208,6 +212,7 @@ async fn raw(
     sync: String,
     rows: usize,
     clients: usize,
+    json: bool,
     duration: u64,
 ) -> anyhow::Result<()> {
     use api::chain::{GENESIS, LogRow};
@@ -288,17 +293,60 @@ async fn raw(
         .execute(&pool)
         .await?;
         let q = sql(rows);
+        let json_sql = format!(
+            "INSERT INTO raw_log ({cols}) SELECT {} FROM json_each($1)",
+            (0..18)
+                .map(|i| if i >= 16 {
+                    format!("unhex(value ->> {i})")
+                } else {
+                    format!("value ->> {i}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let mut n = 0;
         while start.elapsed() < run {
             n += 1;
             let batch = make_rows(n);
             let t = Instant::now();
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            let mut query = sqlx::query(&q);
-            for r in &batch {
-                query = bind_row!(query, r);
+            if json {
+                let arr: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!([
+                            r.txn_id,
+                            r.source,
+                            r.user_id,
+                            r.op,
+                            r.amount,
+                            r.outcome,
+                            r.reject_reason,
+                            r.balance_after,
+                            r.reason,
+                            r.actor_id,
+                            r.actor_name,
+                            r.server_job_id,
+                            r.issued_at,
+                            r.applied_at,
+                            r.received_at,
+                            r.key_id,
+                            hex::encode(&r.prev_hash),
+                            hex::encode(&r.row_hash)
+                        ])
+                    })
+                    .collect();
+                sqlx::query(&json_sql)
+                    .bind(serde_json::to_string(&arr)?)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                let mut query = sqlx::query(&q);
+                for r in &batch {
+                    query = bind_row!(query, r);
+                }
+                query.execute(&mut *tx).await?;
             }
-            query.execute(&mut *tx).await?;
             tx.commit().await?;
             stats.lat_us.lock().push(t.elapsed().as_micros() as u64);
             stats.ok_records.fetch_add(rows as u64, Ordering::Relaxed);
@@ -350,7 +398,7 @@ async fn raw(
     println!(
         "{}",
         serde_json::json!({
-            "mode": "raw",
+            "mode": if json { "raw-json" } else { "raw" },
             "rowsPerTxn": rows,
             "clients": clients,
             "sync": sync,
@@ -380,7 +428,8 @@ async fn main() -> anyhow::Result<()> {
             sync,
             rows,
             clients,
+            json,
             duration,
-        } => raw(database_url, sync, rows, clients, duration).await,
+        } => raw(database_url, sync, rows, clients, json, duration).await,
     }
 }

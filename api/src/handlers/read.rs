@@ -263,3 +263,29 @@ pub async fn verify_log(State(state): State<AppState>) -> Result<Json<VerifyRepo
         crate::verify::verify_chain(state.store.as_ref()).await?,
     ))
 }
+
+/// The latest signed checkpoint of the hash chain (store it elsewhere; see `economy-api verify`).
+#[utoipa::path(
+    get,
+    path = "/log/checkpoints/latest",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The latest signed checkpoint", body = crate::checkpoint::Checkpoint),
+        (status = 401, description = "Signature not accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Checkpoints are not configured, or none signed yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signed" = []))
+)]
+pub async fn latest_checkpoint(
+    State(state): State<AppState>,
+) -> Result<Json<crate::checkpoint::Checkpoint>, ApiError> {
+    if state.config.checkpoint.is_none() {
+        return Err(ApiError::not_found(
+            "checkpoints are not configured (API_CHECKPOINT_KEY)",
+        ));
+    }
+    let latest = state.checkpoint.read().clone();
+    latest
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no checkpoint signed yet"))
+}

@@ -1,13 +1,15 @@
 //! Storage: one trait, two backends (SQLite for one box, PostgreSQL for several replicas).
 //!
-//! Every write is one database transaction: idempotency lookup, duplicate check, chain append,
-//! stored response. Nothing is half-done after a crash, so a retry is simply a new request.
+//! Every write is part of one database transaction (a group commit, see `group`): idempotency
+//! lookup, duplicate check, chain append, stored response. Nothing is half-done after a crash, so
+//! a retry is simply a new request.
 
+pub(crate) mod group;
 pub mod postgres;
 pub mod sqlite;
 
 use crate::chain::LogRow;
-use crate::model::{PostResponse, RecordResult, RecordStatus};
+use crate::model::PostResponse;
 use crate::notify::Notifier;
 use futures::future::BoxFuture;
 use shared::AuditRecord;
@@ -24,9 +26,12 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The group transaction this write was part of failed to start or commit (nothing stored).
+    /// The group transaction this write was part of could not reach the database (nothing stored).
     #[error("group commit failed: {0}")]
     Group(String),
+    /// The write failed for another reason (nothing stored).
+    #[error("write failed: {0}")]
+    Failed(String),
     /// A stored response could not be encoded or decoded.
     #[error("stored response is not valid JSON")]
     Encoding,
@@ -127,44 +132,6 @@ pub trait Store: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
-/// Plans a batch against the current chain head: which records are new (sealed rows to insert)
-/// and the per-record results. `existing` maps already stored txn ids to their seq.
-pub(crate) fn plan_batch(
-    req: &WriteRequest,
-    existing: &std::collections::HashMap<String, i64>,
-    mut head_seq: i64,
-    mut head_hash: Vec<u8>,
-) -> (Vec<LogRow>, PostResponse) {
-    let mut rows: Vec<LogRow> = Vec::new();
-    let mut results = Vec::with_capacity(req.records.len());
-    let mut seen: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-    for rec in &req.records {
-        let id = rec.txn_id.as_str();
-        let prior = existing.get(id).copied().or_else(|| seen.get(id).copied());
-        match prior {
-            Some(seq) => results.push(RecordResult {
-                txn_id: id.to_owned(),
-                status: RecordStatus::Duplicate,
-                seq,
-            }),
-            None => {
-                let mut row = crate::model::row_from_record(rec, req.received_at, &req.client_id);
-                crate::chain::seal(&mut row, head_seq, &head_hash);
-                head_seq = row.seq;
-                head_hash = row.row_hash.clone();
-                seen.insert(id, row.seq);
-                results.push(RecordResult {
-                    txn_id: id.to_owned(),
-                    status: RecordStatus::Accepted,
-                    seq: row.seq,
-                });
-                rows.push(row);
-            }
-        }
-    }
-    (rows, PostResponse::new(results))
-}
-
 /// Encodes a response for storage with its key.
 pub(crate) fn encode_response(resp: &PostResponse) -> Result<StoredResponse, StoreError> {
     Ok(StoredResponse {
@@ -177,9 +144,6 @@ pub(crate) fn encode_response(resp: &PostResponse) -> Result<StoredResponse, Sto
 pub(crate) const COLUMNS: &str = "seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
 balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, received_at, \
 key_id, prev_hash, row_hash";
-
-/// Number of bound columns per inserted row.
-pub(crate) const INSERT_COLS: usize = 19;
 
 /// Decodes a `LogRow` from a row selected with `COLUMNS` (same code for both backends).
 macro_rules! decode_log_row {
@@ -210,60 +174,6 @@ macro_rules! decode_log_row {
     }};
 }
 pub(crate) use decode_log_row;
-
-/// Builds `INSERT INTO audit_log (...) VALUES ($1..),($20..)...` for `n` rows.
-pub(crate) fn insert_sql(n: usize) -> String {
-    let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ");
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..INSERT_COLS {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", i * INSERT_COLS + c + 1));
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Binds a row's columns in `COLUMNS` order.
-macro_rules! bind_log_row {
-    ($q:expr, $row:expr) => {{
-        let row = $row;
-        $q.bind(row.seq)
-            .bind(&row.txn_id)
-            .bind(&row.source)
-            .bind(row.user_id)
-            .bind(&row.op)
-            .bind(row.amount)
-            .bind(&row.outcome)
-            .bind(&row.reject_reason)
-            .bind(row.balance_after)
-            .bind(&row.reason)
-            .bind(&row.actor_id)
-            .bind(&row.actor_name)
-            .bind(&row.server_job_id)
-            .bind(row.issued_at)
-            .bind(row.applied_at)
-            .bind(row.received_at)
-            .bind(&row.key_id)
-            .bind(&row.prev_hash)
-            .bind(&row.row_hash)
-    }};
-}
-pub(crate) use bind_log_row;
-
-/// `$start, $start+1, ...` placeholders for an IN list of `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| format!("${}", start + i))
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 /// Builds the list query's WHERE clause and returns the bind values in order.
 pub(crate) fn list_sql(filter: &ListFilter) -> (String, Vec<ListBind>) {

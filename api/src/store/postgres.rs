@@ -1,12 +1,16 @@
 //! PostgreSQL backend: several replicas share one database.
 //!
-//! Writers serialise the chain append with a transaction-scoped advisory lock; a second lock per
-//! idempotency key (try-lock) turns a concurrent retry on any replica into 409. Inserts NOTIFY a
-//! per-schema channel inside the transaction, so every replica's long-polls wake on commit.
+//! Each replica has one writer task that commits whatever queued up meanwhile in one transaction
+//! (group commit, `group`), with set-based statements over arrays (`UNNEST`). Replicas serialise
+//! the chain append with a transaction-scoped advisory lock, taken once per group rather than
+//! once per request; a second lock per idempotency key (try-lock) turns a concurrent retry on
+//! any replica into 409. Inserts NOTIFY a per-schema channel inside the transaction, so every
+//! replica's long-polls wake on commit.
 
+use super::group::{self, Job, PriorKey};
 use super::{
     COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome, WriteRequest,
-    bind_log_row, decode_log_row, encode_response, insert_sql, list_sql, placeholders, plan_batch,
+    decode_log_row, list_sql,
 };
 use crate::chain::{GENESIS, LogRow};
 use crate::notify::Notifier;
@@ -16,6 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Advisory-lock class of the chain head (one lock for the whole log).
@@ -26,9 +31,10 @@ const KEY_LOCK_CLASS: i32 = 0x4544;
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
-    channel: String,
     notifier: Notifier,
     listener: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    jobs: mpsc::Sender<Job>,
+    writer: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -60,105 +66,206 @@ impl PgStore {
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(&channel).await?;
         let task = tokio::spawn(listen(listener, notifier.clone()));
+        let (jobs, rx) = mpsc::channel(4096);
+        let writer = tokio::spawn(writer_loop(pool.clone(), channel, rx));
         Ok(Self {
             pool,
-            channel,
             notifier,
             listener: parking_lot::Mutex::new(Some(task)),
+            jobs,
+            writer: parking_lot::Mutex::new(Some(writer)),
         })
     }
-
-    async fn write_inner(&self, req: WriteRequest) -> Result<WriteOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let got: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_xact_lock($1, hashtext($2 || chr(10) || $3))",
-        )
-        .bind(KEY_LOCK_CLASS)
-        .bind(&req.client_id)
-        .bind(&req.idem_key)
-        .fetch_one(&mut *tx)
-        .await?;
-        if !got {
-            tx.rollback().await?;
-            return Ok(WriteOutcome::InFlight);
-        }
-        let prior = sqlx::query(
-            "SELECT fingerprint, response_code, response_body FROM idempotency_keys \
-             WHERE client_id = $1 AND idem_key = $2",
-        )
-        .bind(&req.client_id)
-        .bind(&req.idem_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = prior {
-            let fp: Vec<u8> = row.try_get(0)?;
-            tx.rollback().await?;
-            if fp != req.fingerprint {
-                return Ok(WriteOutcome::Mismatch);
+}
+async fn writer_loop(pool: PgPool, channel: String, mut rx: mpsc::Receiver<Job>) {
+    while let Some(jobs) = group::next_group(&mut rx).await {
+        let reqs: Vec<&WriteRequest> = jobs.iter().map(|j| &j.req).collect();
+        match commit_group(&pool, &channel, &reqs).await {
+            Ok(outcomes) => group::answer(jobs, outcomes),
+            // One bad request must not spoil the others: retry them one per transaction.
+            Err(e) if jobs.len() > 1 && !e.is_unavailable() => {
+                tracing::warn!(error = %e, size = jobs.len(), "group commit failed; retrying its requests one by one");
+                for job in jobs {
+                    match commit_group(&pool, &channel, &[&job.req]).await {
+                        Ok(outcomes) => group::answer(vec![job], outcomes),
+                        Err(e) => group::fail(vec![job], &e),
+                    }
+                }
             }
-            let status: i32 = row.try_get(1)?;
-            return Ok(WriteOutcome::Replayed(StoredResponse {
-                status: u16::try_from(status).map_err(|_| StoreError::Encoding)?,
-                body: row.try_get(2)?,
-            }));
+            Err(e) => group::fail(jobs, &e),
         }
+    }
+}
+
+/// Most txn ids per NOTIFY payload (PostgreSQL caps a payload at 8000 bytes; an id is 26 + 1).
+const IDS_PER_NOTIFY: usize = 200;
+
+/// One group in one transaction; each request's outcome once the commit succeeded.
+async fn commit_group(
+    pool: &PgPool,
+    channel: &str,
+    reqs: &[&WriteRequest],
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let clients: Vec<&str> = reqs.iter().map(|r| r.client_id.as_str()).collect();
+    let keys: Vec<&str> = reqs.iter().map(|r| r.idem_key.as_str()).collect();
+    // A key locked by another transaction (another replica) is in flight there: 409.
+    let got: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock($1, hashtext(u.c || chr(10) || u.k)) \
+         FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS u(c, k, n) ORDER BY u.n",
+    )
+    .bind(KEY_LOCK_CLASS)
+    .bind(&clients)
+    .bind(&keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mine: Vec<&WriteRequest> = reqs
+        .iter()
+        .zip(&got)
+        .filter(|(_, g)| **g)
+        .map(|(r, _)| *r)
+        .collect();
+    let mut priors = HashMap::new();
+    for row in sqlx::query(
+        "SELECT k.client_id, k.idem_key, k.fingerprint, k.response_code, k.response_body \
+         FROM UNNEST($1::text[], $2::text[]) AS u(c, k) \
+         JOIN idempotency_keys AS k ON k.client_id = u.c AND k.idem_key = u.k",
+    )
+    .bind(&clients)
+    .bind(&keys)
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let status: i32 = row.try_get(3)?;
+        priors.insert(
+            (row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?),
+            PriorKey {
+                fingerprint: row.try_get(2)?,
+                response: StoredResponse {
+                    status: u16::try_from(status).map_err(|_| StoreError::Encoding)?,
+                    body: row.try_get(4)?,
+                },
+            },
+        );
+    }
+    let needs_chain = mine
+        .iter()
+        .any(|r| !priors.contains_key(&(r.client_id.clone(), r.idem_key.clone())));
+    let mut head = (0, GENESIS.to_vec());
+    let mut existing = HashMap::new();
+    if needs_chain {
+        // Held until commit: the chain head and the txn-id check are stable meanwhile.
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(CHAIN_LOCK.0)
             .bind(CHAIN_LOCK.1)
             .execute(&mut *tx)
             .await?;
-        let head = sqlx::query("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (head_seq, head_hash) = match head {
-            Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<Vec<u8>, _>(1)?),
-            None => (0, GENESIS.to_vec()),
-        };
-        let ids: Vec<&str> = req.records.iter().map(|r| r.txn_id.as_str()).collect();
-        let sql = format!(
-            "SELECT txn_id, seq FROM audit_log WHERE txn_id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(*id);
+        if let Some(r) =
+            sqlx::query("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?
+        {
+            head = (r.try_get::<i64, _>(0)?, r.try_get::<Vec<u8>, _>(1)?);
         }
-        let mut existing = HashMap::new();
-        for r in q.fetch_all(&mut *tx).await? {
+        let ids: Vec<&str> = mine
+            .iter()
+            .flat_map(|r| r.records.iter().map(|rec| rec.txn_id.as_str()))
+            .collect();
+        for r in sqlx::query("SELECT txn_id, seq FROM audit_log WHERE txn_id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+        {
             existing.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
         }
-        let (rows, resp) = plan_batch(&req, &existing, head_seq, head_hash);
-        if !rows.is_empty() {
-            let sql = insert_sql(rows.len());
-            let mut q = sqlx::query(&sql);
-            for row in &rows {
-                q = bind_log_row!(q, row);
-            }
-            q.execute(&mut *tx).await?;
-            // Delivered to every listener when (and only if) the transaction commits.
-            let ids: Vec<&str> = rows.iter().map(|r| r.txn_id.as_str()).collect();
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(&self.channel)
-                .bind(ids.join(","))
-                .execute(&mut *tx)
-                .await?;
-        }
-        let stored = encode_response(&resp)?;
+    }
+    let plan = group::plan_group(&mine, &priors, &existing, head)?;
+    if !plan.rows.is_empty() {
+        insert_rows(&mut tx, &plan.rows).await?;
+        // Delivered to every listener when (and only if) the transaction commits.
+        let payloads: Vec<String> = plan
+            .rows
+            .chunks(IDS_PER_NOTIFY)
+            .map(|c| {
+                c.iter()
+                    .map(|r| r.txn_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p")
+            .bind(channel)
+            .bind(&payloads)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !plan.keys.is_empty() {
+        let k = &plan.keys;
         sqlx::query(
             "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_code, \
-             response_body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             response_body, created_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::int4[], $5::text[], $6::int8[])",
         )
-        .bind(&req.client_id)
-        .bind(&req.idem_key)
-        .bind(req.fingerprint.as_slice())
-        .bind(i32::from(stored.status))
-        .bind(&stored.body)
-        .bind(req.received_at)
+        .bind(k.iter().map(|k| k.client_id.as_str()).collect::<Vec<_>>())
+        .bind(k.iter().map(|k| k.idem_key.as_str()).collect::<Vec<_>>())
+        .bind(k.iter().map(|k| k.fingerprint.clone()).collect::<Vec<_>>())
+        .bind(k.iter().map(|k| i32::from(k.response.status)).collect::<Vec<_>>())
+        .bind(k.iter().map(|k| k.response.body.as_str()).collect::<Vec<_>>())
+        .bind(k.iter().map(|k| k.created_at).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(WriteOutcome::Done(stored))
     }
+    tx.commit().await?;
+    plan.record_metrics();
+    // Merge back the requests whose key was in flight elsewhere.
+    let mut planned = plan.outcomes.into_iter();
+    Ok(got
+        .iter()
+        .map(|g| {
+            if *g {
+                planned.next().unwrap_or(WriteOutcome::InFlight)
+            } else {
+                WriteOutcome::InFlight
+            }
+        })
+        .collect())
+}
+
+/// Appends sealed rows with one statement (one array per column).
+async fn insert_rows(tx: &mut sqlx::PgConnection, rows: &[LogRow]) -> Result<(), StoreError> {
+    fn col<'a, T>(rows: &'a [LogRow], f: impl Fn(&'a LogRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    sqlx::query(
+        "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
+         balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, \
+         received_at, key_id, prev_hash, row_hash) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], \
+         $6::int8[], $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], \
+         $13::text[], $14::int8[], $15::int8[], $16::int8[], $17::text[], $18::bytea[], $19::bytea[])",
+    )
+    .bind(col(rows, |r| r.seq))
+    .bind(col(rows, |r| r.txn_id.as_str()))
+    .bind(col(rows, |r| r.source.as_str()))
+    .bind(col(rows, |r| r.user_id))
+    .bind(col(rows, |r| r.op.as_str()))
+    .bind(col(rows, |r| r.amount))
+    .bind(col(rows, |r| r.outcome.as_str()))
+    .bind(col(rows, |r| r.reject_reason.as_deref()))
+    .bind(col(rows, |r| r.balance_after))
+    .bind(col(rows, |r| r.reason.as_str()))
+    .bind(col(rows, |r| r.actor_id.as_deref()))
+    .bind(col(rows, |r| r.actor_name.as_deref()))
+    .bind(col(rows, |r| r.server_job_id.as_deref()))
+    .bind(col(rows, |r| r.issued_at))
+    .bind(col(rows, |r| r.applied_at))
+    .bind(col(rows, |r| r.received_at))
+    .bind(col(rows, |r| r.key_id.as_str()))
+    .bind(col(rows, |r| r.prev_hash.clone()))
+    .bind(col(rows, |r| r.row_hash.clone()))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Forwards NOTIFY payloads (comma-separated txn ids) to the notifier until the store closes.
@@ -176,6 +283,23 @@ async fn listen(mut listener: PgListener, notifier: Notifier) {
             }
         }
     }
+}
+
+/// Rows with seq > `after`, ascending (also used by the read-only verifier).
+pub(crate) async fn chain_page(
+    pool: &PgPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<LogRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| decode_log_row!(r).map_err(StoreError::from))
+        .collect()
 }
 
 impl Store for PgStore {
@@ -196,7 +320,7 @@ impl Store for PgStore {
     }
 
     fn write(&self, req: WriteRequest) -> BoxFuture<'_, Result<WriteOutcome, StoreError>> {
-        Box::pin(self.write_inner(req))
+        Box::pin(group::submit(&self.jobs, req))
     }
 
     fn get(&self, txn_id: &str) -> BoxFuture<'_, Result<Option<LogRow>, StoreError>> {
@@ -232,18 +356,7 @@ impl Store for PgStore {
     }
 
     fn chain_page(&self, after: i64, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
-        Box::pin(async move {
-            let sql =
-                format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-            let rows = sqlx::query(&sql)
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-            rows.iter()
-                .map(|r| decode_log_row!(r).map_err(StoreError::from))
-                .collect()
-        })
+        Box::pin(chain_page(&self.pool, after, limit))
     }
 
     fn purge_keys(&self, before_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
@@ -266,6 +379,9 @@ impl Store for PgStore {
         Box::pin(async move {
             if let Some(task) = self.listener.lock().take() {
                 task.abort();
+            }
+            if let Some(w) = self.writer.lock().take() {
+                w.abort();
             }
             self.pool.close().await;
         })

@@ -1,21 +1,22 @@
 //! SQLite backend: WAL, busy timeout, one writer task committing groups with `BEGIN IMMEDIATE`.
 
+use super::group::{self, Job, PriorKey};
 use super::{
     COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome, WriteRequest,
-    bind_log_row, decode_log_row, encode_response, insert_sql, list_sql, placeholders, plan_batch,
+    decode_log_row, list_sql,
 };
 use crate::chain::{GENESIS, LogRow};
 use crate::notify::Notifier;
 use futures::future::BoxFuture;
+use sqlx::Row as _;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Acquire as _, Row as _};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Durability of a commit (`PRAGMA synchronous` in WAL mode).
@@ -27,21 +28,12 @@ pub enum SqliteSync {
     Normal,
 }
 
-/// Most requests committed together in one group.
-const MAX_GROUP: usize = 128;
-
-/// One queued write and where its answer goes.
-struct Job {
-    req: WriteRequest,
-    reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
-}
-
 /// The SQLite store.
 ///
 /// SQLite has one writer at a time, so writes go to a single writer task that commits whatever
-/// has queued up meanwhile in one `BEGIN IMMEDIATE` transaction (group commit), each request
-/// inside its own savepoint so one failure does not spoil the others. Answers are sent only
-/// after the commit, so a 2xx always means durable (at the configured `synchronous` level).
+/// has queued up meanwhile in one `BEGIN IMMEDIATE` transaction (group commit, `group`) with a
+/// constant handful of statements. Answers are sent only after the commit, so a 2xx always means
+/// durable (at the configured `synchronous` level).
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
@@ -100,88 +92,170 @@ impl SqliteStore {
             writer: parking_lot::Mutex::new(Some(writer)),
         })
     }
-
-    async fn write_inner(&self, req: WriteRequest) -> Result<WriteOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { req, reply })
-            .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
-    }
 }
 
 async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, notifier: Notifier) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
+    while let Some(jobs) = group::next_group(&mut rx).await {
         run_group(&pool, jobs, &notifier).await;
     }
 }
 
-type Head = (i64, Vec<u8>);
-
+/// Commits a group; if it fails for a reason other than the database being unavailable, its
+/// requests are retried one per transaction so one bad request cannot spoil the others.
 async fn run_group(pool: &SqlitePool, jobs: Vec<Job>, notifier: &Notifier) {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            for j in jobs {
-                let _ = j.reply.send(Err(StoreError::Group(msg.clone())));
-            }
-            return;
+    let reqs: Vec<&WriteRequest> = jobs.iter().map(|j| &j.req).collect();
+    match commit_group(pool, &reqs).await {
+        Ok((outcomes, ids)) => {
+            notifier.inserted(ids);
+            group::answer(jobs, outcomes);
         }
-    };
-    let mut head: Option<Head> = None;
-    let mut done = Vec::with_capacity(jobs.len());
-    let mut inserted = Vec::new();
-    for job in jobs {
-        let result = async {
-            let mut sp = (&mut tx).begin().await?;
-            let h = match head.clone() {
-                Some(h) => h,
-                None => read_head(&mut sp).await?,
-            };
-            let (outcome, new_head, ids) = write_one(&mut sp, &job.req, h).await?;
-            sp.commit().await?;
-            Ok::<_, StoreError>((outcome, new_head, ids))
-        }
-        .await;
-        match result {
-            Ok((outcome, new_head, ids)) => {
-                head = Some(new_head);
-                inserted.extend(ids);
-                done.push((job.reply, Ok(outcome)));
-            }
-            // The savepoint rolled back when dropped; the head is re-read from the database.
-            Err(e) => {
-                head = None;
-                done.push((job.reply, Err(e)));
+        Err(e) if jobs.len() > 1 && !e.is_unavailable() => {
+            tracing::warn!(error = %e, size = jobs.len(), "group commit failed; retrying its requests one by one");
+            for job in jobs {
+                match commit_group(pool, &[&job.req]).await {
+                    Ok((outcomes, ids)) => {
+                        notifier.inserted(ids);
+                        group::answer(vec![job], outcomes);
+                    }
+                    Err(e) => group::fail(vec![job], &e),
+                }
             }
         }
-    }
-    match tx.commit().await {
-        Ok(()) => {
-            notifier.inserted(inserted);
-            for (reply, r) in done {
-                let _ = reply.send(r);
-            }
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            for (reply, _) in done {
-                let _ = reply.send(Err(StoreError::Group(msg.clone())));
-            }
-        }
+        Err(e) => group::fail(jobs, &e),
     }
 }
+
+/// Serialises a row as a JSON array in `COLUMNS` order (hashes as hex) for `json_each`.
+struct RowJson<'a>(&'a LogRow);
+
+impl serde::Serialize for RowJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let r = self.0;
+        let mut seq = s.serialize_seq(Some(19))?;
+        seq.serialize_element(&r.seq)?;
+        seq.serialize_element(&r.txn_id)?;
+        seq.serialize_element(&r.source)?;
+        seq.serialize_element(&r.user_id)?;
+        seq.serialize_element(&r.op)?;
+        seq.serialize_element(&r.amount)?;
+        seq.serialize_element(&r.outcome)?;
+        seq.serialize_element(&r.reject_reason)?;
+        seq.serialize_element(&r.balance_after)?;
+        seq.serialize_element(&r.reason)?;
+        seq.serialize_element(&r.actor_id)?;
+        seq.serialize_element(&r.actor_name)?;
+        seq.serialize_element(&r.server_job_id)?;
+        seq.serialize_element(&r.issued_at)?;
+        seq.serialize_element(&r.applied_at)?;
+        seq.serialize_element(&r.received_at)?;
+        seq.serialize_element(&r.key_id)?;
+        seq.serialize_element(&hex::encode(&r.prev_hash))?;
+        seq.serialize_element(&hex::encode(&r.row_hash))?;
+        seq.end()
+    }
+}
+
+// Set-based statements with ONE bound parameter (a JSON array unpacked by json_each): the SQL
+// text is constant, so each is prepared once per connection and cached, whatever the group size.
+const SELECT_PRIORS: &str = "SELECT k.client_id, k.idem_key, k.fingerprint, k.response_code, \
+    k.response_body FROM json_each($1) AS j CROSS JOIN idempotency_keys AS k \
+    ON k.client_id = j.value ->> 0 AND k.idem_key = j.value ->> 1";
+const SELECT_EXISTING: &str = "SELECT a.txn_id, a.seq FROM json_each($1) AS j CROSS JOIN audit_log AS a ON a.txn_id = j.value";
+const INSERT_ROWS: &str = "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, \
+    outcome, reject_reason, balance_after, reason, actor_id, actor_name, server_job_id, issued_at, \
+    applied_at, received_at, key_id, prev_hash, row_hash) \
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+    value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
+    value ->> 13, value ->> 14, value ->> 15, value ->> 16, unhex(value ->> 17), \
+    unhex(value ->> 18) FROM json_each($1)";
+const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, \
+    response_code, response_body, created_at) SELECT value ->> 0, value ->> 1, \
+    unhex(value ->> 2), value ->> 3, value ->> 4, value ->> 5 FROM json_each($1)";
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|_| StoreError::Encoding)
+}
+
+/// One group in one `BEGIN IMMEDIATE` transaction: returns each request's outcome and the txn
+/// ids stored, only once the commit succeeded.
+async fn commit_group(
+    pool: &SqlitePool,
+    reqs: &[&WriteRequest],
+) -> Result<(Vec<WriteOutcome>, Vec<String>), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let head = read_head(&mut tx).await?;
+    let pairs: Vec<(&str, &str)> = reqs
+        .iter()
+        .map(|r| (r.client_id.as_str(), r.idem_key.as_str()))
+        .collect();
+    let mut priors = HashMap::new();
+    for row in sqlx::query(SELECT_PRIORS)
+        .bind(to_json(&pairs)?)
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let status: i64 = row.try_get(3)?;
+        priors.insert(
+            (row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?),
+            PriorKey {
+                fingerprint: row.try_get(2)?,
+                response: StoredResponse {
+                    status: u16::try_from(status).map_err(|_| StoreError::Encoding)?,
+                    body: row.try_get(4)?,
+                },
+            },
+        );
+    }
+    let ids: Vec<&str> = reqs
+        .iter()
+        .flat_map(|r| r.records.iter().map(|rec| rec.txn_id.as_str()))
+        .collect();
+    let mut existing = HashMap::new();
+    for r in sqlx::query(SELECT_EXISTING)
+        .bind(to_json(&ids)?)
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        existing.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
+    }
+    let plan = group::plan_group(reqs, &priors, &existing, head)?;
+    if !plan.rows.is_empty() {
+        let rows: Vec<RowJson<'_>> = plan.rows.iter().map(RowJson).collect();
+        sqlx::query(INSERT_ROWS)
+            .bind(to_json(&rows)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !plan.keys.is_empty() {
+        let keys: Vec<_> = plan
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    &k.client_id,
+                    &k.idem_key,
+                    hex::encode(&k.fingerprint),
+                    k.response.status,
+                    &k.response.body,
+                    k.created_at,
+                )
+            })
+            .collect();
+        sqlx::query(INSERT_KEYS)
+            .bind(to_json(&keys)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    plan.record_metrics();
+    Ok((
+        plan.outcomes,
+        plan.rows.into_iter().map(|r| r.txn_id).collect(),
+    ))
+}
+
+type Head = (i64, Vec<u8>);
 
 async fn read_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
     let head = sqlx::query("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
@@ -193,76 +267,21 @@ async fn read_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
     })
 }
 
-/// One request inside the group transaction: returns its outcome, the new head and the ids stored.
-async fn write_one(
-    conn: &mut SqliteConnection,
-    req: &WriteRequest,
-    head: Head,
-) -> Result<(WriteOutcome, Head, Vec<String>), StoreError> {
-    let prior = sqlx::query(
-        "SELECT fingerprint, response_code, response_body FROM idempotency_keys \
-         WHERE client_id = $1 AND idem_key = $2",
-    )
-    .bind(&req.client_id)
-    .bind(&req.idem_key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = prior {
-        let fp: Vec<u8> = row.try_get(0)?;
-        if fp != req.fingerprint {
-            return Ok((WriteOutcome::Mismatch, head, Vec::new()));
-        }
-        let status: i64 = row.try_get(1)?;
-        let stored = StoredResponse {
-            status: u16::try_from(status).map_err(|_| StoreError::Encoding)?,
-            body: row.try_get(2)?,
-        };
-        return Ok((WriteOutcome::Replayed(stored), head, Vec::new()));
-    }
-    let ids: Vec<&str> = req.records.iter().map(|r| r.txn_id.as_str()).collect();
-    let sql = format!(
-        "SELECT txn_id, seq FROM audit_log WHERE txn_id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    let mut existing = HashMap::new();
-    for r in q.fetch_all(&mut *conn).await? {
-        existing.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
-    }
-    let (rows, resp) = plan_batch(req, &existing, head.0, head.1.clone());
-    if !rows.is_empty() {
-        let sql = insert_sql(rows.len());
-        let mut q = sqlx::query(&sql);
-        for row in &rows {
-            q = bind_log_row!(q, row);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    let stored = encode_response(&resp)?;
-    sqlx::query(
-        "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_code, \
-         response_body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&req.client_id)
-    .bind(&req.idem_key)
-    .bind(req.fingerprint.as_slice())
-    .bind(i64::from(stored.status))
-    .bind(&stored.body)
-    .bind(req.received_at)
-    .execute(&mut *conn)
-    .await?;
-    let new_head = rows
-        .last()
-        .map(|r| (r.seq, r.row_hash.clone()))
-        .unwrap_or(head);
-    Ok((
-        WriteOutcome::Done(stored),
-        new_head,
-        rows.into_iter().map(|r| r.txn_id).collect(),
-    ))
+/// Rows with seq > `after`, ascending (also used by the read-only verifier).
+pub(crate) async fn chain_page(
+    pool: &SqlitePool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<LogRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| decode_log_row!(r).map_err(StoreError::from))
+        .collect()
 }
 
 impl Store for SqliteStore {
@@ -283,7 +302,7 @@ impl Store for SqliteStore {
     }
 
     fn write(&self, req: WriteRequest) -> BoxFuture<'_, Result<WriteOutcome, StoreError>> {
-        Box::pin(self.write_inner(req))
+        Box::pin(group::submit(&self.jobs, req))
     }
 
     fn get(&self, txn_id: &str) -> BoxFuture<'_, Result<Option<LogRow>, StoreError>> {
@@ -319,18 +338,7 @@ impl Store for SqliteStore {
     }
 
     fn chain_page(&self, after: i64, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
-        Box::pin(async move {
-            let sql =
-                format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-            let rows = sqlx::query(&sql)
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?;
-            rows.iter()
-                .map(|r| decode_log_row!(r).map_err(StoreError::from))
-                .collect()
-        })
+        Box::pin(chain_page(&self.read, after, limit))
     }
 
     fn purge_keys(&self, before_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
