@@ -6,7 +6,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use opencloud::emulator::bus::MessageFaults;
-use opencloud::emulator::{ApiKey, BudgetConfig, Emulator, EmulatorConfig, SystemClock, User};
+use opencloud::emulator::{
+    ApiKey, BudgetConfig, Emulator, EmulatorConfig, SystemClock, ThroughputConfig, User,
+    VersionRetention,
+};
 
 /// An in-memory Roblox Open Cloud (data stores v1/v2, messaging, users) on one address.
 #[derive(Parser)]
@@ -32,9 +35,12 @@ struct Args {
     /// Seed for message faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Disable the per-universe budgets (429s).
+    /// Disable every budget (per-universe requests and per-key throughput; no 429s).
     #[arg(long)]
     unlimited: bool,
+    /// Keep every version instead of Roblox's retention (one per UTC hour, 30-day expiry).
+    #[arg(long)]
+    keep_all_versions: bool,
 }
 
 fn parse_keys(text: &str) -> anyhow::Result<Vec<ApiKey>> {
@@ -77,10 +83,21 @@ async fn main() -> anyhow::Result<()> {
     let config = EmulatorConfig {
         api_keys: parse_keys(&args.api_keys)?,
         users: parse_users(&args.users)?,
+        // Standalone, be Roblox: byte throughput and version retention included.
         budgets: if args.unlimited {
             BudgetConfig::unlimited()
         } else {
             BudgetConfig::default()
+        },
+        throughput: if args.unlimited {
+            ThroughputConfig::unlimited()
+        } else {
+            ThroughputConfig::roblox()
+        },
+        retention: if args.keep_all_versions {
+            VersionRetention::keep_all()
+        } else {
+            VersionRetention::roblox()
         },
         message_faults: args
             .lossy_messaging

@@ -7,7 +7,7 @@
 //! [`Bus::deliver_due`], which the HTTP server calls on a timer and deterministic tests call after
 //! moving their clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -101,15 +101,17 @@ pub struct BusStats {
 
 type TopicKey = (u64, String);
 
+/// A delayed message, keyed in [`BusState::pending`] by `(due ms, sequence)`.
 struct Pending {
-    due_ms: i64,
-    seq: u64,
     universe_id: u64,
     message: Message,
 }
 
+/// A message held back for reordering; `seq` is taken when it is held, so release order never
+/// depends on map iteration order.
 struct Held {
     since_ms: i64,
+    seq: u64,
     message: Message,
 }
 
@@ -119,8 +121,10 @@ struct BusState {
     next_seq: u64,
     subscribers: HashMap<TopicKey, Vec<(SubscriptionId, Subscriber)>>,
     faults: Option<(MessageFaults, ChaCha8Rng)>,
-    pending: Vec<Pending>,
-    held: HashMap<TopicKey, Vec<Held>>,
+    /// Ordered by `(due ms, sequence)` so equal due times deliver in publish order.
+    pending: BTreeMap<(i64, u64), Pending>,
+    /// Ordered by topic so every walk over it is deterministic.
+    held: BTreeMap<TopicKey, Vec<Held>>,
     stats: BusStats,
 }
 
@@ -275,10 +279,12 @@ impl Bus {
             }
             if reordered {
                 state.stats.reordered += 1;
-                let held = state.held.entry(topic_key).or_default();
                 for _ in 0..copies {
-                    held.push(Held {
+                    state.next_seq += 1;
+                    let seq = state.next_seq;
+                    state.held.entry(topic_key.clone()).or_default().push(Held {
                         since_ms: now,
+                        seq,
                         message: message.clone(),
                     });
                 }
@@ -289,12 +295,13 @@ impl Bus {
                 for _ in 0..copies {
                     state.next_seq += 1;
                     let seq = state.next_seq;
-                    state.pending.push(Pending {
-                        due_ms: now + delay,
-                        seq,
-                        universe_id,
-                        message: message.clone(),
-                    });
+                    state.pending.insert(
+                        (now + delay, seq),
+                        Pending {
+                            universe_id,
+                            message: message.clone(),
+                        },
+                    );
                 }
                 return;
             }
@@ -315,38 +322,34 @@ impl Bus {
     /// returns how many messages were delivered.
     pub fn deliver_due(&self) -> usize {
         let now = self.clock.now_ms();
-        let mut due: Vec<Pending> = Vec::new();
-        {
+        let due: BTreeMap<(i64, u64), Pending> = {
             let mut state = self.state.lock();
             let hold = state
                 .faults
                 .as_ref()
                 .map_or(0, |(f, _)| f.reorder_max_hold_ms);
-            let (ready, waiting): (Vec<Pending>, Vec<Pending>) =
-                state.pending.drain(..).partition(|p| p.due_ms <= now);
-            state.pending = waiting;
-            due.extend(ready);
-            let mut seq = state.next_seq;
+            // Everything due at or before `now`; the rest stays queued.
+            let waiting = state.pending.split_off(&(now.saturating_add(1), 0));
+            let mut due = std::mem::replace(&mut state.pending, waiting);
             for ((universe_id, _), held) in state.held.iter_mut() {
                 let (old, young): (Vec<Held>, Vec<Held>) =
                     held.drain(..).partition(|h| now - h.since_ms >= hold);
                 *held = young;
                 for h in old {
-                    seq += 1;
-                    due.push(Pending {
-                        due_ms: h.since_ms + hold,
-                        seq,
-                        universe_id: *universe_id,
-                        message: h.message,
-                    });
+                    due.insert(
+                        (h.since_ms + hold, h.seq),
+                        Pending {
+                            universe_id: *universe_id,
+                            message: h.message,
+                        },
+                    );
                 }
             }
-            state.next_seq = seq;
             state.held.retain(|_, h| !h.is_empty());
-        }
-        due.sort_by_key(|p| (p.due_ms, p.seq));
+            due
+        };
         let count = due.len();
-        for p in due {
+        for p in due.into_values() {
             self.deliver(p.universe_id, &p.message);
         }
         count
@@ -484,6 +487,85 @@ mod tests {
         bus.publish_faulty(1, "t", "second");
         let order: Vec<String> = got.lock().iter().map(|m| m.data.clone()).collect();
         assert_eq!(order, vec!["second", "first"]);
+    }
+
+    /// One log of `topic:data` across every topic, in delivery order.
+    fn shared_log(bus: &Bus, topics: &[&str]) -> Arc<Mutex<Vec<String>>> {
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        for topic in topics {
+            let sink = log.clone();
+            bus.subscribe(
+                1,
+                *topic,
+                Arc::new(move |m: &Message| sink.lock().push(format!("{}:{}", m.topic, m.data))),
+            );
+        }
+        log
+    }
+
+    #[test]
+    fn held_messages_with_equal_due_times_release_in_publish_order() {
+        let topics = ["t5", "t1", "t4", "t0", "t3", "t2", "t6", "t7"];
+        let clock = ManualClock::shared(0);
+        let bus = Bus::new(clock.clone());
+        let log = shared_log(&bus, &topics);
+        bus.set_faults(Some(MessageFaults {
+            reorder: 1.0,
+            reorder_max_hold_ms: 500,
+            ..MessageFaults::none(1)
+        }));
+        for topic in topics {
+            bus.publish_faulty(1, topic, "m");
+        }
+        assert_eq!(bus.in_flight(), topics.len());
+        clock.advance(500);
+        assert_eq!(bus.deliver_due(), topics.len());
+        let expected: Vec<String> = topics.iter().map(|t| format!("{t}:m")).collect();
+        assert_eq!(
+            *log.lock(),
+            expected,
+            "same due time: publish order, not map order"
+        );
+    }
+
+    #[test]
+    fn deliver_due_is_deterministic_across_runs_and_topics() {
+        let topics = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"];
+        let run = |seed: u64| {
+            let clock = ManualClock::shared(1_000_000);
+            let bus = Bus::new(clock.clone());
+            let log = shared_log(&bus, &topics);
+            bus.set_faults(Some(MessageFaults {
+                drop: 0.05,
+                duplicate: 0.1,
+                delay: 0.6,
+                // Coarse delays so many messages fall due at the same millisecond.
+                delay_ms: (0, 4),
+                reorder: 0.3,
+                reorder_max_hold_ms: 2,
+                seed,
+            }));
+            for round in 0..60 {
+                for topic in topics {
+                    bus.publish_faulty(1, topic, format!("{round}"));
+                }
+                if round % 3 == 0 {
+                    clock.advance(1);
+                    bus.deliver_due();
+                }
+            }
+            clock.advance(10);
+            bus.deliver_due();
+            assert_eq!(bus.in_flight(), 0);
+            let log = log.lock().clone();
+            (log, bus.stats())
+        };
+        let (a, stats) = run(42);
+        let (b, _) = run(42);
+        assert!(stats.reordered > 10 && stats.delayed > 10, "{stats:?}");
+        assert_eq!(a, b, "same seed, same delivery order");
+        let (c, _) = run(43);
+        assert_ne!(a, c, "the seed matters");
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub enum Operation {
     GetVersion,
     /// v2 get entry.
     V2GetEntry,
+    /// v2 list entries.
+    V2ListEntries,
+    /// v2 create entry.
+    V2CreateEntry,
+    /// v2 update (PATCH) entry.
+    V2UpdateEntry,
+    /// v2 delete entry.
+    V2DeleteEntry,
+    /// v2 `:increment`.
+    V2IncrementEntry,
+    /// v2 `:listRevisions`.
+    V2ListRevisions,
     /// Messaging v1 publish.
     PublishV1,
     /// Messaging v2 `:publishMessage`.

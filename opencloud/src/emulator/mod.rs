@@ -23,7 +23,7 @@ pub mod users;
 pub mod version;
 
 pub use auth::{ApiKey, ApiKeys};
-pub use budget::{BudgetClass, BudgetConfig};
+pub use budget::{BudgetClass, BudgetConfig, ThroughputConfig};
 pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
 pub use server::{Emulator, EmulatorConfig, RunningEmulator};
 pub use users::User;
@@ -32,5 +32,5 @@ pub use bus::{Bus, BusStats, Message, MessageFaults, Subscriber, SubscriptionId}
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use store::{
     DataStoreInfo, Entry, EntryKey, KeyPage, SetCondition, Store, StoreConfig, StoreError,
-    Transform, VersionInfo, VersionPage, WriteEvent, WriteHook, WriteOp, Writer,
+    Transform, VersionInfo, VersionPage, VersionRetention, WriteEvent, WriteHook, WriteOp, Writer,
 };

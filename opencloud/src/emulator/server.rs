@@ -9,11 +9,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::auth::{ApiKey, ApiKeys};
-use super::budget::{BudgetConfig, Budgets};
+use super::budget::{BudgetConfig, Budgets, ThroughputConfig};
 use super::bus::{Bus, MessageFaults};
 use super::clock::Clock;
 use super::faults::{FaultPlan, Faults, Operation};
-use super::store::Store;
+use super::store::{Store, VersionRetention};
 use super::users::{User, UserDirectory};
 
 /// Everything configurable about an emulator.
@@ -21,14 +21,20 @@ use super::users::{User, UserDirectory};
 pub struct EmulatorConfig {
     /// Accepted API keys.
     pub api_keys: Vec<ApiKey>,
-    /// Per-universe budgets.
+    /// Per-universe request budgets.
     pub budgets: BudgetConfig,
+    /// Byte throughput per entry key and (v1) per universe; off by default
+    /// ([`ThroughputConfig::roblox`] for Roblox's limits).
+    pub throughput: ThroughputConfig,
     /// HTTP faults and latency.
     pub faults: FaultPlan,
     /// Message faults for HTTP publishes (none = reliable).
     pub message_faults: Option<MessageFaults>,
     /// Known users.
     pub users: Vec<User>,
+    /// Version retention of the store [`Emulator::new`] creates (keep-all by default;
+    /// [`VersionRetention::roblox`] for Roblox's hourly collapse and 30-day expiry).
+    pub retention: VersionRetention,
 }
 
 /// A running Open Cloud: share it with `Arc` between the router, the engine emulator and tests.
@@ -55,7 +61,7 @@ impl std::fmt::Debug for dyn Clock {
 impl Emulator {
     /// A fresh emulator with its own store and bus.
     pub fn new(clock: Arc<dyn Clock>, config: EmulatorConfig) -> Arc<Self> {
-        let store = Store::new(clock.clone());
+        let store = Store::with_retention(clock.clone(), Default::default(), config.retention);
         let bus = Bus::new(clock.clone());
         Self::with_parts(clock, store, bus, config)
     }
@@ -78,7 +84,7 @@ impl Emulator {
             users,
             clock,
             keys: ApiKeys::new(config.api_keys),
-            budgets: Budgets::new(config.budgets),
+            budgets: Budgets::with_throughput(config.budgets, config.throughput),
             faults: Faults::new(config.faults),
         })
     }

@@ -211,6 +211,19 @@ pub struct VersionInfo {
     pub object_created_ms: i64,
 }
 
+impl VersionInfo {
+    /// The listing of one version.
+    pub fn of(entry: &Entry) -> Self {
+        Self {
+            version: entry.version.clone(),
+            deleted: entry.deleted,
+            content_length: entry.value.len(),
+            created_ms: entry.updated_ms,
+            object_created_ms: entry.created_ms,
+        }
+    }
+}
+
 /// A page of version listings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionPage {
@@ -305,10 +318,15 @@ impl StoreError {
     }
 }
 
+/// One UTC hour in ms: Roblox keeps one backup per key per UTC hour.
+pub const BACKUP_WINDOW_MS: i64 = 3_600_000;
+/// 30 days in ms: how long a superseded version (or a deleted key) is kept.
+pub const BACKUP_RETENTION_MS: i64 = 30 * 24 * 3_600_000;
+
 /// Store settings.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// Versions kept per key, newest always kept (Roblox keeps one per UTC hour for 30 days).
+    /// Versions kept per key (a memory guard), newest always kept.
     pub max_versions_per_key: usize,
 }
 
@@ -316,6 +334,36 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             max_versions_per_key: 1000,
+        }
+    }
+}
+
+/// How long versions live. The default keeps every version (for tests that inspect a history
+/// written seconds apart); [`VersionRetention::roblox`] is Roblox's documented retention.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VersionRetention {
+    /// Roblox's hourly collapse: a value write replaces the previous version when both fall in
+    /// the same UTC hour ("successive writes to a key in the same UTC hour permanently overwrite
+    /// the previous data"). A delete never replaces: the value before it stays readable.
+    pub collapse_within_utc_hour: bool,
+    /// Roblox's expiry: a version disappears this long after a newer one superseded it, and a
+    /// deleted key (its tombstone and history) this long after the delete. The live version never
+    /// expires. `None` keeps everything.
+    pub backup_retention_ms: Option<i64>,
+}
+
+impl VersionRetention {
+    /// Every version kept; nothing collapses or expires (the default).
+    pub fn keep_all() -> Self {
+        Self::default()
+    }
+
+    /// Roblox's documented retention: one backup per key per UTC hour, backups expire 30 days
+    /// after being superseded, deleted keys are purged 30 days after the delete.
+    pub fn roblox() -> Self {
+        Self {
+            collapse_within_utc_hour: true,
+            backup_retention_ms: Some(BACKUP_RETENTION_MS),
         }
     }
 }
@@ -334,6 +382,32 @@ impl KeyRecord {
     fn live(&self) -> Option<&Entry> {
         self.versions.last().filter(|e| !e.deleted)
     }
+
+    /// Drops versions past their retention at `now`: a version superseded more than `retention`
+    /// ago, and the whole history once its tombstone is that old. The sequence and ticks stay, so
+    /// ids keep increasing if the key is written again.
+    fn expire(&mut self, retention: Option<i64>, now: i64) {
+        let Some(retention) = retention else {
+            return;
+        };
+        let Some(head) = self.versions.last() else {
+            return;
+        };
+        if head.deleted && head.updated_ms.saturating_add(retention) <= now {
+            self.versions.clear();
+            return;
+        }
+        // Version i was superseded when version i + 1 was written.
+        let superseded: Vec<i64> = self.versions.iter().skip(1).map(|e| e.updated_ms).collect();
+        let mut index = 0;
+        self.versions.retain(|_| {
+            let keep = superseded
+                .get(index)
+                .is_none_or(|at| at.saturating_add(retention) > now);
+            index += 1;
+            keep
+        });
+    }
 }
 
 #[derive(Default)]
@@ -346,6 +420,7 @@ struct State {
 struct Inner {
     clock: Arc<dyn Clock>,
     config: StoreConfig,
+    retention: VersionRetention,
     state: Mutex<State>,
 }
 
@@ -409,12 +484,22 @@ impl Store {
         Self::with_config(clock, StoreConfig::default())
     }
 
-    /// An empty store with explicit settings.
+    /// An empty store with explicit settings, keeping every version.
     pub fn with_config(clock: Arc<dyn Clock>, config: StoreConfig) -> Self {
+        Self::with_retention(clock, config, VersionRetention::keep_all())
+    }
+
+    /// An empty store with explicit settings and version retention.
+    pub fn with_retention(
+        clock: Arc<dyn Clock>,
+        config: StoreConfig,
+        retention: VersionRetention,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 clock,
                 config,
+                retention,
                 state: Mutex::new(State::default()),
             }),
         }
@@ -444,8 +529,10 @@ impl Store {
 
     /// The live entry (none if absent or tombstoned).
     pub fn get(&self, key: &EntryKey) -> Option<Entry> {
-        let state = self.inner.state.lock();
-        state.keys.get(key).and_then(KeyRecord::live).cloned()
+        let mut state = self.inner.state.lock();
+        self.record(&mut state, key)
+            .and_then(KeyRecord::live)
+            .cloned()
     }
 
     /// True once any entry of the data store was written.
@@ -459,8 +546,10 @@ impl Store {
 
     /// The newest version including a tombstone (none if the key was never written).
     pub fn head(&self, key: &EntryKey) -> Option<Entry> {
-        let state = self.inner.state.lock();
-        state.keys.get(key).and_then(|r| r.versions.last()).cloned()
+        let mut state = self.inner.state.lock();
+        self.record(&mut state, key)
+            .and_then(|r| r.versions.last())
+            .cloned()
     }
 
     /// Atomic read-transform-write: `f` sees the live entry and decides; runs under the store lock,
@@ -473,7 +562,7 @@ impl Store {
     ) -> Result<Option<Entry>, StoreError> {
         key.validate()?;
         let mut state = self.inner.state.lock();
-        let current = state.keys.get(key).and_then(KeyRecord::live);
+        let current = self.record(&mut state, key).and_then(KeyRecord::live);
         match f(current) {
             Transform::Keep => Ok(current.cloned()),
             Transform::Write {
@@ -516,7 +605,7 @@ impl Store {
         let value = value.into();
         check_write(&value, attributes.as_deref(), &user_ids)?;
         let mut state = self.inner.state.lock();
-        let current = state.keys.get(key).and_then(KeyRecord::live);
+        let current = self.record(&mut state, key).and_then(KeyRecord::live);
         let failed = match (&condition.match_version, current) {
             (Some(wanted), Some(entry)) => entry.version != *wanted,
             (Some(_), None) => true,
@@ -548,7 +637,7 @@ impl Store {
         key.validate()?;
         check_write("0", attributes.as_deref(), &user_ids)?;
         let mut state = self.inner.state.lock();
-        let current = state.keys.get(key).and_then(KeyRecord::live);
+        let current = self.record(&mut state, key).and_then(KeyRecord::live);
         let base = match current {
             Some(entry) => integer_value(&entry.value)?,
             None => 0,
@@ -568,7 +657,10 @@ impl Store {
     pub fn delete(&self, key: &EntryKey, writer: &Writer) -> Result<Option<Entry>, StoreError> {
         key.validate()?;
         let mut state = self.inner.state.lock();
-        let current = state.keys.get(key).and_then(KeyRecord::live).cloned();
+        let current = self
+            .record(&mut state, key)
+            .and_then(KeyRecord::live)
+            .cloned();
         if current.is_some() {
             self.commit(&mut state, key, writer, WriteOp::Delete, None)?;
         }
@@ -581,10 +673,8 @@ impl Store {
         if !version::is_well_formed(version) {
             return Err(StoreError::InvalidVersionId);
         }
-        let state = self.inner.state.lock();
-        state
-            .keys
-            .get(key)
+        let mut state = self.inner.state.lock();
+        self.record(&mut state, key)
             .and_then(|r| r.versions.iter().find(|e| e.version == version))
             .cloned()
             .ok_or(StoreError::VersionNotFound)
@@ -592,10 +682,8 @@ impl Store {
 
     /// The newest version written at or before `at_ms` (tombstones included).
     pub fn get_at(&self, key: &EntryKey, at_ms: i64) -> Option<Entry> {
-        let state = self.inner.state.lock();
-        state
-            .keys
-            .get(key)
+        let mut state = self.inner.state.lock();
+        self.record(&mut state, key)
             .and_then(|r| r.versions.iter().rev().find(|e| e.updated_ms <= at_ms))
             .cloned()
     }
@@ -614,8 +702,8 @@ impl Store {
         key.validate()?;
         let after: Option<String> = cursor.map(decode_cursor).transpose()?;
         let limit = limit.max(1);
-        let state = self.inner.state.lock();
-        let Some(record) = state.keys.get(key) else {
+        let mut state = self.inner.state.lock();
+        let Some(record) = self.record(&mut state, key) else {
             return Ok(VersionPage {
                 versions: Vec::new(),
                 next_cursor: None,
@@ -629,27 +717,27 @@ impl Store {
         } else {
             record.versions.iter().filter(in_window).collect()
         };
+        // Ids of one key increase as strings, so a cursor survives versions collapsing or
+        // expiring between pages.
         let start = match &after {
-            Some(v) => {
-                let pos = ordered
-                    .iter()
-                    .position(|e| &e.version == v)
-                    .ok_or(StoreError::InvalidCursor)?;
-                pos + 1
-            }
+            Some(v) if !version::is_well_formed(v) => return Err(StoreError::InvalidCursor),
+            Some(v) => ordered
+                .iter()
+                .position(|e| {
+                    if descending {
+                        e.version < *v
+                    } else {
+                        e.version > *v
+                    }
+                })
+                .unwrap_or(ordered.len()),
             None => 0,
         };
         let page: Vec<VersionInfo> = ordered
             .iter()
             .skip(start)
             .take(limit)
-            .map(|e| VersionInfo {
-                version: e.version.clone(),
-                deleted: e.deleted,
-                content_length: e.value.len(),
-                created_ms: e.updated_ms,
-                object_created_ms: e.created_ms,
-            })
+            .map(|e| VersionInfo::of(e))
             .collect();
         let next_cursor = (start + page.len() < ordered.len())
             .then(|| page.last().map(|v| encode_cursor(&v.version)))
@@ -670,12 +758,29 @@ impl Store {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<KeyPage, StoreError> {
+        self.list_entry_keys(universe_id, datastore, scope, prefix, false, limit, cursor)
+    }
+
+    /// Like [`Store::list_keys`]; with `include_deleted`, keys whose newest version is a
+    /// tombstone are listed too (v2 `showDeleted`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn list_entry_keys(
+        &self,
+        universe_id: u64,
+        datastore: &str,
+        scope: Option<&str>,
+        prefix: &str,
+        include_deleted: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<KeyPage, StoreError> {
         limits::check_name(NameKind::DataStore, datastore)?;
         if let Some(scope) = scope {
             limits::check_name(NameKind::Scope, scope)?;
         }
         let after: Option<(String, String)> = cursor.map(decode_cursor).transpose()?;
         let limit = limit.max(1);
+        let now = self.inner.clock.now_ms();
         let state = self.inner.state.lock();
         let start = EntryKey::scoped(
             universe_id,
@@ -704,7 +809,12 @@ impl Store {
             } else if !entry_key.key.starts_with(prefix) {
                 continue;
             }
-            if record.live().is_none() {
+            let listed = match record.versions.last() {
+                None => false,
+                Some(head) if head.deleted => include_deleted && !self.purged(head, now),
+                Some(_) => true,
+            };
+            if !listed {
                 continue;
             }
             if keys.len() == limit {
@@ -756,6 +866,22 @@ impl Store {
         Ok((out, next))
     }
 
+    /// True once a tombstone is past retention (its key is purged on next access).
+    fn purged(&self, tombstone: &Entry, now: i64) -> bool {
+        self.inner
+            .retention
+            .backup_retention_ms
+            .is_some_and(|r| tombstone.updated_ms.saturating_add(r) <= now)
+    }
+
+    /// The key's record with expired versions dropped (none if never written).
+    fn record<'a>(&self, state: &'a mut State, key: &EntryKey) -> Option<&'a KeyRecord> {
+        let now = self.inner.clock.now_ms();
+        let record = state.keys.get_mut(key)?;
+        record.expire(self.inner.retention.backup_retention_ms, now);
+        Some(record)
+    }
+
     /// Appends a version (a value, or a tombstone when `write` is none), runs hooks, returns it.
     fn commit(
         &self,
@@ -771,6 +897,7 @@ impl Store {
             .entry((key.universe_id, key.datastore.clone()))
             .or_insert(now);
         let record = state.keys.entry(key.clone()).or_default();
+        record.expire(self.inner.retention.backup_retention_ms, now);
         let before = record.live().cloned();
         let created_ms = before.as_ref().map_or(now, |e| e.created_ms);
         let ticks = version::ticks_from_ms(now).max(record.last_ticks + 1);
@@ -797,6 +924,16 @@ impl Store {
                 deleted: true,
             },
         };
+        let collapses = self.inner.retention.collapse_within_utc_hour
+            && !entry.deleted
+            && record.versions.last().is_some_and(|last| {
+                !last.deleted
+                    && last.updated_ms.div_euclid(BACKUP_WINDOW_MS)
+                        == now.div_euclid(BACKUP_WINDOW_MS)
+            });
+        if collapses {
+            record.versions.pop();
+        }
         record.versions.push(entry.clone());
         let keep = self.inner.config.max_versions_per_key.max(1);
         if record.versions.len() > keep {
@@ -838,21 +975,17 @@ mod tests {
         Writer::open_cloud("bot")
     }
 
+    /// An unconditional set by the bot, without metadata.
+    fn put(store: &Store, key: &EntryKey, value: impl Into<String>) -> Result<Entry, StoreError> {
+        store.set(key, &bot(), value, None, vec![], SetCondition::default())
+    }
+
     #[test]
     fn versions_increase_even_within_one_millisecond() {
         let (store, clock) = store();
         let mut last = String::new();
         for i in 0..20 {
-            let e = store
-                .set(
-                    &key("a"),
-                    &bot(),
-                    i.to_string(),
-                    None,
-                    vec![],
-                    SetCondition::default(),
-                )
-                .unwrap();
+            let e = put(&store, &key("a"), i.to_string()).unwrap();
             assert!(e.version > last, "{} !> {}", e.version, last);
             assert!(version::is_well_formed(&e.version));
             last = e.version;
@@ -862,43 +995,16 @@ mod tests {
         }
         // Setting the clock back must not make versions go backwards.
         clock.set(0);
-        let e = store
-            .set(
-                &key("a"),
-                &bot(),
-                "1",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        let e = put(&store, &key("a"), "1").unwrap();
         assert!(e.version > last);
     }
 
     #[test]
     fn created_time_is_kept_and_updated_time_moves() {
         let (store, clock) = store();
-        let first = store
-            .set(
-                &key("a"),
-                &bot(),
-                "1",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        let first = put(&store, &key("a"), "1").unwrap();
         clock.advance(5_000);
-        let second = store
-            .set(
-                &key("a"),
-                &bot(),
-                "2",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        let second = put(&store, &key("a"), "2").unwrap();
         assert_eq!(second.created_ms, first.created_ms);
         assert_eq!(second.updated_ms, first.updated_ms + 5_000);
     }
@@ -938,16 +1044,7 @@ mod tests {
         );
         // Re-creating after a delete starts a new object.
         clock.advance(10);
-        let again = store
-            .set(
-                &key("a"),
-                &bot(),
-                "1",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        let again = put(&store, &key("a"), "1").unwrap();
         assert_eq!(again.created_ms, again.updated_ms);
         assert_ne!(again.created_ms, v1.created_ms);
     }
@@ -1053,16 +1150,7 @@ mod tests {
         let sink = seen.clone();
         store.set_write_hook(Arc::new(move |e: &WriteEvent| sink.lock().push(e.clone())));
         let gs = Writer::game_server("job-1");
-        store
-            .set(
-                &key("a"),
-                &bot(),
-                "1",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        put(&store, &key("a"), "1").unwrap();
         store.increment(&key("a"), &bot(), 4, None, vec![]).unwrap();
         store
             .update(&key("a"), &gs, |cur| Transform::Write {
@@ -1148,30 +1236,12 @@ mod tests {
                 .value,
             "-2"
         );
-        store
-            .set(
-                &key("s"),
-                &bot(),
-                "\"text\"",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        put(&store, &key("s"), "\"text\"").unwrap();
         assert_eq!(
             store.increment(&key("s"), &bot(), 1, None, vec![]),
             Err(StoreError::ExistingValueNotNumeric)
         );
-        store
-            .set(
-                &key("f"),
-                &bot(),
-                "3.0",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        put(&store, &key("f"), "3.0").unwrap();
         assert_eq!(
             store
                 .increment(&key("f"), &bot(), 1, None, vec![])
@@ -1179,16 +1249,7 @@ mod tests {
                 .value,
             "4"
         );
-        store
-            .set(
-                &key("m"),
-                &bot(),
-                i64::MAX.to_string(),
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap();
+        put(&store, &key("m"), i64::MAX.to_string()).unwrap();
         assert_eq!(
             store.increment(&key("m"), &bot(), 1, None, vec![]),
             Err(StoreError::IncrementOutOfRange { too_large: true })
@@ -1199,27 +1260,9 @@ mod tests {
     fn limits_are_enforced_and_change_nothing() {
         let (store, _) = store();
         let long = "k".repeat(51);
-        let err = store
-            .set(
-                &key(&long),
-                &bot(),
-                "1",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap_err();
+        let err = put(&store, &key(&long), "1").unwrap_err();
         assert_eq!(err.datastore_error_code(), "InvalidEntryKey");
-        let err = store
-            .set(
-                &key("a"),
-                &bot(),
-                "not json",
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap_err();
+        let err = put(&store, &key("a"), "not json").unwrap_err();
         assert_eq!(err.datastore_error_code(), "ContentNotJson");
         let err = store
             .set(
@@ -1244,16 +1287,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.datastore_error_code(), "InvalidAttributes");
         let big = format!("\"{}\"", "x".repeat(crate::limits::MAX_VALUE_BYTES));
-        let err = store
-            .set(
-                &key("a"),
-                &bot(),
-                big,
-                None,
-                vec![],
-                SetCondition::default(),
-            )
-            .unwrap_err();
+        let err = put(&store, &key("a"), big).unwrap_err();
         assert_eq!(err.datastore_error_code(), "ContentTooBig");
         assert_eq!(store.head(&key("a")), None);
     }
@@ -1262,9 +1296,7 @@ mod tests {
     fn list_keys_pages_by_prefix_and_scope() {
         let (store, _) = store();
         for k in ["wallet_1", "wallet_2", "wallet_3", "other", "wallet_4"] {
-            store
-                .set(&key(k), &bot(), "1", None, vec![], SetCondition::default())
-                .unwrap();
+            put(&store, &key(k), "1").unwrap();
         }
         store
             .set(
@@ -1318,18 +1350,7 @@ mod tests {
         let (store, clock) = store();
         let mut versions = Vec::new();
         for i in 0..5 {
-            versions.push(
-                store
-                    .set(
-                        &key("a"),
-                        &bot(),
-                        i.to_string(),
-                        None,
-                        vec![],
-                        SetCondition::default(),
-                    )
-                    .unwrap(),
-            );
+            versions.push(put(&store, &key("a"), i.to_string()).unwrap());
             clock.advance(1_000);
         }
         let window = store
@@ -1370,6 +1391,148 @@ mod tests {
         );
     }
 
+    fn roblox_store(start_ms: i64) -> (Store, Arc<ManualClock>) {
+        let clock = ManualClock::shared(start_ms);
+        let store = Store::with_retention(
+            clock.clone(),
+            StoreConfig::default(),
+            VersionRetention::roblox(),
+        );
+        (store, clock)
+    }
+
+    fn history(store: &Store, key: &EntryKey) -> Vec<(String, bool)> {
+        store
+            .list_versions(key, None, None, false, 1000, None)
+            .unwrap()
+            .versions
+            .into_iter()
+            .map(|v| {
+                let value = store
+                    .get_version(key, &v.version)
+                    .map(|e| e.value)
+                    .unwrap_or_default();
+                (value, v.deleted)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn writes_in_one_utc_hour_collapse_to_the_last() {
+        // 10:00:00 UTC on some day.
+        let hour = 1_700_002_800_000;
+        assert_eq!(hour % BACKUP_WINDOW_MS, 0);
+        let (store, clock) = roblox_store(hour);
+        let first = put(&store, &key("a"), "1").unwrap();
+        clock.advance(60_000);
+        let second = put(&store, &key("a"), "2").unwrap();
+        assert!(second.version > first.version, "every write mints a new id");
+        assert_eq!(second.created_ms, first.created_ms);
+        assert_eq!(
+            store.get_version(&key("a"), &first.version),
+            Err(StoreError::VersionNotFound),
+            "overwritten within the hour"
+        );
+        clock.advance(BACKUP_WINDOW_MS - 60_001); // 10:59:59.999
+        put(&store, &key("a"), "3").unwrap();
+        clock.advance(1); // 11:00:00.000, a new hour
+        put(&store, &key("a"), "4").unwrap();
+        clock.advance(1_000);
+        put(&store, &key("a"), "5").unwrap();
+        assert_eq!(
+            history(&store, &key("a")),
+            vec![("3".into(), false), ("5".into(), false)]
+        );
+        // A delete keeps the value before it, and a write after a tombstone keeps the tombstone.
+        clock.advance(1_000);
+        store.delete(&key("a"), &bot()).unwrap();
+        clock.advance(1_000);
+        put(&store, &key("a"), "6").unwrap();
+        assert_eq!(
+            history(&store, &key("a")),
+            vec![
+                ("3".into(), false),
+                ("5".into(), false),
+                (String::new(), true),
+                ("6".into(), false)
+            ]
+        );
+        // The default store keeps every version.
+        let (plain, _) = store_at(hour);
+        put(&plain, &key("a"), "1").unwrap();
+        put(&plain, &key("a"), "2").unwrap();
+        assert_eq!(history(&plain, &key("a")).len(), 2);
+    }
+
+    fn store_at(ms: i64) -> (Store, Arc<ManualClock>) {
+        let clock = ManualClock::shared(ms);
+        (Store::new(clock.clone()), clock)
+    }
+
+    #[test]
+    fn superseded_versions_expire_after_thirty_days_and_the_head_never() {
+        let (store, clock) = roblox_store(1_700_002_800_000);
+        let old = put(&store, &key("a"), "1").unwrap();
+        clock.advance(2 * BACKUP_WINDOW_MS);
+        let middle = put(&store, &key("a"), "2").unwrap();
+        clock.advance(2 * BACKUP_WINDOW_MS);
+        let head = put(&store, &key("a"), "3").unwrap();
+        // `old` was superseded when `middle` was written; 30 days later, to the ms, it is gone.
+        clock.set(middle.updated_ms + BACKUP_RETENTION_MS - 1);
+        assert!(store.get_version(&key("a"), &old.version).is_ok());
+        clock.advance(1);
+        assert_eq!(
+            store.get_version(&key("a"), &old.version),
+            Err(StoreError::VersionNotFound)
+        );
+        assert!(store.get_version(&key("a"), &middle.version).is_ok());
+        assert_eq!(store.get_at(&key("a"), old.updated_ms), None);
+        clock.set(head.updated_ms + 10 * BACKUP_RETENTION_MS);
+        assert_eq!(history(&store, &key("a")), vec![("3".into(), false)]);
+        assert_eq!(store.get(&key("a")).unwrap().version, head.version);
+        // A write after expiry still gets a larger id.
+        let next = put(&store, &key("a"), "4").unwrap();
+        assert!(next.version > head.version);
+    }
+
+    #[test]
+    fn a_deleted_key_is_purged_thirty_days_after_the_delete() {
+        let (store, clock) = roblox_store(1_700_002_800_000);
+        let written = put(&store, &key("a"), "1").unwrap();
+        clock.advance(BACKUP_WINDOW_MS);
+        store.delete(&key("a"), &bot()).unwrap();
+        clock.advance(BACKUP_RETENTION_MS - 1);
+        assert!(store.head(&key("a")).unwrap().deleted);
+        assert!(store.get_version(&key("a"), &written.version).is_ok());
+        clock.advance(1);
+        assert_eq!(store.head(&key("a")), None);
+        assert_eq!(history(&store, &key("a")), vec![]);
+        let again = put(&store, &key("a"), "2").unwrap();
+        assert!(again.version > written.version);
+        assert_eq!(again.created_ms, clock.now_ms());
+    }
+
+    #[test]
+    fn version_cursor_survives_a_collapse_between_pages() {
+        let (store, clock) = roblox_store(1_700_002_800_000);
+        for i in 0..4 {
+            clock.advance(BACKUP_WINDOW_MS);
+            put(&store, &key("a"), i.to_string()).unwrap();
+        }
+        let p1 = store
+            .list_versions(&key("a"), None, None, true, 1, None)
+            .unwrap();
+        assert_eq!(p1.versions.len(), 1);
+        // The version the cursor points at is overwritten within its hour; paging goes on.
+        clock.advance(10);
+        put(&store, &key("a"), "9").unwrap();
+        let p2 = store
+            .list_versions(&key("a"), None, None, true, 10, p1.next_cursor.as_deref())
+            .unwrap();
+        assert_eq!(p2.versions.len(), 3);
+        assert!(p2.versions[0].version < p1.versions[0].version);
+    }
+
     #[test]
     fn history_is_capped_but_head_survives() {
         let clock = ManualClock::shared(0);
@@ -1380,16 +1543,7 @@ mod tests {
             },
         );
         for i in 0..10 {
-            store
-                .set(
-                    &key("a"),
-                    &bot(),
-                    i.to_string(),
-                    None,
-                    vec![],
-                    SetCondition::default(),
-                )
-                .unwrap();
+            put(&store, &key("a"), i.to_string()).unwrap();
         }
         let page = store
             .list_versions(&key("a"), None, None, false, 100, None)

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::add_rate_headers;
-use crate::emulator::budget::RateInfo;
+use crate::emulator::budget::{KeyDirection, KeyThrottle, RateInfo};
 use crate::emulator::store::StoreError;
 
 /// Which family of error body an endpoint answers with.
@@ -83,6 +83,33 @@ pub(crate) fn throttled(shape: Shape, info: RateInfo, retry_after: Option<u64>) 
             .headers_mut()
             .insert("retry-after", HeaderValue::from(seconds));
     }
+    response
+}
+
+/// 429 for a key (or a universe, v1) over its per-minute throughput: `x-ratelimit-*` count bytes, and
+/// `retry-after` is the end of the window.
+pub(crate) fn key_throttled(shape: Shape, direction: KeyDirection, t: KeyThrottle) -> Response {
+    let what = match direction {
+        KeyDirection::Read => "read",
+        KeyDirection::Write => "write",
+    };
+    let message = if t.whole_universe {
+        format!("The universe's {what} throughput per minute is used up.")
+    } else {
+        format!("KeyThrottled: the entry's {what} throughput per minute is used up.")
+    };
+    let mut response = match shape {
+        Shape::V1DataStore => v1(429, "RESOURCE_EXHAUSTED", &message, "TooManyRequests"),
+        Shape::V2 => v2(429, "RESOURCE_EXHAUSTED", &message),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(t.limit_bytes));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(t.remaining_bytes),
+    );
+    headers.insert("x-ratelimit-reset", HeaderValue::from(t.reset_seconds));
+    headers.insert("retry-after", HeaderValue::from(t.reset_seconds));
     response
 }
 

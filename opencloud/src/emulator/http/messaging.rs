@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::errors::{Shape, v2};
-use super::{Needs, either, gate};
+use super::{Needs, handle};
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::BudgetClass;
 use crate::emulator::faults::Operation;
@@ -64,17 +64,13 @@ pub(crate) async fn publish_v1(
     body: Bytes,
 ) -> Response {
     let u = universe.parse().ok();
-    let gate = match gate(&emu, &headers, needs(Operation::PublishV1, u)).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
+    handle(&emu, &headers, needs(Operation::PublishV1, u), |_| {
         let u = u.ok_or_else(|| invalid("Invalid universe id."))?;
         let body: V1Body = serde_json::from_slice(&body)
             .map_err(|_| invalid("The body must be {\"message\": string}."))?;
         publish(&emu, u, &topic, body.message)
-    })();
-    gate.finish(either(result)).await
+    })
+    .await
 }
 
 /// `POST /cloud/v2/universes/{u}:publishMessage` body `{"topic": "...", "message": "..."}`.
@@ -88,15 +84,11 @@ pub(crate) async fn publish_v2(
         return v2(404, "NOT_FOUND", "No such endpoint.");
     };
     let u = universe.parse().ok();
-    let gate = match gate(&emu, &headers, needs(Operation::PublishV2, u)).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
+    handle(&emu, &headers, needs(Operation::PublishV2, u), |_| {
         let u = u.ok_or_else(|| invalid("Invalid universe id."))?;
         let body: V2Body = serde_json::from_slice(&body)
             .map_err(|_| invalid("The body must be {\"topic\": string, \"message\": string}."))?;
         publish(&emu, u, &body.topic, body.message)
-    })();
-    gate.finish(either(result)).await
+    })
+    .await
 }

@@ -22,16 +22,36 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::auth::AuthError;
-use super::budget::{BudgetClass, RateInfo};
+use super::auth::{AuthError, scopes};
+use super::budget::{BudgetClass, KeyDirection, RateInfo};
 use super::faults::{FaultKind, Operation};
 use super::server::Emulator;
+use super::store::EntryKey;
 pub(crate) use errors::Shape;
 
 /// Builds the router.
 pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
     let v1 = "/datastores/v1/universes/{universe}/standard-datastores";
+    let v2 = "/cloud/v2/universes/{universe}/data-stores/{datastore}";
+    // Every v2 entry path exists unscoped (scope `global`) and under `/scopes/{scope}`.
+    let v2_entries = [v2.to_owned(), format!("{v2}/scopes/{{scope}}")]
+        .into_iter()
+        .fold(Router::new(), |router, base| {
+            router
+                .route(
+                    &format!("{base}/entries"),
+                    get(v2_datastores::list).post(v2_datastores::create),
+                )
+                .route(
+                    &format!("{base}/entries/{{entry}}"),
+                    get(v2_datastores::get)
+                        .patch(v2_datastores::patch)
+                        .delete(v2_datastores::delete)
+                        .post(v2_datastores::post),
+                )
+        });
     Router::new()
+        .merge(v2_entries)
         .route(v1, get(v1_datastores::list_datastores))
         .route(
             &format!("{v1}/datastore/entries"),
@@ -54,14 +74,6 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
         .route(
             &format!("{v1}/datastore/entries/entry/versions/version"),
             get(v1_datastores::get_version),
-        )
-        .route(
-            "/cloud/v2/universes/{universe}/data-stores/{datastore}/entries/{entry}",
-            get(v2_datastores::get_entry),
-        )
-        .route(
-            "/cloud/v2/universes/{universe}/data-stores/{datastore}/scopes/{scope}/entries/{entry}",
-            get(v2_datastores::get_scoped_entry),
         )
         .route(
             "/messaging-service/v1/universes/{universe}/topics/{topic}",
@@ -188,6 +200,61 @@ pub(crate) fn add_rate_headers(headers: &mut HeaderMap, info: RateInfo) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset_seconds));
+}
+
+/// Runs a handler body between [`gate`] and [`Admitted::finish`]: the body sees the admitted
+/// request and answers with a response either way.
+pub(crate) async fn handle(
+    emulator: &Emulator,
+    headers: &HeaderMap,
+    needs: Needs<'_>,
+    body: impl FnOnce(&Admitted) -> Result<Response, Response>,
+) -> Response {
+    match gate(emulator, headers, needs).await {
+        Ok(admitted) => {
+            let response = either(body(&admitted));
+            admitted.finish(response).await
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// Spends a key's per-minute throughput for `len` bytes (and, for v1, the universe's), or
+/// answers 429.
+pub(crate) fn spend_key(
+    emulator: &Emulator,
+    shape: Shape,
+    key: &EntryKey,
+    direction: KeyDirection,
+    len: usize,
+) -> Result<(), Response> {
+    let now = emulator.clock.now_ms();
+    let budgets = &emulator.budgets;
+    match shape {
+        Shape::V1DataStore => budgets.take_v1_bytes(key, direction, len, now),
+        Shape::V2 => budgets.take_key_bytes(key, direction, len, now),
+    }
+    .map_err(|t| errors::key_throttled(shape, direction, t))
+}
+
+/// Write scopes: `objects:create` for a new key, `objects:update` for an existing one, plus
+/// `control:create` when the write creates the data store.
+pub(crate) fn write_scopes(emulator: &Emulator, key: Option<&EntryKey>) -> Vec<&'static str> {
+    let Some(key) = key else {
+        return vec![scopes::OBJECTS_CREATE];
+    };
+    let mut needed = vec![if emulator.store.get(key).is_some() {
+        scopes::OBJECTS_UPDATE
+    } else {
+        scopes::OBJECTS_CREATE
+    }];
+    if !emulator
+        .store
+        .datastore_exists(key.universe_id, &key.datastore)
+    {
+        needed.push(scopes::CONTROL_CREATE);
+    }
+    needed
 }
 
 /// Unwraps a `Result<Response, Response>` from a handler body.

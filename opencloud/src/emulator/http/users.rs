@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::errors::{Shape, v2};
-use super::{Needs, either, gate};
+use super::{Needs, handle};
 use crate::emulator::budget::BudgetClass;
 use crate::emulator::faults::Operation;
 use crate::emulator::server::Emulator;
@@ -26,7 +26,7 @@ pub(crate) async fn get_user(
     Path(raw_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         Needs {
@@ -37,33 +37,28 @@ pub(crate) async fn get_user(
             budget: Some(BudgetClass::Users),
             auth: true,
         },
+        |_| {
+            let id: u64 = raw_id
+                .parse()
+                .map_err(|_| v2(400, "INVALID_ARGUMENT", "The user id must be a number."))?;
+            let user = emu
+                .users
+                .by_id(id)
+                .ok_or_else(|| v2(404, "NOT_FOUND", "The user was not found."))?;
+            Ok(Json(json!({
+                "path": format!("users/{}", user.id),
+                "createTime": timefmt::format_rfc3339(user.created_ms),
+                "id": user.id.to_string(),
+                "name": user.name,
+                "displayName": user.display_name,
+                "about": "",
+                "locale": "en-us",
+                "premium": false,
+            }))
+            .into_response())
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let id: u64 = raw_id
-            .parse()
-            .map_err(|_| v2(400, "INVALID_ARGUMENT", "The user id must be a number."))?;
-        let user = emu
-            .users
-            .by_id(id)
-            .ok_or_else(|| v2(404, "NOT_FOUND", "The user was not found."))?;
-        Ok(Json(json!({
-            "path": format!("users/{}", user.id),
-            "createTime": timefmt::format_rfc3339(user.created_ms),
-            "id": user.id.to_string(),
-            "name": user.name,
-            "displayName": user.display_name,
-            "about": "",
-            "locale": "en-us",
-            "premium": false,
-        }))
-        .into_response())
-    })();
-    gate.finish(either(result)).await
 }
 
 #[derive(Deserialize)]
@@ -88,7 +83,7 @@ pub(crate) async fn usernames_to_ids(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         Needs {
@@ -99,34 +94,29 @@ pub(crate) async fn usernames_to_ids(
             budget: None,
             auth: false,
         },
+        |_| {
+            let request: UsernamesRequest = serde_json::from_slice(&body)
+                .map_err(|_| legacy_error(0, "The request body is invalid."))?;
+            if request.usernames.len() > MAX_USERNAMES {
+                return Err(legacy_error(2, "Too many usernames."));
+            }
+            let data: Vec<_> = request
+                .usernames
+                .iter()
+                .filter_map(|name| emu.users.by_name(name).map(|u| (name, u)))
+                .filter(|(_, u)| !(request.exclude_banned_users && u.banned))
+                .map(|(name, u)| {
+                    json!({
+                        "requestedUsername": name,
+                        "hasVerifiedBadge": false,
+                        "id": u.id,
+                        "name": u.name,
+                        "displayName": u.display_name,
+                    })
+                })
+                .collect();
+            Ok(Json(json!({"data": data})).into_response())
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let request: UsernamesRequest = serde_json::from_slice(&body)
-            .map_err(|_| legacy_error(0, "The request body is invalid."))?;
-        if request.usernames.len() > MAX_USERNAMES {
-            return Err(legacy_error(2, "Too many usernames."));
-        }
-        let data: Vec<_> = request
-            .usernames
-            .iter()
-            .filter_map(|name| emu.users.by_name(name).map(|u| (name, u)))
-            .filter(|(_, u)| !(request.exclude_banned_users && u.banned))
-            .map(|(name, u)| {
-                json!({
-                    "requestedUsername": name,
-                    "hasVerifiedBadge": false,
-                    "id": u.id,
-                    "name": u.name,
-                    "displayName": u.display_name,
-                })
-            })
-            .collect();
-        Ok(Json(json!({"data": data})).into_response())
-    })();
-    gate.finish(either(result)).await
 }

@@ -14,12 +14,14 @@ use serde_json::json;
 
 use super::errors::{self, Shape, v1_invalid, v1_store_error};
 use super::query::Query;
-use super::{Needs, either, gate};
+use super::{Needs, handle, spend_key, write_scopes};
 use crate::emulator::auth::scopes;
-use crate::emulator::budget::BudgetClass;
+use crate::emulator::budget::{BudgetClass, KeyDirection};
 use crate::emulator::faults::Operation;
 use crate::emulator::server::Emulator;
-use crate::emulator::store::{DEFAULT_SCOPE, Entry, EntryKey, SetCondition, StoreError, Writer};
+use crate::emulator::store::{
+    DEFAULT_SCOPE, Entry, EntryKey, SetCondition, StoreError, VersionInfo, Writer,
+};
 use crate::timefmt;
 
 type Shared = State<Arc<Emulator>>;
@@ -92,13 +94,14 @@ pub(crate) fn entry_response(status: StatusCode, entry: &Entry) -> Response {
     response
 }
 
-fn version_json(entry: &Entry) -> serde_json::Value {
+/// An `EntryVersion` object (set response, version listings).
+fn version_json(v: &VersionInfo) -> serde_json::Value {
     json!({
-        "version": entry.version,
-        "deleted": entry.deleted,
-        "contentLength": entry.value.len(),
-        "createdTime": timefmt::format_rfc3339(entry.updated_ms),
-        "objectCreatedTime": timefmt::format_rfc3339(entry.created_ms),
+        "version": v.version,
+        "deleted": v.deleted,
+        "contentLength": v.content_length,
+        "createdTime": timefmt::format_rfc3339(v.created_ms),
+        "objectCreatedTime": timefmt::format_rfc3339(v.object_created_ms),
     })
 }
 
@@ -163,26 +166,6 @@ fn user_ids_header(headers: &HeaderMap) -> Result<Vec<u64>, Response> {
     Ok(ids)
 }
 
-/// Write scopes: `objects:create` for a new key, `objects:update` for an existing one, plus
-/// `control:create` when the write creates the data store.
-fn write_scopes(emulator: &Emulator, key: Option<&EntryKey>) -> Vec<&'static str> {
-    let Some(key) = key else {
-        return vec![scopes::OBJECTS_CREATE];
-    };
-    let mut needed = vec![if emulator.store.get(key).is_some() {
-        scopes::OBJECTS_UPDATE
-    } else {
-        scopes::OBJECTS_CREATE
-    }];
-    if !emulator
-        .store
-        .datastore_exists(key.universe_id, &key.datastore)
-    {
-        needed.push(scopes::CONTROL_CREATE);
-    }
-    needed
-}
-
 fn needs<'a>(
     op: Operation,
     u: Option<u64>,
@@ -207,7 +190,7 @@ pub(crate) async fn list_datastores(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -216,27 +199,22 @@ pub(crate) async fn list_datastores(
             &[scopes::CONTROL_LIST],
             BudgetClass::List,
         ),
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let u = universe(&raw_universe)?;
-        let q = Query::parse(raw.as_deref());
-        let limit = limit(&q, 1)?;
-        let (stores, next) = emu
-            .store
-            .list_datastores(u, q.get("prefix").unwrap_or(""), limit, q.get("cursor"))
-            .map_err(|e| v1_store_error(&e))?;
-        let stores: Vec<_> = stores
+        |_gate| {
+            let u = universe(&raw_universe)?;
+            let q = Query::parse(raw.as_deref());
+            let limit = limit(&q, 1)?;
+            let (stores, next) = emu
+                .store
+                .list_datastores(u, q.get("prefix").unwrap_or(""), limit, q.get("cursor"))
+                .map_err(|e| v1_store_error(&e))?;
+            let stores: Vec<_> = stores
             .iter()
             .map(|d| json!({"name": d.name, "createdTime": timefmt::format_rfc3339(d.created_ms)}))
             .collect();
-        Ok(Json(json!({"datastores": stores, "nextPageCursor": next})).into_response())
-    })();
-    gate.finish(either(result)).await
+            Ok(Json(json!({"datastores": stores, "nextPageCursor": next})).into_response())
+        },
+    )
+    .await
 }
 
 /// `GET .../datastore/entries`
@@ -247,7 +225,7 @@ pub(crate) async fn list_keys(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -256,46 +234,41 @@ pub(crate) async fn list_keys(
             &[scopes::OBJECTS_LIST],
             BudgetClass::List,
         ),
+        |_gate| {
+            let u = universe(&raw_universe)?;
+            let q = Query::parse(raw.as_deref());
+            let datastore = q
+                .get("datastoreName")
+                .ok_or_else(|| v1_invalid("InvalidDataStoreName", "datastoreName is required."))?;
+            let all_scopes = q
+                .flag("allScopes")
+                .map_err(|()| v1_invalid("Unknown", "allScopes must be true or false."))?;
+            let scope = if all_scopes {
+                None
+            } else {
+                Some(q.get("scope").unwrap_or(DEFAULT_SCOPE))
+            };
+            let limit = limit(&q, 16)?;
+            let page = emu
+                .store
+                .list_keys(
+                    u,
+                    datastore,
+                    scope,
+                    q.get("prefix").unwrap_or(""),
+                    limit,
+                    q.get("cursor"),
+                )
+                .map_err(|e| v1_store_error(&e))?;
+            let keys: Vec<_> = page
+                .keys
+                .iter()
+                .map(|(scope, key)| json!({"scope": scope, "key": key}))
+                .collect();
+            Ok(Json(json!({"keys": keys, "nextPageCursor": page.next_cursor})).into_response())
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let u = universe(&raw_universe)?;
-        let q = Query::parse(raw.as_deref());
-        let datastore = q
-            .get("datastoreName")
-            .ok_or_else(|| v1_invalid("InvalidDataStoreName", "datastoreName is required."))?;
-        let all_scopes = q
-            .flag("allScopes")
-            .map_err(|()| v1_invalid("Unknown", "allScopes must be true or false."))?;
-        let scope = if all_scopes {
-            None
-        } else {
-            Some(q.get("scope").unwrap_or(DEFAULT_SCOPE))
-        };
-        let limit = limit(&q, 16)?;
-        let page = emu
-            .store
-            .list_keys(
-                u,
-                datastore,
-                scope,
-                q.get("prefix").unwrap_or(""),
-                limit,
-                q.get("cursor"),
-            )
-            .map_err(|e| v1_store_error(&e))?;
-        let keys: Vec<_> = page
-            .keys
-            .iter()
-            .map(|(scope, key)| json!({"scope": scope, "key": key}))
-            .collect();
-        Ok(Json(json!({"keys": keys, "nextPageCursor": page.next_cursor})).into_response())
-    })();
-    gate.finish(either(result)).await
 }
 
 /// `GET .../datastore/entries/entry`
@@ -306,7 +279,7 @@ pub(crate) async fn get_entry(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -315,21 +288,23 @@ pub(crate) async fn get_entry(
             &[scopes::OBJECTS_READ],
             BudgetClass::Read,
         ),
+        |_gate| {
+            let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
+            let entry = emu
+                .store
+                .get(&key)
+                .ok_or_else(|| v1_store_error(&StoreError::EntryNotFound))?;
+            spend_key(
+                &emu,
+                Shape::V1DataStore,
+                &key,
+                KeyDirection::Read,
+                entry.value.len(),
+            )?;
+            Ok(entry_response(StatusCode::OK, &entry))
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
-        let entry = emu
-            .store
-            .get(&key)
-            .ok_or_else(|| v1_store_error(&StoreError::EntryNotFound))?;
-        Ok(entry_response(StatusCode::OK, &entry))
-    })();
-    gate.finish(either(result)).await
 }
 
 /// `POST .../datastore/entries/entry`
@@ -344,58 +319,60 @@ pub(crate) async fn set_entry(
     let q = Query::parse(raw.as_deref());
     let probe = u.and_then(|u| entry_key(u, &q).ok());
     let needed = write_scopes(&emu, probe.as_ref());
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(Operation::SetEntry, u, &needed, BudgetClass::Write),
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let writer = Writer::open_cloud(&gate.key_name);
-    let result = (|| {
-        let key = entry_key(universe(&raw_universe)?, &q)?;
-        if !headers.contains_key("content-length") {
-            return Err(v1_invalid(
-                "ContentLengthRequired",
-                "Content-Length is required.",
-            ));
-        }
-        if let Some(sent) = headers.get("content-md5") {
-            if sent.as_bytes() != md5_base64(&body).as_bytes() {
+        |gate| {
+            let writer = Writer::open_cloud(&gate.key_name);
+            let key = entry_key(universe(&raw_universe)?, &q)?;
+            if !headers.contains_key("content-length") {
                 return Err(v1_invalid(
-                    "ChecksumMismatch",
-                    "content-md5 does not match the body.",
+                    "ContentLengthRequired",
+                    "Content-Length is required.",
                 ));
             }
-        }
-        let value = std::str::from_utf8(&body)
-            .map_err(|_| v1_invalid("ContentNotJson", "The body must be UTF-8 JSON."))?;
-        let match_version = q.get("matchVersion").map(str::to_owned);
-        let exclusive_create = q
-            .flag("exclusiveCreate")
-            .map_err(|()| v1_invalid("Unknown", "exclusiveCreate must be true or false."))?;
-        let attributes = attributes_header(&headers)?;
-        let user_ids = user_ids_header(&headers)?;
-        let entry = emu
-            .store
-            .set(
+            if let Some(sent) = headers.get("content-md5") {
+                if sent.as_bytes() != md5_base64(&body).as_bytes() {
+                    return Err(v1_invalid(
+                        "ChecksumMismatch",
+                        "content-md5 does not match the body.",
+                    ));
+                }
+            }
+            let value = std::str::from_utf8(&body)
+                .map_err(|_| v1_invalid("ContentNotJson", "The body must be UTF-8 JSON."))?;
+            let match_version = q.get("matchVersion").map(str::to_owned);
+            let exclusive_create = q
+                .flag("exclusiveCreate")
+                .map_err(|()| v1_invalid("Unknown", "exclusiveCreate must be true or false."))?;
+            let attributes = attributes_header(&headers)?;
+            let user_ids = user_ids_header(&headers)?;
+            spend_key(
+                &emu,
+                Shape::V1DataStore,
                 &key,
-                &writer,
-                value,
-                attributes,
-                user_ids,
-                SetCondition {
-                    match_version,
-                    exclusive_create,
-                },
-            )
-            .map_err(store_result_error)?;
-        Ok(Json(version_json(&entry)).into_response())
-    })();
-    gate.finish(either(result)).await
+                KeyDirection::Write,
+                body.len(),
+            )?;
+            let entry = emu
+                .store
+                .set(
+                    &key,
+                    &writer,
+                    value,
+                    attributes,
+                    user_ids,
+                    SetCondition {
+                        match_version,
+                        exclusive_create,
+                    },
+                )
+                .map_err(store_result_error)?;
+            Ok(Json(version_json(&VersionInfo::of(&entry))).into_response())
+        },
+    )
+    .await
 }
 
 /// `POST .../datastore/entries/entry/increment`
@@ -409,34 +386,30 @@ pub(crate) async fn increment_entry(
     let q = Query::parse(raw.as_deref());
     let probe = u.and_then(|u| entry_key(u, &q).ok());
     let needed = write_scopes(&emu, probe.as_ref());
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(Operation::IncrementEntry, u, &needed, BudgetClass::Write),
+        |gate| {
+            let writer = Writer::open_cloud(&gate.key_name);
+            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let by = match q.get("incrementBy") {
+                None => 1,
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .map_err(|_| v1_invalid("Unknown", "incrementBy must be a 64-bit integer."))?,
+            };
+            let attributes = attributes_header(&headers)?;
+            let user_ids = user_ids_header(&headers)?;
+            spend_key(&emu, Shape::V1DataStore, &key, KeyDirection::Write, 0)?;
+            let entry = emu
+                .store
+                .increment(&key, &writer, by, attributes, user_ids)
+                .map_err(store_result_error)?;
+            Ok(entry_response(StatusCode::OK, &entry))
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let writer = Writer::open_cloud(&gate.key_name);
-    let result = (|| {
-        let key = entry_key(universe(&raw_universe)?, &q)?;
-        let by = match q.get("incrementBy") {
-            None => 1,
-            Some(raw) => raw
-                .parse::<i64>()
-                .map_err(|_| v1_invalid("Unknown", "incrementBy must be a 64-bit integer."))?,
-        };
-        let attributes = attributes_header(&headers)?;
-        let user_ids = user_ids_header(&headers)?;
-        let entry = emu
-            .store
-            .increment(&key, &writer, by, attributes, user_ids)
-            .map_err(store_result_error)?;
-        Ok(entry_response(StatusCode::OK, &entry))
-    })();
-    gate.finish(either(result)).await
 }
 
 /// `DELETE .../datastore/entries/entry`
@@ -447,7 +420,7 @@ pub(crate) async fn delete_entry(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -456,25 +429,20 @@ pub(crate) async fn delete_entry(
             &[scopes::OBJECTS_DELETE],
             BudgetClass::Remove,
         ),
+        |gate| {
+            let writer = Writer::open_cloud(&gate.key_name);
+            let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
+            match emu
+                .store
+                .delete(&key, &writer)
+                .map_err(store_result_error)?
+            {
+                Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+                None => Err(v1_store_error(&StoreError::EntryNotFound)),
+            }
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let writer = Writer::open_cloud(&gate.key_name);
-    let result = (|| {
-        let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
-        match emu
-            .store
-            .delete(&key, &writer)
-            .map_err(store_result_error)?
-        {
-            Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-            None => Err(v1_store_error(&StoreError::EntryNotFound)),
-        }
-    })();
-    gate.finish(either(result)).await
 }
 
 /// `GET .../datastore/entries/entry/versions`
@@ -485,7 +453,7 @@ pub(crate) async fn list_versions(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -494,54 +462,40 @@ pub(crate) async fn list_versions(
             &[scopes::VERSIONS_LIST],
             BudgetClass::List,
         ),
+        |_gate| {
+            let q = Query::parse(raw.as_deref());
+            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let time = |name: &str, code: &str| {
+                q.get(name)
+                    .map(|t| timefmt::parse(t).map_err(|e| v1_invalid(code, &e.to_string())))
+                    .transpose()
+            };
+            let start = time("startTime", "InvalidStartTime")?;
+            let end = time("endTime", "InvalidEndTime")?;
+            let descending = match q.get("sortOrder") {
+                None => false,
+                Some(s) if s.eq_ignore_ascii_case("Ascending") => false,
+                Some(s) if s.eq_ignore_ascii_case("Descending") => true,
+                Some(_) => {
+                    return Err(v1_invalid(
+                        "InvalidSortOrder",
+                        "sortOrder must be Ascending or Descending.",
+                    ));
+                }
+            };
+            let limit = limit(&q, 16)?;
+            let page = emu
+                .store
+                .list_versions(&key, start, end, descending, limit, q.get("cursor"))
+                .map_err(|e| v1_store_error(&e))?;
+            let versions: Vec<_> = page.versions.iter().map(version_json).collect();
+            Ok(
+                Json(json!({"versions": versions, "nextPageCursor": page.next_cursor}))
+                    .into_response(),
+            )
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let q = Query::parse(raw.as_deref());
-        let key = entry_key(universe(&raw_universe)?, &q)?;
-        let time = |name: &str, code: &str| {
-            q.get(name)
-                .map(|t| timefmt::parse(t).map_err(|e| v1_invalid(code, &e.to_string())))
-                .transpose()
-        };
-        let start = time("startTime", "InvalidStartTime")?;
-        let end = time("endTime", "InvalidEndTime")?;
-        let descending = match q.get("sortOrder") {
-            None => false,
-            Some(s) if s.eq_ignore_ascii_case("Ascending") => false,
-            Some(s) if s.eq_ignore_ascii_case("Descending") => true,
-            Some(_) => {
-                return Err(v1_invalid(
-                    "InvalidSortOrder",
-                    "sortOrder must be Ascending or Descending.",
-                ));
-            }
-        };
-        let limit = limit(&q, 16)?;
-        let page = emu
-            .store
-            .list_versions(&key, start, end, descending, limit, q.get("cursor"))
-            .map_err(|e| v1_store_error(&e))?;
-        let versions: Vec<_> = page
-            .versions
-            .iter()
-            .map(|v| {
-                json!({
-                    "version": v.version,
-                    "deleted": v.deleted,
-                    "contentLength": v.content_length,
-                    "createdTime": timefmt::format_rfc3339(v.created_ms),
-                    "objectCreatedTime": timefmt::format_rfc3339(v.object_created_ms),
-                })
-            })
-            .collect();
-        Ok(Json(json!({"versions": versions, "nextPageCursor": page.next_cursor})).into_response())
-    })();
-    gate.finish(either(result)).await
 }
 
 /// `GET .../datastore/entries/entry/versions/version`
@@ -552,7 +506,7 @@ pub(crate) async fn get_version(
     headers: HeaderMap,
 ) -> Response {
     let u = raw_universe.parse().ok();
-    let gate = match gate(
+    handle(
         &emu,
         &headers,
         needs(
@@ -561,27 +515,29 @@ pub(crate) async fn get_version(
             &[scopes::VERSIONS_READ],
             BudgetClass::Read,
         ),
+        |_gate| {
+            let q = Query::parse(raw.as_deref());
+            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let version = q
+                .get("versionId")
+                .ok_or_else(|| v1_invalid("InvalidVersionId", "versionId is required."))?;
+            let entry = emu
+                .store
+                .get_version(&key, version)
+                .map_err(|e| v1_store_error(&e))?;
+            if entry.deleted {
+                // A tombstone has no value to return; Roblox's answer here is undocumented.
+                return Err(v1_store_error(&StoreError::EntryNotFound));
+            }
+            spend_key(
+                &emu,
+                Shape::V1DataStore,
+                &key,
+                KeyDirection::Read,
+                entry.value.len(),
+            )?;
+            Ok(entry_response(StatusCode::OK, &entry))
+        },
     )
     .await
-    {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let result = (|| {
-        let q = Query::parse(raw.as_deref());
-        let key = entry_key(universe(&raw_universe)?, &q)?;
-        let version = q
-            .get("versionId")
-            .ok_or_else(|| v1_invalid("InvalidVersionId", "versionId is required."))?;
-        let entry = emu
-            .store
-            .get_version(&key, version)
-            .map_err(|e| v1_store_error(&e))?;
-        if entry.deleted {
-            // A tombstone has no value to return; Roblox's answer here is undocumented.
-            return Err(v1_store_error(&StoreError::EntryNotFound));
-        }
-        Ok(entry_response(StatusCode::OK, &entry))
-    })();
-    gate.finish(either(result)).await
 }

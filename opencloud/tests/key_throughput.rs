@@ -1,0 +1,197 @@
+//! Per-key throughput (Roblox: writes 4 MB/min, reads 25 MB/min per key, each request rounded up
+//! to the next KB) answered with 429 and rate-limit headers in v1 and v2, shared between them,
+//! refusing without writing, and off unless configured.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use opencloud::emulator::budget::{KEY_READ_BYTES_PER_MINUTE, KEY_WRITE_BYTES_PER_MINUTE};
+use opencloud::emulator::store::EntryKey;
+use opencloud::emulator::{BudgetConfig, Clock, EmulatorConfig, ManualClock, ThroughputConfig};
+use serde_json::{Value, json};
+
+/// 00:00:30 of a minute, so the window resets in 30 s.
+const T0: i64 = 1_795_219_200_000 + 30_000;
+
+async fn harness(throughput: ThroughputConfig) -> (Harness, Arc<ManualClock>) {
+    let clock = ManualClock::shared(T0);
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let h = start_on(
+        dyn_clock,
+        EmulatorConfig {
+            throughput,
+            ..config()
+        },
+        |c| c,
+    )
+    .await;
+    (h, clock)
+}
+
+/// A v1 set with a body of `len` bytes (a JSON string), answered raw.
+async fn v1_set(h: &Harness, key: &str, len: usize) -> reqwest::Response {
+    let body = format!("\"{}\"", "x".repeat(len - 2));
+    reqwest::Client::new()
+        .post(format!(
+            "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries/entry?datastoreName={DS}&entryKey={key}",
+            h.server.base_url()
+        ))
+        .header("x-api-key", ADMIN_SECRET)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn writes_over_the_per_key_limit_get_429_and_change_nothing() {
+    let (h, clock) = harness(ThroughputConfig {
+        key_write_bytes_per_minute: Some(8 * 1024),
+        ..ThroughputConfig::unlimited()
+    })
+    .await;
+    // 3,000 bytes bill as 3 KB: two fit in 8 KB, the third does not.
+    assert_eq!(v1_set(&h, "w", 3000).await.status(), 200);
+    assert_eq!(v1_set(&h, "w", 3000).await.status(), 200);
+    let refused = v1_set(&h, "w", 3000).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "x-ratelimit-limit"), "8192");
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), "2048");
+    assert_eq!(header(&refused, "x-ratelimit-reset"), "30");
+    assert_eq!(header(&refused, "retry-after"), "30");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "RESOURCE_EXHAUSTED");
+    assert_eq!(
+        body["errorDetails"][0]["datastoreErrorCode"],
+        "TooManyRequests"
+    );
+    assert!(body["message"].as_str().unwrap().contains("KeyThrottled"));
+    let key = EntryKey::new(UNIVERSE, DS, "w");
+
+    // v2 writes draw on the same key budget: 3 KB does not fit in the 2 KB left, 1 KB twice does.
+    let v2 = V2::new(&h);
+    let (status, body) = v2
+        .patch("/entries/w", json!({"value": "y".repeat(3000)}))
+        .await;
+    assert_eq!((status, code(&body)), (429, "RESOURCE_EXHAUSTED"));
+    for value in [1, 2] {
+        let (status, _) = v2.patch("/entries/w", json!({"value": value})).await;
+        assert_eq!(status, 200);
+    }
+    let version_before = h.emulator.store.get(&key).unwrap().version;
+    let (status, _) = v2.post("/entries/w:increment", json!({"amount": 1})).await;
+    assert_eq!(status, 429);
+    assert_eq!(v1_set(&h, "w", 10).await.status(), 429);
+    let after = h.emulator.store.get(&key).unwrap();
+    assert_eq!((after.version, after.value.as_str()), (version_before, "2"));
+    // Other keys are independent.
+    assert_eq!(v1_set(&h, "other", 3000).await.status(), 200);
+
+    // A new minute, a new budget.
+    clock.advance(30_000);
+    assert_eq!(v1_set(&h, "w", 3000).await.status(), 200);
+}
+
+#[tokio::test]
+async fn reads_over_the_per_key_limit_get_429() {
+    let (h, _clock) = harness(ThroughputConfig {
+        key_read_bytes_per_minute: Some(2 * 1024),
+        ..ThroughputConfig::unlimited()
+    })
+    .await;
+    assert_eq!(v1_set(&h, "r", 1500).await.status(), 200);
+    let v2 = V2::new(&h);
+    let (status, _) = v2.get("/entries/r").await;
+    assert_eq!(status, 200, "1,500 bytes bill as 2 KB");
+    let (status, body) = v2.get("/entries/r").await;
+    assert_eq!((status, code(&body)), (429, "RESOURCE_EXHAUSTED"));
+    // v1 reads of the same key share the read budget.
+    let raw = reqwest::Client::new()
+        .get(format!(
+            "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries/entry?datastoreName={DS}&entryKey=r",
+            h.server.base_url()
+        ))
+        .header("x-api-key", ADMIN_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 429);
+}
+
+#[tokio::test]
+async fn v1_writes_share_a_universe_byte_budget_that_v2_does_not_use() {
+    let (h, _clock) = harness(ThroughputConfig {
+        v1_universe_write_bytes_per_minute: Some(8 * 1024),
+        ..ThroughputConfig::unlimited()
+    })
+    .await;
+    assert_eq!(v1_set(&h, "a", 3000).await.status(), 200);
+    assert_eq!(v1_set(&h, "b", 3000).await.status(), 200);
+    let refused = v1_set(&h, "c", 3000).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), "2048");
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("universe"),
+        "{body}"
+    );
+    assert_eq!(
+        h.emulator.store.get(&EntryKey::new(UNIVERSE, DS, "c")),
+        None
+    );
+    let (status, _) = V2::new(&h)
+        .patch(
+            "/entries/c?allowMissing=true",
+            json!({"value": "z".repeat(3000)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn per_key_limits_are_off_by_default_and_roblox_sized_when_on() {
+    let off = ThroughputConfig {
+        key_read_bytes_per_minute: None,
+        key_write_bytes_per_minute: None,
+        v1_universe_read_bytes_per_minute: None,
+        v1_universe_write_bytes_per_minute: None,
+    };
+    assert_eq!(EmulatorConfig::default().throughput, off);
+    let roblox = ThroughputConfig::roblox();
+    assert_eq!(
+        roblox.key_write_bytes_per_minute,
+        Some(KEY_WRITE_BYTES_PER_MINUTE)
+    );
+    assert_eq!(
+        roblox.key_read_bytes_per_minute,
+        Some(KEY_READ_BYTES_PER_MINUTE)
+    );
+    assert_eq!(KEY_WRITE_BYTES_PER_MINUTE, 4 * 1024 * 1024);
+    // With the defaults, 100 writes of 50 KB to one key in one minute (5 MB) all succeed.
+    let clock: Arc<dyn Clock> = ManualClock::shared(T0);
+    let h = start_on(
+        clock,
+        EmulatorConfig {
+            budgets: BudgetConfig::default(),
+            api_keys: config().api_keys,
+            ..EmulatorConfig::default()
+        },
+        |c| c,
+    )
+    .await;
+    for _ in 0..100 {
+        assert_eq!(v1_set(&h, "big", 50_000).await.status(), 200);
+    }
+}
