@@ -1,5 +1,7 @@
 //! Luau CPU cost of the bridge's hot paths, in the plain Luau interpreter (safeenv, as Roblox runs
-//! scripts): HMAC-SHA256 of 1 KiB, and verify + decode + apply of one command message.
+//! scripts): HMAC-SHA256 of 1 KiB, verify + decode + apply of one command message, and the whole
+//! per-command path of the runtime bridge (verify, apply, audit record into the outbox, the audit
+//! request body encoded, hashed and signed as the Outbox sends it).
 
 #[path = "../tests/bridge_support/mod.rs"]
 mod bridge_support;
@@ -34,7 +36,7 @@ fn luau_bridge(c: &mut Criterion) {
     let message = case["message"].as_str().unwrap().to_owned();
     let key_hex = case["keyHex"].as_str().unwrap();
     let key_id = case["keyId"].as_str().unwrap();
-    let run: (Function, Function) = b.eval(&format!(
+    let run: (Function, Function, Function) = b.eval(&format!(
         r#"
         local CommandCodec = require(script.Parent.CommandCodec)
         local ApplyRule = require(script.Parent.ApplyRule)
@@ -49,15 +51,36 @@ fn luau_bridge(c: &mut Criterion) {
             end
             return w
         end
+        local AuditRecord = require(script.Parent.AuditRecord)
+        local Json = require(script.Parent.Json)
+        local RequestSigner = require(script.Parent.RequestSigner)
+        local Sha256 = require(script.Parent.Sha256)
+        local Wallet = require(script.Parent.Wallet)
+        local auditKey = RequestSigner.key("game", assert(Hex.decode(string.rep("67", 32))))
         return fullWallet, function(message: string, wallet: any)
             local cmd, refusal = CommandCodec.decode(message, ring)
             assert(cmd, refusal)
             local out = ApplyRule.apply(wallet, cmd, cmd.issuedAt + 5, Limits.DEFAULT)
             assert(out.outcome == "applied")
+        end, function(message: string, wallet: any)
+            -- CommandHandler.handle + Outbox.send for one record (a batch of one: the worst case).
+            local cmd, refusal = CommandCodec.decode(message, ring)
+            assert(cmd, refusal)
+            local out = ApplyRule.apply(wallet, cmd, cmd.issuedAt + 5, Limits.DEFAULT)
+            assert(out.outcome == "applied")
+            local rec = Wallet.find(wallet, cmd.txn) :: any
+            local audit = AuditRecord.fromCommand(cmd, rec, "7a0c1e2d-0000-4000-8000-000000000000")
+            table.insert(wallet.outbox, audit)
+            local body = assert(Json.encode(audit))
+            local idem = "eb-" .. Hex.encode(Sha256.digest(buffer.fromstring(body)))
+            local headers = RequestSigner.sign(auditKey, 1700000000, {{
+                method = "POST", path = "/log/transactions", query = "", idempotencyKey = idem, body = body,
+            }})
+            assert(headers ~= nil)
         end
     "#
     ));
-    let (make_wallet, run) = run;
+    let (make_wallet, run, full) = run;
     c.bench_function("luau verify+decode+apply one command", |bench| {
         bench.iter_batched(
             || make_wallet.call::<mlua::Table>(()).unwrap(),
@@ -68,6 +91,19 @@ fn luau_bridge(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    c.bench_function(
+        "luau applied command: verify+apply+outbox+audit signing",
+        |bench| {
+            bench.iter_batched(
+                || make_wallet.call::<mlua::Table>(()).unwrap(),
+                |wallet| {
+                    full.call::<()>((black_box(message.as_str()), wallet))
+                        .unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
 }
 
 criterion_group!(benches, luau_bridge);

@@ -12,7 +12,7 @@ for tool in selene stylua; do
   fi
 done
 
-mapfile -t files < <(find engine harness bridge -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
+mapfile -t files < <(find engine harness bridge boot templates -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "lint-luau: no Luau files found" >&2
   exit 1

@@ -114,8 +114,19 @@ impl Place {
         node: &serde_json::Value,
         path: &mut Vec<String>,
     ) -> Result<(), EmuError> {
-        if let Some(p) = node.get("$path").and_then(|v| v.as_str()) {
+        // `"$path": "dir"` or Rojo 7.4's `"$path": {"optional": "dir"}` (skipped when absent).
+        let (path_value, optional) = match node.get("$path") {
+            Some(serde_json::Value::String(p)) => (Some(p.as_str()), false),
+            Some(serde_json::Value::Object(o)) => {
+                (o.get("optional").and_then(serde_json::Value::as_str), true)
+            }
+            _ => (None, false),
+        };
+        if let Some(p) = path_value {
             let full = root.join(p);
+            if optional && !full.exists() {
+                return self.walk_children(root, node, path);
+            }
             if path.is_empty() {
                 return Err(src_err(
                     &full,
@@ -132,6 +143,15 @@ impl Place {
                 )?;
             }
         }
+        self.walk_children(root, node, path)
+    }
+
+    fn walk_children(
+        &mut self,
+        root: &Path,
+        node: &serde_json::Value,
+        path: &mut Vec<String>,
+    ) -> Result<(), EmuError> {
         if let Some(obj) = node.as_object() {
             for (name, child) in obj {
                 if name.starts_with('$') || !child.is_object() {

@@ -335,8 +335,13 @@ impl Server {
     }
 
     /// Delivers a message to this server's subscribers.
+    /// In-game publishes travel as JSON text and arrive decoded; an Open Cloud publish carries a
+    /// plain string (`{"message": "<string>"}`), which arrives as that string, as on Roblox.
     pub(crate) fn deliver(&self, topic: &str, data: &str, sent: f64) -> Result<(), EmuError> {
-        let value = json::decode(&self.lua, data).map_err(EmuError::Engine)?;
+        let value = match json::decode(&self.lua, data) {
+            Ok(v) => v,
+            Err(_) => Value::String(self.lua.create_string(data)?),
+        };
         self.call("deliverMessage", (topic, value, sent))
             .map(|_| ())
     }

@@ -1,0 +1,375 @@
+//! The economy bridge on the engine emulator, end to end: the Rojo project (`roblox/`) with the
+//! real ProfileStore / ProfileService, N game servers on one Open Cloud store and bus, commands
+//! signed by the Rust `shared` crate and published like the bot does, and the real audit API
+//! (SQLite in a temp dir) over real HTTP. The API runs on a multi-thread tokio runtime; the
+//! `!Send` universe is driven on the test thread.
+
+#![allow(dead_code)] // each test binary uses a different part of this support module
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use api::{AuditClient, ListParams, LoggedRecord, RunningServer};
+use opencloud::emulator::EntryKey;
+use roblox::{Library, Place, Universe, UniverseConfig, invariant};
+use shared::{Actor, Command, Key, KeyRing, Op, TxnId};
+
+/// The command signing key (id `k1`), as the bot's COMMAND_KEYS would hold it.
+pub const COMMAND_KEY_HEX: &str =
+    "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
+/// The game servers' audit key (write scope).
+pub const AUDIT_KEY: &str =
+    "game:write:6767676767676767676767676767676767676767676767676767676767676767";
+/// An operator's read key.
+pub const READ_KEY: &str =
+    "ops:read:7272727272727272727272727272727272727272727272727272727272727272";
+/// Topic of commands.
+pub const COMMANDS: &str = "discord-commands";
+/// Full name of the bridge's RemoteEvent.
+pub const REMOTE: &str = "ReplicatedStorage.EconomyBalanceChanged";
+
+/// Wall-clock Unix ms (the API checks request timestamps against its own clock).
+pub fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The audit API on SQLite in a temp dir, restartable on the same port ("API down").
+pub struct AuditApi {
+    pub rt: tokio::runtime::Runtime,
+    server: Option<RunningServer>,
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    pub reader: AuditClient,
+}
+
+impl AuditApi {
+    /// Starts the API.
+    pub fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let server = rt.block_on(api::spawn_for_test(Self::config(dir.path())));
+        let server = server.unwrap();
+        let addr = server.addr();
+        let base = server.base_url();
+        let reader = AuditClient::new(
+            &base,
+            KeyRing::parse(READ_KEY).unwrap().signing_key().clone(),
+        );
+        Self {
+            rt,
+            server: Some(server),
+            addr,
+            dir,
+            reader,
+        }
+    }
+
+    fn config(dir: &Path) -> api::Config {
+        let url = format!("sqlite://{}", dir.join("audit.db").display());
+        let keys = KeyRing::parse(&format!("{AUDIT_KEY},{READ_KEY}")).unwrap();
+        api::Config::new(api::Database::Sqlite(url), keys)
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the API (connections are refused until [`AuditApi::restart`]).
+    pub fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown()).unwrap();
+        }
+    }
+
+    /// Starts it again on the same address and database.
+    pub fn restart(&mut self) {
+        assert!(self.server.is_none(), "already running");
+        let config = Self::config(self.dir.path());
+        let addr = self.addr;
+        let server = self.rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            api::spawn(config, listener).await
+        });
+        self.server = Some(server.unwrap());
+    }
+
+    /// Every logged row (all pages).
+    pub fn rows(&self) -> Vec<LoggedRecord> {
+        let mut out = Vec::new();
+        let mut params = ListParams {
+            limit: Some(500),
+            ..ListParams::default()
+        };
+        loop {
+            let page = self.rt.block_on(self.reader.list(&params)).unwrap();
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => params.cursor = Some(c),
+                None => return out,
+            }
+        }
+    }
+
+    /// Rows of one txn.
+    pub fn rows_of(&self, txn: &str) -> Vec<LoggedRecord> {
+        self.rows()
+            .into_iter()
+            .filter(|r| r.record.txn_id.as_str() == txn)
+            .collect()
+    }
+}
+
+/// The settings module the test places at ServerStorage.EconomyBridgeSecrets.
+pub fn secrets_source(lib: Library, api_url: &str, extra: &str) -> String {
+    let (_, audit_secret) = AUDIT_KEY.rsplit_once(':').unwrap();
+    format!(
+        r#"--!strict
+return {{
+	apiUrl = "{api_url}",
+	auditKeyId = "game",
+	auditSecret = "{audit_secret}",
+	commandKeys = {{ k1 = "{COMMAND_KEY_HEX}" }},
+	library = "{lib}",
+	logLevel = "debug",
+	{extra}
+}}
+"#,
+        lib = lib.module_name()
+    )
+}
+
+/// The Rojo project at `roblox/` plus the library and the secrets module.
+pub fn place(lib: Library, api_url: &str, extra: &str) -> Place {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut place = Place::from_dir(root).unwrap();
+    if let Err(e) = place.library(lib, None) {
+        panic!("{e}");
+    }
+    place.module(
+        "ServerStorage.EconomyBridgeSecrets",
+        secrets_source(lib, api_url, extra),
+    );
+    place
+}
+
+/// A universe of `servers` servers running the bridge, clock at wall time minus `behind_s`.
+pub fn universe(
+    lib: Library,
+    servers: usize,
+    seed: u64,
+    api: &AuditApi,
+    behind_s: i64,
+) -> Universe {
+    universe_with(lib, servers, seed, &api.url(), behind_s, "")
+}
+
+/// Same with extra settings lines.
+pub fn universe_with(
+    lib: Library,
+    servers: usize,
+    seed: u64,
+    api_url: &str,
+    behind_s: i64,
+    extra: &str,
+) -> Universe {
+    universe_cfg(lib, servers, api_url, extra, |cfg| {
+        cfg.seed = seed;
+        cfg.start_unix_ms = wall_ms() - behind_s * 1000;
+    })
+}
+
+/// A universe with the configuration tweaked by `tweak` (start: wall time, 20 fps).
+pub fn universe_cfg(
+    lib: Library,
+    servers: usize,
+    api_url: &str,
+    extra: &str,
+    tweak: impl FnOnce(&mut UniverseConfig),
+) -> Universe {
+    let mut cfg = UniverseConfig {
+        fps: 20,
+        start_unix_ms: wall_ms(),
+        keep_trace: false,
+        ..UniverseConfig::default()
+    };
+    tweak(&mut cfg);
+    let mut u = Universe::new(cfg, place(lib, api_url, extra));
+    u.add_invariant("session-lock", Box::new(invariant::session_lock));
+    for _ in 0..servers {
+        u.start_server().unwrap();
+    }
+    u
+}
+
+/// Crockford base32 digits.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A canonical ULID with time `ms` and `n` in the random part.
+pub fn txn_id(ms: i64, n: u64) -> String {
+    let mut s = String::with_capacity(26);
+    let mut t = ms as u64;
+    let mut time = [0u8; 10];
+    for c in time.iter_mut().rev() {
+        *c = CROCKFORD[(t % 32) as usize];
+        t /= 32;
+    }
+    s.push_str(std::str::from_utf8(&time).unwrap());
+    let mut r = [b'0'; 16];
+    let mut x = n;
+    for c in r.iter_mut().rev() {
+        *c = CROCKFORD[(x % 32) as usize];
+        x /= 32;
+    }
+    s.push_str(std::str::from_utf8(&r).unwrap());
+    s
+}
+
+/// The signing key of commands.
+pub fn command_key() -> Key {
+    KeyRing::parse(&format!("k1:{COMMAND_KEY_HEX}"))
+        .unwrap()
+        .signing_key()
+        .clone()
+}
+
+/// A signed `EB1` command message as the bot publishes it, issued at the universe's `now`.
+pub fn command(u: &Universe, txn: &str, user_id: u64, op: Op, amount: i64) -> String {
+    let issued = virtual_ms(u);
+    command_at(txn, user_id, op, amount, issued, issued + 300_000)
+}
+
+/// A signed command with explicit times.
+pub fn command_at(
+    txn: &str,
+    user_id: u64,
+    op: Op,
+    amount: i64,
+    issued_at: i64,
+    expires_at: i64,
+) -> String {
+    let cmd = Command {
+        v: 1,
+        txn: txn.parse::<TxnId>().unwrap(),
+        op,
+        user_id,
+        amount,
+        reason: "event prize".into(),
+        actor: Actor {
+            id: "123456789012345678".into(),
+            name: "Mod".into(),
+        },
+        issued_at,
+        expires_at,
+    };
+    shared::encode_command_message(&cmd, &command_key()).unwrap()
+}
+
+/// The universe's virtual Unix ms.
+pub fn virtual_ms(u: &Universe) -> i64 {
+    u.config().start_unix_ms + (u.now_s() * 1000.0) as i64
+}
+
+/// The stored wallet entry of a user, parsed.
+pub fn stored(u: &Universe, user_id: u64) -> Option<serde_json::Value> {
+    let key = EntryKey::scoped(
+        u.config().universe_id,
+        "EconomyWallet",
+        "global",
+        format!("wallet_{user_id}"),
+    );
+    let entry = u.backend().store.get(&key)?;
+    serde_json::from_str(&entry.value).ok()
+}
+
+/// The stored wallet document (`Data`).
+pub fn data(u: &Universe, user_id: u64) -> serde_json::Value {
+    stored(u, user_id).map_or(serde_json::Value::Null, |v| v["Data"].clone())
+}
+
+/// The JobId holding a user's wallet session.
+pub fn holder(u: &Universe, user_id: u64) -> Option<String> {
+    stored(u, user_id).and_then(|v| invariant::session_holder(&v))
+}
+
+/// Lines a server printed that start with `[EconomyBridge]` and contain `needle`.
+pub fn lines(u: &Universe, server: usize, needle: &str) -> Vec<String> {
+    u.server(server).map_or_else(Vec::new, |s| {
+        s.output()
+            .into_iter()
+            .map(|l| l.text)
+            .filter(|t| t.starts_with("[EconomyBridge]") && t.contains(needle))
+            .collect()
+    })
+}
+
+/// Such lines across all servers still alive.
+pub fn all_lines(u: &Universe, needle: &str) -> Vec<(usize, String)> {
+    (0..u.server_count())
+        .flat_map(|s| lines(u, s, needle).into_iter().map(move |l| (s, l)))
+        .collect()
+}
+
+/// Whether a server has the user's wallet session (it printed the start line and holds the lock).
+pub fn has_session(u: &Universe, server: usize, user_id: u64) -> bool {
+    let job = u.server(server).map(|s| s.job_id().to_owned());
+    job.is_some()
+        && holder(u, user_id) == job
+        && !lines(u, server, &format!("session started for user {user_id}:")).is_empty()
+}
+
+/// RemoteEvent calls to a user about `txn`, across servers still alive.
+pub fn remote_fires(u: &Universe, user_id: u64, txn: &str) -> usize {
+    (0..u.server_count())
+        .filter_map(|s| u.server(s))
+        .flat_map(|s| s.remote_calls())
+        .filter(|c| c.remote == REMOTE && c.user_id == Some(user_id) && c.args.contains(txn))
+        .count()
+}
+
+/// Panics with context unless the universe saw no invariant violation and no script error.
+pub fn assert_clean(u: &Universe) {
+    assert!(
+        u.violations().is_empty(),
+        "violations: {:?}",
+        u.violations()
+    );
+    if u.script_errors() != 0 {
+        let errs: Vec<String> = (0..u.server_count())
+            .filter_map(|s| u.server(s))
+            .flat_map(|s| s.output())
+            .filter(|l| l.level != "print")
+            .map(|l| l.text)
+            .collect();
+        panic!("{} script errors: {errs:#?}", u.script_errors());
+    }
+}
+
+/// Balance of the stored wallet.
+pub fn balance(u: &Universe, user_id: u64) -> i64 {
+    data(u, user_id)["balance"].as_i64().unwrap_or(-1)
+}
+
+/// Ring entries of the stored wallet.
+pub fn ring(u: &Universe, user_id: u64) -> Vec<serde_json::Value> {
+    data(u, user_id)["ring"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Outbox records of the stored wallet.
+pub fn outbox(u: &Universe, user_id: u64) -> Vec<serde_json::Value> {
+    data(u, user_id)["outbox"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
