@@ -67,6 +67,9 @@ pub enum CliCommand {
     },
     /// Check the configuration and exit.
     CheckConfig,
+    /// Run the Discord bot with the reconciler and the /healthz + /metrics endpoint until
+    /// SIGTERM / Ctrl-C.
+    Serve,
 }
 
 /// One line per outcome, in plain words.

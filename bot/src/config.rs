@@ -12,6 +12,11 @@ use std::time::Duration;
 pub struct SecretString(String);
 
 impl SecretString {
+    /// Wraps a secret read from the settings.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
     /// The value, for handing to the client that needs it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -43,7 +48,7 @@ pub struct CliActor {
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `sqlite://path` of the bot's own database.
+    /// The bot's own database: `sqlite://path` or `postgres://…`.
     pub database_url: String,
     /// Roblox universe id.
     pub universe_id: u64,
@@ -287,10 +292,9 @@ impl Config {
                 .push("MAX_AMOUNT / BALANCE_CAP out of range".into());
         }
         let database_url = r.text("BOT_DATABASE_URL", "sqlite://economy-bot.db");
-        if !database_url.starts_with("sqlite:") {
-            r.errors.push(
-                "BOT_DATABASE_URL must be a sqlite: URL (PostgreSQL is not supported yet)".into(),
-            );
+        if crate::service::DbKind::of_url(&database_url).is_none() {
+            r.errors
+                .push("BOT_DATABASE_URL must start with sqlite: or postgres://".into());
         }
         match (
             universe_id,

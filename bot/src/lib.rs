@@ -5,8 +5,14 @@
 //!   `emulator` the in-memory Open Cloud emulator).
 //! - [`config`]: settings from the environment / `.env`, one clear line per problem.
 //! - [`cli`]: the `economy-bot` command line over the same service.
+//! - [`discord`]: the poise / serenity front end (slash commands, receipts, log channel).
+//! - [`metrics`]: metric names and recording helpers.
+//! - [`daemon`]: `economy-bot serve` (Discord + reconciler + health / metrics endpoint).
 
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod discord;
+pub mod metrics;
 pub mod service;

@@ -7,6 +7,7 @@ use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
 use bot::adapters::system_clock::SystemClock;
 use bot::cli::{self, Cli, CliCommand, MoveArgs};
 use bot::config::Config;
+use bot::discord::{DiscordSettings, parse};
 use bot::service::{ActorCtx, AuditQuery, Db, MoveRequest, Ports, Service, ServiceConfig, Target};
 use clap::Parser;
 use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
@@ -80,7 +81,10 @@ async fn run_move(
     op: Op,
     args: MoveArgs,
 ) -> anyhow::Result<()> {
-    let target: Target = args.target.parse().unwrap_or(Target::Id(0));
+    // The same option rules as the slash commands: bad input is refused before any call.
+    let target = parse::parse_user(&args.target)?;
+    parse::parse_amount(args.amount, config.limits.max_amount)?;
+    let reason = parse::parse_reason(&args.reason)?;
     let user = service.resolve(&target).await?;
     println!(
         "target: {} (@{}, {})",
@@ -99,7 +103,7 @@ async fn run_move(
             op,
             target: Target::Id(user.id),
             amount: args.amount,
-            reason: args.reason,
+            reason,
             replay: args.txn,
         })
         .await?;
@@ -113,12 +117,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("configuration OK");
         return Ok(());
     }
+    if matches!(cli.command, CliCommand::Serve) {
+        // Every setting problem is reported before anything connects.
+        let discord = DiscordSettings::from_env();
+        let bind = bot::daemon::metrics_bind_from_env();
+        let (discord, bind) = match (discord, bind) {
+            (Ok(d), Ok(b)) => (d, b),
+            (d, b) => {
+                let mut lines = d.err().map(|e| e.0).unwrap_or_default();
+                lines.extend(b.err());
+                anyhow::bail!("invalid configuration:\n  {}", lines.join("\n  "));
+            }
+        };
+        let service = Arc::new(build(&config).await?);
+        return bot::daemon::serve(service, discord, bind).await;
+    }
     let service = build(&config).await?;
     match cli.command {
         CliCommand::Give(args) => run_move(&service, &config, Op::Give, args).await?,
         CliCommand::Deduct(args) => run_move(&service, &config, Op::Deduct, args).await?,
         CliCommand::Balance { target } => {
-            let target: Target = target.parse().unwrap_or(Target::Id(0));
+            let target = parse::parse_user(&target)?;
             let view = service.balance(&actor(&config), &target).await?;
             println!("{}", cli::render_balance(&view));
         }
@@ -130,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let user_id = match user {
                 Some(u) => {
-                    let target: Target = u.parse().unwrap_or(Target::Id(0));
+                    let target = parse::parse_user(&u)?;
                     Some(service.resolve(&target).await?.id)
                 }
                 None => None,
@@ -160,7 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.settled, report.still_pending, report.audit_posted
             );
         }
-        CliCommand::CheckConfig => {}
+        CliCommand::CheckConfig | CliCommand::Serve => {}
     }
     service.db().close().await;
     Ok(())
@@ -169,13 +188,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     // A missing .env is fine; the environment may hold everything.
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // LOG_FORMAT=json: one JSON object per line for log collectors (secrets are never logged).
+    if std::env::var("LOG_FORMAT").is_ok_and(|v| v.trim().eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

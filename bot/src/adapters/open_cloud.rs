@@ -86,7 +86,9 @@ impl WalletStore for OpenCloudPorts {
     fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
         Box::pin(async move {
             self.calls.get();
-            match self.client.get_entry(&self.path(user_id)).await {
+            let result = self.client.get_entry(&self.path(user_id)).await;
+            crate::metrics::open_cloud_call("get", result.is_ok());
+            match result {
                 Ok(Some(e)) => to_wallet_entry(&e).map(Some),
                 Ok(None) => Ok(None),
                 Err(e) => Err(port_error(&e)),
@@ -115,11 +117,14 @@ impl WalletStore for OpenCloudPorts {
                 exclusive_create,
             };
             let text = value.to_string();
-            match self
+            let result = self
                 .client
                 .set_entry(&self.path(user_id), &text, &options)
-                .await
-            {
+                .await;
+            // A 412 is an answer, not a failure.
+            let ok = matches!(result, Ok(_) | Err(Error::PreconditionFailed { .. }));
+            crate::metrics::open_cloud_call("set", ok);
+            match result {
                 Ok(v) => Ok(WalletEntry {
                     value,
                     updated_ms: opencloud::timefmt::parse(&v.created_time).unwrap_or_default(),
@@ -144,10 +149,12 @@ impl Messaging for OpenCloudPorts {
     ) -> BoxFut<'a, Result<(), PortError>> {
         Box::pin(async move {
             self.calls.publish();
-            self.client
+            let result = self
+                .client
                 .publish(self.location.universe_id, topic, message)
-                .await
-                .map_err(|e| port_error(&e))
+                .await;
+            crate::metrics::open_cloud_call("publish", result.is_ok());
+            result.map_err(|e| port_error(&e))
         })
     }
 }
@@ -156,7 +163,9 @@ impl Users for OpenCloudPorts {
     fn by_id(&self, id: u64) -> BoxFut<'_, Result<Option<RobloxUser>, PortError>> {
         Box::pin(async move {
             self.calls.users();
-            let found = self.client.get_user(id).await.map_err(|e| port_error(&e))?;
+            let found = self.client.get_user(id).await;
+            crate::metrics::open_cloud_call("users", found.is_ok());
+            let found = found.map_err(|e| port_error(&e))?;
             Ok(found.map(|u| RobloxUser {
                 id,
                 name: u.name,
@@ -168,11 +177,9 @@ impl Users for OpenCloudPorts {
     fn by_name<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Option<RobloxUser>, PortError>> {
         Box::pin(async move {
             self.calls.users();
-            let found = self
-                .client
-                .user_ids_by_names(&[name])
-                .await
-                .map_err(|e| port_error(&e))?;
+            let found = self.client.user_ids_by_names(&[name]).await;
+            crate::metrics::open_cloud_call("users", found.is_ok());
+            let found = found.map_err(|e| port_error(&e))?;
             Ok(found.into_iter().next().map(|m| RobloxUser {
                 id: m.id,
                 name: m.name,

@@ -1,9 +1,17 @@
-//! The bot's own database (SQLite through sqlx): pending confirmations that survive restarts,
-//! the per-actor daily cap and cooldown ledger, and audit records awaiting acknowledgement.
+//! The bot's own database: pending confirmations that survive restarts, the per-actor daily cap
+//! and cooldown ledger, audit records awaiting acknowledgement and log-channel bookkeeping.
+//!
+//! Two concrete backends behind one type, chosen by the URL scheme: SQLite (one connection, so
+//! reservations are serialised) and PostgreSQL (several bot replicas; reservations of one actor
+//! are serialised by a transaction-scoped advisory lock). Each has its own migrations
+//! (`migrations/sqlite`, `migrations/postgres`); the SQL text is shared, written with `?`
+//! placeholders and numbered for PostgreSQL.
 
 use shared::{AuditRecord, Op, RejectReason, TxnId};
-use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use std::borrow::Cow;
 use std::str::FromStr;
 
 /// Why the database failed; never carries row contents.
@@ -18,6 +26,9 @@ pub enum DbError {
     /// A stored row does not decode (edited by hand?).
     #[error("bot database holds an unreadable row for txn {0}")]
     Corrupt(String),
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("BOT_DATABASE_URL must start with sqlite: or postgres://")]
+    Scheme,
 }
 
 /// Final or current state of a txn.
@@ -64,6 +75,10 @@ pub struct TxnRow {
     pub message: String,
     /// Where it stands.
     pub state: TxnState,
+    /// Actor display name.
+    pub actor_name: String,
+    /// When it settled (Unix ms), none while pending.
+    pub settled_at: Option<i64>,
 }
 
 /// What a reservation was refused for.
@@ -109,7 +124,46 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// The bot database.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend (the body is
+/// type-checked once per backend; no `sqlx::Any`).
+macro_rules! on_pool {
+    ($self:ident, $pool:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($pool) => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    /// `sqlite:`.
+    Sqlite,
+    /// `postgres://` / `postgresql://`.
+    Postgres,
+}
+
+impl DbKind {
+    /// The backend of `url`, or `None` for any other scheme.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 fn op_str(op: Op) -> &'static str {
@@ -121,26 +175,71 @@ fn parse_reason(s: &str) -> Option<RejectReason> {
 }
 
 impl Db {
-    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://path` or
-    /// `sqlite::memory:`).
+    /// Opens (creating if needed) and migrates the database at `url`: `sqlite://path`,
+    /// `sqlite::memory:` or `postgres://…` (add `options=-c search_path=<schema>` to use a schema).
     pub async fn open(url: &str) -> Result<Self, DbError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        // One connection: every reservation is serialised, so the cap check and the insert
-        // cannot interleave between two commands of the same actor.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let backend = match DbKind::of_url(url) {
+            Some(DbKind::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(std::time::Duration::from_secs(5));
+                // One connection: every reservation is serialised, so the cap check and the
+                // insert cannot interleave between two commands of the same actor.
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Backend::Sqlite(pool)
+            }
+            Some(DbKind::Postgres) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(std::time::Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Backend::Postgres(pool)
+            }
+            None => return Err(DbError::Scheme),
+        };
+        Ok(Self { backend })
+    }
+
+    /// Which backend this is.
+    pub fn kind(&self) -> DbKind {
+        match self.backend {
+            Backend::Sqlite(_) => DbKind::Sqlite,
+            Backend::Postgres(_) => DbKind::Postgres,
+        }
+    }
+
+    /// `sql` with `?` placeholders numbered `$1, $2, …` for PostgreSQL.
+    fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        match self.backend {
+            Backend::Sqlite(_) => Cow::Borrowed(sql),
+            Backend::Postgres(_) => {
+                let mut out = String::with_capacity(sql.len() + 8);
+                let mut n = 0;
+                for c in sql.chars() {
+                    if c == '?' {
+                        n += 1;
+                        out.push('$');
+                        out.push_str(&n.to_string());
+                    } else {
+                        out.push(c);
+                    }
+                }
+                Cow::Owned(out)
+            }
+        }
     }
 
     /// Closes the pool (waits for in-flight queries).
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(self, pool => pool.close().await)
     }
 
     /// Atomically checks the actor's cooldown and daily cap and records the txn as pending.
@@ -150,51 +249,71 @@ impl Db {
         cooldown_ms: i64,
         daily_cap: i64,
     ) -> Result<Result<(), ReserveRefusal>, DbError> {
-        let mut tx = self.pool.begin().await?;
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(created_at) FROM txns WHERE actor_id = ?")
-                .bind(t.actor_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if let Some(last) = last
-            && t.now_ms - last < cooldown_ms
-        {
-            return Ok(Err(ReserveRefusal::Cooldown {
-                retry_after_ms: cooldown_ms - (t.now_ms - last),
-            }));
-        }
-        let used: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount), 0) FROM txns
+        let last_sql = self.sql("SELECT MAX(created_at) FROM txns WHERE actor_id = ?");
+        let used_sql = self.sql(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
              WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')",
-        )
-        .bind(t.actor_id)
-        .bind(t.now_ms - DAY_MS)
-        .fetch_one(&mut *tx)
-        .await?;
-        if used.saturating_add(t.amount) > daily_cap {
-            return Ok(Err(ReserveRefusal::DailyCap { used }));
-        }
-        sqlx::query(
+        );
+        let insert_sql = self.sql(
             "INSERT INTO txns (txn_id, actor_id, actor_name, user_id, op, amount, created_at,
                                expires_at, message, state)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
-        )
-        .bind(t.txn.as_str())
-        .bind(t.actor_id)
-        .bind(t.actor_name)
-        .bind(t.user_id as i64)
-        .bind(op_str(t.op))
-        .bind(t.amount)
-        .bind(t.now_ms)
-        .bind(t.expires_at)
-        .bind(t.message)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Backend::Postgres(_) = self.backend {
+                // Serialises reservations of one actor across connections and bot replicas
+                // until this transaction ends (released on commit / rollback).
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(t.actor_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let last: Option<i64> = sqlx::query_scalar(&last_sql)
+                .bind(t.actor_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(last) = last
+                && t.now_ms - last < cooldown_ms
+            {
+                return Ok(Err(ReserveRefusal::Cooldown {
+                    retry_after_ms: cooldown_ms - (t.now_ms - last),
+                }));
+            }
+            let used: i64 = sqlx::query_scalar(&used_sql)
+                .bind(t.actor_id)
+                .bind(t.now_ms - DAY_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+            if used.saturating_add(t.amount) > daily_cap {
+                return Ok(Err(ReserveRefusal::DailyCap { used }));
+            }
+            sqlx::query(&insert_sql)
+                .bind(t.txn.as_str())
+                .bind(t.actor_id)
+                .bind(t.actor_name)
+                .bind(t.user_id as i64)
+                .bind(op_str(t.op))
+                .bind(t.amount)
+                .bind(t.now_ms)
+                .bind(t.expires_at)
+                .bind(t.message)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Ok(()))
+        })
     }
 
-    fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<TxnRow, DbError> {
+    fn decode<R>(row: &R) -> Result<TxnRow, DbError>
+    where
+        R: Row,
+        for<'r> &'r str: ColumnIndex<R>,
+        for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+        for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+        for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+        for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    {
         let id: String = row.try_get("txn_id")?;
         let corrupt = || DbError::Corrupt(id.clone());
         let txn: TxnId = id.parse().map_err(|_| corrupt())?;
@@ -226,12 +345,14 @@ impl Db {
         let user_id: i64 = row.try_get("user_id")?;
         Ok(TxnRow {
             actor_id: row.try_get("actor_id")?,
+            actor_name: row.try_get("actor_name")?,
             user_id: u64::try_from(user_id).map_err(|_| corrupt())?,
             op,
             amount: row.try_get("amount")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
             message: row.try_get("message")?,
+            settled_at: row.try_get("settled_at")?,
             state,
             txn,
         })
@@ -239,19 +360,23 @@ impl Db {
 
     /// The row of `txn`, if the bot knows it.
     pub async fn get(&self, txn: &TxnId) -> Result<Option<TxnRow>, DbError> {
-        let row = sqlx::query("SELECT * FROM txns WHERE txn_id = ?")
-            .bind(txn.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(Self::decode).transpose()
+        let sql = self.sql("SELECT * FROM txns WHERE txn_id = ?");
+        on_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(txn.as_str())
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(Self::decode).transpose()
+        })
     }
 
     /// Every txn still pending, oldest first.
     pub async fn pending(&self) -> Result<Vec<TxnRow>, DbError> {
-        let rows = sqlx::query("SELECT * FROM txns WHERE state = 'pending' ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(Self::decode).collect()
+        let sql = "SELECT * FROM txns WHERE state = 'pending' ORDER BY created_at";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(Self::decode).collect()
+        })
     }
 
     /// Records the final state of a pending txn (first settlement wins) and, for a txn the bot
@@ -280,20 +405,23 @@ impl Db {
             TxnState::NotDelivered => ("not_delivered", None, None, None),
         };
         let record = audit_record.and_then(|r| serde_json::to_string(r).ok());
-        sqlx::query(
+        let sql = self.sql(
             "UPDATE txns SET state = ?, reject_reason = ?, balance_after = ?, committed_by = ?,
                              settled_at = ?, audit_record = ?
              WHERE txn_id = ? AND state = 'pending'",
-        )
-        .bind(name)
-        .bind(reason)
-        .bind(balance)
-        .bind(by)
-        .bind(now_ms)
-        .bind(record)
-        .bind(txn.as_str())
-        .execute(&self.pool)
-        .await?;
+        );
+        on_pool!(self, pool => {
+            sqlx::query(&sql)
+                .bind(name)
+                .bind(reason)
+                .bind(balance)
+                .bind(by)
+                .bind(now_ms)
+                .bind(record)
+                .bind(txn.as_str())
+                .execute(pool)
+                .await?;
+        });
         Ok(self
             .get(txn)
             .await?
@@ -303,32 +431,72 @@ impl Db {
 
     /// Marks the audit record of `txn` as acknowledged by the audit API.
     pub async fn mark_audit_acked(&self, txn: &TxnId) -> Result<(), DbError> {
-        sqlx::query("UPDATE txns SET audit_acked = 1 WHERE txn_id = ?")
-            .bind(txn.as_str())
-            .execute(&self.pool)
-            .await?;
+        let sql = self.sql("UPDATE txns SET audit_acked = 1 WHERE txn_id = ?");
+        on_pool!(self, pool => {
+            sqlx::query(&sql).bind(txn.as_str()).execute(pool).await?;
+        });
         Ok(())
     }
 
     /// Whether the audit API acknowledged `txn`'s record.
     pub async fn audit_acked(&self, txn: &TxnId) -> Result<bool, DbError> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT audit_acked FROM txns WHERE txn_id = ?")
-            .bind(txn.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let sql = self.sql("SELECT audit_acked FROM txns WHERE txn_id = ?");
+        let v: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(&sql)
+                .bind(txn.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
         Ok(v == Some(1))
     }
 
     /// Audit records the bot committed that the API has not acknowledged yet.
     pub async fn unacked_records(&self) -> Result<Vec<AuditRecord>, DbError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT txn_id, audit_record FROM txns
-             WHERE audit_record IS NOT NULL AND audit_acked = 0 ORDER BY created_at",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = "SELECT txn_id, audit_record FROM txns
+                   WHERE audit_record IS NOT NULL AND audit_acked = 0 ORDER BY created_at";
+        let rows: Vec<(String, String)> =
+            on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(id, text)| serde_json::from_str(&text).map_err(|_| DbError::Corrupt(id)))
             .collect()
+    }
+
+    /// How many audit records wait for acknowledgement (the retry queue, for metrics).
+    pub async fn unacked_count(&self) -> Result<i64, DbError> {
+        let sql = "SELECT CAST(COUNT(*) AS BIGINT) FROM txns
+                   WHERE audit_record IS NOT NULL AND audit_acked = 0";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?))
+    }
+
+    /// Settled txns not yet posted to the log channel, oldest settlement first.
+    pub async fn unlogged(&self, limit: u32) -> Result<Vec<TxnRow>, DbError> {
+        let sql = self.sql(
+            "SELECT * FROM txns WHERE logged = 0 AND state <> 'pending'
+             ORDER BY settled_at LIMIT ?",
+        );
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(pool).await?;
+            rows.iter().map(Self::decode).collect()
+        })
+    }
+
+    /// Claims `txn` for posting to the log channel; `false` when another poster claimed it.
+    pub async fn claim_logged(&self, txn: &TxnId) -> Result<bool, DbError> {
+        let sql = self.sql(
+            "UPDATE txns SET logged = 1 WHERE txn_id = ? AND logged = 0 AND state <> 'pending'",
+        );
+        let done = on_pool!(self, pool => {
+            sqlx::query(&sql).bind(txn.as_str()).execute(pool).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Gives a claim back (the post failed; a later pass retries).
+    pub async fn release_logged(&self, txn: &TxnId) -> Result<(), DbError> {
+        let sql = self.sql("UPDATE txns SET logged = 0 WHERE txn_id = ?");
+        on_pool!(self, pool => {
+            sqlx::query(&sql).bind(txn.as_str()).execute(pool).await?;
+        });
+        Ok(())
     }
 }

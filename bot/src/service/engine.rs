@@ -76,6 +76,29 @@ pub struct BalanceView {
     pub in_live_server: bool,
 }
 
+/// A settled movement as posted to the log channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledTxn {
+    /// The txn id.
+    pub txn: TxnId,
+    /// Roblox user id.
+    pub user_id: u64,
+    /// Give or deduct.
+    pub op: shared::Op,
+    /// Amount.
+    pub amount: i64,
+    /// Discord actor id.
+    pub actor_id: String,
+    /// Actor display name.
+    pub actor_name: String,
+    /// The reason the actor gave.
+    pub reason: String,
+    /// How it settled.
+    pub outcome: Outcome,
+    /// When it settled (Unix ms).
+    pub settled_at_ms: i64,
+}
+
 /// What one reconciler pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
@@ -627,8 +650,23 @@ impl Service {
     /// One reconciler pass: resumes every pending txn (each for up to `budget`) and re-posts
     /// audit records the API has not acknowledged. Run at start-up and periodically.
     pub async fn reconcile(&self, budget: Duration) -> Result<ReconcileReport, ServiceError> {
+        self.reconcile_older_than(budget, Duration::ZERO).await
+    }
+
+    /// A reconciler pass over pending txns accepted at least `min_age` ago (younger ones are
+    /// still being driven by the command that issued them; driving them twice costs calls).
+    pub async fn reconcile_older_than(
+        &self,
+        budget: Duration,
+        min_age: Duration,
+    ) -> Result<ReconcileReport, ServiceError> {
         let mut report = ReconcileReport::default();
+        let cutoff = self.ports.clock.now_ms() - ms(min_age);
         for row in self.db.pending().await? {
+            if row.created_at > cutoff {
+                report.still_pending += 1;
+                continue;
+            }
             match self.confirm(&row.txn, budget).await {
                 Ok(Outcome::Pending) => report.still_pending += 1,
                 Ok(_) => report.settled += 1,
@@ -644,6 +682,52 @@ impl Service {
             }
         }
         Ok(report)
+    }
+
+    /// The outcome stored for `txn` right now (no remote calls), `None` for an unknown txn.
+    pub async fn stored_outcome(&self, txn: &TxnId) -> Result<Option<Outcome>, ServiceError> {
+        Ok(self
+            .db
+            .get(txn)
+            .await?
+            .map(|row| outcome_of_state(&row.state)))
+    }
+
+    /// Counts for monitoring: (audit records awaiting acknowledgement, txns still pending).
+    pub async fn queue_sizes(&self) -> Result<(i64, i64), ServiceError> {
+        let unacked = self.db.unacked_count().await?;
+        let pending = i64::try_from(self.db.pending().await?.len()).unwrap_or(i64::MAX);
+        Ok((unacked, pending))
+    }
+
+    /// Settled txns not yet posted to the log channel (oldest first, at most `limit`).
+    pub async fn unlogged(&self, limit: u32) -> Result<Vec<SettledTxn>, ServiceError> {
+        let mut out = Vec::new();
+        for row in self.db.unlogged(limit).await? {
+            let reason = self.command_of(&row)?.reason;
+            out.push(SettledTxn {
+                outcome: outcome_of_state(&row.state),
+                settled_at_ms: row.settled_at.unwrap_or(row.created_at),
+                txn: row.txn,
+                user_id: row.user_id,
+                op: row.op,
+                amount: row.amount,
+                actor_id: row.actor_id,
+                actor_name: row.actor_name,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Claims `txn` for one log-channel post; `false` when another poster has it.
+    pub async fn claim_logged(&self, txn: &TxnId) -> Result<bool, ServiceError> {
+        Ok(self.db.claim_logged(txn).await?)
+    }
+
+    /// Gives a log claim back after a failed post.
+    pub async fn release_logged(&self, txn: &TxnId) -> Result<(), ServiceError> {
+        Ok(self.db.release_logged(txn).await?)
     }
 
     /// A player's balance as of the last save, and whether a live server holds the wallet.

@@ -3,7 +3,8 @@
 //! - [`ports`]: the narrow traits the service needs (wallet store, messaging, audit log, users, clock).
 //! - [`profile`]: the stored profile shape (ProfileStore / ProfileService) and its session lock.
 //! - [`policy`]: role allowlist and per-role maxima.
-//! - [`db`]: the bot's SQLite database (pending confirmations, daily caps, cooldowns, audit retries).
+//! - [`db`]: the bot's database, SQLite or PostgreSQL (pending confirmations, daily caps,
+//!   cooldowns, audit retries, log-channel posts).
 //! - [`outcome`]: requests, outcomes, refusals.
 //! - [`engine`]: the [`Service`] itself and its reconciler.
 
@@ -14,8 +15,8 @@ pub mod policy;
 pub mod ports;
 pub mod profile;
 
-pub use db::{Db, DbError, TxnState};
-pub use engine::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig};
+pub use db::{Db, DbError, DbKind, TxnState};
+pub use engine::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig, SettledTxn};
 pub use outcome::{
     ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError, Target,
 };

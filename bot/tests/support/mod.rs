@@ -20,6 +20,8 @@ use shared::{AuditRecord, KeyRing, Limits, Op, Source, TxnId, Wallet};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod pg;
+
 pub const UNIVERSE: u64 = 4242;
 pub const TOPIC: &str = "discord-commands";
 pub const COMMAND_KEYS: &str =
@@ -137,6 +139,8 @@ pub async fn dead_url() -> String {
 
 /// Everything one test needs.
 pub struct World {
+    /// Bot database URL; `None` = SQLite in `db_dir`.
+    pub db_url: Option<String>,
     pub clock: Arc<ManualClock>,
     pub emulator: Arc<Emulator>,
     pub calls: Arc<CallCounter>,
@@ -177,6 +181,7 @@ impl World {
             calls.clone(),
         ));
         Self {
+            db_url: None,
             clock,
             emulator,
             calls,
@@ -187,7 +192,18 @@ impl World {
     }
 
     pub fn db_url(&self) -> String {
-        format!("sqlite://{}", self.db_dir.path().join("bot.db").display())
+        match &self.db_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.db_dir.path().join("bot.db").display()),
+        }
+    }
+
+    /// The same world with the bot's state in a fresh PostgreSQL schema.
+    pub async fn on_postgres() -> Self {
+        Self {
+            db_url: Some(pg::fresh_schema_url().await),
+            ..Self::new()
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -1,0 +1,160 @@
+//! The Discord front end: poise slash commands `/give`, `/deduct`, `/balance`, `/audit` over the
+//! service layer, receipts that follow pending txns until they settle, a log channel, and the
+//! reconciler loop.
+//!
+//! - [`settings`]: `DISCORD_*` settings (the token is never printed).
+//! - [`parse`]: option parsing (pure).
+//! - [`render`]: embeds and buttons (pure).
+//! - [`confirm`]: the Confirm / Cancel state machine and its driver (pure, gateway-free).
+//! - [`error`]: errors in plain words.
+//! - [`commands`]: the poise commands (glue only) and `on_error`.
+//! - [`tasks`]: commands in flight, the reconciler loop, the log-channel poster.
+
+pub mod commands;
+pub mod confirm;
+pub mod error;
+pub mod parse;
+pub mod render;
+pub mod settings;
+pub mod tasks;
+
+pub use commands::commands;
+pub use settings::DiscordSettings;
+
+use crate::service::Service;
+use anyhow::Context as _;
+use serenity::all as s;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// How long shutdown waits for commands still running (a confirmation in progress settles or
+/// answers "pending"; the reconciler resumes it after a restart).
+const DRAIN_FOR: Duration = Duration::from_secs(30);
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Runs the Discord bot, the reconciler and the log-channel poster until Ctrl-C / SIGTERM.
+pub async fn run(service: Arc<Service>, settings: DiscordSettings) -> anyhow::Result<()> {
+    run_until(service, settings, shutdown_signal()).await
+}
+
+/// Like [`run`], stopping when `shutdown` resolves: the gateway closes, running commands get up
+/// to 30 s to finish, the log channel gets a last pass.
+pub async fn run_until(
+    service: Arc<Service>,
+    settings: DiscordSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let in_flight = tasks::InFlight::default();
+    let log_wake = Arc::new(Notify::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let data = commands::Data {
+        service: service.clone(),
+        settings: settings.clone(),
+        in_flight: in_flight.clone(),
+        log_wake: log_wake.clone(),
+    };
+    let guild = settings.guild_id.map(s::GuildId::new);
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands(),
+            on_error: |e| Box::pin(commands::on_error(e)),
+            allowed_mentions: Some(s::CreateAllowedMentions::new()),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                // Bulk overwrite: re-registering on every start creates nothing new.
+                match guild {
+                    Some(g) => {
+                        poise::builtins::register_in_guild(ctx, &framework.options().commands, g)
+                            .await?
+                    }
+                    None => {
+                        poise::builtins::register_globally(ctx, &framework.options().commands)
+                            .await?
+                    }
+                }
+                tracing::info!(bot = %ready.user.name, guild = ?guild, "connected; commands registered");
+                Ok(data)
+            })
+        })
+        .build();
+
+    // Slash commands and buttons arrive without privileged intents.
+    let mut client = s::ClientBuilder::new(settings.token.expose(), s::GatewayIntents::GUILDS)
+        .framework(framework)
+        .await
+        .context("cannot set up the Discord client (check DISCORD_TOKEN)")?;
+
+    let reconciler = tokio::spawn(tasks::reconciler(
+        service.clone(),
+        settings.reconcile_every,
+        service.config().reply_budget,
+        log_wake.clone(),
+        stop_rx.clone(),
+    ));
+    let poster = settings.log_channel_id.map(|id| {
+        tokio::spawn(tasks::log_poster(
+            service.clone(),
+            client.http.clone(),
+            s::ChannelId::new(id),
+            log_wake.clone(),
+            stop_rx.clone(),
+        ))
+    });
+
+    let shards = client.shard_manager.clone();
+    let watcher = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing the gateway");
+        shards.shutdown_all().await;
+    });
+
+    let result = client.start().await;
+    watcher.abort();
+    let still = in_flight.drained(DRAIN_FOR).await;
+    if still > 0 {
+        tracing::warn!(
+            still,
+            "commands still running at shutdown; the reconciler resumes their txns on the next start"
+        );
+    }
+    let _ = stop_tx.send(true);
+    let _ = reconciler.await;
+    if let Some(p) = poster {
+        let _ = p.await;
+    }
+    result.context("the Discord gateway failed (check DISCORD_TOKEN and the network)")?;
+    tracing::info!("stopped");
+    Ok(())
+}

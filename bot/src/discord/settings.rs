@@ -1,0 +1,155 @@
+//! Discord settings (`DISCORD_*`): the bot token (never printed), where commands are registered
+//! and the log channel. Read like the rest of the configuration: one clear line per problem.
+
+use crate::config::{ConfigError, SecretString};
+use std::time::Duration;
+
+/// What the Discord front end needs besides the service.
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    /// Bot token (`DISCORD_TOKEN`); `Debug` shows `<redacted>`.
+    pub token: SecretString,
+    /// Register the commands in this guild only (instant, for one community / staging);
+    /// `None` registers them globally (`DISCORD_GUILD_ID`).
+    pub guild_id: Option<u64>,
+    /// Channel that gets one embed per settled movement (`DISCORD_LOG_CHANNEL_ID`).
+    pub log_channel_id: Option<u64>,
+    /// How long the Confirm / Cancel buttons wait (`DISCORD_CONFIRM_TIMEOUT_SECONDS`, 10-600).
+    pub confirm_timeout: Duration,
+    /// Pause between reconciler passes (`RECONCILE_EVERY_SECONDS`, 1-3600).
+    pub reconcile_every: Duration,
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    errors: &mut Vec<String>,
+) -> Duration {
+    let Some(v) = get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Duration::from_secs(default);
+    };
+    match v.parse::<u64>() {
+        Ok(s) if range.contains(&s) => Duration::from_secs(s),
+        _ => {
+            errors.push(format!(
+                "{name} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ));
+            Duration::from_secs(default)
+        }
+    }
+}
+
+fn snowflake(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    errors: &mut Vec<String>,
+) -> Option<u64> {
+    let raw = get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())?;
+    match raw.parse::<u64>() {
+        Ok(id) if id > 0 && raw.len() <= 20 => Some(id),
+        _ => {
+            errors.push(format!("{name} must be a Discord id (digits only)"));
+            None
+        }
+    }
+}
+
+impl DiscordSettings {
+    /// Reads the process environment (after `.env` was loaded by the caller).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let token = get("DISCORD_TOKEN")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        match &token {
+            None => errors.push("DISCORD_TOKEN is missing: the Discord bot token".to_owned()),
+            // A token is three base64url parts joined by dots; anything else is a paste error.
+            Some(t)
+                if t.split('.').count() != 3
+                    || !t
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+            {
+                errors.push(
+                    "DISCORD_TOKEN does not look like a bot token (three dot-separated parts)"
+                        .to_owned(),
+                )
+            }
+            Some(_) => {}
+        }
+        let guild_id = snowflake(&get, "DISCORD_GUILD_ID", &mut errors);
+        let log_channel_id = snowflake(&get, "DISCORD_LOG_CHANNEL_ID", &mut errors);
+        let confirm_timeout = seconds(
+            &get,
+            "DISCORD_CONFIRM_TIMEOUT_SECONDS",
+            60,
+            10..=600,
+            &mut errors,
+        );
+        let reconcile_every = seconds(&get, "RECONCILE_EVERY_SECONDS", 15, 1..=3600, &mut errors);
+        match token {
+            Some(token) if errors.is_empty() => Ok(Self {
+                token: SecretString::new(token),
+                guild_id,
+                log_channel_id,
+                confirm_timeout,
+                reconcile_every,
+            }),
+            _ => Err(ConfigError(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn token_is_never_shown_and_ids_parse() {
+        let s = DiscordSettings::from_lookup(|k| match k {
+            "DISCORD_TOKEN" => Some(TOKEN.into()),
+            "DISCORD_GUILD_ID" => Some("123456789012345678".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.guild_id, Some(123456789012345678));
+        assert_eq!(s.log_channel_id, None);
+        assert_eq!(s.confirm_timeout, Duration::from_secs(60));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("GhIjKl") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed_without_the_token() {
+        let err = DiscordSettings::from_lookup(|k| match k {
+            "DISCORD_TOKEN" => Some("not a token secret".into()),
+            "DISCORD_LOG_CHANNEL_ID" => Some("#logs".into()),
+            "DISCORD_CONFIRM_TIMEOUT_SECONDS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(err.0.len(), 3, "{:?}", err.0);
+        assert!(!err.to_string().contains("secret"));
+        let missing = DiscordSettings::from_lookup(|_| None).unwrap_err();
+        assert!(missing.0[0].starts_with("DISCORD_TOKEN is missing"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Metric names and the small helpers that record them (through the `metrics` facade: without an
+//! installed recorder they cost nothing). The daemon exports them in Prometheus text at /metrics.
+//! Labels are fixed sets (command kind, outcome label, call kind): never ids, names or secrets.
+
+/// Commands handled, by `kind` (give / deduct / balance / audit) and `outcome`.
+pub const COMMANDS: &str = "economy_bot_commands_total";
+/// Confirmation prompts waiting for a button press.
+pub const PENDING_CONFIRMATIONS: &str = "economy_bot_pending_confirmations";
+/// Open Cloud calls, by `call` (get / set / publish / users).
+pub const OPEN_CLOUD_CALLS: &str = "economy_bot_open_cloud_calls_total";
+/// Open Cloud calls that failed, by `call`.
+pub const OPEN_CLOUD_ERRORS: &str = "economy_bot_open_cloud_errors_total";
+/// Audit records the bot committed that the audit API has not acknowledged (the retry queue).
+pub const AUDIT_RETRY_QUEUE: &str = "economy_bot_audit_retry_queue";
+/// Txns still pending confirmation.
+pub const PENDING_TXNS: &str = "economy_bot_pending_txns";
+/// Log-channel posts, by `result` (ok / error).
+pub const LOG_POSTS: &str = "economy_bot_log_channel_posts_total";
+
+/// Registers descriptions (shown as `# HELP` lines).
+pub fn describe() {
+    metrics::describe_counter!(COMMANDS, "Commands handled, by kind and outcome");
+    metrics::describe_gauge!(
+        PENDING_CONFIRMATIONS,
+        "Confirm/Cancel prompts waiting for a press"
+    );
+    metrics::describe_counter!(OPEN_CLOUD_CALLS, "Open Cloud calls, by call");
+    metrics::describe_counter!(OPEN_CLOUD_ERRORS, "Open Cloud calls that failed, by call");
+    metrics::describe_gauge!(AUDIT_RETRY_QUEUE, "Audit records awaiting acknowledgement");
+    metrics::describe_gauge!(PENDING_TXNS, "Txns not confirmed yet");
+    metrics::describe_counter!(LOG_POSTS, "Log channel posts, by result");
+}
+
+/// Counts one command.
+pub fn command(kind: &'static str, outcome: &'static str) {
+    metrics::counter!(COMMANDS, "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// A confirmation prompt opened (`+1.0`) or closed (`-1.0`).
+pub fn pending_confirmations(delta: f64) {
+    metrics::gauge!(PENDING_CONFIRMATIONS).increment(delta);
+}
+
+/// Counts one Open Cloud call and whether it failed.
+pub fn open_cloud_call(call: &'static str, ok: bool) {
+    metrics::counter!(OPEN_CLOUD_CALLS, "call" => call).increment(1);
+    if !ok {
+        metrics::counter!(OPEN_CLOUD_ERRORS, "call" => call).increment(1);
+    }
+}
+
+/// Sets the queue gauges read from the database.
+pub fn queues(audit_retry: i64, pending_txns: i64) {
+    metrics::gauge!(AUDIT_RETRY_QUEUE).set(audit_retry as f64);
+    metrics::gauge!(PENDING_TXNS).set(pending_txns as f64);
+}
+
+/// Counts one log-channel post.
+pub fn log_post(ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(LOG_POSTS, "result" => result).increment(1);
+}

@@ -1,0 +1,277 @@
+//! The `economy-bot` binary end to end: a real process talking real HTTP to the Open Cloud
+//! emulator (in-process server) and the audit API (`api::spawn_for_test`, SQLite), with its own
+//! SQLite database. Covers give / deduct / balance / audit / reconcile, and bad input: a clear
+//! message, a non-zero exit, and nothing moved.
+
+mod support;
+
+use opencloud::emulator::{ApiKey, Emulator, EmulatorConfig, SystemClock, User};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use support::{ALICE, API_KEYS, AuditApi, BOB, COMMAND_KEYS, UNIVERSE};
+
+const OC_KEY: &str = "oc-cli-test-secret";
+
+struct Env {
+    vars: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+    _emulator: opencloud::emulator::RunningEmulator,
+    _api: AuditApi,
+}
+
+async fn env() -> Env {
+    let emulator = Emulator::new(
+        Arc::new(SystemClock),
+        EmulatorConfig {
+            api_keys: vec![ApiKey::new("bot", OC_KEY, ["*"], Some(vec![UNIVERSE]))],
+            users: vec![
+                User {
+                    display_name: "Alice the Brave".into(),
+                    ..User::new(ALICE, "alice")
+                },
+                User::new(BOB, "bob"),
+            ],
+            ..EmulatorConfig::default()
+        },
+    );
+    let running = emulator
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = AuditApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot_key = API_KEYS.split(',').next().unwrap();
+    let vars = [
+        ("ROBLOX_UNIVERSE_ID", UNIVERSE.to_string()),
+        ("ROBLOX_OPEN_CLOUD_API_KEY", OC_KEY.into()),
+        ("ROBLOX_OPEN_CLOUD_BASE_URL", running.base_url()),
+        ("COMMAND_KEYS", COMMAND_KEYS.into()),
+        ("AUDIT_API_URL", api.base.clone()),
+        ("AUDIT_API_KEY", bot_key.into()),
+        ("STAFF_ROLES", "900:1000000,901:50".into()),
+        ("CLI_ACTOR_ID", "42".into()),
+        ("CLI_ACTOR_NAME", "ops".into()),
+        ("CLI_ACTOR_ROLES", "900".into()),
+        ("ACTOR_COOLDOWN_MS", "0".into()),
+        ("CONFIRM_ABOVE", "1000".into()),
+        ("REPLY_BUDGET_SECONDS", "10".into()),
+        ("AUDIT_LONG_POLL_SECONDS", "0".into()),
+        (
+            "BOT_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("bot.db").display()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Env {
+        vars,
+        dir,
+        _emulator: running,
+        _api: api,
+    }
+}
+
+fn run_in(dir: &Path, vars: &[(String, String)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_economy-bot"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+impl Env {
+    /// Runs the CLI (off the async runtime: the servers live on it).
+    async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let dir = self.dir.path().to_owned();
+        let vars = self.vars.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let out = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_in(&dir, &vars, &args)
+        })
+        .await
+        .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    async fn balance(&self, who: &str) -> String {
+        let (ok, out, err) = self.run(&["balance", who]).await;
+        assert!(ok, "balance failed: {err}");
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn give_deduct_balance_and_audit_over_real_http() {
+    let env = env().await;
+    let (ok, out, err) = env
+        .run(&["give", "alice", "50", "--reason", "event prize"])
+        .await;
+    assert!(ok, "give failed: {err}");
+    assert!(out.contains("Alice the Brave (@alice, 1001)"), "{out}");
+    assert!(out.contains("applied: balance is now 50"), "{out}");
+    assert!(
+        env.balance("1001")
+            .await
+            .contains(": 50 — not in a live server")
+    );
+
+    let (ok, out, err) = env
+        .run(&["deduct", "1001", "20", "--reason", "refund"])
+        .await;
+    assert!(ok, "deduct failed: {err}");
+    assert!(out.contains("applied: balance is now 30"), "{out}");
+
+    // A deduct larger than the balance is a recorded rejection: exit 0, nothing moved.
+    let (ok, out, _) = env
+        .run(&["deduct", "alice", "31", "--reason", "too much"])
+        .await;
+    assert!(ok);
+    assert!(
+        out.contains("rejected: insufficient_funds (balance 30)"),
+        "{out}"
+    );
+    assert!(env.balance("alice").await.contains(": 30 "));
+
+    let (ok, out, err) = env
+        .run(&["audit", "--user", "alice", "--limit", "10"])
+        .await;
+    assert!(ok, "audit failed: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].contains("deduct 31 rejected:insufficient_funds"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("give 50 applied balance=50 by=ops"),
+        "{out}"
+    );
+    let (ok, out, _) = env.run(&["audit", "--actor", "999"]).await;
+    assert!(ok && out.trim().is_empty(), "{out}");
+
+    // Replaying the first txn returns its outcome and moves nothing.
+    let (ok, out, _) = env.run(&["audit", "--user", "alice", "--limit", "1"]).await;
+    assert!(ok);
+    let txn = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, out, err) = env
+        .run(&[
+            "deduct", "alice", "31", "--reason", "too much", "--txn", &txn,
+        ])
+        .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("already processed earlier"), "{out}");
+    assert!(env.balance("alice").await.contains(": 30 "));
+
+    let (ok, out, _) = env.run(&["reconcile", "--budget", "1"]).await;
+    assert!(ok);
+    assert!(out.contains("still pending 0"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_clearly_with_a_non_zero_exit_and_nothing_moves() {
+    let env = env().await;
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["give", "not a name", "5", "--reason", "x"],
+            "`user` is not a Roblox username",
+        ),
+        (
+            &["give", "0", "5", "--reason", "x"],
+            "`user` 0 is not a Roblox user id",
+        ),
+        (
+            &["give", "alice", "0", "--reason", "x"],
+            "`amount` must be a whole number from 1 to",
+        ),
+        (&["give", "alice", "-3", "--reason", "x"], "error"),
+        (
+            &["give", "alice", "5", "--reason", "   "],
+            "`reason` must be 1-200 characters",
+        ),
+        (&["give", "alice", "5"], "--reason"),
+        (
+            &["give", "alice", "5", "--reason", "x", "--txn", "nope"],
+            "--txn",
+        ),
+        (
+            &["give", "nobody_here", "5", "--reason", "x"],
+            "no Roblox user named",
+        ),
+        (
+            &["give", "alice", "5000", "--reason", "x"],
+            "above the confirmation threshold",
+        ),
+        (&["balance", "@@"], "`user` is not a Roblox username"),
+        (&["audit", "--limit", "0"], "--limit"),
+        (&["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, expect) in cases {
+        let (ok, out, err) = env.run(args).await;
+        assert!(!ok, "{args:?} succeeded: {out}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: stderr {err:?} lacks {expect:?}"
+        );
+        assert!(!err.contains(OC_KEY), "{args:?} leaked the API key");
+    }
+    // Refused by policy: the operator's role allows at most 50.
+    let mut limited = env.vars.clone();
+    limited.retain(|(k, _)| k != "CLI_ACTOR_ROLES");
+    limited.push(("CLI_ACTOR_ROLES".into(), "901".into()));
+    let dir = env.dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        run_in(&dir, &limited, &["give", "alice", "51", "--reason", "x"])
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("your roles allow at most 50"));
+    // Nothing moved through any of it: the wallet was never written.
+    assert!(env.balance("alice").await.contains(": 0 "), "no write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_configuration_lists_every_problem_without_secrets() {
+    let env = env().await;
+    let mut vars = env.vars.clone();
+    vars.retain(|(k, _)| k != "AUDIT_API_URL" && k != "ROBLOX_UNIVERSE_ID");
+    vars.push(("BOT_DATABASE_URL".into(), "mysql://x".into()));
+    let dir = env.dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || run_in(&dir, &vars, &["check-config"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AUDIT_API_URL is missing"), "{err}");
+    assert!(err.contains("ROBLOX_UNIVERSE_ID is missing"), "{err}");
+    assert!(
+        err.contains("BOT_DATABASE_URL must start with sqlite: or postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains(OC_KEY));
+    // `serve` also checks the Discord settings before connecting anywhere.
+    let mut vars = env.vars.clone();
+    vars.push(("DISCORD_TOKEN".into(), "oops".into()));
+    vars.push(("BOT_METRICS_BIND".into(), "nowhere".into()));
+    let dir = env.dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || run_in(&dir, &vars, &["serve"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DISCORD_TOKEN does not look like a bot token"),
+        "{err}"
+    );
+    assert!(err.contains("BOT_METRICS_BIND must be an address"), "{err}");
+    assert!(!err.contains("oops"));
+}

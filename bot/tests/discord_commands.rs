@@ -1,0 +1,194 @@
+//! The registered slash commands, checked offline: the JSON poise sends to Discord is compared
+//! with a committed snapshot (`snapshots/discord_commands.json`; regenerate with
+//! `UPDATE_SNAPSHOTS=1` and review the diff), and every name, description, option and range is
+//! checked against Discord's rules (application-commands.mdx).
+
+use serde_json::Value;
+
+const SNAPSHOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/snapshots/discord_commands.json"
+);
+/// Discord's INTEGER option range.
+const MAX_SAFE: i64 = 9_007_199_254_740_991;
+/// `MANAGE_GUILD` permission bit.
+const MANAGE_GUILD: u64 = 1 << 5;
+
+fn registered() -> Value {
+    let cmds: Vec<Value> = bot::discord::commands()
+        .iter()
+        .map(|c| {
+            let create = c
+                .create_as_slash_command()
+                .unwrap_or_else(|| panic!("{} is not a slash command", c.name));
+            serde_json::to_value(create).unwrap()
+        })
+        .collect();
+    Value::Array(cmds)
+}
+
+#[test]
+fn registered_commands_match_the_snapshot() {
+    let now = serde_json::to_string_pretty(&registered()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(SNAPSHOT, &now).unwrap();
+    }
+    let committed = std::fs::read_to_string(SNAPSHOT)
+        .unwrap_or_else(|e| panic!("{SNAPSHOT} missing ({e}); run with UPDATE_SNAPSHOTS=1"));
+    assert_eq!(
+        committed, now,
+        "registered commands changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}
+
+fn is_valid_name(name: &str) -> bool {
+    // CHAT_INPUT names: 1-32 characters from [-_ letters digits], lower case where a case exists.
+    let n = name.chars().count();
+    (1..=32).contains(&n)
+        && name
+            .chars()
+            .all(|c| c == '-' || c == '_' || c.is_alphanumeric())
+        && name.to_lowercase() == name
+}
+
+fn text_len(v: &Value) -> usize {
+    v.as_str().map_or(0, |s| s.chars().count())
+}
+
+fn check_options(cmd: &str, options: &[Value], total: &mut usize) {
+    assert!(options.len() <= 25, "{cmd}: more than 25 options");
+    let mut seen_optional = false;
+    let mut names = std::collections::HashSet::new();
+    for o in options {
+        let name = o["name"].as_str().unwrap();
+        assert!(is_valid_name(name), "{cmd}: option name {name:?}");
+        assert!(names.insert(name), "{cmd}: duplicate option {name}");
+        let desc = text_len(&o["description"]);
+        assert!(
+            (1..=100).contains(&desc),
+            "{cmd}.{name}: description length {desc}"
+        );
+        *total += name.chars().count() + desc;
+        let required = o["required"].as_bool().unwrap_or(false);
+        assert!(
+            !(required && seen_optional),
+            "{cmd}.{name}: required options must come first"
+        );
+        seen_optional |= !required;
+        let kind = o["type"].as_u64().unwrap();
+        match kind {
+            // STRING: lengths within 0-6000 / 1-6000.
+            3 => {
+                if let Some(min) = o["min_length"].as_u64() {
+                    assert!(min <= 6000, "{cmd}.{name}: min_length");
+                }
+                if let Some(max) = o["max_length"].as_u64() {
+                    assert!((1..=6000).contains(&max), "{cmd}.{name}: max_length");
+                }
+            }
+            // INTEGER: bounds within ±2^53-1 and min <= max.
+            4 => {
+                let min = o["min_value"].as_f64().unwrap_or(-(MAX_SAFE as f64));
+                let max = o["max_value"].as_f64().unwrap_or(MAX_SAFE as f64);
+                assert!(
+                    min >= -(MAX_SAFE as f64) && max <= MAX_SAFE as f64 && min <= max,
+                    "{cmd}.{name}: range"
+                );
+            }
+            // BOOLEAN, USER.
+            5 | 6 => {}
+            other => panic!("{cmd}.{name}: unexpected option type {other}"),
+        }
+        let choices = o["choices"].as_array().map_or(0, Vec::len);
+        assert!(choices <= 25, "{cmd}.{name}: too many choices");
+    }
+}
+
+#[test]
+fn every_command_obeys_discords_rules() {
+    let cmds = registered();
+    let cmds = cmds.as_array().unwrap();
+    assert!(cmds.len() <= 100);
+    let mut names = std::collections::HashSet::new();
+    for c in cmds {
+        let name = c["name"].as_str().unwrap();
+        assert!(is_valid_name(name), "command name {name:?}");
+        assert!(names.insert(name.to_owned()), "duplicate command {name}");
+        let desc = text_len(&c["description"]);
+        assert!(
+            (1..=100).contains(&desc),
+            "{name}: description length {desc}"
+        );
+        // Staff only: hidden from members without Manage Server (UX; the role allowlist is
+        // the enforcement), never in DMs.
+        let perms: u64 = c["default_member_permissions"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no default_member_permissions"))
+            .parse()
+            .unwrap();
+        assert_eq!(perms, MANAGE_GUILD, "{name}: default_member_permissions");
+        assert_eq!(
+            c["contexts"],
+            serde_json::json!([0]),
+            "{name}: must be guild-only"
+        );
+        let mut total = name.chars().count() + desc;
+        let options = c["options"].as_array().cloned().unwrap_or_default();
+        check_options(name, &options, &mut total);
+        assert!(total <= 8000, "{name}: {total} characters > 8000");
+    }
+    let expected: std::collections::HashSet<String> = ["give", "deduct", "balance", "audit"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn give_and_deduct_take_user_amount_reason_and_an_optional_txn() {
+    let cmds = registered();
+    for name in ["give", "deduct"] {
+        let c = cmds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let opts = c["options"].as_array().unwrap();
+        let shape: Vec<(String, u64, bool)> = opts
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap().to_owned(),
+                    o["type"].as_u64().unwrap(),
+                    o["required"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("user".to_owned(), 3, true),
+                ("amount".to_owned(), 4, true),
+                ("reason".to_owned(), 3, true),
+                ("txn".to_owned(), 3, false),
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            opts[1]["min_value"].as_f64(),
+            Some(1.0),
+            "{name}: amount ≥ 1"
+        );
+        assert_eq!(
+            opts[2]["max_length"].as_u64(),
+            Some(200),
+            "{name}: reason ≤ 200"
+        );
+        assert_eq!(
+            opts[3]["min_length"].as_u64(),
+            Some(26),
+            "{name}: txn is a ULID"
+        );
+    }
+}
