@@ -1,0 +1,472 @@
+//! The console's command language: Discord's slash commands typed as text
+//! (`/give user:123 amount:10 reason:"event prize"`) plus the sandbox's own commands.
+
+use shared::TxnId;
+
+/// Arguments of `/give` and `/deduct`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveArgs {
+    /// Roblox user id or username.
+    pub user: String,
+    /// Amount as typed (the service checks its range).
+    pub amount: i64,
+    /// Why (recorded in the audit log).
+    pub reason: String,
+    /// Re-send an earlier command under its txn id.
+    pub txn: Option<TxnId>,
+    /// Confirms an amount above the confirmation threshold (Discord's confirm button).
+    pub confirm: bool,
+}
+
+/// Arguments of `/audit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditArgs {
+    /// Only this Roblox user (id or username).
+    pub user: Option<String>,
+    /// Only this Discord actor id.
+    pub actor: Option<String>,
+    /// Records per page.
+    pub limit: u32,
+    /// Cursor of the next page.
+    pub cursor: Option<String>,
+}
+
+/// One console command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsoleCommand {
+    /// `/give`.
+    Give(MoveArgs),
+    /// `/deduct`.
+    Deduct(MoveArgs),
+    /// `/balance user:…`.
+    Balance {
+        /// Roblox user id or username.
+        user: String,
+    },
+    /// `/audit [user:…] [actor:…] [limit:…] [cursor:…]`.
+    Audit(AuditArgs),
+    /// Who is online where.
+    Players,
+    /// The game servers.
+    Servers,
+    /// Kill a server (no BindToClose, nothing saved).
+    Crash(usize),
+    /// Start one more server.
+    Start,
+    /// A player joins a server.
+    Join {
+        /// User id.
+        user: u64,
+        /// Server index.
+        server: usize,
+    },
+    /// A player leaves.
+    Leave {
+        /// User id.
+        user: u64,
+    },
+    /// Recent server output.
+    Logs {
+        /// Lines to show.
+        lines: usize,
+    },
+    /// The command list.
+    Help,
+    /// Shut everything down.
+    Quit,
+}
+
+/// Why a line is not a command; the text is shown as is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError(msg.into()))
+}
+
+/// Default and largest `/audit` page size (the bot's CLI uses the same bounds).
+pub const AUDIT_DEFAULT_LIMIT: u32 = 20;
+/// Largest `/audit` page.
+pub const AUDIT_MAX_LIMIT: u32 = 100;
+
+/// Splits a line into words; a `"…"` part (with `\"` and `\\` escapes) may contain spaces.
+fn words(line: &str) -> Result<Vec<String>, ParseError> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return Ok(out);
+        }
+        let mut word = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            if c != '"' {
+                word.push(c);
+                continue;
+            }
+            loop {
+                match chars.next() {
+                    None => return err("a quoted value is missing its closing \""),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some(e @ ('"' | '\\')) => word.push(e),
+                        Some(other) => {
+                            word.push('\\');
+                            word.push(other);
+                        }
+                        None => return err("a quoted value is missing its closing \""),
+                    },
+                    Some(other) => word.push(other),
+                }
+            }
+        }
+        out.push(word);
+    }
+}
+
+/// `name:value` options of a slash command, each at most once, only the allowed names.
+struct Options {
+    command: &'static str,
+    pairs: Vec<(String, String)>,
+}
+
+impl Options {
+    fn parse(command: &'static str, args: &[String], allowed: &[&str]) -> Result<Self, ParseError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for arg in args {
+            let Some((name, value)) = arg.split_once(':') else {
+                return err(format!(
+                    "/{command}: {arg:?} is not an option; write name:value (options: {})",
+                    allowed.join(", ")
+                ));
+            };
+            let name = name.to_ascii_lowercase();
+            if !allowed.contains(&name.as_str()) {
+                return err(format!(
+                    "/{command} has no option {name:?} (options: {})",
+                    allowed.join(", ")
+                ));
+            }
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return err(format!("/{command}: option {name} is given twice"));
+            }
+            pairs.push((name, value.to_owned()));
+        }
+        Ok(Self { command, pairs })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &str, what: &str) -> Result<&str, ParseError> {
+        match self.get(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            _ => err(format!("/{}: {name}:{what} is required", self.command)),
+        }
+    }
+}
+
+fn user_value(v: &str, command: &str) -> Result<String, ParseError> {
+    let v = v.trim().trim_start_matches('@');
+    if v.is_empty() || v.len() > 40 {
+        return err(format!(
+            "/{command}: user must be a Roblox user id or username"
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn parse_move(command: &'static str, args: &[String]) -> Result<MoveArgs, ParseError> {
+    let o = Options::parse(
+        command,
+        args,
+        &["user", "amount", "reason", "txn", "confirm"],
+    )?;
+    let user = user_value(o.required("user", "<id or username>")?, command)?;
+    let amount_text = o.required("amount", "<whole number>")?.replace('_', "");
+    let amount = match amount_text.parse::<i64>() {
+        Ok(n) if n >= 1 => n,
+        Ok(_) => return err(format!("/{command}: amount must be at least 1")),
+        Err(_) if !amount_text.is_empty() && amount_text.bytes().all(|b| b.is_ascii_digit()) => {
+            return err(format!("/{command}: amount is too large"));
+        }
+        Err(_) => return err(format!("/{command}: amount must be a whole number")),
+    };
+    let reason = o.required("reason", "\"why\"")?.to_owned();
+    let txn = match o.get("txn") {
+        None => None,
+        Some(t) => match t.trim().parse::<TxnId>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return err(format!(
+                    "/{command}: txn must be a txn id (a ULID) from a receipt"
+                ));
+            }
+        },
+    };
+    let confirm = match o.get("confirm").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("no" | "false") => false,
+        Some("yes" | "true") => true,
+        Some(_) => return err(format!("/{command}: confirm must be yes or no")),
+    };
+    Ok(MoveArgs {
+        user,
+        amount,
+        reason,
+        txn,
+        confirm,
+    })
+}
+
+fn parse_audit(args: &[String]) -> Result<AuditArgs, ParseError> {
+    let o = Options::parse("audit", args, &["user", "actor", "limit", "cursor"])?;
+    let user = o.get("user").map(|u| user_value(u, "audit")).transpose()?;
+    let actor = match o.get("actor") {
+        Some(a) if !a.is_empty() && a.len() <= 20 && a.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(a.to_owned())
+        }
+        Some(_) => return err("/audit: actor must be a Discord user id (digits)"),
+        None => None,
+    };
+    let limit = match o.get("limit") {
+        None => AUDIT_DEFAULT_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=AUDIT_MAX_LIMIT).contains(&n) => n,
+            _ => return err(format!("/audit: limit must be 1-{AUDIT_MAX_LIMIT}")),
+        },
+    };
+    Ok(AuditArgs {
+        user,
+        actor,
+        limit,
+        cursor: o.get("cursor").map(str::to_owned),
+    })
+}
+
+fn number<T: std::str::FromStr>(
+    word: Option<&String>,
+    what: &str,
+    usage: &str,
+) -> Result<T, ParseError> {
+    match word.map(|w| w.parse::<T>()) {
+        Some(Ok(n)) => Ok(n),
+        Some(Err(_)) => err(format!("{what} must be a number; usage: {usage}")),
+        None => err(format!("usage: {usage}")),
+    }
+}
+
+fn no_more(rest: &[String], usage: &str) -> Result<(), ParseError> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        err(format!("too many words; usage: {usage}"))
+    }
+}
+
+/// Parses one console line; `Ok(None)` for an empty line.
+pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, ParseError> {
+    let words = words(line)?;
+    let Some((head, rest)) = words.split_first() else {
+        return Ok(None);
+    };
+    let name = head.trim_start_matches('/').to_ascii_lowercase();
+    let cmd = match name.as_str() {
+        "give" => ConsoleCommand::Give(parse_move("give", rest)?),
+        "deduct" => ConsoleCommand::Deduct(parse_move("deduct", rest)?),
+        "balance" => {
+            let o = Options::parse("balance", rest, &["user"])?;
+            ConsoleCommand::Balance {
+                user: user_value(o.required("user", "<id or username>")?, "balance")?,
+            }
+        }
+        "audit" => ConsoleCommand::Audit(parse_audit(rest)?),
+        "players" => {
+            no_more(rest, "players")?;
+            ConsoleCommand::Players
+        }
+        "servers" => {
+            no_more(rest, "servers")?;
+            ConsoleCommand::Servers
+        }
+        "crash" => {
+            let usage = "crash <server number>";
+            no_more(rest.get(1..).unwrap_or_default(), usage)?;
+            ConsoleCommand::Crash(number(rest.first(), "the server", usage)?)
+        }
+        "start" => {
+            no_more(rest, "start")?;
+            ConsoleCommand::Start
+        }
+        "join" => {
+            let usage = "join <user id> <server number>";
+            no_more(rest.get(2..).unwrap_or_default(), usage)?;
+            ConsoleCommand::Join {
+                user: number(rest.first(), "the user id", usage)?,
+                server: number(rest.get(1), "the server", usage)?,
+            }
+        }
+        "leave" => {
+            let usage = "leave <user id>";
+            no_more(rest.get(1..).unwrap_or_default(), usage)?;
+            ConsoleCommand::Leave {
+                user: number(rest.first(), "the user id", usage)?,
+            }
+        }
+        "logs" => {
+            let usage = "logs [lines]";
+            no_more(rest.get(1..).unwrap_or_default(), usage)?;
+            ConsoleCommand::Logs {
+                lines: if rest.is_empty() {
+                    20
+                } else {
+                    number(rest.first(), "lines", usage)?
+                },
+            }
+        }
+        "help" | "?" => ConsoleCommand::Help,
+        "quit" | "exit" => ConsoleCommand::Quit,
+        other => {
+            return err(format!(
+                "unknown command {:?}; type help for the list",
+                other.chars().take(30).collect::<String>()
+            ));
+        }
+    };
+    Ok(Some(cmd))
+}
+
+/// The help text.
+pub const HELP: &str = "\
+Discord commands (same options as in Discord):
+  /give user:<id|name> amount:<n> reason:\"why\" [txn:<id>] [confirm:yes]
+  /deduct user:<id|name> amount:<n> reason:\"why\" [txn:<id>] [confirm:yes]
+      txn: re-send an earlier command (a replay is reported as already processed)
+      confirm:yes: needed above the confirmation threshold (Discord's confirm button)
+  /balance user:<id|name>
+  /audit [user:<id|name>] [actor:<discord id>] [limit:1-100] [cursor:<from the last page>]
+Sandbox commands:
+  players                  who is online, on which server
+  servers                  game servers, their JobIds and players
+  join <user> <server>     a player joins (or hops to) a server
+  leave <user>             a player leaves
+  crash <server>           kill a server (no BindToClose, nothing saved)
+  start                    start one more server
+  logs [n]                 the last n lines the servers printed
+  help                     this list
+  quit                     shut everything down (Ctrl-C works too)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> ConsoleCommand {
+        parse(line).unwrap().unwrap()
+    }
+
+    fn bad(line: &str) -> String {
+        parse(line).unwrap_err().0
+    }
+
+    #[test]
+    fn slash_commands_read_like_discord() {
+        assert_eq!(
+            ok(r#"/give user:123 amount:10 reason:"event prize""#),
+            ConsoleCommand::Give(MoveArgs {
+                user: "123".into(),
+                amount: 10,
+                reason: "event prize".into(),
+                txn: None,
+                confirm: false,
+            })
+        );
+        let txn = TxnId::generate();
+        let line = format!(
+            r#"deduct amount:1_000 user:@Alice reason:"said \"oops\"" txn:{txn} confirm:yes"#
+        );
+        assert_eq!(
+            ok(&line),
+            ConsoleCommand::Deduct(MoveArgs {
+                user: "Alice".into(),
+                amount: 1000,
+                reason: "said \"oops\"".into(),
+                txn: Some(txn),
+                confirm: true,
+            })
+        );
+        assert_eq!(
+            ok("/balance user:alice"),
+            ConsoleCommand::Balance {
+                user: "alice".into()
+            }
+        );
+        assert_eq!(
+            ok("/audit limit:5 user:1001"),
+            ConsoleCommand::Audit(AuditArgs {
+                user: Some("1001".into()),
+                actor: None,
+                limit: 5,
+                cursor: None,
+            })
+        );
+        assert_eq!(
+            ok("/audit"),
+            ConsoleCommand::Audit(AuditArgs {
+                user: None,
+                actor: None,
+                limit: AUDIT_DEFAULT_LIMIT,
+                cursor: None,
+            })
+        );
+    }
+
+    #[test]
+    fn sandbox_commands() {
+        assert_eq!(ok("crash 3"), ConsoleCommand::Crash(3));
+        assert_eq!(
+            ok("join 1001 2"),
+            ConsoleCommand::Join {
+                user: 1001,
+                server: 2
+            }
+        );
+        assert_eq!(ok("leave 1001"), ConsoleCommand::Leave { user: 1001 });
+        assert_eq!(ok("players"), ConsoleCommand::Players);
+        assert_eq!(ok("SERVERS"), ConsoleCommand::Servers);
+        assert_eq!(ok("logs"), ConsoleCommand::Logs { lines: 20 });
+        assert_eq!(ok("quit"), ConsoleCommand::Quit);
+        assert_eq!(ok("help"), ConsoleCommand::Help);
+        assert_eq!(parse("   ").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_input_gets_a_clear_error() {
+        assert!(bad("/give user:1 amount:10").contains("reason"));
+        assert!(bad("/give user:1 reason:x").contains("amount"));
+        assert!(bad("/give user:1 amount:-5 reason:x").contains("at least 1"));
+        assert!(bad("/give user:1 amount:1.5 reason:x").contains("whole number"));
+        assert!(bad("/give user:1 amount:99999999999999999999 reason:x").contains("too large"));
+        assert!(bad("/give user:1 amount:1 reason:x colour:red").contains("no option \"colour\""));
+        assert!(bad("/give user:1 user:2 amount:1 reason:x").contains("twice"));
+        assert!(bad("/give 1 10 x").contains("name:value"));
+        assert!(bad(r#"/give user:1 amount:1 reason:"open"#).contains("closing"));
+        assert!(bad("/give user:1 amount:1 reason:x txn:nope").contains("ULID"));
+        assert!(bad("/give user:1 amount:1 reason:x confirm:maybe").contains("yes or no"));
+        assert!(bad("/audit limit:0").contains("1-100"));
+        assert!(bad("/audit actor:abc").contains("digits"));
+        assert!(bad("crash").contains("usage"));
+        assert!(bad("crash x").contains("number"));
+        assert!(bad("join 1").contains("usage"));
+        assert!(bad("fly away").contains("unknown command"));
+    }
+}

@@ -1,0 +1,89 @@
+//! The `sandbox` binary: commands from stdin, and Ctrl-C (SIGINT) shutting everything down
+//! cleanly without a panic.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn sandbox() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sandbox"));
+    c.args(["--servers", "1", "--players", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Reads stdout lines on a thread; returns the receiver.
+fn lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let out = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => {
+                let hit = line.contains(needle);
+                seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+            Err(e) => panic!(
+                "no line with {needle:?} ({e}); output:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+#[test]
+fn commands_on_stdin_then_quit() {
+    let mut child = sandbox().spawn().expect("sandbox starts");
+    let rx = lines(&mut child);
+    let mut seen = Vec::new();
+    wait_for(&rx, "▸ ready:", &mut seen);
+    let mut stdin = child.stdin.take().expect("stdin piped");
+    writeln!(stdin, "/give user:frank amount:3 reason:\"from stdin\"").unwrap();
+    writeln!(stdin, "/balance user:frank").unwrap();
+    writeln!(stdin, "quit").unwrap();
+    wait_for(&rx, "stopped cleanly", &mut seen);
+    let status = child.wait().expect("exits");
+    let all = seen.join("\n");
+    assert!(status.success(), "{status}\n{all}");
+    assert!(all.contains("Give — ✅ applied"), "{all}");
+    assert!(all.contains("💰 Balance"), "{all}");
+}
+
+#[test]
+fn ctrl_c_shuts_everything_down_cleanly() {
+    let mut child = sandbox().spawn().expect("sandbox starts");
+    let rx = lines(&mut child);
+    let mut seen = Vec::new();
+    wait_for(&rx, "▸ ready:", &mut seen);
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    wait_for(&rx, "stopped cleanly", &mut seen);
+    let status = child.wait().expect("exits");
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut stderr).ok();
+    }
+    assert!(status.success(), "{status}\n{}\n{stderr}", seen.join("\n"));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The pipe to stdin stays open: shutdown must not wait for a line.
+    drop(child.stdin.take());
+}
