@@ -136,7 +136,8 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     }
 }
 
-fn parse_roles(spec: &str) -> Result<BTreeMap<String, i64>, String> {
+/// Parses `STAFF_ROLES` (`role_id:max[,…]`) into role id → maximum amount per command.
+pub fn parse_roles(spec: &str) -> Result<BTreeMap<String, i64>, String> {
     let mut map = BTreeMap::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (role, max) = part

@@ -291,7 +291,9 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
             (1..=USERS)
                 .map(|uid| (uid, holder(&u, uid), outbox(&u, uid).len()))
                 .collect::<Vec<_>>(),
-            u.server(fresh).map(|s| s.job_id().to_owned()).unwrap_or_default(),
+            u.server(fresh)
+                .map(|s| s.job_id().to_owned())
+                .unwrap_or_default(),
             if std::env::var_os("BRIDGE_SEED").is_some() {
                 (0..u.server_count())
                     .filter_map(|s| u.server(s).map(|srv| (s, srv)))

@@ -37,6 +37,9 @@ pub struct Options {
     pub bridge_log_level: String,
     /// Universe id.
     pub universe_id: u64,
+    /// Staff roles allowed besides the console operator's, role id → maximum per command (the
+    /// Discord front end's `STAFF_ROLES`).
+    pub extra_roles: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             pace: Pace::RealTime,
             bridge_log_level: "info".into(),
             universe_id: 4_242,
+            extra_roles: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -142,7 +146,11 @@ impl Sandbox {
                 universe_id: options.universe_id,
                 start_unix_ms,
                 users: users.clone(),
-                service: default_service_config(),
+                service: {
+                    let mut service = default_service_config();
+                    service.policy.role_max.extend(options.extra_roles.clone());
+                    service
+                },
             },
             &*status,
         )

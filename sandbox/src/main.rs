@@ -101,6 +101,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if !(0.0..=600.0).contains(&args.churn) {
         anyhow::bail!("--churn must be 0-600 events per minute");
     }
+    let discord = discord_front_end()?;
     let status: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|line: &str| println!("▸ {line}"));
     let options = Options {
         servers: args.servers,
@@ -111,6 +112,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         churn_per_minute: args.churn,
         pace: Pace::RealTime,
         bridge_log_level: args.bridge_log_level.clone(),
+        extra_roles: discord
+            .as_ref()
+            .map(|(_, roles)| roles.clone())
+            .unwrap_or_default(),
         ..Options::default()
     };
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
@@ -122,12 +127,29 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let sb = Arc::new(sb);
-    if std::env::var_os("DISCORD_TOKEN").is_some() {
-        println!(
-            "▸ DISCORD_TOKEN is set, but this build has no Discord front end yet (bot/src/discord): \
-             the console is the only front end"
-        );
-    }
+    // With DISCORD_TOKEN the real bot runs on the same service, against the emulated universe.
+    let (discord_stop, discord_task) = match discord {
+        Some((settings, _)) => {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let service = sb.stack.service.clone();
+            println!(
+                "▸ Discord front end starting (commands registered {})",
+                settings
+                    .guild_id
+                    .map_or_else(|| "globally".to_owned(), |g| format!("in guild {g}"))
+            );
+            let task = tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = bot::discord::run_until(service, settings, shutdown).await {
+                    println!("▸ Discord front end stopped: {e}");
+                }
+            });
+            (Some(stop), Some(task))
+        }
+        None => (None, None),
+    };
 
     // Server output and world events, printed as they come.
     let printer = {
@@ -145,11 +167,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         })
     };
-    // The reconciler the Discord bot runs: pending txns and unacknowledged audit records.
+    // The reconciler the Discord bot runs: pending txns and unacknowledged audit records (the
+    // Discord front end, when running, runs its own and posts to the log channel).
+    let discord_running = discord_task.is_some();
     let reconciler = {
         let sb = sb.clone();
         tokio::spawn(async move {
-            loop {
+            while !discord_running {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 match sb.stack.service.reconcile(Duration::from_secs(5)).await {
                     Ok(r) if r.settled + r.audit_posted > 0 => println!(
@@ -199,6 +223,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     println!("▸ shutting down: game servers, Open Cloud emulator, audit API, bot database");
+    if let (Some(stop), Some(task)) = (discord_stop, discord_task) {
+        println!("▸ closing the Discord gateway (commands in flight get up to 30 s)");
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     printer.abort();
     reconciler.abort();
     let _ = printer.await;
@@ -208,6 +237,44 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     sb.shutdown().await?;
     println!("▸ stopped cleanly");
     Ok(())
+}
+
+/// The Discord front end's settings when `DISCORD_TOKEN` is set (from the environment or `.env`):
+/// `DISCORD_*` as for the bot, and `STAFF_ROLES` (required) for the members allowed to move money.
+fn discord_front_end() -> anyhow::Result<
+    Option<(
+        bot::discord::DiscordSettings,
+        std::collections::BTreeMap<String, i64>,
+    )>,
+> {
+    let _ = dotenvy::dotenv();
+    if std::env::var_os("DISCORD_TOKEN").is_none() {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    let settings = bot::discord::DiscordSettings::from_env()
+        .map_err(|e| problems.extend(e.0))
+        .ok();
+    let roles = match std::env::var("STAFF_ROLES") {
+        Ok(spec) => bot::config::parse_roles(&spec)
+            .map_err(|e| problems.push(format!("STAFF_ROLES: {e}")))
+            .ok(),
+        Err(_) => {
+            problems.push(
+                "STAFF_ROLES is missing: with DISCORD_TOKEN set, the Discord roles allowed to \
+                 move money, role_id:max[,…]"
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    match (settings, roles) {
+        (Some(s), Some(r)) if problems.is_empty() => Ok(Some((s, r))),
+        _ => anyhow::bail!(
+            "the Discord front end is misconfigured:\n{}",
+            problems.join("\n")
+        ),
+    }
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<bool> {

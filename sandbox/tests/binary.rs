@@ -87,3 +87,27 @@ fn ctrl_c_shuts_everything_down_cleanly() {
     // The pipe to stdin stays open: shutdown must not wait for a line.
     drop(child.stdin.take());
 }
+
+#[test]
+fn discord_token_without_staff_roles_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = sandbox()
+        .current_dir(dir.path())
+        .env("DISCORD_TOKEN", "not-a-token")
+        .env_remove("STAFF_ROLES")
+        .output()
+        .expect("sandbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("STAFF_ROLES is missing"), "{stderr}");
+    assert!(stderr.contains("DISCORD_TOKEN"), "{stderr}");
+    assert!(
+        !stderr.contains("not-a-token"),
+        "the token is never echoed: {stderr}"
+    );
+    assert!(
+        !stdout.contains("audit API on"),
+        "nothing started: {stdout}"
+    );
+}
