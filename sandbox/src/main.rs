@@ -173,7 +173,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let reconciler = {
         let sb = sb.clone();
         tokio::spawn(async move {
-            while !discord_running {
+            if discord_running {
+                return;
+            }
+            loop {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 match sb.stack.service.reconcile(Duration::from_secs(5)).await {
                     Ok(r) if r.settled + r.audit_posted > 0 => println!(
