@@ -40,6 +40,9 @@ pub struct Options {
     /// Staff roles allowed besides the console operator's, role id → maximum per command (the
     /// Discord front end's `STAFF_ROLES`).
     pub extra_roles: std::collections::BTreeMap<String, i64>,
+    /// The bot's settings instead of the sandbox's defaults (tests shorten windows and budgets);
+    /// `extra_roles` are added to its policy.
+    pub service: Option<bot::service::ServiceConfig>,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             bridge_log_level: "info".into(),
             universe_id: 4_242,
             extra_roles: std::collections::BTreeMap::new(),
+            service: None,
         }
     }
 }
@@ -147,7 +151,10 @@ impl Sandbox {
                 start_unix_ms,
                 users: users.clone(),
                 service: {
-                    let mut service = default_service_config();
+                    let mut service = options
+                        .service
+                        .clone()
+                        .unwrap_or_else(default_service_config);
                     service.policy.role_max.extend(options.extra_roles.clone());
                     service
                 },

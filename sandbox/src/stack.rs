@@ -166,6 +166,11 @@ pub struct Stack {
     pub api: AuditApi,
     /// The bot's service.
     pub service: Arc<Service>,
+    /// The ports the service runs on (tests build a second service on them: a restarted bot, or
+    /// one whose store is wrapped to inject a fault).
+    pub ports: Ports,
+    /// The bot's SQLite database file.
+    pub bot_db: PathBuf,
     /// A read+write audit client for checks (the bot's key).
     pub audit_client: api::AuditClient,
     /// An Open Cloud client with the bot's key, pointed at the emulator.
@@ -286,7 +291,7 @@ impl Stack {
             .await
             .context("cannot open the bot database")?;
         let service = Arc::new(Service::new(
-            ports,
+            ports.clone(),
             db,
             secrets.command_keys(),
             config.service,
@@ -302,6 +307,8 @@ impl Stack {
             emulator_server: Some(emulator_server),
             api,
             service,
+            ports,
+            bot_db: bot_db.clone(),
             audit_client,
             open_cloud: client,
             data_dir,
