@@ -43,6 +43,10 @@ pub struct Options {
     /// The bot's settings instead of the sandbox's defaults (tests shorten windows and budgets);
     /// `extra_roles` are added to its policy.
     pub service: Option<bot::service::ServiceConfig>,
+    /// The game servers' DataStore latency range, seconds (the engine's default when `None`).
+    pub datastore_latency_s: Option<(f64, f64)>,
+    /// MessagingService delivery latency to the game servers, seconds (default when `None`).
+    pub message_latency_s: Option<(f64, f64)>,
 }
 
 impl Default for Options {
@@ -60,6 +64,8 @@ impl Default for Options {
             universe_id: 4_242,
             extra_roles: std::collections::BTreeMap::new(),
             service: None,
+            datastore_latency_s: None,
+            message_latency_s: None,
         }
     }
 }
@@ -191,6 +197,8 @@ impl Sandbox {
                 place,
                 users: named,
                 population,
+                datastore_latency_s: options.datastore_latency_s,
+                message_latency_s: options.message_latency_s,
             },
             stack.backend.clone(),
             move |line| progress(line),

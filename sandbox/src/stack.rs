@@ -171,6 +171,8 @@ pub struct Stack {
     pub ports: Ports,
     /// The bot's SQLite database file.
     pub bot_db: PathBuf,
+    /// Open Cloud calls the bot's ports made (data store reads, writes, publishes, user look-ups).
+    pub calls: Arc<CallCounter>,
     /// A read+write audit client for checks (the bot's key).
     pub audit_client: api::AuditClient,
     /// An Open Cloud client with the bot's key, pointed at the emulator.
@@ -266,6 +268,7 @@ impl Stack {
         );
         let client = opencloud::client::OpenCloud::new(oc_config)
             .context("cannot set up the Open Cloud client")?;
+        let calls = Arc::new(CallCounter::default());
         let open_cloud = Arc::new(OpenCloudPorts::new(
             client.clone(),
             WalletLocation {
@@ -273,7 +276,7 @@ impl Stack {
                 datastore: DATASTORE.into(),
                 key_prefix: KEY_PREFIX.into(),
             },
-            Arc::new(CallCounter::default()),
+            calls.clone(),
         ));
         let audit_client = api::AuditClient::new(
             &api.base_url(),
@@ -309,6 +312,7 @@ impl Stack {
             service,
             ports,
             bot_db: bot_db.clone(),
+            calls,
             audit_client,
             open_cloud: client,
             data_dir,

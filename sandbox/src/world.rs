@@ -42,6 +42,10 @@ pub struct WorldConfig {
     pub users: Vec<(u64, String)>,
     /// The simulated players, if any.
     pub population: Option<PopulationConfig>,
+    /// DataStore request latency range, seconds (the engine emulator's default when `None`).
+    pub datastore_latency_s: Option<(f64, f64)>,
+    /// MessagingService delivery latency range, seconds (the default when `None`).
+    pub message_latency_s: Option<(f64, f64)>,
 }
 
 /// One line a server printed (or a world event, `server: None`).
@@ -545,6 +549,13 @@ fn world_main(
         // A long run must not keep every trace line in memory.
         keep_trace: false,
         ..UniverseConfig::default()
+    };
+    let cfg = UniverseConfig {
+        datastore_latency_s: config
+            .datastore_latency_s
+            .unwrap_or(cfg.datastore_latency_s),
+        message_latency_s: config.message_latency_s.unwrap_or(cfg.message_latency_s),
+        ..cfg
     };
     let u = Universe::with_backend(cfg, config.place, backend);
     u.add_invariant("session_lock", Box::new(roblox::invariant::session_lock));
