@@ -131,6 +131,8 @@ async fn commit_group(
          FROM UNNEST($1::text[], $2::text[]) AS u(c, k) \
          JOIN idempotency_keys AS k ON k.client_id = u.c AND k.idem_key = u.k",
     )
+    // Planned per call for the same reason as the txn-id lookup below.
+    .persistent(false)
     .bind(&clients)
     .bind(&keys)
     .fetch_all(&mut *tx)
@@ -171,7 +173,11 @@ async fn commit_group(
             .iter()
             .flat_map(|r| r.records.iter().map(|rec| rec.txn_id.as_str()))
             .collect();
+        // Not a cached prepared statement: after five runs PostgreSQL may switch a cached one to
+        // a generic plan, and for `= ANY($1)` that plan can be a sequential scan of the whole
+        // log (measured: 20-90 ms per group on a 20k-row log instead of well under 1 ms).
         for r in sqlx::query("SELECT txn_id, seq FROM audit_log WHERE txn_id = ANY($1)")
+            .persistent(false)
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?
