@@ -22,6 +22,20 @@ fn luau_bridge(c: &mut Criterion) {
             let _: mlua::Buffer = mac.call(black_box(&data)).unwrap();
         })
     });
+    // The same signer where the engine hashes (EncodingService, here Rust's sha2 as in the engine
+    // emulator; C++ on Roblox): what a game server runs.
+    let be = Bridge::with_engine_hash(false);
+    let signer_e: mlua::Table = be.func("Hmac", "new").call(be.buffer(&[7u8; 32])).unwrap();
+    let mac_e: Function = signer_e.get("mac").unwrap();
+    let data_e = be.buffer(&[0x5a; 1024]);
+    c.bench_function(
+        "luau hmac-sha256 1 KiB (keyed signer, engine hash)",
+        |bench| {
+            bench.iter(|| {
+                let _: mlua::Buffer = mac_e.call(black_box(&data_e)).unwrap();
+            })
+        },
+    );
     let sha: Function = b.func("Sha256", "pureDigest");
     c.bench_function("luau sha256 1 KiB", |bench| {
         bench.iter(|| {

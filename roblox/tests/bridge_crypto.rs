@@ -110,3 +110,38 @@ fn hex_round_trips_and_refuses_non_hex() {
         assert!(got.is_none(), "{bad} decoded");
     }
 }
+
+#[test]
+fn hmac_through_the_engine_hash_matches_rust_and_falls_back_when_the_engine_fails() {
+    // Where the engine hashes, HMAC runs there; when the engine call fails, the pure-Luau path
+    // must give the same MAC.
+    let mut rng = ChaCha8Rng::seed_from_u64(0xE461E);
+    for fail in [false, true] {
+        let b = Bridge::with_engine_hash(fail);
+        let new_signer: Function = b.func("Hmac", "new");
+        let engine: Function = b.func("Sha256", "engine");
+        let found: mlua::Value = engine.call(()).unwrap();
+        assert!(!found.is_nil(), "the engine hash is found (fail={fail})");
+        for len in [0usize, 1, 55, 56, 63, 64, 65, 300, 1024] {
+            let key = random_bytes(&mut rng, 32);
+            let msg = random_bytes(&mut rng, len);
+            let signer: Table = new_signer.call(b.buffer(&key)).unwrap();
+            let mac: Function = signer.get("mac").unwrap();
+            let got: Buffer = mac.call(b.buffer(&msg)).unwrap();
+            let mut want = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            want.update(&msg);
+            assert_eq!(
+                got.to_vec(),
+                want.finalize().into_bytes().to_vec(),
+                "HMAC of {len} bytes (engine fails: {fail})"
+            );
+        }
+        // Working engine: two hashes per MAC (inner, outer). Failing engine: one try per MAC.
+        let calls = b.engine_calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            calls,
+            if fail { 9 } else { 18 },
+            "engine calls (fail={fail})"
+        );
+    }
+}

@@ -31,6 +31,8 @@ pub struct Bridge {
     pub lua: Lua,
     require: Function,
     folder: Table,
+    /// Calls to the engine hash of [`Bridge::with_engine_hash`].
+    pub engine_calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Bridge {
@@ -92,7 +94,49 @@ impl Bridge {
             lua,
             require,
             folder,
+            engine_calls: Default::default(),
         }
+    }
+
+    /// A VM whose `game:GetService("EncodingService"):ComputeBufferHash(buf, Enum.HashAlgorithm.Sha256)`
+    /// hashes natively with Rust's `sha2`, as the engine emulator does (and Roblox does in C++).
+    /// With `fail` set, every engine call raises an error (the bridge must fall back to pure Luau).
+    pub fn with_engine_hash(fail: bool) -> Self {
+        let b = Self::new();
+        let lua = &b.lua;
+        let service = lua.create_table().unwrap();
+        let calls = b.engine_calls.clone();
+        let hash = lua
+            .create_function(
+                move |lua, (_svc, buf, algo): (Table, mlua::Buffer, String)| {
+                    use sha2::Digest;
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if fail || algo != "Sha256" {
+                        return Err(mlua::Error::runtime("ComputeBufferHash failed"));
+                    }
+                    lua.create_buffer(sha2::Sha256::digest(buf.to_vec()).to_vec())
+                },
+            )
+            .unwrap();
+        service.set("ComputeBufferHash", hash).unwrap();
+        let game = lua.create_table().unwrap();
+        let get_service = lua
+            .create_function(move |_, (_game, name): (Table, String)| {
+                if name == "EncodingService" {
+                    Ok(service.clone())
+                } else {
+                    Err(mlua::Error::runtime(format!("no service {name}")))
+                }
+            })
+            .unwrap();
+        game.set("GetService", get_service).unwrap();
+        let algorithms = lua.create_table().unwrap();
+        algorithms.set("Sha256", "Sha256").unwrap();
+        let enums = lua.create_table().unwrap();
+        enums.set("HashAlgorithm", algorithms).unwrap();
+        lua.globals().set("game", game).unwrap();
+        lua.globals().set("Enum", enums).unwrap();
+        b
     }
 
     /// `require(script.Parent.<name>)`.
