@@ -114,7 +114,7 @@ impl Bridge {
                     if fail || algo != "Sha256" {
                         return Err(mlua::Error::runtime("ComputeBufferHash failed"));
                     }
-                    lua.create_buffer(sha2::Sha256::digest(buf.to_vec()).to_vec())
+                    lua.create_buffer(sha2::Sha256::digest(buf.to_vec()))
                 },
             )
             .unwrap();
