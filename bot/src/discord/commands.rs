@@ -251,9 +251,23 @@ async fn move_flow(
             }
         }
     } else {
-        let receipt = service.execute(request).await?;
+        // The resolved player is on screen before any money moves; the same message becomes the
+        // receipt.
         let handle = ctx
-            .send(embed_reply(render::receipt_embed(&receipt)))
+            .send(embed_reply(render::working_embed(op, args.amount, &player)))
+            .await?;
+        let receipt = match service.execute(request).await {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                // Nothing moved: the error reply (on_error) replaces the "sending" message.
+                if let Err(d) = handle.delete(ctx).await {
+                    tracing::warn!(error = %d, "could not remove the sending message");
+                }
+                return Err(e.into());
+            }
+        };
+        handle
+            .edit(ctx, embed_reply(render::receipt_embed(&receipt)))
             .await?;
         (handle, receipt)
     };

@@ -217,7 +217,7 @@ pub fn cancelled_embed(op: Op, amount: i64, why: CancelReason) -> CreateEmbed {
         .colour(colour::DUPLICATE)
 }
 
-/// Shown while a confirmed command is being delivered.
+/// Shown while a command is being delivered (right away, or after Confirm).
 pub fn working_embed(op: Op, amount: i64, user: &RobloxUser) -> CreateEmbed {
     CreateEmbed::new()
         .title(format!("⏳ Sending: {} {amount}", verb(op)))
