@@ -1,9 +1,10 @@
 //! PostgreSQL for tests: a fresh schema per call on `DATABASE_URL_PG`
 //! (default `postgres://postgres@127.0.0.1:5432/test`). Unreachable → the test FAILS.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+static SWEPT: AtomicBool = AtomicBool::new(false);
 
 /// The admin URL.
 pub fn admin_url() -> String {
@@ -32,6 +33,22 @@ pub async fn fresh_schema_url() -> String {
         .unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin} is required for this test (set DATABASE_URL_PG): {e}")
         });
+    // Test binaries run one after another, so schemas of other processes are left over from
+    // earlier runs: drop them once per process so the test database does not fill up.
+    if !SWEPT.swap(true, Ordering::SeqCst) {
+        let mine = format!("bot_test_{}_", std::process::id());
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bot\\_test\\_%'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        for old in stale.iter().filter(|s| !s.starts_with(&mine)) {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {old} CASCADE"))
+                .execute(&pool)
+                .await;
+        }
+    }
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&pool)
         .await
