@@ -332,3 +332,41 @@ async fn a_restarted_bot_resumes_pending_confirmations_from_postgres() {
     assert_eq!(logged[0].txn, receipt.txn);
     assert!(!logged[0].reason.is_empty());
 }
+
+/// Concurrent reservations can commit in the other order than their clock readings: with the
+/// cooldown off, the earlier reading must still be accepted; with it on, it is "too soon".
+async fn out_of_order_clock_readings(db: &Db) {
+    let t0 = 1_800_000_000_000;
+    let (late, early, third) = (TxnId::generate(), TxnId::generate(), TxnId::generate());
+    assert!(
+        db.reserve(&new_txn(&late, "skew", 1, t0 + 5), 0, 100)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        db.reserve(&new_txn(&early, "skew", 1, t0 + 3), 0, 100)
+            .await
+            .unwrap()
+            .is_ok(),
+        "cooldown off: an earlier clock reading is not too soon"
+    );
+    assert!(
+        db.reserve(&new_txn(&third, "skew", 1, t0 + 4), 1_000, 100)
+            .await
+            .unwrap()
+            .is_err(),
+        "cooldown on: within 1 s of the last reservation"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_out_of_order_clock_readings() {
+    let (db, _dir) = sqlite().await;
+    out_of_order_clock_readings(&db).await;
+}
+
+#[tokio::test]
+async fn postgres_out_of_order_clock_readings() {
+    out_of_order_clock_readings(&postgres().await).await;
+}

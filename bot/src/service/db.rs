@@ -273,7 +273,10 @@ impl Db {
                 .bind(t.actor_id)
                 .fetch_one(&mut *tx)
                 .await?;
+            // A cooldown of 0 is off: concurrent reservations may carry clock readings out of
+            // order (the later one committed first), which must not count as "too soon".
             if let Some(last) = last
+                && cooldown_ms > 0
                 && t.now_ms - last < cooldown_ms
             {
                 return Ok(Err(ReserveRefusal::Cooldown {
