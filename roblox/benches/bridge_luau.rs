@@ -50,7 +50,9 @@ fn luau_bridge(c: &mut Criterion) {
     let message = case["message"].as_str().unwrap().to_owned();
     let key_hex = case["keyHex"].as_str().unwrap();
     let key_id = case["keyId"].as_str().unwrap();
-    let run: (Function, Function, Function) = b.eval(&format!(
+    for (label, bridge) in [("", &b), (", engine hash", &be)] {
+        let (make_wallet, run, full): (Function, Function, Function) =
+            bridge.eval(&format!(
         r#"
         local CommandCodec = require(script.Parent.CommandCodec)
         local ApplyRule = require(script.Parent.ApplyRule)
@@ -93,31 +95,34 @@ fn luau_bridge(c: &mut Criterion) {
             assert(headers ~= nil)
         end
     "#
-    ));
-    let (make_wallet, run, full) = run;
-    c.bench_function("luau verify+decode+apply one command", |bench| {
-        bench.iter_batched(
-            || make_wallet.call::<mlua::Table>(()).unwrap(),
-            |wallet| {
-                run.call::<()>((black_box(message.as_str()), wallet))
-                    .unwrap()
+        ));
+        c.bench_function(
+            &format!("luau verify+decode+apply one command{label}"),
+            |bench| {
+                bench.iter_batched(
+                    || make_wallet.call::<mlua::Table>(()).unwrap(),
+                    |wallet| {
+                        run.call::<()>((black_box(message.as_str()), wallet))
+                            .unwrap()
+                    },
+                    BatchSize::SmallInput,
+                )
             },
-            BatchSize::SmallInput,
-        )
-    });
-    c.bench_function(
-        "luau applied command: verify+apply+outbox+audit signing",
-        |bench| {
-            bench.iter_batched(
-                || make_wallet.call::<mlua::Table>(()).unwrap(),
-                |wallet| {
-                    full.call::<()>((black_box(message.as_str()), wallet))
-                        .unwrap()
-                },
-                BatchSize::SmallInput,
-            )
-        },
-    );
+        );
+        c.bench_function(
+            &format!("luau applied command: verify+apply+outbox+audit signing{label}"),
+            |bench| {
+                bench.iter_batched(
+                    || make_wallet.call::<mlua::Table>(()).unwrap(),
+                    |wallet| {
+                        full.call::<()>((black_box(message.as_str()), wallet))
+                            .unwrap()
+                    },
+                    BatchSize::SmallInput,
+                )
+            },
+        );
+    }
 }
 
 criterion_group!(benches, luau_bridge);
