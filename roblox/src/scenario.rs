@@ -175,6 +175,37 @@ pub fn inconsistent_wallets(u: &Universe, users: u64) -> Vec<String> {
     bad
 }
 
+/// Schedules the loss of a random server of `live` at `t` (a graceful shutdown or a crash, even
+/// odds) and a replacement one second later. `alive` (which servers are up, by index) and `at`
+/// (which server each user is on, by user id) are the caller's schedule bookkeeping, updated here.
+pub fn schedule_server_loss(
+    u: &mut Universe,
+    rng: &mut impl Rng,
+    t: f64,
+    live: &[usize],
+    alive: &mut Vec<bool>,
+    at: &mut [Option<usize>],
+) {
+    let s = live[rng.random_range(0..live.len())];
+    let graceful = rng.random_bool(0.5);
+    u.schedule(
+        t,
+        if graceful {
+            Action::Shutdown(s)
+        } else {
+            Action::Crash(s)
+        },
+    );
+    alive[s] = false;
+    for slot in at.iter_mut() {
+        if *slot == Some(s) {
+            *slot = None;
+        }
+    }
+    u.schedule(t + 1.0, Action::StartServer);
+    alive.push(true);
+}
+
 /// Runs one seeded random scenario.
 pub fn run_random(run: &RandomRun, libs_dir: Option<&Path>) -> Result<Report, EmuError> {
     let started = Instant::now();
@@ -305,24 +336,7 @@ pub fn run_random(run: &RandomRun, libs_dir: Option<&Path>) -> Result<Report, Em
             let s = live[rng.random_range(0..live.len())];
             u.schedule(t, Action::DrainBudget(s));
         } else if live.len() > 1 {
-            let s = live[rng.random_range(0..live.len())];
-            let graceful = rng.random_bool(0.5);
-            u.schedule(
-                t,
-                if graceful {
-                    Action::Shutdown(s)
-                } else {
-                    Action::Crash(s)
-                },
-            );
-            alive[s] = false;
-            for slot in at.iter_mut() {
-                if *slot == Some(s) {
-                    *slot = None;
-                }
-            }
-            u.schedule(t + 1.0, Action::StartServer);
-            alive.push(true);
+            schedule_server_loss(&mut u, &mut rng, t, &live, &mut alive, &mut at);
         }
     }
     u.run_for(run.duration_s)?;

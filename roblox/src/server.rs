@@ -418,6 +418,17 @@ impl Server {
         self.ctx.output.borrow().clone()
     }
 
+    /// The text of every `print` so far (warnings and errors left out).
+    pub fn printed(&self) -> Vec<String> {
+        self.ctx
+            .output
+            .borrow()
+            .iter()
+            .filter(|l| l.level == "print")
+            .map(|l| l.text.clone())
+            .collect()
+    }
+
     /// Recorded RemoteEvent calls.
     pub fn remote_calls(&self) -> Vec<RemoteCall> {
         self.ctx.remote_calls.borrow().clone()

@@ -20,6 +20,7 @@ use std::time::Instant;
 use bridge_engine_support::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use roblox::scenario::schedule_server_loss;
 use roblox::{Action, Faults, Library, Universe, UniverseConfig, invariant};
 use shared::{Op, RecordOutcome, Source};
 
@@ -158,23 +159,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
             let s = live[rng.random_range(0..live.len())];
             u.schedule(t, Action::DrainBudget(s));
         } else if live.len() > 1 {
-            let s = live[rng.random_range(0..live.len())];
-            u.schedule(
-                t,
-                if rng.random_bool(0.5) {
-                    Action::Shutdown(s)
-                } else {
-                    Action::Crash(s)
-                },
-            );
-            alive[s] = false;
-            for slot in at.iter_mut() {
-                if *slot == Some(s) {
-                    *slot = None;
-                }
-            }
-            u.schedule(t + 1.0, Action::StartServer);
-            alive.push(true);
+            schedule_server_loss(&mut u, &mut rng, t, &live, &mut alive, &mut at);
         }
     }
     // Commands: 8 per run, at random times, to random users; the bot re-publishes every 5 s.

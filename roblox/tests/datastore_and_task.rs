@@ -7,13 +7,7 @@
 use roblox::{Place, Universe, UniverseConfig};
 
 fn prints(u: &Universe, s: usize) -> Vec<String> {
-    u.server(s)
-        .unwrap()
-        .output()
-        .into_iter()
-        .filter(|l| l.level == "print")
-        .map(|l| l.text)
-        .collect()
+    u.server(s).unwrap().printed()
 }
 
 fn universe(scripts: &[(&str, &str)]) -> Universe {

@@ -8,13 +8,7 @@ use std::net::TcpListener;
 use roblox::{Lifecycle, Place, Universe, UniverseConfig};
 
 fn prints(u: &Universe, s: usize) -> Vec<String> {
-    u.server(s)
-        .unwrap()
-        .output()
-        .into_iter()
-        .filter(|l| l.level == "print")
-        .map(|l| l.text)
-        .collect()
+    u.server(s).unwrap().printed()
 }
 
 fn one(src: &str) -> (Universe, usize) {
