@@ -61,6 +61,18 @@ fn md5_base64(bytes: &[u8]) -> String {
     STANDARD.encode(Md5::digest(bytes))
 }
 
+/// A read's answer: the key's read throughput is spent on the value, then the entry is sent.
+fn read_response(emu: &Emulator, key: &EntryKey, entry: &Entry) -> Result<Response, Response> {
+    spend_key(
+        emu,
+        Shape::V1DataStore,
+        key,
+        KeyDirection::Read,
+        entry.value.len(),
+    )?;
+    Ok(entry_response(StatusCode::OK, entry))
+}
+
 /// 200/412 response: body = value, metadata in `roblox-entry-*` headers.
 pub(crate) fn entry_response(status: StatusCode, entry: &Entry) -> Response {
     let mut response = (status, entry.value.clone()).into_response();
@@ -294,14 +306,7 @@ pub(crate) async fn get_entry(
                 .store
                 .get(&key)
                 .ok_or_else(|| v1_store_error(&StoreError::EntryNotFound))?;
-            spend_key(
-                &emu,
-                Shape::V1DataStore,
-                &key,
-                KeyDirection::Read,
-                entry.value.len(),
-            )?;
-            Ok(entry_response(StatusCode::OK, &entry))
+            read_response(&emu, &key, &entry)
         },
     )
     .await
@@ -529,14 +534,7 @@ pub(crate) async fn get_version(
                 // A tombstone has no value to return; Roblox's answer here is undocumented.
                 return Err(v1_store_error(&StoreError::EntryNotFound));
             }
-            spend_key(
-                &emu,
-                Shape::V1DataStore,
-                &key,
-                KeyDirection::Read,
-                entry.value.len(),
-            )?;
-            Ok(entry_response(StatusCode::OK, &entry))
+            read_response(&emu, &key, &entry)
         },
     )
     .await
