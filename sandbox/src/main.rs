@@ -250,7 +250,6 @@ fn discord_front_end() -> anyhow::Result<
         std::collections::BTreeMap<String, i64>,
     )>,
 > {
-    let _ = dotenvy::dotenv();
     if std::env::var_os("DISCORD_TOKEN").is_none() {
         return Ok(None);
     }
@@ -293,6 +292,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<bool> {
 }
 
 fn main() -> ExitCode {
+    // Before the log filter and the flags read the environment, so `.env` settles both.
+    let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -111,3 +111,27 @@ fn discord_token_without_staff_roles_is_refused_before_anything_starts() {
         "nothing started: {stdout}"
     );
 }
+
+#[test]
+fn sandbox_settings_in_dot_env_reach_the_flags() {
+    // `.env` is read before the flags are parsed, so a SANDBOX_* line there counts like the
+    // environment: a bad value is refused by name before anything starts.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(".env"), "SANDBOX_CHURN_PER_MINUTE=lots\n").expect("write .env");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .current_dir(dir.path())
+        .env_remove("SANDBOX_CHURN_PER_MINUTE")
+        .env_remove("DISCORD_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sandbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("'lots'"), "{stderr}");
+    assert!(stderr.contains("--churn"), "{stderr}");
+    assert!(
+        !stdout.contains("audit API on"),
+        "nothing started: {stdout}"
+    );
+}
