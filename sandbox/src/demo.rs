@@ -320,30 +320,8 @@ print("SANDBOX_PROBE {nonce} " .. stored .. " " .. live)
     }
 
     async fn audit_rows_for(&self, txn: &TxnId) -> Result<usize, Fail> {
-        let mut count = 0;
-        let mut cursor = None;
-        loop {
-            let page = self
-                .sb
-                .stack
-                .audit_client
-                .list(&api::ListParams {
-                    limit: Some(500),
-                    cursor: cursor.clone(),
-                    ..api::ListParams::default()
-                })
-                .await
-                .map_err(|e| format!("audit list: {e}"))?;
-            count += page
-                .items
-                .iter()
-                .filter(|r| r.record.txn_id == *txn)
-                .count();
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(count),
-            }
-        }
+        let rows = self.all_rows().await?;
+        Ok(rows.iter().filter(|r| r.record.txn_id == *txn).count())
     }
 
     async fn all_rows(&self) -> Result<Vec<api::LoggedRecord>, Fail> {
