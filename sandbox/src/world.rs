@@ -537,6 +537,7 @@ fn world_main(
     ready: oneshot::Sender<Result<(), String>>,
     progress: impl Fn(&str),
 ) {
+    let defaults = UniverseConfig::default();
     let cfg = UniverseConfig {
         seed: config.seed,
         mode: match config.pace {
@@ -546,16 +547,15 @@ fn world_main(
         fps: config.fps,
         universe_id: config.universe_id,
         start_unix_ms: config.start_unix_ms,
-        // A long run must not keep every trace line in memory.
-        keep_trace: false,
-        ..UniverseConfig::default()
-    };
-    let cfg = UniverseConfig {
         datastore_latency_s: config
             .datastore_latency_s
-            .unwrap_or(cfg.datastore_latency_s),
-        message_latency_s: config.message_latency_s.unwrap_or(cfg.message_latency_s),
-        ..cfg
+            .unwrap_or(defaults.datastore_latency_s),
+        message_latency_s: config
+            .message_latency_s
+            .unwrap_or(defaults.message_latency_s),
+        // A long run must not keep every trace line in memory.
+        keep_trace: false,
+        ..defaults
     };
     let u = Universe::with_backend(cfg, config.place, backend);
     u.add_invariant("session_lock", Box::new(roblox::invariant::session_lock));
