@@ -228,7 +228,9 @@ async fn raw(
     };
     let cols = "txn_id, source, user_id, op, amount, outcome, reject_reason, balance_after, reason, \
                 actor_id, actor_name, server_job_id, issued_at, applied_at, received_at, key_id, prev_hash, row_hash";
-    let sql = |n: usize| {
+    // SQLite gets anonymous `?` placeholders: sqlx looks up every numbered parameter's name, a
+    // linear scan in SQLite, so `$N` makes binding a wide statement quadratic.
+    let sql = |n: usize, numbered: bool| {
         let mut s = format!("INSERT INTO raw_log ({cols}) VALUES ");
         for r in 0..n {
             if r > 0 {
@@ -237,7 +239,13 @@ async fn raw(
             s.push('(');
             s.push_str(
                 &(1..=18)
-                    .map(|c| format!("${}", r * 18 + c))
+                    .map(|c| {
+                        if numbered {
+                            format!("${}", r * 18 + c)
+                        } else {
+                            "?".to_owned()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
             );
@@ -292,7 +300,7 @@ async fn raw(
         )
         .execute(&pool)
         .await?;
-        let q = sql(rows);
+        let q = sql(rows, false);
         let json_sql = format!(
             "INSERT INTO raw_log ({cols}) SELECT {} FROM json_each($1)",
             (0..18)
@@ -370,7 +378,7 @@ async fn raw(
         let mut tasks = Vec::new();
         for _ in 0..clients {
             let (pool, stats, counter) = (pool.clone(), stats.clone(), counter.clone());
-            let q = sql(rows);
+            let q = sql(rows, true);
             tasks.push(tokio::spawn(async move {
                 while start.elapsed() < run {
                     let batch = make_rows(counter.fetch_add(1, Ordering::Relaxed));
