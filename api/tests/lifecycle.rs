@@ -485,3 +485,42 @@ impl Relay {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// SQLite held by another writer past the busy timeout: the post answers 503 and stores nothing;
+/// once the lock is gone, the writer stores the same record under a new key and the chain holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writer_recovers_after_the_database_was_locked() {
+    use sqlx::Connection as _;
+    let app = TestApp::start(Backend::Sqlite).await;
+    let mut blocker = sqlx::sqlite::SqliteConnection::connect(&app.db.url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let rec = record(3, 5);
+    let err = app
+        .writer
+        .post_records(std::slice::from_ref(&rec), &idem())
+        .await
+        .unwrap_err();
+    match err {
+        ClientError::Api { status, .. } => assert_eq!(status, 503),
+        other => panic!("expected 503, got {other}"),
+    }
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    let res = app
+        .writer
+        .post_records(std::slice::from_ref(&rec), &idem())
+        .await
+        .unwrap();
+    assert_eq!(res.status, 201);
+    assert_eq!(res.response.results[0].status, RecordStatus::Accepted);
+    assert_eq!(
+        res.response.results[0].seq, 1,
+        "the refused post stored nothing"
+    );
+    assert!(app.reader.verify().await.unwrap().ok);
+    app.finish().await;
+}

@@ -1,6 +1,6 @@
-//! SQLite backend: WAL, busy timeout, one writer task committing groups with `BEGIN IMMEDIATE`.
+//! SQLite backend: WAL, busy timeout, one writer thread committing groups with `BEGIN IMMEDIATE`.
 
-use super::group::{self, Job, PriorKey};
+use super::group::{self, Job, KeyRow, PriorKey};
 use super::{
     COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome, WriteRequest,
     decode_log_row, list_sql,
@@ -8,16 +8,17 @@ use super::{
 use crate::chain::{GENESIS, LogRow};
 use crate::notify::Notifier;
 use futures::future::BoxFuture;
-use sqlx::Row as _;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::AbortHandle;
 
 /// Durability of a commit (`PRAGMA synchronous` in WAL mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,16 +31,16 @@ pub enum SqliteSync {
 
 /// The SQLite store.
 ///
-/// SQLite has one writer at a time, so writes go to a single writer task that commits whatever
-/// has queued up meanwhile in one `BEGIN IMMEDIATE` transaction (group commit, `group`) with a
-/// constant handful of statements. Answers are sent only after the commit, so a 2xx always means
+/// SQLite has one writer at a time, so writes go to a single writer task (on its own thread, with
+/// its own connection) that commits whatever has queued up meanwhile in one `BEGIN IMMEDIATE`
+/// transaction (group commit, `group`) with a handful of statements. Answers are sent only after the commit, so a 2xx always means
 /// durable (at the configured `synchronous` level).
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
     notifier: Notifier,
     jobs: mpsc::Sender<Job>,
-    writer: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    writer: AbortHandle,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -47,6 +48,9 @@ impl std::fmt::Debug for SqliteStore {
         f.write_str("SqliteStore")
     }
 }
+
+/// WAL pages between automatic checkpoints.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 4_000;
 
 /// Connect options with the durability and concurrency settings every connection needs.
 pub fn connect_options(url: &str, sync: SqliteSync) -> Result<SqliteConnectOptions, sqlx::Error> {
@@ -58,6 +62,10 @@ pub fn connect_options(url: &str, sync: SqliteSync) -> Result<SqliteConnectOptio
             SqliteSync::Normal => SqliteSynchronous::Normal,
         })
         .busy_timeout(Duration::from_secs(5))
+        // Checkpoint every 4,000 WAL pages (16 MiB at 4 KiB) instead of SQLite's 1,000: index
+        // pages that many commits dirty are copied back once per checkpoint, so batch loads
+        // write less (docs/benchmarks.md).
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
         .foreign_keys(true))
 }
 
@@ -79,40 +87,86 @@ impl SqliteStore {
         let read = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1))
             .acquire_timeout(acquire_timeout)
-            .connect_with(opts.read_only(true))
+            .connect_with(opts.clone().read_only(true))
             .await?;
         let notifier = Notifier::new();
         let (jobs, rx) = mpsc::channel(4096);
-        let writer = tokio::spawn(writer_loop(write.clone(), rx, notifier.clone()));
+        let writer = spawn_writer(writer_loop(opts.clone(), rx, notifier.clone()))?;
         Ok(Self {
             write,
             read,
             notifier,
             jobs,
-            writer: parking_lot::Mutex::new(Some(writer)),
+            writer,
         })
     }
 }
 
-async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, notifier: Notifier) {
+/// Runs the writer task on a thread of its own. Every group crosses several awaits between the
+/// task and SQLite's worker thread; on the shared runtime each of those waited behind the HTTP
+/// tasks parsing the next requests, which left the database idle for milliseconds per group.
+fn spawn_writer(
+    task: impl Future<Output = ()> + Send + 'static,
+) -> Result<AbortHandle, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+    let handle = runtime.spawn(task);
+    let abort = handle.abort_handle();
+    std::thread::Builder::new()
+        .name("audit-writer".into())
+        .spawn(move || {
+            // Ends when the task returns or is aborted by `close`.
+            let _ = runtime.block_on(handle);
+        })
+        .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+    Ok(abort)
+}
+
+/// The writer task. It owns one connection for its whole life: a pooled one goes back to the
+/// pool through a spawned task and is pinged on every checkout, which under load cost each group
+/// milliseconds of waiting for a busy runtime. After the database was unavailable it reconnects.
+async fn writer_loop(opts: SqliteConnectOptions, mut rx: mpsc::Receiver<Job>, notifier: Notifier) {
+    let mut conn: Option<SqliteConnection> = None;
     while let Some(jobs) = group::next_group(&mut rx).await {
-        run_group(&pool, jobs, &notifier).await;
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match opts.connect().await {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    group::fail(jobs, &StoreError::from(e));
+                    continue;
+                }
+            },
+        };
+        if run_group(c, jobs, &notifier).await == ConnHealth::Suspect {
+            conn = None;
+        }
     }
+}
+
+/// Whether the writer's connection may be reused after a group.
+#[derive(Debug, PartialEq, Eq)]
+enum ConnHealth {
+    Fine,
+    Suspect,
 }
 
 /// Commits a group; if it fails for a reason other than the database being unavailable, its
 /// requests are retried one per transaction so one bad request cannot spoil the others.
-async fn run_group(pool: &SqlitePool, jobs: Vec<Job>, notifier: &Notifier) {
+async fn run_group(conn: &mut SqliteConnection, jobs: Vec<Job>, notifier: &Notifier) -> ConnHealth {
     let reqs: Vec<&WriteRequest> = jobs.iter().map(|j| &j.req).collect();
-    match commit_group(pool, &reqs).await {
+    match commit_group(conn, &reqs).await {
         Ok((outcomes, ids)) => {
             notifier.inserted(ids);
             group::answer(jobs, outcomes);
+            ConnHealth::Fine
         }
         Err(e) if jobs.len() > 1 && !e.is_unavailable() => {
             tracing::warn!(error = %e, size = jobs.len(), "group commit failed; retrying its requests one by one");
             for job in jobs {
-                match commit_group(pool, &[&job.req]).await {
+                match commit_group(conn, &[&job.req]).await {
                     Ok((outcomes, ids)) => {
                         notifier.inserted(ids);
                         group::answer(vec![job], outcomes);
@@ -120,58 +174,129 @@ async fn run_group(pool: &SqlitePool, jobs: Vec<Job>, notifier: &Notifier) {
                     Err(e) => group::fail(vec![job], &e),
                 }
             }
+            ConnHealth::Fine
         }
-        Err(e) => group::fail(jobs, &e),
+        Err(e) => {
+            let health = if e.is_unavailable() {
+                ConnHealth::Suspect
+            } else {
+                ConnHealth::Fine
+            };
+            group::fail(jobs, &e);
+            health
+        }
     }
 }
 
-/// Serialises a row as a JSON array in `COLUMNS` order (hashes as hex) for `json_each`.
-struct RowJson<'a>(&'a LogRow);
-
-impl serde::Serialize for RowJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq as _;
-        let r = self.0;
-        let mut seq = s.serialize_seq(Some(19))?;
-        seq.serialize_element(&r.seq)?;
-        seq.serialize_element(&r.txn_id)?;
-        seq.serialize_element(&r.source)?;
-        seq.serialize_element(&r.user_id)?;
-        seq.serialize_element(&r.op)?;
-        seq.serialize_element(&r.amount)?;
-        seq.serialize_element(&r.outcome)?;
-        seq.serialize_element(&r.reject_reason)?;
-        seq.serialize_element(&r.balance_after)?;
-        seq.serialize_element(&r.reason)?;
-        seq.serialize_element(&r.actor_id)?;
-        seq.serialize_element(&r.actor_name)?;
-        seq.serialize_element(&r.server_job_id)?;
-        seq.serialize_element(&r.issued_at)?;
-        seq.serialize_element(&r.applied_at)?;
-        seq.serialize_element(&r.received_at)?;
-        seq.serialize_element(&r.key_id)?;
-        seq.serialize_element(&hex::encode(&r.prev_hash))?;
-        seq.serialize_element(&hex::encode(&r.row_hash))?;
-        seq.end()
-    }
-}
-
-// Set-based statements with ONE bound parameter (a JSON array unpacked by json_each): the SQL
-// text is constant, so each is prepared once per connection and cached, whatever the group size.
+// Lookups take ONE bound parameter, a JSON array unpacked by json_each: the SQL text is
+// constant, so each is prepared once per connection and cached, whatever the group size.
 const SELECT_PRIORS: &str = "SELECT k.client_id, k.idem_key, k.fingerprint, k.response_code, \
     k.response_body FROM json_each($1) AS j CROSS JOIN idempotency_keys AS k \
     ON k.client_id = j.value ->> 0 AND k.idem_key = j.value ->> 1";
 const SELECT_EXISTING: &str = "SELECT a.txn_id, a.seq FROM json_each($1) AS j CROSS JOIN audit_log AS a ON a.txn_id = j.value";
-const INSERT_ROWS: &str = "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, \
+
+// Inserts bind every column of up to `MAX_CHUNK` rows in one multi-row VALUES statement. Unpacking
+// a JSON array in SQL cost the single writer about a third of its time; binding is cheap as long
+// as the placeholders are anonymous `?`: sqlx looks up each numbered parameter's name, a linear
+// scan inside SQLite, which makes `$N` quadratic in a statement's width. Chunks are powers of two
+// so a connection caches at most ten statements per table.
+const MAX_CHUNK: usize = 512;
+const LOG_INSERT: &str = "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, \
     outcome, reject_reason, balance_after, reason, actor_id, actor_name, server_job_id, issued_at, \
-    applied_at, received_at, key_id, prev_hash, row_hash) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-    value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
-    value ->> 13, value ->> 14, value ->> 15, value ->> 16, unhex(value ->> 17), \
-    unhex(value ->> 18) FROM json_each($1)";
-const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, \
-    response_code, response_body, created_at) SELECT value ->> 0, value ->> 1, \
-    unhex(value ->> 2), value ->> 3, value ->> 4, value ->> 5 FROM json_each($1)";
+    applied_at, received_at, key_id, prev_hash, row_hash) VALUES ";
+const LOG_COLUMNS: usize = 19;
+const KEY_INSERT: &str = "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, \
+    response_code, response_body, created_at) VALUES ";
+const KEY_COLUMNS: usize = 6;
+// SQLite refuses statements with more than 32,766 parameters.
+const _: () = assert!(MAX_CHUNK * LOG_COLUMNS <= 32_766);
+
+/// `head` followed by `rows` tuples of `columns` anonymous placeholders.
+fn values_sql(head: &str, columns: usize, rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(","));
+    format!("{head}{}", vec![tuple; rows].join(","))
+}
+
+/// The cached SQL text for each power-of-two chunk size up to `MAX_CHUNK`.
+fn chunk_sql(
+    cache: &'static OnceLock<Vec<String>>,
+    head: &str,
+    columns: usize,
+    rows: usize,
+) -> &'static str {
+    let all = cache.get_or_init(|| {
+        (0..=MAX_CHUNK.trailing_zeros())
+            .map(|p| values_sql(head, columns, 1 << p))
+            .collect()
+    });
+    all[rows.trailing_zeros() as usize].as_str()
+}
+
+/// Splits `len` items into power-of-two chunks of at most `MAX_CHUNK`, largest first.
+fn chunks(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let left = len - at;
+        (left > 0).then(|| {
+            let size = if left >= MAX_CHUNK {
+                MAX_CHUNK
+            } else {
+                1 << left.ilog2()
+            };
+            at += size;
+            at - size..at
+        })
+    })
+}
+
+async fn insert_rows(conn: &mut SqliteConnection, rows: &[LogRow]) -> Result<(), StoreError> {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    for range in chunks(rows.len()) {
+        let mut q = sqlx::query(chunk_sql(&SQL, LOG_INSERT, LOG_COLUMNS, range.len()));
+        for r in &rows[range] {
+            q = q
+                .bind(r.seq)
+                .bind(&r.txn_id)
+                .bind(&r.source)
+                .bind(r.user_id)
+                .bind(&r.op)
+                .bind(r.amount)
+                .bind(&r.outcome)
+                .bind(&r.reject_reason)
+                .bind(r.balance_after)
+                .bind(&r.reason)
+                .bind(&r.actor_id)
+                .bind(&r.actor_name)
+                .bind(&r.server_job_id)
+                .bind(r.issued_at)
+                .bind(r.applied_at)
+                .bind(r.received_at)
+                .bind(&r.key_id)
+                .bind(&r.prev_hash)
+                .bind(&r.row_hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_keys(conn: &mut SqliteConnection, keys: &[KeyRow]) -> Result<(), StoreError> {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    for range in chunks(keys.len()) {
+        let mut q = sqlx::query(chunk_sql(&SQL, KEY_INSERT, KEY_COLUMNS, range.len()));
+        for k in &keys[range] {
+            q = q
+                .bind(&k.client_id)
+                .bind(&k.idem_key)
+                .bind(&k.fingerprint)
+                .bind(i64::from(k.response.status))
+                .bind(&k.response.body)
+                .bind(k.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|_| StoreError::Encoding)
@@ -180,10 +305,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 /// One group in one `BEGIN IMMEDIATE` transaction: returns each request's outcome and the txn
 /// ids stored, only once the commit succeeded.
 async fn commit_group(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     reqs: &[&WriteRequest],
 ) -> Result<(Vec<WriteOutcome>, Vec<String>), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let head = read_head(&mut tx).await?;
     let pairs: Vec<(&str, &str)> = reqs
         .iter()
@@ -220,33 +345,8 @@ async fn commit_group(
         existing.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
     }
     let plan = group::plan_group(reqs, &priors, &existing, head)?;
-    if !plan.rows.is_empty() {
-        let rows: Vec<RowJson<'_>> = plan.rows.iter().map(RowJson).collect();
-        sqlx::query(INSERT_ROWS)
-            .bind(to_json(&rows)?)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if !plan.keys.is_empty() {
-        let keys: Vec<_> = plan
-            .keys
-            .iter()
-            .map(|k| {
-                (
-                    &k.client_id,
-                    &k.idem_key,
-                    hex::encode(&k.fingerprint),
-                    k.response.status,
-                    &k.response.body,
-                    k.created_at,
-                )
-            })
-            .collect();
-        sqlx::query(INSERT_KEYS)
-            .bind(to_json(&keys)?)
-            .execute(&mut *tx)
-            .await?;
-    }
+    insert_rows(&mut tx, &plan.rows).await?;
+    insert_keys(&mut tx, &plan.keys).await?;
     tx.commit().await?;
     plan.record_metrics();
     Ok((
@@ -360,11 +460,52 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Some(w) = self.writer.lock().take() {
-                w.abort();
-            }
+            self.writer.abort();
             self.read.close().await;
             self.write.close().await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_item_once_in_cached_sizes() {
+        for len in 0..=3 * MAX_CHUNK + 7 {
+            let mut next = 0;
+            let mut last = usize::MAX;
+            for range in chunks(len) {
+                assert_eq!(range.start, next, "len {len}: chunks are contiguous");
+                let size = range.len();
+                assert!(
+                    size.is_power_of_two() && size <= MAX_CHUNK,
+                    "len {len}: {size}"
+                );
+                assert!(size <= last, "len {len}: largest first");
+                last = size;
+                next = range.end;
+            }
+            assert_eq!(next, len, "len {len}: every item is covered");
+        }
+    }
+
+    #[test]
+    fn each_chunk_statement_has_one_placeholder_per_value() {
+        static SQL: OnceLock<Vec<String>> = OnceLock::new();
+        let mut size = 1;
+        while size <= MAX_CHUNK {
+            let sql = chunk_sql(&SQL, LOG_INSERT, LOG_COLUMNS, size);
+            assert!(sql.starts_with(LOG_INSERT));
+            assert_eq!(sql.matches('?').count(), size * LOG_COLUMNS);
+            assert_eq!(
+                sql.matches('(').count(),
+                size + 1,
+                "the column list and one tuple per row"
+            );
+            size *= 2;
+        }
+        assert_eq!(values_sql("X ", 2, 3), "X (?,?),(?,?),(?,?)");
     }
 }
