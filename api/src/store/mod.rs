@@ -175,45 +175,69 @@ macro_rules! decode_log_row {
 }
 pub(crate) use decode_log_row;
 
-/// Builds the list query's WHERE clause and returns the bind values in order.
+/// The list filter's conditions, with `$N` placeholders numbered in bind order.
+pub(crate) struct Conditions {
+    /// Each condition, to be joined with `AND`.
+    pub clauses: Vec<String>,
+    /// The bind values, in placeholder order.
+    pub binds: Vec<ListBind>,
+}
+
+impl Conditions {
+    /// Every condition of `filter` (user, actor, time range, cursor).
+    pub(crate) fn of(filter: &ListFilter) -> Self {
+        let mut c = Self {
+            clauses: Vec::new(),
+            binds: Vec::new(),
+        };
+        if let Some(u) = filter.user_id {
+            c.push(|p| format!("user_id = {p}"), ListBind::Int(u));
+        }
+        if let Some(a) = &filter.actor {
+            c.push(|p| format!("actor_id = {p}"), ListBind::Text(a.clone()));
+        }
+        if let Some(s) = filter.since {
+            c.push(|p| format!("applied_at >= {p}"), ListBind::Int(s));
+        }
+        if let Some(u) = filter.until {
+            c.push(|p| format!("applied_at < {p}"), ListBind::Int(u));
+        }
+        if let Some(b) = filter.before_seq {
+            c.push(|p| format!("seq < {p}"), ListBind::Int(b));
+        }
+        c
+    }
+
+    /// Adds a condition built around the next placeholder.
+    pub(crate) fn push(&mut self, clause: impl FnOnce(&str) -> String, bind: ListBind) {
+        let placeholder = self.param(bind);
+        self.clauses.push(clause(&placeholder));
+    }
+
+    /// Binds a value and returns its placeholder, for use outside the conditions.
+    pub(crate) fn param(&mut self, bind: ListBind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
+    /// ` WHERE a AND b`, or nothing without conditions.
+    pub(crate) fn where_clause(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+/// Builds the list query (newest first) and returns the bind values in order.
 pub(crate) fn list_sql(filter: &ListFilter) -> (String, Vec<ListBind>) {
-    let mut clauses = Vec::new();
-    let mut binds = Vec::new();
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if let Some(u) = filter.user_id {
-        clauses.push(format!("user_id = {}", next()));
-        binds.push(ListBind::Int(u));
-    }
-    if let Some(a) = &filter.actor {
-        clauses.push(format!("actor_id = {}", next()));
-        binds.push(ListBind::Text(a.clone()));
-    }
-    if let Some(s) = filter.since {
-        clauses.push(format!("applied_at >= {}", next()));
-        binds.push(ListBind::Int(s));
-    }
-    if let Some(u) = filter.until {
-        clauses.push(format!("applied_at < {}", next()));
-        binds.push(ListBind::Int(u));
-    }
-    if let Some(b) = filter.before_seq {
-        clauses.push(format!("seq < {}", next()));
-        binds.push(ListBind::Int(b));
-    }
-    let where_ = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    let limit = next();
-    binds.push(ListBind::Int(filter.limit));
+    let mut c = Conditions::of(filter);
+    let where_ = c.where_clause();
+    let limit = c.param(ListBind::Int(filter.limit));
     (
         format!("SELECT {COLUMNS} FROM audit_log{where_} ORDER BY seq DESC LIMIT {limit}"),
-        binds,
+        c.binds,
     )
 }
 

@@ -2,8 +2,8 @@
 
 use super::group::{self, Job, KeyRow, PriorKey};
 use super::{
-    COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome, WriteRequest,
-    decode_log_row, list_sql,
+    COLUMNS, Conditions, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome,
+    WriteRequest, decode_log_row, list_sql,
 };
 use crate::chain::{GENESIS, LogRow};
 use crate::notify::Notifier;
@@ -355,6 +355,36 @@ async fn commit_group(
     ))
 }
 
+/// The per-user index's bucket size as a shift: `seq >> USER_BUCKET_BITS` is the first key of
+/// `audit_log_user_recent` (migrations/sqlite/0002_user_index_by_bucket.sql) and must match it.
+const USER_BUCKET_BITS: u32 = 12;
+
+/// The list query for one user's rows, newest first. The user index is keyed by bucket first, so
+/// the query walks buckets down from the newest, counting matches through the index, and stops
+/// once it has seen `limit` of them; the rows are then read from the buckets walked. A user with
+/// no rows costs one index probe per bucket (about 2,500 per ten million rows).
+fn user_list_sql(filter: &ListFilter) -> (String, Vec<ListBind>) {
+    let mut c = Conditions::of(filter);
+    let conds = c.clauses.join(" AND ");
+    let limit = c.param(ListBind::Int(filter.limit));
+    let top = match filter.before_seq {
+        Some(before) => format!(" WHERE seq < {}", c.param(ListBind::Int(before))),
+        None => String::new(),
+    };
+    let bits = USER_BUCKET_BITS;
+    let sql = format!(
+        "WITH RECURSIVE walk(b, found) AS (\
+            SELECT (SELECT coalesce(max(seq), 0) FROM audit_log{top}) >> {bits}, 0 \
+            UNION ALL \
+            SELECT walk.b - 1, walk.found + (SELECT count(*) FROM audit_log \
+                WHERE (seq >> {bits}) = walk.b AND {conds}) \
+            FROM walk WHERE walk.b > 0 AND walk.found < {limit}) \
+         SELECT {COLUMNS} FROM audit_log WHERE (seq >> {bits}) IN (SELECT b FROM walk) \
+         AND {conds} ORDER BY seq DESC LIMIT {limit}"
+    );
+    (sql, c.binds)
+}
+
 type Head = (i64, Vec<u8>);
 
 async fn read_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
@@ -422,7 +452,11 @@ impl Store for SqliteStore {
 
     fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
         Box::pin(async move {
-            let (sql, binds) = list_sql(&filter);
+            let (sql, binds) = if filter.user_id.is_some() {
+                user_list_sql(&filter)
+            } else {
+                list_sql(&filter)
+            };
             let mut q = sqlx::query(&sql);
             for b in binds {
                 q = match b {
@@ -507,5 +541,118 @@ mod tests {
             size *= 2;
         }
         assert_eq!(values_sql("X ", 2, 3), "X (?,?),(?,?),(?,?)");
+    }
+
+    /// A store holding `n` rows written straight into the table: users 100–112 on every row but
+    /// the sparse user 7 on every 997th, Discord actors on every fifth, appliedAt = seq × 10.
+    async fn store_with_rows(n: i64) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let store = SqliteStore::connect(&url, SqliteSync::Normal, 2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        sqlx::query(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $1) \
+             INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, outcome, \
+             balance_after, reason, actor_id, issued_at, applied_at, received_at, key_id, \
+             prev_hash, row_hash) SELECT x, 'T' || x, 'game', \
+             CASE WHEN x % 997 = 0 THEN 7 ELSE 100 + x % 13 END, 'give', 1, 'applied', 1, 'r', \
+             CASE WHEN x % 5 = 0 THEN 'a' || (x % 3) END, x, x * 10, x, 'k', x'00', x'00' FROM c",
+        )
+        .bind(n)
+        .execute(&store.write)
+        .await
+        .unwrap();
+        (dir, store)
+    }
+
+    async fn seqs(store: &SqliteStore, (sql, binds): (String, Vec<ListBind>)) -> Vec<i64> {
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = match b {
+                ListBind::Int(i) => q.bind(i),
+                ListBind::Text(t) => q.bind(t),
+            };
+        }
+        q.fetch_all(&store.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<i64, _>(0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn per_user_listing_uses_the_bucketed_index() {
+        let (_dir, store) = store_with_rows(100).await;
+        let filter = ListFilter {
+            user_id: Some(7),
+            before_seq: Some(50),
+            limit: 10,
+            ..ListFilter::default()
+        };
+        let (sql, binds) = user_list_sql(&filter);
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query(&explain);
+        for b in binds {
+            if let ListBind::Int(i) = b {
+                q = q.bind(i);
+            }
+        }
+        let plan: Vec<String> = q
+            .fetch_all(&store.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(3))
+            .collect();
+        let searches = plan
+            .iter()
+            .filter(|d| {
+                d.contains("USING INDEX audit_log_user_recent")
+                    || d.contains("USING COVERING INDEX audit_log_user_recent")
+            })
+            .count();
+        assert_eq!(
+            searches, 2,
+            "the walk and the read both search the index: {plan:#?}"
+        );
+        assert!(
+            !plan.iter().any(|d| d.starts_with("SCAN audit_log")),
+            "no full scan: {plan:#?}"
+        );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn per_user_listing_matches_a_plain_scan() {
+        let rows = 5 * (1 << USER_BUCKET_BITS) + 123;
+        let (_dir, store) = store_with_rows(rows).await;
+        let mut checked = 0;
+        for user in [7, 100, 105, 9_999] {
+            for actor in [None, Some("a1".to_owned())] {
+                for (since, until) in [(None, None), (Some(40_000), None), (Some(10), Some(30_000))]
+                {
+                    for before_seq in [None, Some(1), Some(4_096), Some(4_097), Some(12_000)] {
+                        for limit in [1, 3, 50, 2_000] {
+                            let filter = ListFilter {
+                                user_id: Some(user),
+                                actor: actor.clone(),
+                                since,
+                                until,
+                                before_seq,
+                                limit,
+                            };
+                            let want = seqs(&store, list_sql(&filter)).await;
+                            let got = seqs(&store, user_list_sql(&filter)).await;
+                            assert_eq!(got, want, "{filter:?}");
+                            checked += usize::from(!want.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 200, "most filters match rows: {checked}");
+        store.close().await;
     }
 }
