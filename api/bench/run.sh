@@ -39,6 +39,7 @@ for SYNC in full normal; do
   load --batch 1 --concurrency 64
   load --batch 50 --concurrency 8
   load --batch 50 --concurrency 32
+  load --batch 50 --concurrency 64
   # Open loop last: when the server falls behind, the requests the generator gave up on are still
   # queued in the server and would slow the next run down.
   load --batch 1 --rate 4000 --concurrency 4000
@@ -54,6 +55,7 @@ load --batch 1 --concurrency 1
 load --batch 1 --concurrency 64
 load --batch 50 --concurrency 8
 load --batch 50 --concurrency 32
+load --batch 50 --concurrency 64
 load --batch 1 --rate 4000 --concurrency 4000
 stop
 psql "$PG_ADMIN" -qAtc "SELECT 'DROP SCHEMA ' || nspname || ' CASCADE;' FROM pg_namespace WHERE nspname LIKE 'bench\_%'" | psql "$PG_ADMIN" -q >/dev/null

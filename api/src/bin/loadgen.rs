@@ -76,7 +76,8 @@ fn record(n: u64) -> AuditRecord {
     AuditRecord {
         txn_id: TxnId::generate(),
         source: shared::Source::Game,
-        user_id: 1 + n % 10_000,
+        // Spread over 10,000 users (a multiplicative hash: ids are `request * 1000 + index`).
+        user_id: 1 + (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 10_000,
         op: shared::Op::Give,
         amount: 1 + (n % 1000) as i64,
         outcome: shared::RecordOutcome::Applied,
