@@ -290,14 +290,15 @@ async fn raw(
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        // Same shape and indexes as audit_log (seq is the rowid), without triggers.
+        // Same shape and indexes as audit_log (seq is the rowid, the user index bucketed as in
+        // migration 0002), without triggers.
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS raw_log (seq INTEGER PRIMARY KEY, txn_id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, \
              user_id INTEGER NOT NULL, op TEXT NOT NULL, amount INTEGER NOT NULL, outcome TEXT NOT NULL, reject_reason TEXT, \
              balance_after INTEGER NOT NULL, reason TEXT NOT NULL, actor_id TEXT, actor_name TEXT, server_job_id TEXT, \
              issued_at INTEGER NOT NULL, applied_at INTEGER NOT NULL, received_at INTEGER NOT NULL, key_id TEXT NOT NULL, \
              prev_hash BLOB NOT NULL, row_hash BLOB NOT NULL); \
-             CREATE INDEX IF NOT EXISTS raw_log_user ON raw_log (user_id, seq);",
+             CREATE INDEX IF NOT EXISTS raw_log_user ON raw_log (seq >> 12, user_id, seq);",
         )
         .execute(&pool)
         .await?;
