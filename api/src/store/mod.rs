@@ -248,3 +248,20 @@ pub(crate) enum ListBind {
     /// Text.
     Text(String),
 }
+
+/// A query with its arguments, on either backend.
+type ArgQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+impl ListBind {
+    /// Binds the list query's values to `sql`, in placeholder order.
+    pub(crate) fn query<'q, DB: sqlx::Database>(sql: &'q str, binds: Vec<Self>) -> ArgQuery<'q, DB>
+    where
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        binds.into_iter().fold(sqlx::query(sql), |q, b| match b {
+            ListBind::Int(i) => q.bind(i),
+            ListBind::Text(t) => q.bind(t),
+        })
+    }
+}

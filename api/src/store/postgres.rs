@@ -347,14 +347,7 @@ impl Store for PgStore {
     fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
         Box::pin(async move {
             let (sql, binds) = list_sql(&filter);
-            let mut q = sqlx::query(&sql);
-            for b in binds {
-                q = match b {
-                    ListBind::Int(i) => q.bind(i),
-                    ListBind::Text(t) => q.bind(t),
-                };
-            }
-            let rows = q.fetch_all(&self.pool).await?;
+            let rows = ListBind::query(&sql, binds).fetch_all(&self.pool).await?;
             rows.iter()
                 .map(|r| decode_log_row!(r).map_err(StoreError::from))
                 .collect()

@@ -457,14 +457,7 @@ impl Store for SqliteStore {
             } else {
                 list_sql(&filter)
             };
-            let mut q = sqlx::query(&sql);
-            for b in binds {
-                q = match b {
-                    ListBind::Int(i) => q.bind(i),
-                    ListBind::Text(t) => q.bind(t),
-                };
-            }
-            let rows = q.fetch_all(&self.read).await?;
+            let rows = ListBind::query(&sql, binds).fetch_all(&self.read).await?;
             rows.iter()
                 .map(|r| decode_log_row!(r).map_err(StoreError::from))
                 .collect()
@@ -567,14 +560,8 @@ mod tests {
     }
 
     async fn seqs(store: &SqliteStore, (sql, binds): (String, Vec<ListBind>)) -> Vec<i64> {
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = match b {
-                ListBind::Int(i) => q.bind(i),
-                ListBind::Text(t) => q.bind(t),
-            };
-        }
-        q.fetch_all(&store.read)
+        ListBind::query(&sql, binds)
+            .fetch_all(&store.read)
             .await
             .unwrap()
             .iter()
@@ -593,13 +580,7 @@ mod tests {
         };
         let (sql, binds) = user_list_sql(&filter);
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut q = sqlx::query(&explain);
-        for b in binds {
-            if let ListBind::Int(i) = b {
-                q = q.bind(i);
-            }
-        }
-        let plan: Vec<String> = q
+        let plan: Vec<String> = ListBind::query(&explain, binds)
             .fetch_all(&store.read)
             .await
             .unwrap()
