@@ -201,35 +201,52 @@ const SELECT_EXISTING: &str = "SELECT a.txn_id, a.seq FROM json_each($1) AS j CR
 // scan inside SQLite, which makes `$N` quadratic in a statement's width. Chunks are powers of two
 // so a connection caches at most ten statements per table.
 const MAX_CHUNK: usize = 512;
-const LOG_INSERT: &str = "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, \
-    outcome, reject_reason, balance_after, reason, actor_id, actor_name, server_job_id, issued_at, \
-    applied_at, received_at, key_id, prev_hash, row_hash) VALUES ";
 const LOG_COLUMNS: usize = 19;
-const KEY_INSERT: &str = "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, \
-    response_code, response_body, created_at) VALUES ";
-const KEY_COLUMNS: usize = 6;
 // SQLite refuses statements with more than 32,766 parameters.
 const _: () = assert!(MAX_CHUNK * LOG_COLUMNS <= 32_766);
+static LOG_INSERT: Insert = Insert::new(
+    "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
+     balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, \
+     received_at, key_id, prev_hash, row_hash) VALUES ",
+    LOG_COLUMNS,
+);
+static KEY_INSERT: Insert = Insert::new(
+    "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_code, \
+     response_body, created_at) VALUES ",
+    6,
+);
+
+/// A multi-row INSERT: its head up to `VALUES`, its column count, and its SQL text per chunk size.
+struct Insert {
+    head: &'static str,
+    columns: usize,
+    sql: OnceLock<Vec<String>>,
+}
+
+impl Insert {
+    const fn new(head: &'static str, columns: usize) -> Self {
+        Self {
+            head,
+            columns,
+            sql: OnceLock::new(),
+        }
+    }
+
+    /// The SQL text for `rows` (a power of two up to `MAX_CHUNK`), built once per size.
+    fn sql(&'static self, rows: usize) -> &'static str {
+        let all = self.sql.get_or_init(|| {
+            (0..=MAX_CHUNK.trailing_zeros())
+                .map(|p| values_sql(self.head, self.columns, 1 << p))
+                .collect()
+        });
+        all[rows.trailing_zeros() as usize].as_str()
+    }
+}
 
 /// `head` followed by `rows` tuples of `columns` anonymous placeholders.
 fn values_sql(head: &str, columns: usize, rows: usize) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(","));
     format!("{head}{}", vec![tuple; rows].join(","))
-}
-
-/// The cached SQL text for each power-of-two chunk size up to `MAX_CHUNK`.
-fn chunk_sql(
-    cache: &'static OnceLock<Vec<String>>,
-    head: &str,
-    columns: usize,
-    rows: usize,
-) -> &'static str {
-    let all = cache.get_or_init(|| {
-        (0..=MAX_CHUNK.trailing_zeros())
-            .map(|p| values_sql(head, columns, 1 << p))
-            .collect()
-    });
-    all[rows.trailing_zeros() as usize].as_str()
 }
 
 /// Splits `len` items into power-of-two chunks of at most `MAX_CHUNK`, largest first.
@@ -249,53 +266,55 @@ fn chunks(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     })
 }
 
-async fn insert_rows(conn: &mut SqliteConnection, rows: &[LogRow]) -> Result<(), StoreError> {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
-    for range in chunks(rows.len()) {
-        let mut q = sqlx::query(chunk_sql(&SQL, LOG_INSERT, LOG_COLUMNS, range.len()));
-        for r in &rows[range] {
-            q = q
-                .bind(r.seq)
-                .bind(&r.txn_id)
-                .bind(&r.source)
-                .bind(r.user_id)
-                .bind(&r.op)
-                .bind(r.amount)
-                .bind(&r.outcome)
-                .bind(&r.reject_reason)
-                .bind(r.balance_after)
-                .bind(&r.reason)
-                .bind(&r.actor_id)
-                .bind(&r.actor_name)
-                .bind(&r.server_job_id)
-                .bind(r.issued_at)
-                .bind(r.applied_at)
-                .bind(r.received_at)
-                .bind(&r.key_id)
-                .bind(&r.prev_hash)
-                .bind(&r.row_hash);
-        }
-        q.execute(&mut *conn).await?;
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Inserts `items` in chunks, `bind` adding one item's columns in the statement's order.
+async fn insert_chunked<T>(
+    conn: &mut SqliteConnection,
+    insert: &'static Insert,
+    items: &[T],
+    bind: for<'q> fn(SqliteQuery<'q>, &'q T) -> SqliteQuery<'q>,
+) -> Result<(), StoreError> {
+    for range in chunks(items.len()) {
+        let q = sqlx::query(insert.sql(range.len()));
+        items[range]
+            .iter()
+            .fold(q, bind)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
 
-async fn insert_keys(conn: &mut SqliteConnection, keys: &[KeyRow]) -> Result<(), StoreError> {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
-    for range in chunks(keys.len()) {
-        let mut q = sqlx::query(chunk_sql(&SQL, KEY_INSERT, KEY_COLUMNS, range.len()));
-        for k in &keys[range] {
-            q = q
-                .bind(&k.client_id)
-                .bind(&k.idem_key)
-                .bind(&k.fingerprint)
-                .bind(i64::from(k.response.status))
-                .bind(&k.response.body)
-                .bind(k.created_at);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+fn bind_row<'q>(q: SqliteQuery<'q>, r: &'q LogRow) -> SqliteQuery<'q> {
+    q.bind(r.seq)
+        .bind(&r.txn_id)
+        .bind(&r.source)
+        .bind(r.user_id)
+        .bind(&r.op)
+        .bind(r.amount)
+        .bind(&r.outcome)
+        .bind(&r.reject_reason)
+        .bind(r.balance_after)
+        .bind(&r.reason)
+        .bind(&r.actor_id)
+        .bind(&r.actor_name)
+        .bind(&r.server_job_id)
+        .bind(r.issued_at)
+        .bind(r.applied_at)
+        .bind(r.received_at)
+        .bind(&r.key_id)
+        .bind(&r.prev_hash)
+        .bind(&r.row_hash)
+}
+
+fn bind_key<'q>(q: SqliteQuery<'q>, k: &'q KeyRow) -> SqliteQuery<'q> {
+    q.bind(&k.client_id)
+        .bind(&k.idem_key)
+        .bind(&k.fingerprint)
+        .bind(i64::from(k.response.status))
+        .bind(&k.response.body)
+        .bind(k.created_at)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
@@ -345,8 +364,8 @@ async fn commit_group(
         existing.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
     }
     let plan = group::plan_group(reqs, &priors, &existing, head)?;
-    insert_rows(&mut tx, &plan.rows).await?;
-    insert_keys(&mut tx, &plan.keys).await?;
+    insert_chunked(&mut tx, &LOG_INSERT, &plan.rows, bind_row).await?;
+    insert_chunked(&mut tx, &KEY_INSERT, &plan.keys, bind_key).await?;
     tx.commit().await?;
     plan.record_metrics();
     Ok((
@@ -520,11 +539,10 @@ mod tests {
 
     #[test]
     fn each_chunk_statement_has_one_placeholder_per_value() {
-        static SQL: OnceLock<Vec<String>> = OnceLock::new();
         let mut size = 1;
         while size <= MAX_CHUNK {
-            let sql = chunk_sql(&SQL, LOG_INSERT, LOG_COLUMNS, size);
-            assert!(sql.starts_with(LOG_INSERT));
+            let sql = LOG_INSERT.sql(size);
+            assert!(sql.starts_with(LOG_INSERT.head));
             assert_eq!(sql.matches('?').count(), size * LOG_COLUMNS);
             assert_eq!(
                 sql.matches('(').count(),
