@@ -91,24 +91,17 @@ fn ctrl_c_shuts_everything_down_cleanly() {
 #[test]
 fn discord_token_without_staff_roles_is_refused_before_anything_starts() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = sandbox()
-        .current_dir(dir.path())
-        .env("DISCORD_TOKEN", "not-a-token")
-        .env_remove("STAFF_ROLES")
-        .output()
-        .expect("sandbox runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    let stderr = refused_before_start(
+        sandbox()
+            .current_dir(dir.path())
+            .env("DISCORD_TOKEN", "not-a-token")
+            .env_remove("STAFF_ROLES"),
+    );
     assert!(stderr.contains("STAFF_ROLES is missing"), "{stderr}");
     assert!(stderr.contains("DISCORD_TOKEN"), "{stderr}");
     assert!(
         !stderr.contains("not-a-token"),
         "the token is never echoed: {stderr}"
-    );
-    assert!(
-        !stdout.contains("audit API on"),
-        "nothing started: {stdout}"
     );
 }
 
@@ -118,20 +111,26 @@ fn sandbox_settings_in_dot_env_reach_the_flags() {
     // environment: a bad value is refused by name before anything starts.
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join(".env"), "SANDBOX_CHURN_PER_MINUTE=lots\n").expect("write .env");
-    let out = Command::new(env!("CARGO_BIN_EXE_sandbox"))
-        .current_dir(dir.path())
-        .env_remove("SANDBOX_CHURN_PER_MINUTE")
-        .env_remove("DISCORD_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .expect("sandbox runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    let stderr = refused_before_start(
+        Command::new(env!("CARGO_BIN_EXE_sandbox"))
+            .current_dir(dir.path())
+            .env_remove("SANDBOX_CHURN_PER_MINUTE")
+            .env_remove("DISCORD_TOKEN")
+            .stdin(Stdio::null()),
+    );
     assert!(stderr.contains("'lots'"), "{stderr}");
     assert!(stderr.contains("--churn"), "{stderr}");
+}
+
+/// Runs the sandbox, checks it failed before starting anything, and returns its stderr.
+fn refused_before_start(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("sandbox runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
     assert!(
         !stdout.contains("audit API on"),
         "nothing started: {stdout}"
     );
+    stderr
 }
