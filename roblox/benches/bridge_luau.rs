@@ -96,32 +96,24 @@ fn luau_bridge(c: &mut Criterion) {
         end
     "#
         ));
-        c.bench_function(
-            &format!("luau verify+decode+apply one command{label}"),
-            |bench| {
+        for (name, path) in [
+            ("luau verify+decode+apply one command", &run),
+            (
+                "luau applied command: verify+apply+outbox+audit signing",
+                &full,
+            ),
+        ] {
+            c.bench_function(&format!("{name}{label}"), |bench| {
                 bench.iter_batched(
                     || make_wallet.call::<mlua::Table>(()).unwrap(),
                     |wallet| {
-                        run.call::<()>((black_box(message.as_str()), wallet))
+                        path.call::<()>((black_box(message.as_str()), wallet))
                             .unwrap()
                     },
                     BatchSize::SmallInput,
                 )
-            },
-        );
-        c.bench_function(
-            &format!("luau applied command: verify+apply+outbox+audit signing{label}"),
-            |bench| {
-                bench.iter_batched(
-                    || make_wallet.call::<mlua::Table>(()).unwrap(),
-                    |wallet| {
-                        full.call::<()>((black_box(message.as_str()), wallet))
-                            .unwrap()
-                    },
-                    BatchSize::SmallInput,
-                )
-            },
-        );
+            });
+        }
     }
 }
 
