@@ -19,6 +19,8 @@ pub mod ratelimit;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod verify;
 
 pub use client::{AuditClient, ClientError, ListParams, PostResult};

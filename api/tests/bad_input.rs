@@ -262,7 +262,10 @@ async fn signatures(b: Backend) {
     )
     .await;
     // retired / unknown key
-    let retired = api::AuditClient::new(&app.base, key(RETIRED));
+    let retired = api::AuditClient::new(
+        &app.base,
+        api::testing::random_key("old", vec![shared::Scope::Read, shared::Scope::Write]),
+    );
     let req = retired
         .sign(
             "POST",
@@ -277,7 +280,7 @@ async fn signatures(b: Backend) {
     // known key id, wrong secret
     let forged = api::AuditClient::new(
         &app.base,
-        key("game:write:4444444444444444444444444444444444444444444444444444444444444444"),
+        api::testing::random_key("game", vec![shared::Scope::Write]),
     );
     let req = forged
         .sign(

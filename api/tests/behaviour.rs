@@ -198,7 +198,7 @@ async fn same_key_in_flight_is_409(b: Backend) {
     if b == Backend::Postgres {
         // another replica sees the key as in flight too (advisory try-lock, not memory)
         let replica = app.replica().await;
-        let c2 = api::AuditClient::new(&replica.base_url(), key_of(W));
+        let c2 = api::AuditClient::new(&replica.base_url(), app.keys.game.clone());
         let err = c2.post_records(&recs, &key).await.unwrap_err();
         assert_eq!(problem_status(err), 409);
         drop(replica);
@@ -210,10 +210,6 @@ async fn same_key_in_flight_is_409(b: Backend) {
     assert!(replay.replayed);
     assert_eq!(app.db.stored().await, (1, 1));
     app.finish().await;
-}
-
-fn key_of(spec: &str) -> shared::Key {
-    common::key(spec)
 }
 
 async fn long_poll_is_woken_by_the_insert(b: Backend) {
@@ -646,7 +642,7 @@ both_backends!(
 async fn long_poll_across_postgres_replicas() {
     let app = TestApp::start(Backend::Postgres).await;
     let replica = app.replica().await;
-    let on_replica = api::AuditClient::new(&replica.base_url(), key_of(R));
+    let on_replica = api::AuditClient::new(&replica.base_url(), app.keys.ops.clone());
     let rec = record(14, 1);
     let id = rec.txn_id.clone();
     let t = Instant::now();

@@ -4,30 +4,40 @@
 
 mod common;
 
+use api::testing::TestKeys;
 use common::*;
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(db: &TestDb, port: u16, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
+/// Starts the binary on a port it picks itself (`API_BIND=127.0.0.1:0`) and returns it with its
+/// base URL, read from its "listening" log line: the test never picks a port that another test
+/// could take before the server binds it (nor after a SIGKILL frees it).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is handed to the caller, which kills and waits for it"
+)]
+async fn start(db: &TestDb, keys: &TestKeys, log: &std::path::Path) -> (Child, String) {
+    let logged_before = std::fs::metadata(log).map_or(0, |m| m.len() as usize);
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_economy-api"))
+    let spec = |k: &shared::Key, scopes: &str| format!("{}:{scopes}:{}", k.id, TestKeys::hex(k));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_economy-api"))
         .env("DATABASE_URL", &db.url)
-        .env("API_BIND", format!("127.0.0.1:{port}"))
-        .env("API_KEYS", format!("{RW},{W},{R}"))
+        .env("API_BIND", "127.0.0.1:0")
+        .env(
+            "API_KEYS",
+            format!(
+                "{},{},{}",
+                spec(&keys.bot, "read+write"),
+                spec(&keys.game, "write"),
+                spec(&keys.ops, "read")
+            ),
+        )
         .env("API_RATE_IP_PER_SEC", "100000")
         .env("API_RATE_IP_BURST", "100000")
         .env("API_RATE_KEY_PER_SEC", "100000")
@@ -37,9 +47,31 @@ fn start(db: &TestDb, port: u16, log: &std::path::Path) -> Child {
             "debug,sqlx=warn,hyper=warn,h2=warn,reqwest=warn",
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
+        .stderr(Stdio::from(file))
         .spawn()
-        .unwrap()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let addr = text.get(logged_before..).and_then(|new| {
+            new.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|v| v["message"] == "audit API listening")
+                .and_then(|v| v["addr"].as_str().map(str::to_owned))
+        });
+        if let Some(addr) = addr {
+            return (child, format!("http://{addr}"));
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the server never logged its address: {}",
+                text.get(logged_before..).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn wait_ready(base: &str) {
@@ -63,16 +95,15 @@ async fn sigkill_mid_load_loses_no_acknowledged_record(b: Backend) {
     let db = TestDb::new(b).await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(&db, port, &log);
+    let keys = TestKeys::generate();
+    let (mut child, base) = start(&db, &keys, &log).await;
     wait_ready(&base).await;
 
     let acked = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
     for w in 0..6 {
-        let client = api::AuditClient::new(&base, key(W));
+        let client = api::AuditClient::new(&base, keys.game.clone());
         let acked = acked.clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
@@ -104,9 +135,10 @@ async fn sigkill_mid_load_loses_no_acknowledged_record(b: Backend) {
         acked.len()
     );
 
-    let mut child = start(&db, port, &log);
+    // Restarted on a port of its own again: the acknowledged records must all be there.
+    let (mut child, base) = start(&db, &keys, &log).await;
     wait_ready(&base).await;
-    let reader = api::AuditClient::new(&base, key(R));
+    let reader = api::AuditClient::new(&base, keys.ops.clone());
     let mut stored = HashSet::new();
     let mut params = api::ListParams {
         limit: Some(500),
@@ -130,7 +162,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_record(b: Backend) {
     assert!(report.ok, "{report:?}");
     assert_eq!(report.rows_verified as usize, stored.len());
     // the restarted server keeps taking writes on the same chain
-    let w = api::AuditClient::new(&base, key(W));
+    let w = api::AuditClient::new(&base, keys.game.clone());
     w.post_records(&[record(99, 1)], &idem()).await.unwrap();
     assert!(reader.verify().await.unwrap().ok);
 
@@ -163,12 +195,8 @@ async fn sigkill_mid_load_loses_no_acknowledged_record(b: Backend) {
             "JSON log line: {line}"
         );
     }
-    for secret in [
-        "1111111111111111111111111111",
-        "0011223344556677",
-        "2222222222222222222222",
-        "v1=",
-    ] {
+    let secrets = [&keys.bot, &keys.game, &keys.ops].map(|k| TestKeys::hex(k)[..24].to_owned());
+    for secret in secrets.iter().map(String::as_str).chain(["v1="]) {
         assert!(!logs.contains(secret), "logs contain {secret}");
     }
     db.drop_schema().await;

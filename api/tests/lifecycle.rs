@@ -314,9 +314,12 @@ async fn signed_checkpoints_catch_a_recomputed_chain(b: Backend) {
 
 /// Re-hashes every row from seq 1 (what a tamperer with database access would do).
 async fn recompute_chain(db: &TestDb) -> usize {
-    let store = api::open_store(&api::Config::new(db.database(), server_keys()))
-        .await
-        .unwrap();
+    let store = api::open_store(&api::Config::new(
+        db.database(),
+        api::testing::TestKeys::generate().ring(),
+    ))
+    .await
+    .unwrap();
     let mut rows = store.chain_page(0, 1000).await.unwrap();
     store.close().await;
     let mut prev = api::chain::GENESIS.to_vec();
@@ -388,7 +391,7 @@ async fn readiness_follows_a_postgres_outage() {
         .replacen(&pg_host_port(&db.url), &relay.addr.to_string(), 1);
     let server = api::spawn_for_test(api::Config::new(
         api::Database::Postgres(via_relay),
-        server_keys(),
+        api::testing::TestKeys::generate().ring(),
     ))
     .await
     .unwrap();

@@ -9,7 +9,7 @@ use opencloud::emulator::{ApiKey, Emulator, EmulatorConfig, SystemClock, User};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
-use support::{ALICE, API_KEYS, AuditApi, BOB, COMMAND_KEYS, UNIVERSE};
+use support::{ALICE, AuditApi, BOB, COMMAND_KEYS, UNIVERSE};
 
 const OC_KEY: &str = "oc-cli-test-secret";
 
@@ -41,14 +41,14 @@ async fn env() -> Env {
         .unwrap();
     let api = AuditApi::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let bot_key = API_KEYS.split(',').next().unwrap();
+    let bot_key = api.bot_key_spec();
     let vars = [
         ("ROBLOX_UNIVERSE_ID", UNIVERSE.to_string()),
         ("ROBLOX_OPEN_CLOUD_API_KEY", OC_KEY.into()),
         ("ROBLOX_OPEN_CLOUD_BASE_URL", running.base_url()),
         ("COMMAND_KEYS", COMMAND_KEYS.into()),
         ("AUDIT_API_URL", api.base.clone()),
-        ("AUDIT_API_KEY", bot_key.into()),
+        ("AUDIT_API_KEY", bot_key),
         ("STAFF_ROLES", "900:1000000,901:50".into()),
         ("CLI_ACTOR_ID", "42".into()),
         ("CLI_ACTOR_NAME", "ops".into()),

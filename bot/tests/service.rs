@@ -3,6 +3,7 @@
 
 mod support;
 
+use api::testing::TestKeys;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::service::{
     BoxFut, Committer, Outcome, PortError, Refusal, ServiceError, Target, TxnState, WalletEntry,
@@ -201,17 +202,17 @@ async fn lost_messages_are_re_published_until_confirmed() {
 #[tokio::test]
 async fn with_the_audit_api_down_the_wallet_read_confirms() {
     let world = World::new();
-    let dead = dead_url().await;
-    let keys = shared::KeyRing::parse(API_KEYS).unwrap();
+    let dead = dead_api();
+    let keys = TestKeys::generate();
     let server = StandInServer::start(
         &world,
         "job-D",
-        Some(api::AuditClient::new(&dead, keys.keys()[1].clone())),
+        Some(api::AuditClient::new(&dead.url(), keys.game.clone())),
     );
     server.join(ALICE);
     let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
-        &dead,
-        keys.keys()[0].clone(),
+        &dead.url(),
+        keys.bot.clone(),
     )));
     let service = world
         .service_with(audit, world.ports.clone(), service_config())
@@ -229,11 +230,11 @@ async fn with_the_audit_api_down_the_wallet_read_confirms() {
 #[tokio::test]
 async fn offline_commit_with_the_api_down_is_posted_later_by_the_reconciler() {
     let world = World::new();
-    let dead = dead_url().await;
-    let keys = shared::KeyRing::parse(API_KEYS).unwrap();
+    let dead = dead_api();
+    let keys = TestKeys::generate();
     let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
-        &dead,
-        keys.keys()[0].clone(),
+        &dead.url(),
+        keys.bot.clone(),
     )));
     let service = world
         .service_with(audit, world.ports.clone(), service_config())

@@ -113,7 +113,7 @@ fn a_missing_library_is_reported() {
     let mut place = project();
     place.module(
         "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(Library::ProfileService, "http://127.0.0.1:9", ""),
+        secrets_source(Library::ProfileService, &ApiAccess::nowhere(), ""),
     );
     let u = run(place);
     let all = format!("{:?}", output(&u));
@@ -129,7 +129,7 @@ fn good_settings_start_with_warnings_for_plain_http() {
     place.library(Library::ProfileStore, None).unwrap();
     place.module(
         "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(Library::ProfileStore, "http://127.0.0.1:9", ""),
+        secrets_source(Library::ProfileStore, &ApiAccess::nowhere(), ""),
     );
     let u = run(place);
     let out = output(&u);

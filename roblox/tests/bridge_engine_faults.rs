@@ -202,7 +202,7 @@ fn api_down_ten_minutes(lib: Library) {
 
 fn message_faults(lib: Library) {
     let api = AuditApi::start();
-    let mut u = universe_cfg(lib, 3, &api.url(), "", |cfg| {
+    let mut u = universe_cfg(lib, 3, &api.access(), "", |cfg| {
         cfg.seed = 35;
         cfg.faults = Faults {
             message_drop: 0.3,

@@ -80,7 +80,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         },
         ..UniverseConfig::default()
     };
-    let mut place = place(lib, &api.url(), "");
+    let mut place = place(lib, &api.access(), "");
     let stop_at = cfg.start_unix_ms / 1000 + ACTIVE_S as i64;
     place.script(
         "ServerScriptService.GameLoop",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use api::testing::LocalApi;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
@@ -17,7 +18,6 @@ use opencloud::emulator::{
 };
 use roblox::Backend;
 use shared::{Limits, Wallet};
-use tokio::net::TcpListener;
 
 use crate::secrets::{OPEN_CLOUD_KEY_NAME, Secrets};
 
@@ -91,68 +91,6 @@ impl Clock for UniverseClock {
     }
 }
 
-/// The audit API, stoppable and restartable on the same port and database (the demo takes it
-/// down to show that no audit row is lost).
-pub struct AuditApi {
-    config: api::Config,
-    addr: SocketAddr,
-    running: Option<api::RunningServer>,
-}
-
-impl AuditApi {
-    async fn start(config: api::Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("cannot bind a local port for the audit API")?;
-        let addr = listener.local_addr()?;
-        let running = api::spawn(config.clone(), listener)
-            .await
-            .context("the audit API did not start")?;
-        Ok(Self {
-            config,
-            addr,
-            running: Some(running),
-        })
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Whether it is serving.
-    pub fn is_up(&self) -> bool {
-        self.running.is_some()
-    }
-
-    /// Graceful shutdown (in-flight requests finish, long-polls are released).
-    pub async fn stop(&mut self) -> anyhow::Result<()> {
-        if let Some(running) = self.running.take() {
-            running
-                .shutdown()
-                .await
-                .context("the audit API did not shut down cleanly")?;
-        }
-        Ok(())
-    }
-
-    /// Serves again on the same port and database.
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
-        if self.running.is_some() {
-            return Ok(());
-        }
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .with_context(|| format!("cannot bind {} again for the audit API", self.addr))?;
-        self.running = Some(
-            api::spawn(self.config.clone(), listener)
-                .await
-                .context("the audit API did not restart")?,
-        );
-        Ok(())
-    }
-}
-
 /// Everything but the game servers.
 pub struct Stack {
     /// This run's secrets.
@@ -162,8 +100,9 @@ pub struct Stack {
     /// The Open Cloud emulator (same store and bus as `backend`).
     pub emulator: Arc<Emulator>,
     emulator_server: Option<RunningEmulator>,
-    /// The audit API.
-    pub api: AuditApi,
+    /// The audit API, stoppable and restartable on its reserved port and database (the demo takes
+    /// it down to show that no audit row is lost).
+    pub api: LocalApi,
     /// The bot's service.
     pub service: Arc<Service>,
     /// The ports the service runs on (tests build a second service on them: a restarted bot, or
@@ -224,7 +163,9 @@ impl Stack {
             api::Database::Sqlite(sqlite_url(&audit_db)),
             secrets.api_keys(),
         );
-        let api = AuditApi::start(api_config).await?;
+        let api = LocalApi::start(api_config)
+            .await
+            .context("the audit API did not start")?;
         status(&format!(
             "audit API on {} (SQLite {})",
             api.base_url(),
@@ -358,6 +299,6 @@ impl Stack {
         self.emulator_server.take();
         let api = self.api.stop().await;
         self.service.db().close().await;
-        api
+        api.context("the audit API did not shut down cleanly")
     }
 }

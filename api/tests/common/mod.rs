@@ -2,20 +2,10 @@
 //! a server on a free port, and signed clients with different scopes.
 #![allow(dead_code)]
 
+use api::testing::TestKeys;
 use api::{AuditClient, Config, Database, RunningServer};
-use shared::{AuditRecord, Key, KeyRing, TxnId};
+use shared::{AuditRecord, TxnId};
 use sqlx::Row as _;
-
-/// read+write key.
-pub const RW: &str =
-    "rw:read+write:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-/// write-only key (a game server).
-pub const W: &str = "game:write:1111111111111111111111111111111111111111111111111111111111111111";
-/// read-only key (an operator).
-pub const R: &str = "ops:read:2222222222222222222222222222222222222222222222222222222222222222";
-/// A key the server does not (or no longer) accept.
-pub const RETIRED: &str =
-    "old:read+write:3333333333333333333333333333333333333333333333333333333333333333";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -142,16 +132,10 @@ impl TestDb {
     }
 }
 
-pub fn key(spec: &str) -> Key {
-    KeyRing::parse(spec).unwrap().signing_key().clone()
-}
-
-pub fn server_keys() -> KeyRing {
-    KeyRing::parse(&format!("{RW},{W},{R}")).unwrap()
-}
-
 pub struct TestApp {
     pub db: TestDb,
+    /// This app's own keys (no other test's server accepts them).
+    pub keys: TestKeys,
     pub server: RunningServer,
     pub base: String,
     /// read+write
@@ -174,14 +158,16 @@ impl TestApp {
     }
 
     pub async fn start_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::new(db.database(), server_keys());
+        let keys = TestKeys::generate();
+        let mut config = Config::new(db.database(), keys.ring());
         tweak(&mut config);
         let server = api::spawn_for_test(config).await.unwrap();
         let base = server.base_url();
         Self {
-            client: AuditClient::new(&base, key(RW)),
-            writer: AuditClient::new(&base, key(W)),
-            reader: AuditClient::new(&base, key(R)),
+            client: AuditClient::new(&base, keys.bot.clone()),
+            writer: AuditClient::new(&base, keys.game.clone()),
+            reader: AuditClient::new(&base, keys.ops.clone()),
+            keys,
             http: reqwest::Client::new(),
             base,
             server,
@@ -191,7 +177,7 @@ impl TestApp {
 
     /// A second server instance on the same database (replicas).
     pub async fn replica(&self) -> RunningServer {
-        let config = Config::new(self.db.database(), server_keys());
+        let config = Config::new(self.db.database(), self.keys.ring());
         api::spawn_for_test(config).await.unwrap()
     }
 

@@ -2,7 +2,8 @@
 //! SQLite, the bot's real SQLite database, and a labelled stand-in for a game server.
 #![allow(dead_code)]
 
-use api::{AuditClient, Config as ApiConfig, Database, RunningServer};
+use api::AuditClient;
+use api::testing::{ReservedPort, TestApi, TestKeys};
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::{CallCounter, Calls};
 use bot::adapters::emulator::{EmulatorPorts, VirtualClock};
@@ -26,7 +27,6 @@ pub const UNIVERSE: u64 = 4242;
 pub const TOPIC: &str = "discord-commands";
 pub const COMMAND_KEYS: &str =
     "cmd1:abababababababababababababababababababababababababababababababab";
-pub const API_KEYS: &str = "bot:read+write:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,game:write:1111111111111111111111111111111111111111111111111111111111111111";
 pub const ALICE: u64 = 1001;
 pub const BOB: u64 = 1002;
 
@@ -85,39 +85,30 @@ pub fn request(op: Op, user: u64, amount: i64) -> MoveRequest {
     }
 }
 
-/// The audit API on a temporary SQLite file.
+/// The audit API on a temporary SQLite file (`api::testing::TestApi`: its own keys and port).
 pub struct AuditApi {
-    pub server: RunningServer,
+    pub api: TestApi,
     pub base: String,
-    _dir: tempfile::TempDir,
 }
 
 impl AuditApi {
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-        let config = ApiConfig::new(Database::Sqlite(url), KeyRing::parse(API_KEYS).unwrap());
-        let server = api::spawn_for_test(config).await.unwrap();
-        let base = server.base_url();
-        Self {
-            server,
-            base,
-            _dir: dir,
-        }
+        let api = TestApi::start().await.unwrap();
+        let base = api.base_url();
+        Self { api, base }
     }
 
     pub fn bot_client(&self) -> AuditClient {
-        AuditClient::new(
-            &self.base,
-            KeyRing::parse(API_KEYS).unwrap().keys()[0].clone(),
-        )
+        self.api.bot_client()
     }
 
     pub fn game_client(&self) -> AuditClient {
-        AuditClient::new(
-            &self.base,
-            KeyRing::parse(API_KEYS).unwrap().keys()[1].clone(),
-        )
+        self.api.game_client()
+    }
+
+    /// The bot's key as `AUDIT_API_KEY` holds it (`id:scopes:hex`).
+    pub fn bot_key_spec(&self) -> String {
+        format!("bot:read+write:{}", TestKeys::hex(&self.api.keys.bot))
     }
 
     pub async fn record(&self, txn: &TxnId) -> Option<AuditRecord> {
@@ -129,12 +120,10 @@ impl AuditApi {
     }
 }
 
-/// An audit API URL nobody listens on ("API down").
-pub async fn dead_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
+/// An audit API address nobody answers ("API down"): its port stays reserved, so connections
+/// are refused, for as long as the returned reservation lives.
+pub fn dead_api() -> ReservedPort {
+    ReservedPort::new().unwrap()
 }
 
 /// Everything one test needs.

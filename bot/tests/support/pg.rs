@@ -12,17 +12,20 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// Schemas older than this are left over from earlier runs (a test lasts minutes at most).
+const STALE_AFTER_MS: u128 = 6 * 60 * 60 * 1000;
+
 /// Creates a uniquely named schema and returns a URL whose connections use it.
 pub async fn fresh_schema_url() -> String {
     let admin = admin_url();
-    let nanos = std::time::SystemTime::now()
+    let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_nanos();
+        .as_millis();
+    // The creation time leads the name, so a later sweep can tell stale schemas from live ones.
     let schema = format!(
-        "bot_test_{}_{}_{}",
+        "bot_test_{now_ms}_{}_{}",
         std::process::id(),
-        nanos % 1_000_000_000_000,
         NEXT.fetch_add(1, Ordering::SeqCst)
     );
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -33,17 +36,17 @@ pub async fn fresh_schema_url() -> String {
         .unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin} is required for this test (set DATABASE_URL_PG): {e}")
         });
-    // Test binaries run one after another, so schemas of other processes are left over from
-    // earlier runs: drop them once per process so the test database does not fill up.
+    // Drop schemas left over by earlier runs, once per process, so the test database does not
+    // fill up. Only old ones: other test processes may be running right now (the flake hunt and
+    // CI run several at once), and their schemas are young.
     if !SWEPT.swap(true, Ordering::SeqCst) {
-        let mine = format!("bot_test_{}_", std::process::id());
-        let stale: Vec<String> = sqlx::query_scalar(
+        let names: Vec<String> = sqlx::query_scalar(
             "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bot\\_test\\_%'",
         )
         .fetch_all(&pool)
         .await
         .unwrap();
-        for old in stale.iter().filter(|s| !s.starts_with(&mine)) {
+        for old in names.iter().filter(|n| is_stale(n, now_ms)) {
             let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {old} CASCADE"))
                 .execute(&pool)
                 .await;
@@ -56,4 +59,15 @@ pub async fn fresh_schema_url() -> String {
     pool.close().await;
     let sep = if admin.contains('?') { '&' } else { '?' };
     format!("{admin}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// Whether a `bot_test_<created ms>_…` schema is older than [`STALE_AFTER_MS`]; names of the
+/// older layout (no creation time) are stale.
+fn is_stale(name: &str, now_ms: u128) -> bool {
+    let created = name
+        .strip_prefix("bot_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|ms| ms.parse::<u128>().ok())
+        .filter(|ms| *ms > 1_000_000_000_000);
+    created.is_none_or(|ms| now_ms.saturating_sub(ms) > STALE_AFTER_MS)
 }

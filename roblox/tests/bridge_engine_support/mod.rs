@@ -6,11 +6,11 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use api::{AuditClient, ListParams, LoggedRecord, RunningServer};
+use api::testing::{TestApi, TestKeys};
+use api::{AuditClient, LoggedRecord};
 use opencloud::emulator::EntryKey;
 use roblox::{Library, Place, Universe, UniverseConfig, invariant};
 use shared::{Actor, Command, Key, KeyRing, Op, TxnId};
@@ -18,12 +18,6 @@ use shared::{Actor, Command, Key, KeyRing, Op, TxnId};
 /// The command signing key (id `k1`), as the bot's COMMAND_KEYS would hold it.
 pub const COMMAND_KEY_HEX: &str =
     "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
-/// The game servers' audit key (write scope).
-pub const AUDIT_KEY: &str =
-    "game:write:6767676767676767676767676767676767676767676767676767676767676767";
-/// An operator's read key.
-pub const READ_KEY: &str =
-    "ops:read:7272727272727272727272727272727272727272727272727272727272727272";
 /// Topic of commands.
 pub const COMMANDS: &str = "discord-commands";
 /// Full name of the bridge's RemoteEvent.
@@ -37,13 +31,34 @@ pub fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The audit API on SQLite in a temp dir, restartable on the same port ("API down").
+/// Where the bridge posts audit records and the game key it signs them with.
+#[derive(Clone, Debug)]
+pub struct ApiAccess {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The game servers' key id.
+    pub key_id: String,
+    /// Its secret, hex.
+    pub secret_hex: String,
+}
+
+impl ApiAccess {
+    /// An address nobody answers (port 9 is never listened on here) with a throwaway key.
+    pub fn nowhere() -> Self {
+        Self {
+            url: "http://127.0.0.1:9".into(),
+            key_id: "game".into(),
+            secret_hex: "67".repeat(32),
+        }
+    }
+}
+
+/// The audit API (`api::testing::TestApi`: SQLite in a temp dir, its own keys, its port reserved
+/// while it is down) on its own tokio runtime, so the `!Send` universe can be driven on the test
+/// thread while the API serves.
 pub struct AuditApi {
     pub rt: tokio::runtime::Runtime,
-    server: Option<RunningServer>,
-    pub addr: SocketAddr,
-    dir: tempfile::TempDir,
-    pub reader: AuditClient,
+    api: TestApi,
 }
 
 impl AuditApi {
@@ -54,69 +69,44 @@ impl AuditApi {
             .enable_all()
             .build()
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let server = rt.block_on(api::spawn_for_test(Self::config(dir.path())));
-        let server = server.unwrap();
-        let addr = server.addr();
-        let base = server.base_url();
-        let reader = AuditClient::new(
-            &base,
-            KeyRing::parse(READ_KEY).unwrap().signing_key().clone(),
-        );
-        Self {
-            rt,
-            server: Some(server),
-            addr,
-            dir,
-            reader,
-        }
-    }
-
-    fn config(dir: &Path) -> api::Config {
-        let url = format!("sqlite://{}", dir.join("audit.db").display());
-        let keys = KeyRing::parse(&format!("{AUDIT_KEY},{READ_KEY}")).unwrap();
-        api::Config::new(api::Database::Sqlite(url), keys)
+        let api = rt.block_on(TestApi::start()).unwrap();
+        Self { rt, api }
     }
 
     /// `http://127.0.0.1:port`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.api.base_url()
     }
 
-    /// Stops the API (connections are refused until [`AuditApi::restart`]).
-    pub fn stop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown()).unwrap();
+    /// The URL and game key the bridge's settings carry.
+    pub fn access(&self) -> ApiAccess {
+        ApiAccess {
+            url: self.url(),
+            key_id: self.api.keys.game.id.to_string(),
+            secret_hex: TestKeys::hex(&self.api.keys.game),
         }
+    }
+
+    /// A client with the operators' read key.
+    pub fn reader(&self) -> AuditClient {
+        self.api.ops_client()
+    }
+
+    /// Stops the API (its port stays reserved: connections are refused until
+    /// [`AuditApi::restart`]).
+    pub fn stop(&mut self) {
+        self.rt.block_on(self.api.stop()).unwrap();
     }
 
     /// Starts it again on the same address and database.
     pub fn restart(&mut self) {
-        assert!(self.server.is_none(), "already running");
-        let config = Self::config(self.dir.path());
-        let addr = self.addr;
-        let server = self.rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-            api::spawn(config, listener).await
-        });
-        self.server = Some(server.unwrap());
+        assert!(!self.api.server.is_up(), "already running");
+        self.rt.block_on(self.api.restart()).unwrap();
     }
 
     /// Every logged row (all pages).
     pub fn rows(&self) -> Vec<LoggedRecord> {
-        let mut out = Vec::new();
-        let mut params = ListParams {
-            limit: Some(500),
-            ..ListParams::default()
-        };
-        loop {
-            let page = self.rt.block_on(self.reader.list(&params)).unwrap();
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => params.cursor = Some(c),
-                None => return out,
-            }
-        }
+        self.rt.block_on(self.api.rows()).unwrap()
     }
 
     /// Rows of one txn.
@@ -129,26 +119,28 @@ impl AuditApi {
 }
 
 /// The settings module the test places at ServerStorage.EconomyBridgeSecrets.
-pub fn secrets_source(lib: Library, api_url: &str, extra: &str) -> String {
-    let (_, audit_secret) = AUDIT_KEY.rsplit_once(':').unwrap();
+pub fn secrets_source(lib: Library, api: &ApiAccess, extra: &str) -> String {
     format!(
         r#"--!strict
 return {{
-	apiUrl = "{api_url}",
-	auditKeyId = "game",
-	auditSecret = "{audit_secret}",
+	apiUrl = "{url}",
+	auditKeyId = "{key_id}",
+	auditSecret = "{secret}",
 	commandKeys = {{ k1 = "{COMMAND_KEY_HEX}" }},
 	library = "{lib}",
 	logLevel = "debug",
 	{extra}
 }}
 "#,
+        url = api.url,
+        key_id = api.key_id,
+        secret = api.secret_hex,
         lib = lib.module_name()
     )
 }
 
 /// The Rojo project at `roblox/` plus the library and the secrets module.
-pub fn place(lib: Library, api_url: &str, extra: &str) -> Place {
+pub fn place(lib: Library, api: &ApiAccess, extra: &str) -> Place {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut place = Place::from_dir(root).unwrap();
     if let Err(e) = place.library(lib, None) {
@@ -156,7 +148,7 @@ pub fn place(lib: Library, api_url: &str, extra: &str) -> Place {
     }
     place.module(
         "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(lib, api_url, extra),
+        secrets_source(lib, api, extra),
     );
     place
 }
@@ -169,7 +161,7 @@ pub fn universe(
     api: &AuditApi,
     behind_s: i64,
 ) -> Universe {
-    universe_with(lib, servers, seed, &api.url(), behind_s, "")
+    universe_with(lib, servers, seed, &api.access(), behind_s, "")
 }
 
 /// Same with extra settings lines.
@@ -177,11 +169,11 @@ pub fn universe_with(
     lib: Library,
     servers: usize,
     seed: u64,
-    api_url: &str,
+    api: &ApiAccess,
     behind_s: i64,
     extra: &str,
 ) -> Universe {
-    universe_cfg(lib, servers, api_url, extra, |cfg| {
+    universe_cfg(lib, servers, api, extra, |cfg| {
         cfg.seed = seed;
         cfg.start_unix_ms = wall_ms() - behind_s * 1000;
     })
@@ -191,7 +183,7 @@ pub fn universe_with(
 pub fn universe_cfg(
     lib: Library,
     servers: usize,
-    api_url: &str,
+    api: &ApiAccess,
     extra: &str,
     tweak: impl FnOnce(&mut UniverseConfig),
 ) -> Universe {
@@ -202,7 +194,7 @@ pub fn universe_cfg(
         ..UniverseConfig::default()
     };
     tweak(&mut cfg);
-    let mut u = Universe::new(cfg, place(lib, api_url, extra));
+    let mut u = Universe::new(cfg, place(lib, api, extra));
     u.add_invariant("session-lock", Box::new(invariant::session_lock));
     for _ in 0..servers {
         u.start_server().unwrap();
