@@ -17,6 +17,9 @@ if [[ ${#files[@]} -eq 0 ]]; then
   echo "lint-luau: no Luau files found" >&2
   exit 1
 fi
+# selene's parser recurses deeply: a debug build (what .ci/run installs, for build time) needs
+# more than the default 2 MiB thread stack.
+export RUST_MIN_STACK="${RUST_MIN_STACK:-268435456}"
 selene --config selene.toml "${files[@]}"
 stylua --config-path stylua.toml --check "${files[@]}"
 echo "lint-luau: ${#files[@]} files clean"
