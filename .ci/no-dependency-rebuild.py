@@ -6,16 +6,22 @@ import json
 import sys
 
 rebuilt = set()
+artifacts = 0
 for line in sys.stdin:
     try:
         msg = json.loads(line)
     except json.JSONDecodeError:
         continue
-    if msg.get("reason") != "compiler-artifact" or msg.get("fresh"):
+    if msg.get("reason") != "compiler-artifact":
+        continue
+    artifacts += 1
+    if msg.get("fresh"):
         continue
     if msg["package_id"].startswith("path+"):
         continue  # a workspace crate: rebuilding those is expected
     rebuilt.add(msg["package_id"].split("#")[-1])
+if artifacts == 0:
+    sys.exit("cargo built nothing: the build failed before compiling (see its errors above)")
 if rebuilt:
     sys.exit(
         "these dependencies were rebuilt (their features differ from the test build's): "

@@ -321,7 +321,11 @@ mod tests {
         api.stop().await.unwrap();
         assert!(!api.server.is_up());
         assert!(refused(addr).await);
-        assert!(game.post_records(std::slice::from_ref(&record), "k-2").await.is_err());
+        assert!(
+            game.post_records(std::slice::from_ref(&record), "k-2")
+                .await
+                .is_err()
+        );
         api.restart().await.unwrap();
         assert_eq!(api.server.addr(), addr);
         let rows = api.rows().await.unwrap();
