@@ -1,4 +1,4 @@
-//! The apply rule (DESIGN §3.3): the one rule every writer of a wallet follows.
+//! The apply rule: the one rule every writer of a wallet follows (docs/protocol.md §4.2).
 //!
 //! Order of checks: duplicate → stale → not yet valid → expired → amount range → funds/cap.
 //! Duplicate is first so a replay always gets the recorded answer; stale and not-yet-valid are
@@ -7,46 +7,8 @@
 
 use crate::command::{Command, Op};
 use crate::limits::{Limits, MAX_FUTURE_SKEW_MS};
-use crate::wallet::{RecordOutcome, TxnRecord, Wallet};
-use serde::{Deserialize, Serialize};
-
-/// Why a txn was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    /// A deduct larger than the balance.
-    InsufficientFunds,
-    /// Amount below 1 or above the configured maximum.
-    AmountOutOfRange,
-    /// The balance would pass the configured cap (at most 2^53 − 1).
-    BalanceOverflow,
-    /// Processed after the command's `expiresAt`.
-    Expired,
-    /// `issuedAt` lies more than the allowed skew in the future.
-    NotYetValid,
-    /// `issuedAt` at or below the watermark and the id is no longer in the ring: it may be an
-    /// evicted original, so it is refused without being recorded.
-    Stale,
-}
-
-impl RejectReason {
-    /// The wire name, e.g. `insufficient_funds`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::InsufficientFunds => "insufficient_funds",
-            RejectReason::AmountOutOfRange => "amount_out_of_range",
-            RejectReason::BalanceOverflow => "balance_overflow",
-            RejectReason::Expired => "expired",
-            RejectReason::NotYetValid => "not_yet_valid",
-            RejectReason::Stale => "stale",
-        }
-    }
-
-    /// Whether this rejection enters the ring (and is committed and audited like an application).
-    pub fn is_recorded(self) -> bool {
-        !matches!(self, RejectReason::Stale | RejectReason::NotYetValid)
-    }
-}
+use crate::outcome::{RecordOutcome, RejectReason};
+use crate::wallet::{TxnRecord, Wallet};
 
 /// The result of offering a command to a wallet.
 #[derive(Clone, Debug, PartialEq, Eq)]

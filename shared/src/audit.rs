@@ -1,10 +1,9 @@
 //! The audit record: what the audit API stores for every committed txn.
 
-use crate::apply::RejectReason;
 use crate::command::{Op, reason_ok, text_ok};
 use crate::ids::TxnId;
 use crate::limits::{MAX_ACTOR_NAME_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER};
-use crate::wallet::RecordOutcome;
+use crate::outcome::{RecordOutcome, RejectReason};
 use serde::{Deserialize, Serialize};
 
 /// Who originated the txn.

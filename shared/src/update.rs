@@ -4,7 +4,7 @@
 
 use crate::command::Op;
 use crate::ids::TxnId;
-use crate::wallet::RecordOutcome;
+use crate::outcome::RecordOutcome;
 use serde::{Deserialize, Serialize};
 
 /// A committed change to one wallet.

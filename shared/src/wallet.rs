@@ -1,22 +1,12 @@
 //! The wallet document exactly as stored in the profile's `Data`, and its txn ring.
 
-use crate::apply::RejectReason;
 use crate::audit::AuditRecord;
 use crate::command::Op;
 use crate::ids::TxnId;
 use crate::limits::{MAX_SAFE_INTEGER, PROTOCOL_VERSION, RING_CAPACITY};
+use crate::outcome::{RecordOutcome, RejectReason};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-
-/// Whether a recorded txn moved money.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordOutcome {
-    /// The balance changed by the amount.
-    Applied,
-    /// Refused for the recorded reason; nothing moved.
-    Rejected,
-}
 
 /// One processed remote txn in the ring: enough to answer a replay with the original outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,53 @@
+//! How a txn ended, as recorded in the wallet ring and the audit log: applied or rejected, and
+//! why. A module of its own so the apply rule, the wallet and the audit record all depend on it
+//! rather than on each other.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a recorded txn moved money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordOutcome {
+    /// The balance changed by the amount.
+    Applied,
+    /// Refused for the recorded reason; nothing moved.
+    Rejected,
+}
+
+/// Why a txn was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// A deduct larger than the balance.
+    InsufficientFunds,
+    /// Amount below 1 or above the configured maximum.
+    AmountOutOfRange,
+    /// The balance would pass the configured cap (at most 2^53 − 1).
+    BalanceOverflow,
+    /// Processed after the command's `expiresAt`.
+    Expired,
+    /// `issuedAt` lies more than the allowed skew in the future.
+    NotYetValid,
+    /// `issuedAt` at or below the watermark and the id is no longer in the ring: it may be an
+    /// evicted original, so it is refused without being recorded.
+    Stale,
+}
+
+impl RejectReason {
+    /// The wire name, e.g. `insufficient_funds`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::InsufficientFunds => "insufficient_funds",
+            RejectReason::AmountOutOfRange => "amount_out_of_range",
+            RejectReason::BalanceOverflow => "balance_overflow",
+            RejectReason::Expired => "expired",
+            RejectReason::NotYetValid => "not_yet_valid",
+            RejectReason::Stale => "stale",
+        }
+    }
+
+    /// Whether this rejection enters the ring (and is committed and audited like an application).
+    pub fn is_recorded(self) -> bool {
+        !matches!(self, RejectReason::Stale | RejectReason::NotYetValid)
+    }
+}
