@@ -23,7 +23,7 @@ pub use ids::{TxnId, TxnIdError};
 pub use keys::{Key, KeyError, KeyId, KeyRing, Scope, Secret};
 pub use limits::Limits;
 pub use message::{MessageError, decode_command_message, encode_command_message};
+pub use outcome::{RecordOutcome, RejectReason};
 pub use request_signing::{RequestParts, SignatureHeaders, VerifyError};
 pub use update::UpdateEvent;
-pub use outcome::{RecordOutcome, RejectReason};
 pub use wallet::{TxnRecord, Wallet, WalletError};
