@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::add_rate_headers;
+use super::gate::add_rate_headers;
 use crate::emulator::budget::{KeyDirection, KeyThrottle, RateInfo};
 use crate::emulator::store::StoreError;
 
