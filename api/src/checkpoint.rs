@@ -48,6 +48,15 @@ impl Checkpoint {
         )
     }
 
+    /// This checkpoint as a failure of the verify report, with `problem`.
+    pub fn failure(&self, problem: CheckpointProblem) -> crate::model::CheckpointFailure {
+        crate::model::CheckpointFailure {
+            seq: self.seq,
+            time: self.time,
+            problem,
+        }
+    }
+
     /// Checks the signature with the matching key of `keys`.
     pub fn verify_signature(&self, keys: &PublicKeys) -> Result<(), CheckpointProblem> {
         let key = keys
@@ -65,21 +74,8 @@ impl Checkpoint {
     }
 }
 
-/// Why a checkpoint does not hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckpointProblem {
-    /// Signed by a key id the verifier was not given.
-    UnknownKey,
-    /// The signature does not match the checkpoint's contents.
-    BadSignature,
-    /// Another log's checkpoint.
-    WrongOrigin,
-    /// The chain's row at that seq has a different hash: the log was rewritten after it.
-    HashMismatch,
-    /// The chain (as far as it verifies) is shorter than the checkpoint: rows were removed.
-    BeyondHead,
-}
+/// Why a checkpoint does not hold (part of the verify report, so defined in `audit-client`).
+pub use audit_client::verify::CheckpointProblem;
 
 /// Problems with checkpoint keys or files; never quotes a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
