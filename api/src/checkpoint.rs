@@ -1,5 +1,5 @@
-//! Signed checkpoints of the hash chain (shared/reference/idempotency.md §3.2, C2SP-checkpoint
-//! style): the service periodically verifies the rows appended since its last checkpoint, then
+//! Signed checkpoints of the hash chain (in the style of C2SP's transparency-log checkpoints,
+//! <https://c2sp.org/tlog-checkpoint>): the service periodically verifies the rows appended since its last checkpoint, then
 //! signs (origin, seq, head hash, time, key id) with Ed25519. Operators keep the checkpoints
 //! somewhere the database's owner cannot rewrite (a file shipped elsewhere, a log stream), and
 //! `economy-api verify --checkpoints FILE` proves the chain still contains every one of them.

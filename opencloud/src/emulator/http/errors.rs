@@ -1,4 +1,5 @@
-//! Open Cloud error bodies (reference/opencloud.md §3.1 and §2.2).
+//! Open Cloud error bodies in their three shapes: v1 data stores, v2, and the gateway's
+//! (<https://create.roblox.com/docs/cloud/reference/errors>).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
