@@ -1,7 +1,7 @@
 //! Authentication middleware: per-IP limit, body limit, signature check, scope, per-key limit.
 //!
-//! The order follows reference/idempotency.md §4.4: nothing is parsed or looked up in the
-//! database before the body is bounded and the signature verified.
+//! The order is deliberate: nothing is parsed or looked up in the database before the body is
+//! bounded and the signature verified, so a forged or oversized request costs no database work.
 
 use crate::app::AppState;
 use crate::problem::ApiError;

@@ -116,17 +116,9 @@ pub fn seal(row: &mut LogRow, head_seq: i64, head_hash: &[u8]) {
     row.row_hash = compute_hash(row, head_hash).to_vec();
 }
 
-/// What is wrong with the first broken row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Break {
-    /// The row's seq is not the previous seq + 1 (a row was deleted or inserted out of order).
-    SeqGap,
-    /// `prev_hash` does not equal the previous row's `row_hash`.
-    PrevHashMismatch,
-    /// `row_hash` does not match the row's contents (the row was edited).
-    RowHashMismatch,
-}
+/// What is wrong with the first broken row (part of the verify report, so defined in
+/// `audit-client`).
+pub use audit_client::verify::Break;
 
 /// Incremental verifier: feed rows in seq order; the first break is remembered.
 #[derive(Debug)]

@@ -1,5 +1,5 @@
-//! Signed checkpoints of the hash chain (shared/reference/idempotency.md §3.2, C2SP-checkpoint
-//! style): the service periodically verifies the rows appended since its last checkpoint, then
+//! Signed checkpoints of the hash chain (in the style of C2SP's transparency-log checkpoints,
+//! <https://c2sp.org/tlog-checkpoint>): the service periodically verifies the rows appended since its last checkpoint, then
 //! signs (origin, seq, head hash, time, key id) with Ed25519. Operators keep the checkpoints
 //! somewhere the database's owner cannot rewrite (a file shipped elsewhere, a log stream), and
 //! `economy-api verify --checkpoints FILE` proves the chain still contains every one of them.
@@ -48,6 +48,15 @@ impl Checkpoint {
         )
     }
 
+    /// This checkpoint as a failure of the verify report, with `problem`.
+    pub fn failure(&self, problem: CheckpointProblem) -> crate::model::CheckpointFailure {
+        crate::model::CheckpointFailure {
+            seq: self.seq,
+            time: self.time,
+            problem,
+        }
+    }
+
     /// Checks the signature with the matching key of `keys`.
     pub fn verify_signature(&self, keys: &PublicKeys) -> Result<(), CheckpointProblem> {
         let key = keys
@@ -65,21 +74,8 @@ impl Checkpoint {
     }
 }
 
-/// Why a checkpoint does not hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckpointProblem {
-    /// Signed by a key id the verifier was not given.
-    UnknownKey,
-    /// The signature does not match the checkpoint's contents.
-    BadSignature,
-    /// Another log's checkpoint.
-    WrongOrigin,
-    /// The chain's row at that seq has a different hash: the log was rewritten after it.
-    HashMismatch,
-    /// The chain (as far as it verifies) is shorter than the checkpoint: rows were removed.
-    BeyondHead,
-}
+/// Why a checkpoint does not hold (part of the verify report, so defined in `audit-client`).
+pub use audit_client::verify::CheckpointProblem;
 
 /// Problems with checkpoint keys or files; never quotes a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

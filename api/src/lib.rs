@@ -1,6 +1,9 @@
 //! Economy Bridge audit-log API: game servers post committed txns (signed, idempotent), the bot
 //! and operators read them (signed, read scope). Append-only and hash-chained, on SQLite (one
 //! box) or PostgreSQL (several replicas). See api/README.md and docs/protocol.md ("Audit API").
+//!
+//! The signed client and the wire types it shares with the server live in the `audit-client`
+//! crate; [`client`], [`model`] and the crate root re-export them under their old names.
 
 pub mod app;
 pub mod auth;

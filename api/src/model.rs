@@ -1,9 +1,14 @@
 //! Wire types of the audit API (bodies, responses) and conversions to and from stored rows.
+//!
+//! The response types are shared with the client and defined in `audit-client`; they are
+//! re-exported here under their old paths.
 
 use crate::chain::LogRow;
-use serde::{Deserialize, Serialize};
 use shared::{AuditRecord, RecordOutcome};
-use utoipa::ToSchema;
+
+pub use audit_client::post::{PostResponse, RecordResult, RecordStatus};
+pub use audit_client::read::{LoggedRecord, Page};
+pub use audit_client::verify::{BrokenRow, CheckpointFailure, CheckpointsReport, VerifyReport};
 
 /// Most records one POST may carry.
 pub const MAX_BATCH: usize = 100;
@@ -78,159 +83,6 @@ pub fn parse_post_body(body: &[u8]) -> Result<Vec<AuditRecord>, BodyError> {
             .map_err(|e| BodyError::Invalid(format!("records[{i}]: {e}")))?;
     }
     Ok(records)
-}
-
-/// What happened to one posted record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordStatus {
-    /// Stored now.
-    Accepted,
-    /// The txn id was already stored (by this or any earlier request); nothing changed.
-    Duplicate,
-}
-
-/// Per-record result of a POST, in request order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordResult {
-    /// The record's txn id.
-    pub txn_id: String,
-    /// Accepted or duplicate.
-    pub status: RecordStatus,
-    /// Chain position of the stored row (the earlier row's seq for a duplicate).
-    pub seq: i64,
-}
-
-/// Response to a POST (single or batch).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PostResponse {
-    /// How many records were stored now.
-    pub accepted: usize,
-    /// How many were already stored.
-    pub duplicates: usize,
-    /// One entry per posted record, in request order.
-    pub results: Vec<RecordResult>,
-}
-
-impl PostResponse {
-    /// Builds the response from per-record results.
-    pub fn new(results: Vec<RecordResult>) -> Self {
-        let accepted = results
-            .iter()
-            .filter(|r| r.status == RecordStatus::Accepted)
-            .count();
-        Self {
-            accepted,
-            duplicates: results.len() - accepted,
-            results,
-        }
-    }
-
-    /// 201 when anything was stored, else 200.
-    pub fn status_code(&self) -> u16 {
-        if self.accepted > 0 { 201 } else { 200 }
-    }
-}
-
-/// A stored record as the read endpoints return it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoggedRecord {
-    /// Chain position.
-    pub seq: i64,
-    /// When the API stored it (Unix ms).
-    pub received_at: i64,
-    /// Key id that signed the storing request.
-    pub key_id: String,
-    /// Hex SHA-256 row hash (see the chain verification).
-    pub row_hash: String,
-    /// The record as posted.
-    #[schema(value_type = crate::openapi::AuditRecordSchema)]
-    pub record: AuditRecord,
-}
-
-/// One page of the list endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Page {
-    /// Records, newest first.
-    pub items: Vec<LoggedRecord>,
-    /// Pass as `cursor` to get the next (older) page; absent on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-/// Result of verifying the hash chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyReport {
-    /// True when every row links and hashes correctly.
-    pub ok: bool,
-    /// Rows verified (up to the first broken one).
-    pub rows_verified: u64,
-    /// Seq of the last good row.
-    pub head_seq: i64,
-    /// Hex hash of the last good row (publish it externally to detect a rewritten chain).
-    pub head_hash: String,
-    /// The first broken row, when any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_broken: Option<BrokenRow>,
-    /// Result of checking signed checkpoints (CLI `verify --checkpoints`), when any were given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoints: Option<CheckpointsReport>,
-}
-
-/// How the chain compares with the signed checkpoints given to `verify`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckpointsReport {
-    /// Checkpoints examined.
-    pub checked: u64,
-    /// True when every signature holds and the chain contains every checkpointed head.
-    pub ok: bool,
-    /// The failing checkpoint with the lowest seq, when any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_failure: Option<CheckpointFailure>,
-}
-
-/// A checkpoint that does not hold.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckpointFailure {
-    /// The checkpoint's seq.
-    pub seq: i64,
-    /// Its signing time (Unix ms).
-    pub time: i64,
-    /// `unknown_key`, `bad_signature`, `wrong_origin`, `hash_mismatch` or `beyond_head`.
-    #[schema(value_type = String)]
-    pub problem: crate::checkpoint::CheckpointProblem,
-}
-
-impl CheckpointFailure {
-    /// The failure of `cp` with `problem`.
-    pub fn of(
-        cp: &crate::checkpoint::Checkpoint,
-        problem: crate::checkpoint::CheckpointProblem,
-    ) -> Self {
-        Self {
-            seq: cp.seq,
-            time: cp.time,
-            problem,
-        }
-    }
-}
-
-/// The first row that fails verification.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BrokenRow {
-    /// Its seq.
-    pub seq: i64,
-    /// `seq_gap`, `prev_hash_mismatch` or `row_hash_mismatch`.
-    #[schema(value_type = String)]
-    pub problem: crate::chain::Break,
 }
 
 fn outcome_str(o: RecordOutcome) -> &'static str {

@@ -2,23 +2,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-/// The problem document every error response carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
-    /// `/problems/<slug>`: the stable, documented error kind.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary of the kind.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What is wrong with this request (never internals or secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
+/// The document (shared with the client, so defined in `audit-client`).
+pub use audit_client::problem::Problem;
 
 /// An error response.
 #[derive(Clone, Debug, PartialEq, Eq)]

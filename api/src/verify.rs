@@ -50,14 +50,14 @@ pub async fn verify_against(
             cp.verify_signature(keys).err()
         };
         match problem {
-            Some(p) => failures.push(CheckpointFailure::of(cp, p)),
+            Some(p) => failures.push(cp.failure(p)),
             None => expected.entry(cp.seq).or_default().push(cp),
         }
     }
     let check = |seq: i64, hash: &[u8], failures: &mut Vec<CheckpointFailure>| {
         for cp in expected.get(&seq).into_iter().flatten() {
             if !cp.hash.eq_ignore_ascii_case(&hex::encode(hash)) {
-                failures.push(CheckpointFailure::of(cp, CheckpointProblem::HashMismatch));
+                failures.push(cp.failure(CheckpointProblem::HashMismatch));
             }
         }
     };
@@ -80,7 +80,7 @@ pub async fn verify_against(
     }
     for cp in expected.values().flatten() {
         if cp.seq > v.last_seq() {
-            failures.push(CheckpointFailure::of(cp, CheckpointProblem::BeyondHead));
+            failures.push(cp.failure(CheckpointProblem::BeyondHead));
         }
     }
     failures.sort_by_key(|f| f.seq);

@@ -1,5 +1,7 @@
-//! Roblox's documented limits (reference/opencloud.md §1.3, §2.1), enforced by the client before
-//! sending and by the emulator on receipt, so both agree on what is too big.
+//! Roblox's documented limits, enforced by the client before sending and by the emulator on
+//! receipt, so both agree on what is too big. Data stores:
+//! <https://create.roblox.com/docs/cloud-services/data-stores/error-codes-and-limits>; messaging:
+//! <https://create.roblox.com/docs/reference/engine/classes/MessagingService>.
 
 use thiserror::Error;
 

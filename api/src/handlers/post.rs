@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use shared::request_signing::HEADER_IDEMPOTENCY_KEY;
 
-/// Response header marking a replayed response.
-pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// Response header marking a replayed response (shared with the client).
+pub use audit_client::headers::IDEMPOTENT_REPLAYED;
 
 /// Validates an Idempotency-Key: an sf-string (quoted) or a bare token; 1-255 visible ASCII
 /// characters without quotes or backslashes once the quotes are stripped.

@@ -1,5 +1,6 @@
 //! Client-side budgets per universe and operation class, so the bot stays under Roblox's
-//! documented budgets (reference/opencloud.md §3.2) instead of running into 429s.
+//! documented budgets (<https://create.roblox.com/docs/cloud/guides/data-stores/throttling>)
+//! instead of running into 429s.
 //!
 //! A token bucket with reservations: each call takes a token, going negative when the bucket is
 //! empty, and sleeps until its token would have been refilled. Waiting is reported as the

@@ -40,7 +40,8 @@ pub const ALL_SCOPES: &[&str] = &[
     scopes::PUBLISH,
 ];
 
-/// Scope names from reference/opencloud.md §1.1 and §2.2.
+/// API-key scope names, as each endpoint's reference lists them (for example
+/// <https://create.roblox.com/docs/cloud/reference/DataStoreEntry>).
 pub mod scopes {
     /// Read an entry.
     pub const OBJECTS_READ: &str = "universe-datastores.objects:read";

@@ -1,7 +1,7 @@
-//! Request budgets (reference/opencloud.md §3.2), answered with 429 when spent: requests per
-//! universe and class, bytes per entry key (Roblox's per-key throughput: reads 25 MB/min, writes
-//! 4 MB/min, each request rounded up to the next KB) and, for legacy v1 calls, bytes per universe
-//! (reads 20 MB/min, writes 10 MB/min).
+//! Request budgets (<https://create.roblox.com/docs/cloud/guides/data-stores/throttling>),
+//! answered with 429 when spent: requests per universe and class, bytes per entry key (Roblox's
+//! per-key throughput: reads 25 MB/min, writes 4 MB/min, each request rounded up to the next KB)
+//! and, for legacy v1 calls, bytes per universe (reads 20 MB/min, writes 10 MB/min).
 //!
 //! Fixed one-minute windows on the emulator's clock. Roblox's exact windowing is undocumented; a
 //! fixed window is the simplest model that produces the documented headers.

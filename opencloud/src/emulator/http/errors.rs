@@ -1,11 +1,12 @@
-//! Open Cloud error bodies (reference/opencloud.md §3.1 and §2.2).
+//! Open Cloud error bodies in their three shapes: v1 data stores, v2, and the gateway's
+//! (<https://create.roblox.com/docs/cloud/reference/errors>).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::add_rate_headers;
+use super::gate::add_rate_headers;
 use crate::emulator::budget::{KeyDirection, KeyThrottle, RateInfo};
 use crate::emulator::store::StoreError;
 

@@ -1,15 +1,13 @@
 //! Messaging publish: v1 topics endpoint and v2 `:publishMessage`.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::call::Call;
 use super::errors::{Shape, v2};
-use super::{Needs, handle};
+use super::gate::Needs;
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::BudgetClass;
 use crate::emulator::faults::Operation;
@@ -34,14 +32,13 @@ fn invalid(message: &str) -> Response {
 }
 
 fn needs(op: Operation, universe_id: Option<u64>) -> Needs<'static> {
-    Needs {
+    Needs::keyed(
         op,
-        shape: Shape::V2,
+        Shape::V2,
         universe_id,
-        scopes: &[scopes::PUBLISH],
-        budget: Some(BudgetClass::Publish),
-        auth: true,
-    }
+        &[scopes::PUBLISH],
+        BudgetClass::Publish,
+    )
 }
 
 fn publish(
@@ -57,38 +54,31 @@ fn publish(
 }
 
 /// `POST /messaging-service/v1/universes/{u}/topics/{topic}` body `{"message": "..."}`.
-pub(crate) async fn publish_v1(
-    State(emu): State<Arc<Emulator>>,
-    Path((universe, topic)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let u = universe.parse().ok();
-    handle(&emu, &headers, needs(Operation::PublishV1, u), |_| {
+pub(crate) async fn publish_v1(call: Call, body: Bytes) -> Response {
+    let u = call.universe_id();
+    call.handle(needs(Operation::PublishV1, u), |_| {
         let u = u.ok_or_else(|| invalid("Invalid universe id."))?;
         let body: V1Body = serde_json::from_slice(&body)
             .map_err(|_| invalid("The body must be {\"message\": string}."))?;
-        publish(&emu, u, &topic, body.message)
+        let topic = call.param("topic").unwrap_or_default();
+        publish(&call.emu, u, topic, body.message)
     })
     .await
 }
 
 /// `POST /cloud/v2/universes/{u}:publishMessage` body `{"topic": "...", "message": "..."}`.
-pub(crate) async fn publish_v2(
-    State(emu): State<Arc<Emulator>>,
-    Path(target): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn publish_v2(call: Call, body: Bytes) -> Response {
+    // The route's `{universe}` segment is `<id>:publishMessage`.
+    let target = call.param("universe").unwrap_or_default();
     let Some(universe) = target.strip_suffix(":publishMessage") else {
         return v2(404, "NOT_FOUND", "No such endpoint.");
     };
     let u = universe.parse().ok();
-    handle(&emu, &headers, needs(Operation::PublishV2, u), |_| {
+    call.handle(needs(Operation::PublishV2, u), |_| {
         let u = u.ok_or_else(|| invalid("Invalid universe id."))?;
         let body: V2Body = serde_json::from_slice(&body)
             .map_err(|_| invalid("The body must be {\"topic\": string, \"message\": string}."))?;
-        publish(&emu, u, &body.topic, body.message)
+        publish(&call.emu, u, &body.topic, body.message)
     })
     .await
 }

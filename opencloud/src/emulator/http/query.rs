@@ -1,5 +1,6 @@
-//! Query strings matched case-insensitively by name (Roblox's backend accepts `AllScopes` for
-//! `allScopes`, reference/opencloud.md §2.2).
+//! Query strings matched by name in any letter case: the v1 reference spells `allScopes`, while
+//! clients in the wild send `AllScopes`, so the emulator accepts both (an assumption: Roblox does not
+//! document case handling).
 
 /// Decoded query pairs.
 pub(crate) struct Query(Vec<(String, String)>);

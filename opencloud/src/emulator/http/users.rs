@@ -1,34 +1,25 @@
 //! Users: Open Cloud v2 get user, and the legacy (not Open Cloud) username → id endpoint.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::call::Call;
 use super::errors::{Shape, v2};
-use super::{Needs, handle};
+use super::gate::Needs;
 use crate::emulator::budget::BudgetClass;
 use crate::emulator::faults::Operation;
-use crate::emulator::server::Emulator;
 use crate::timefmt;
 
 /// Most usernames one legacy request may carry (the real limit is undocumented).
 const MAX_USERNAMES: usize = 100;
 
 /// `GET /cloud/v2/users/{id}`: public fields need a valid key but no scope.
-pub(crate) async fn get_user(
-    State(emu): State<Arc<Emulator>>,
-    Path(raw_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn get_user(call: Call) -> Response {
+    call.handle(
         Needs {
             op: Operation::GetUser,
             shape: Shape::V2,
@@ -38,10 +29,13 @@ pub(crate) async fn get_user(
             auth: true,
         },
         |_| {
-            let id: u64 = raw_id
+            let id: u64 = call
+                .param("user")
+                .unwrap_or_default()
                 .parse()
                 .map_err(|_| v2(400, "INVALID_ARGUMENT", "The user id must be a number."))?;
-            let user = emu
+            let user = call
+                .emu
                 .users
                 .by_id(id)
                 .ok_or_else(|| v2(404, "NOT_FOUND", "The user was not found."))?;
@@ -78,14 +72,8 @@ fn legacy_error(code: u32, message: &str) -> Response {
 }
 
 /// `POST /v1/usernames/users` (users.roblox.com): unknown names are omitted from `data`.
-pub(crate) async fn usernames_to_ids(
-    State(emu): State<Arc<Emulator>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn usernames_to_ids(call: Call, body: Bytes) -> Response {
+    call.handle(
         Needs {
             op: Operation::UsernameLookup,
             shape: Shape::V2,
@@ -103,7 +91,7 @@ pub(crate) async fn usernames_to_ids(
             let data: Vec<_> = request
                 .usernames
                 .iter()
-                .filter_map(|name| emu.users.by_name(name).map(|u| (name, u)))
+                .filter_map(|name| call.emu.users.by_name(name).map(|u| (name, u)))
                 .filter(|(_, u)| !(request.exclude_banned_users && u.banned))
                 .map(|(name, u)| {
                     json!({

@@ -1,10 +1,7 @@
 //! Standard data stores v1 (`/datastores/v1/universes/{u}/standard-datastores/...`).
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -12,26 +9,25 @@ use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 use serde_json::json;
 
+use super::call::Call;
 use super::errors::{self, Shape, v1_invalid, v1_store_error};
+use super::gate::Needs;
 use super::query::Query;
-use super::{Needs, handle, spend_key, write_scopes};
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::{BudgetClass, KeyDirection};
 use crate::emulator::faults::Operation;
-use crate::emulator::server::Emulator;
 use crate::emulator::store::{
     DEFAULT_SCOPE, Entry, EntryKey, SetCondition, StoreError, VersionInfo, Writer,
 };
 use crate::timefmt;
 
-type Shared = State<Arc<Emulator>>;
-
 /// Default and largest page sizes (list keys / versions default 16; data stores default 1).
 const MAX_PAGE: usize = 100;
 
-fn universe(raw: &str) -> Result<u64, Response> {
-    raw.parse()
-        .map_err(|_| v1_invalid("InvalidUniverseId", "Invalid universe id."))
+/// The universe of the path, or 400 `InvalidUniverseId`.
+fn universe(call: &Call) -> Result<u64, Response> {
+    call.universe_id()
+        .ok_or_else(|| v1_invalid("InvalidUniverseId", "Invalid universe id."))
 }
 
 fn entry_key(u: u64, q: &Query) -> Result<EntryKey, Response> {
@@ -62,9 +58,8 @@ fn md5_base64(bytes: &[u8]) -> String {
 }
 
 /// A read's answer: the key's read throughput is spent on the value, then the entry is sent.
-fn read_response(emu: &Emulator, key: &EntryKey, entry: &Entry) -> Result<Response, Response> {
-    spend_key(
-        emu,
+fn read_response(call: &Call, key: &EntryKey, entry: &Entry) -> Result<Response, Response> {
+    call.spend_key(
         Shape::V1DataStore,
         key,
         KeyDirection::Read,
@@ -184,27 +179,13 @@ fn needs<'a>(
     scopes: &'a [&'a str],
     class: BudgetClass,
 ) -> Needs<'a> {
-    Needs {
-        op,
-        shape: Shape::V1DataStore,
-        universe_id: u,
-        scopes,
-        budget: Some(class),
-        auth: true,
-    }
+    Needs::keyed(op, Shape::V1DataStore, u, scopes, class)
 }
 
 /// `GET .../standard-datastores`
-pub(crate) async fn list_datastores(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn list_datastores(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::ListDataStores,
             u,
@@ -212,10 +193,11 @@ pub(crate) async fn list_datastores(
             BudgetClass::List,
         ),
         |_gate| {
-            let u = universe(&raw_universe)?;
-            let q = Query::parse(raw.as_deref());
-            let limit = limit(&q, 1)?;
-            let (stores, next) = emu
+            let u = universe(&call)?;
+            let q = &call.query;
+            let limit = limit(q, 1)?;
+            let (stores, next) = call
+                .emu
                 .store
                 .list_datastores(u, q.get("prefix").unwrap_or(""), limit, q.get("cursor"))
                 .map_err(|e| v1_store_error(&e))?;
@@ -230,16 +212,9 @@ pub(crate) async fn list_datastores(
 }
 
 /// `GET .../datastore/entries`
-pub(crate) async fn list_keys(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn list_keys(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::ListKeys,
             u,
@@ -247,8 +222,8 @@ pub(crate) async fn list_keys(
             BudgetClass::List,
         ),
         |_gate| {
-            let u = universe(&raw_universe)?;
-            let q = Query::parse(raw.as_deref());
+            let u = universe(&call)?;
+            let q = &call.query;
             let datastore = q
                 .get("datastoreName")
                 .ok_or_else(|| v1_invalid("InvalidDataStoreName", "datastoreName is required."))?;
@@ -260,8 +235,9 @@ pub(crate) async fn list_keys(
             } else {
                 Some(q.get("scope").unwrap_or(DEFAULT_SCOPE))
             };
-            let limit = limit(&q, 16)?;
-            let page = emu
+            let limit = limit(q, 16)?;
+            let page = call
+                .emu
                 .store
                 .list_keys(
                     u,
@@ -284,16 +260,9 @@ pub(crate) async fn list_keys(
 }
 
 /// `GET .../datastore/entries/entry`
-pub(crate) async fn get_entry(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn get_entry(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::GetEntry,
             u,
@@ -301,43 +270,36 @@ pub(crate) async fn get_entry(
             BudgetClass::Read,
         ),
         |_gate| {
-            let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
-            let entry = emu
+            let key = entry_key(universe(&call)?, &call.query)?;
+            let entry = call
+                .emu
                 .store
                 .get(&key)
                 .ok_or_else(|| v1_store_error(&StoreError::EntryNotFound))?;
-            read_response(&emu, &key, &entry)
+            read_response(&call, &key, &entry)
         },
     )
     .await
 }
 
 /// `POST .../datastore/entries/entry`
-pub(crate) async fn set_entry(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    let q = Query::parse(raw.as_deref());
-    let probe = u.and_then(|u| entry_key(u, &q).ok());
-    let needed = write_scopes(&emu, probe.as_ref());
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn set_entry(call: Call, body: Bytes) -> Response {
+    let u = call.universe_id();
+    let q = &call.query;
+    let probe = u.and_then(|u| entry_key(u, q).ok());
+    let needed = call.write_scopes(probe.as_ref());
+    call.handle(
         needs(Operation::SetEntry, u, &needed, BudgetClass::Write),
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
-            let key = entry_key(universe(&raw_universe)?, &q)?;
-            if !headers.contains_key("content-length") {
+            let key = entry_key(universe(&call)?, q)?;
+            if !call.headers.contains_key("content-length") {
                 return Err(v1_invalid(
                     "ContentLengthRequired",
                     "Content-Length is required.",
                 ));
             }
-            if let Some(sent) = headers.get("content-md5") {
+            if let Some(sent) = call.headers.get("content-md5") {
                 if sent.as_bytes() != md5_base64(&body).as_bytes() {
                     return Err(v1_invalid(
                         "ChecksumMismatch",
@@ -351,16 +313,11 @@ pub(crate) async fn set_entry(
             let exclusive_create = q
                 .flag("exclusiveCreate")
                 .map_err(|()| v1_invalid("Unknown", "exclusiveCreate must be true or false."))?;
-            let attributes = attributes_header(&headers)?;
-            let user_ids = user_ids_header(&headers)?;
-            spend_key(
-                &emu,
-                Shape::V1DataStore,
-                &key,
-                KeyDirection::Write,
-                body.len(),
-            )?;
-            let entry = emu
+            let attributes = attributes_header(&call.headers)?;
+            let user_ids = user_ids_header(&call.headers)?;
+            call.spend_key(Shape::V1DataStore, &key, KeyDirection::Write, body.len())?;
+            let entry = call
+                .emu
                 .store
                 .set(
                     &key,
@@ -381,33 +338,27 @@ pub(crate) async fn set_entry(
 }
 
 /// `POST .../datastore/entries/entry/increment`
-pub(crate) async fn increment_entry(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    let q = Query::parse(raw.as_deref());
-    let probe = u.and_then(|u| entry_key(u, &q).ok());
-    let needed = write_scopes(&emu, probe.as_ref());
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn increment_entry(call: Call) -> Response {
+    let u = call.universe_id();
+    let q = &call.query;
+    let probe = u.and_then(|u| entry_key(u, q).ok());
+    let needed = call.write_scopes(probe.as_ref());
+    call.handle(
         needs(Operation::IncrementEntry, u, &needed, BudgetClass::Write),
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
-            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let key = entry_key(universe(&call)?, q)?;
             let by = match q.get("incrementBy") {
                 None => 1,
                 Some(raw) => raw
                     .parse::<i64>()
                     .map_err(|_| v1_invalid("Unknown", "incrementBy must be a 64-bit integer."))?,
             };
-            let attributes = attributes_header(&headers)?;
-            let user_ids = user_ids_header(&headers)?;
-            spend_key(&emu, Shape::V1DataStore, &key, KeyDirection::Write, 0)?;
-            let entry = emu
+            let attributes = attributes_header(&call.headers)?;
+            let user_ids = user_ids_header(&call.headers)?;
+            call.spend_key(Shape::V1DataStore, &key, KeyDirection::Write, 0)?;
+            let entry = call
+                .emu
                 .store
                 .increment(&key, &writer, by, attributes, user_ids)
                 .map_err(store_result_error)?;
@@ -418,16 +369,9 @@ pub(crate) async fn increment_entry(
 }
 
 /// `DELETE .../datastore/entries/entry`
-pub(crate) async fn delete_entry(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn delete_entry(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::DeleteEntry,
             u,
@@ -436,8 +380,9 @@ pub(crate) async fn delete_entry(
         ),
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
-            let key = entry_key(universe(&raw_universe)?, &Query::parse(raw.as_deref()))?;
-            match emu
+            let key = entry_key(universe(&call)?, &call.query)?;
+            match call
+                .emu
                 .store
                 .delete(&key, &writer)
                 .map_err(store_result_error)?
@@ -451,16 +396,9 @@ pub(crate) async fn delete_entry(
 }
 
 /// `GET .../datastore/entries/entry/versions`
-pub(crate) async fn list_versions(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn list_versions(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::ListVersions,
             u,
@@ -468,8 +406,8 @@ pub(crate) async fn list_versions(
             BudgetClass::List,
         ),
         |_gate| {
-            let q = Query::parse(raw.as_deref());
-            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let q = &call.query;
+            let key = entry_key(universe(&call)?, q)?;
             let time = |name: &str, code: &str| {
                 q.get(name)
                     .map(|t| timefmt::parse(t).map_err(|e| v1_invalid(code, &e.to_string())))
@@ -488,8 +426,9 @@ pub(crate) async fn list_versions(
                     ));
                 }
             };
-            let limit = limit(&q, 16)?;
-            let page = emu
+            let limit = limit(q, 16)?;
+            let page = call
+                .emu
                 .store
                 .list_versions(&key, start, end, descending, limit, q.get("cursor"))
                 .map_err(|e| v1_store_error(&e))?;
@@ -504,16 +443,9 @@ pub(crate) async fn list_versions(
 }
 
 /// `GET .../datastore/entries/entry/versions/version`
-pub(crate) async fn get_version(
-    State(emu): Shared,
-    Path(raw_universe): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let u = raw_universe.parse().ok();
-    handle(
-        &emu,
-        &headers,
+pub(crate) async fn get_version(call: Call) -> Response {
+    let u = call.universe_id();
+    call.handle(
         needs(
             Operation::GetVersion,
             u,
@@ -521,12 +453,13 @@ pub(crate) async fn get_version(
             BudgetClass::Read,
         ),
         |_gate| {
-            let q = Query::parse(raw.as_deref());
-            let key = entry_key(universe(&raw_universe)?, &q)?;
+            let q = &call.query;
+            let key = entry_key(universe(&call)?, q)?;
             let version = q
                 .get("versionId")
                 .ok_or_else(|| v1_invalid("InvalidVersionId", "versionId is required."))?;
-            let entry = emu
+            let entry = call
+                .emu
                 .store
                 .get_version(&key, version)
                 .map_err(|e| v1_store_error(&e))?;
@@ -534,7 +467,7 @@ pub(crate) async fn get_version(
                 // A tombstone has no value to return; Roblox's answer here is undocumented.
                 return Err(v1_store_error(&StoreError::EntryNotFound));
             }
-            read_response(&emu, &key, &entry)
+            read_response(&call, &key, &entry)
         },
     )
     .await

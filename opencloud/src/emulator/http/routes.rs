@@ -1,0 +1,69 @@
+//! The router: Open Cloud's paths (and the legacy users path) mapped to their handlers.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::{errors, messaging, users, v1_datastores, v2_datastores};
+use crate::emulator::server::Emulator;
+
+/// Builds the router.
+pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
+    let v1 = "/datastores/v1/universes/{universe}/standard-datastores";
+    let v2 = "/cloud/v2/universes/{universe}/data-stores/{datastore}";
+    // Every v2 entry path exists unscoped (scope `global`) and under `/scopes/{scope}`.
+    let v2_entries = [v2.to_owned(), format!("{v2}/scopes/{{scope}}")]
+        .into_iter()
+        .fold(Router::new(), |router, base| {
+            router
+                .route(
+                    &format!("{base}/entries"),
+                    get(v2_datastores::list).post(v2_datastores::create),
+                )
+                .route(
+                    &format!("{base}/entries/{{entry}}"),
+                    get(v2_datastores::get)
+                        .patch(v2_datastores::patch)
+                        .delete(v2_datastores::delete)
+                        .post(v2_datastores::post),
+                )
+        });
+    Router::new()
+        .merge(v2_entries)
+        .route(v1, get(v1_datastores::list_datastores))
+        .route(
+            &format!("{v1}/datastore/entries"),
+            get(v1_datastores::list_keys),
+        )
+        .route(
+            &format!("{v1}/datastore/entries/entry"),
+            get(v1_datastores::get_entry)
+                .post(v1_datastores::set_entry)
+                .delete(v1_datastores::delete_entry),
+        )
+        .route(
+            &format!("{v1}/datastore/entries/entry/increment"),
+            post(v1_datastores::increment_entry),
+        )
+        .route(
+            &format!("{v1}/datastore/entries/entry/versions"),
+            get(v1_datastores::list_versions),
+        )
+        .route(
+            &format!("{v1}/datastore/entries/entry/versions/version"),
+            get(v1_datastores::get_version),
+        )
+        .route(
+            "/messaging-service/v1/universes/{universe}/topics/{topic}",
+            post(messaging::publish_v1),
+        )
+        .route(
+            "/cloud/v2/universes/{universe}",
+            post(messaging::publish_v2),
+        )
+        .route("/cloud/v2/users/{user}", get(users::get_user))
+        .route("/v1/usernames/users", post(users::usernames_to_ids))
+        .fallback(errors::not_found_route)
+        .with_state(emulator)
+}
