@@ -4,7 +4,7 @@
 # Idempotent: does nothing when both files are present with the pinned hashes.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="${ECONOMY_LUAU_LIBS:-$ROOT/.cache/luau-libs}"
 
 # package spec | unpack dir | source file inside the package | pinned sha256 of that file

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Lints and format-checks every Luau file under roblox/ (engine, harness, bridge) with selene
-# (custom std roblox-emu.yml = the emulated surface) and StyLua. Fails on any finding.
+# Lints and format-checks the repository's own Luau — the bridge (bridge/: modules, boot script,
+# settings template; not a developer's secrets/ nor Wally's downloads) and the emulator's engine
+# surface and scenario harness (roblox-emu/engine, roblox-emu/harness) — with selene (selene.toml;
+# std roblox-emu/roblox-emu.yml = the emulated surface) and StyLua (stylua.toml). Fails on any
+# finding.
 # CI installs the tools with: cargo install --locked selene; cargo install --locked stylua --features luau
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +15,7 @@ for tool in selene stylua; do
   fi
 done
 
-mapfile -t files < <(find engine harness bridge boot templates -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
+mapfile -t files < <(find bridge/EconomyBridge bridge/boot bridge/templates roblox-emu/engine roblox-emu/harness -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "lint-luau: no Luau files found" >&2
   exit 1

@@ -3,13 +3,13 @@
 //! per-command path of the runtime bridge (verify, apply, audit record into the outbox, the audit
 //! request body encoded, hashed and signed as the Outbox sends it).
 
-#[path = "../tests/bridge_support/mod.rs"]
-mod bridge_support;
+#[path = "../tests/pure/vm.rs"]
+mod vm;
 
-use bridge_support::{Bridge, vectors};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mlua::Function;
 use std::hint::black_box;
+use vm::{Bridge, vectors};
 
 fn luau_bridge(c: &mut Criterion) {
     let b = Bridge::new();

@@ -2,7 +2,7 @@
 //! audit API: joins, leaves, hops (overlapping), Discord commands re-published by a bot loop until
 //! stored or expired, in-game grants/spends, crashes, graceful shutdowns, zombies (cut off longer
 //! than the steal time), throttling, DataStore 5xx, message drop/duplicate/delay, and the API going
-//! down and coming back. After a settle phase every run must satisfy DESIGN §4:
+//! down and coming back. After a settle phase every run must keep the bridge's guarantees:
 //! - the session-lock invariant held on every DataStore write (checked by the store's write hook);
 //! - no txn changed a balance twice and balance = the sum of the applied movements: each wallet's
 //!   balance equals Σ(give) − Σ(deduct) over its audit rows, with one row per txn id;
@@ -12,17 +12,18 @@
 //!
 //! `BRIDGE_SEEDS` sets the number of seeds per library (default 100, so 200 in CI).
 
-mod bridge_engine_support;
+#[path = "engine/support.rs"]
+mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use bridge_engine_support::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use roblox::scenario::schedule_server_loss;
-use roblox::{Action, Faults, Library, Universe, UniverseConfig, invariant};
+use roblox_emu::scenario::schedule_server_loss;
+use roblox_emu::{Action, Faults, Library, Universe, UniverseConfig, invariant};
 use shared::{Op, RecordOutcome, Source};
+use support::*;
 
 const USERS: u64 = 3;
 const SERVERS: usize = 3;
@@ -80,7 +81,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         },
         ..UniverseConfig::default()
     };
-    let mut place = place(lib, &api.access(), "");
+    let mut place = place(lib, &api.access());
     let stop_at = cfg.start_unix_ms / 1000 + ACTIVE_S as i64;
     place.script(
         "ServerScriptService.GameLoop",

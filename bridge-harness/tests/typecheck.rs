@@ -1,9 +1,10 @@
-//! Type-checks the project's own Luau under `--!strict` against `types/roblox.d.luau` with Luau's
-//! analyzer (crate `luau-analyzer-sys`, old solver): the bridge modules, the boot script, the
-//! settings template and the harness scripts, with `require(script.Parent.X)` resolved between
-//! modules so exported types and module values flow across them. Errors and lint warnings fail the
-//! test, each reported as `path:line:col: message`. `engine/*.luau` is left out: it is the
-//! emulator's internals, `--!nonstrict` on purpose (dynamic proxies).
+//! Type-checks the repository's own Luau under `--!strict` against the emulator's
+//! `roblox-emu/types/roblox.d.luau` with Luau's analyzer (crate `luau-analyzer-sys`, old solver):
+//! the bridge modules, the boot script, the settings template and the emulator's scenario harness
+//! scripts, with `require(script.Parent.X)` resolved between modules so exported types and module
+//! values flow across them. Errors and lint warnings fail the test, each reported as
+//! `path:line:col: message`. `roblox-emu/engine/*.luau` is left out: it is the emulator's
+//! internals, `--!nonstrict` on purpose (dynamic proxies).
 //!
 //! The analyzer resolves only string requires, so the checker's copy of each file is rewritten
 //! without moving any original line or column:
@@ -24,10 +25,17 @@ use std::path::Path;
 
 use luau_analyzer_sys::NativeAnalyzer;
 
-const DEFS: &str = include_str!("../types/roblox.d.luau");
+/// The emulated engine surface, declared for the type checker.
+const DEFS: &str = include_str!("../../roblox-emu/types/roblox.d.luau");
 
-/// The project's folders of strict Luau (the lint script's list minus `engine`).
-const CHECKED_DIRS: [&str; 4] = ["bridge", "boot", "templates", "harness"];
+/// The repository's folders of strict Luau, from the repository root (the lint script's list
+/// minus the emulator's `engine`).
+const CHECKED_DIRS: [&str; 4] = [
+    "bridge/EconomyBridge",
+    "bridge/boot",
+    "bridge/templates",
+    "roblox-emu/harness",
+];
 
 /// `roblox.d.luau` types `require` for Roblox (a ModuleScript); the rewritten requires pass the
 /// module's name as a string literal, the only form the analyzer resolves.
@@ -245,20 +253,21 @@ fn check_all(files: &[(String, String, String)]) -> Vec<String> {
 
 #[test]
 fn project_luau_is_strict_clean() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // This crate lives one level below the repository root.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
     for dir in CHECKED_DIRS {
         let mut names: Vec<String> = std::fs::read_dir(root.join(dir))
-            .unwrap_or_else(|e| panic!("roblox/{dir}: {e}"))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".luau") && !n.ends_with(".d.luau"))
             .collect();
         names.sort();
-        assert!(!names.is_empty(), "no Luau in roblox/{dir}");
+        assert!(!names.is_empty(), "no Luau in {dir}");
         for name in names {
             let src = std::fs::read_to_string(root.join(dir).join(&name)).unwrap();
             let module = format!("{dir}/{}", name.strip_suffix(".luau").unwrap());
-            files.push((format!("roblox/{dir}/{name}"), module, src));
+            files.push((format!("{dir}/{name}"), module, src));
         }
     }
     assert!(files.len() >= 25, "{} files", files.len());

@@ -94,7 +94,8 @@ pub struct UniverseConfig {
     pub faults: Faults,
     /// Seconds Roblox waits for BindToClose callbacks (30).
     pub close_timeout_s: f64,
-    /// Make `os.clock()` start at zero (reproduces pitfall 5; never in normal runs).
+    /// Make `os.clock()` start at zero instead of at a random uptime (ProfileStore ignores
+    /// messages while `os.clock()` ≤ 6); only to reproduce that, never in normal runs.
     pub clock_zero: bool,
     /// Lua heap limit per server in bytes (0 = none).
     pub memory_limit: usize,

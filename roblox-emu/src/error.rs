@@ -21,7 +21,7 @@ pub enum EmuError {
     },
     /// A third-party Luau library is missing.
     #[error(
-        "{library} not found at {path}: run roblox/scripts/fetch-luau-libs.sh (or set ECONOMY_LUAU_LIBS to the directory it fills)"
+        "{library} not found at {path}: run tools/fetch-luau-libs.sh (or set ECONOMY_LUAU_LIBS to the directory it fills)"
     )]
     MissingLibrary {
         /// Library name.

@@ -1,5 +1,5 @@
 //! The third-party Luau libraries (ProfileStore 1.0.3, ProfileService 1.4.2), read at run time
-//! from the cache that `roblox/scripts/fetch-luau-libs.sh` fills. They are never committed.
+//! from the cache that `tools/fetch-luau-libs.sh` fills. They are never committed.
 
 use std::path::{Path, PathBuf};
 
@@ -62,7 +62,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("roblox/scripts/fetch-luau-libs.sh"), "{text}");
+        assert!(text.contains("tools/fetch-luau-libs.sh"), "{text}");
         assert!(text.contains("ProfileStore"), "{text}");
     }
 }

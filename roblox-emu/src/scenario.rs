@@ -9,12 +9,13 @@ use opencloud::emulator::EntryKey;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::action::Action;
 use crate::config::{Faults, UniverseConfig};
 use crate::error::EmuError;
 use crate::invariant;
 use crate::libs::Library;
 use crate::place::Place;
-use crate::universe::{Action, Universe};
+use crate::universe::Universe;
 
 /// The wallet data store the harness uses.
 pub const WALLET_STORE: &str = "EconomyWallet";

@@ -7,10 +7,10 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opencloud::emulator::{Bus, Clock, ManualClock, Store, WriteEvent};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use opencloud::emulator::WriteEvent;
 
+use crate::action::Action;
+use crate::backend::Backend;
 use crate::budget::Throttle;
 use crate::config::{TimeMode, UniverseConfig};
 use crate::error::EmuError;
@@ -18,116 +18,7 @@ use crate::http::RateLimit;
 use crate::invariant::{Invariant, Violation};
 use crate::place::Place;
 use crate::server::{Server, ServerCtx};
-use crate::trace::Trace;
-
-/// The Open Cloud backend a universe shares with the bot (store, bus and their clock).
-#[derive(Clone)]
-pub struct Backend {
-    /// Data stores.
-    pub store: Store,
-    /// MessagingService topics.
-    pub bus: Bus,
-    /// The clock both run on; the universe moves it.
-    pub clock: Arc<ManualClock>,
-}
-
-impl std::fmt::Debug for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend")
-            .field("now_ms", &self.clock.now_ms())
-            .finish()
-    }
-}
-
-impl Backend {
-    /// A fresh backend whose clock reads `start_unix_ms`.
-    pub fn new(start_unix_ms: i64) -> Self {
-        let clock = ManualClock::shared(start_unix_ms);
-        let dyn_clock: Arc<dyn Clock> = clock.clone();
-        Self {
-            store: Store::new(dyn_clock.clone()),
-            bus: Bus::new(dyn_clock),
-            clock,
-        }
-    }
-}
-
-/// State shared by every server of a universe (single-threaded; never borrowed across Lua calls).
-pub(crate) struct Shared {
-    pub cfg: UniverseConfig,
-    pub place: Rc<Place>,
-    pub store: Store,
-    pub bus: Bus,
-    now_us: Cell<u64>,
-    pub rng: RefCell<ChaCha8Rng>,
-    trace: RefCell<Trace>,
-    users: RefCell<BTreeMap<u64, String>>,
-    sources: RefCell<Vec<(String, Rc<str>)>>,
-}
-
-impl Shared {
-    pub fn now_us(&self) -> u64 {
-        self.now_us.get()
-    }
-
-    pub fn unix_ms(&self) -> i64 {
-        self.cfg.start_unix_ms + (self.now_us.get() / 1000) as i64
-    }
-
-    pub fn uniform(&self, (lo, hi): (f64, f64)) -> f64 {
-        if hi <= lo {
-            return lo.max(0.0);
-        }
-        self.rng.borrow_mut().random_range(lo..hi)
-    }
-
-    pub fn chance(&self, p: f64) -> bool {
-        self.rng.borrow_mut().random_bool(p.clamp(0.0, 1.0))
-    }
-
-    pub fn guid(&self) -> String {
-        let mut b: [u8; 16] = self.rng.borrow_mut().random();
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h = hex::encode_upper(b);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
-    }
-
-    pub fn trace(&self, server: Option<usize>, kind: &str, detail: &str) {
-        self.trace
-            .borrow_mut()
-            .record(self.now_us.get(), server, kind, detail);
-    }
-
-    pub fn user_id_from_name(&self, name: &str) -> Option<u64> {
-        self.users
-            .borrow()
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(name))
-            .map(|(id, _)| *id)
-    }
-
-    pub fn name_from_user_id(&self, id: u64) -> Option<String> {
-        self.users.borrow().get(&id).cloned()
-    }
-
-    pub fn source(&self, id: usize) -> Option<(String, Rc<str>)> {
-        self.sources.borrow().get(id).cloned()
-    }
-
-    pub fn add_source(&self, name: &str, src: &str) -> usize {
-        let mut s = self.sources.borrow_mut();
-        s.push((name.to_owned(), Rc::from(src)));
-        s.len() - 1
-    }
-}
+use crate::shared_state::Shared;
 
 /// Where a server is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,49 +37,6 @@ pub enum Lifecycle {
 struct Slot {
     server: Option<Server>,
     state: Lifecycle,
-}
-
-/// Something scheduled to happen at a virtual time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// A player joins a server.
-    Join {
-        /// Server index.
-        server: usize,
-        /// User id.
-        user_id: u64,
-    },
-    /// A player leaves a server.
-    Leave {
-        /// Server index.
-        server: usize,
-        /// User id.
-        user_id: u64,
-    },
-    /// A server crashes (no BindToClose).
-    Crash(usize),
-    /// A server shuts down gracefully.
-    Shutdown(usize),
-    /// A server loses the DataStore (and optionally messaging) for `seconds`.
-    CutOff {
-        /// Server index.
-        server: usize,
-        /// Duration.
-        seconds: f64,
-        /// Also cut MessagingService publishes.
-        messaging: bool,
-    },
-    /// A server's DataStore budgets are emptied (throttling).
-    DrainBudget(usize),
-    /// A new server starts.
-    StartServer,
-    /// Something outside the servers (the bot) publishes a message.
-    Publish {
-        /// Topic.
-        topic: String,
-        /// JSON text.
-        data: String,
-    },
 }
 
 struct PendingMessage {
@@ -234,27 +82,7 @@ impl Universe {
     /// A universe over an existing backend (shared with the bot's Open Cloud emulator).
     pub fn with_backend(cfg: UniverseConfig, place: Place, backend: Backend) -> Self {
         backend.clock.set(cfg.start_unix_ms);
-        let sources = place
-            .items
-            .iter()
-            .map(|i| {
-                (
-                    i.path.join("."),
-                    Rc::from(i.source.clone().unwrap_or_default().as_str()),
-                )
-            })
-            .collect();
-        let shared = Rc::new(Shared {
-            rng: RefCell::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
-            trace: RefCell::new(Trace::new(cfg.keep_trace)),
-            place: Rc::new(place),
-            store: backend.store.clone(),
-            bus: backend.bus.clone(),
-            now_us: Cell::new(0),
-            users: RefCell::new(BTreeMap::new()),
-            sources: RefCell::new(sources),
-            cfg,
-        });
+        let shared = Rc::new(Shared::new(cfg, place, &backend));
         let invariants: Arc<Mutex<Vec<(String, Invariant)>>> = Arc::default();
         let violations: Arc<Mutex<Vec<Violation>>> = Arc::default();
         {

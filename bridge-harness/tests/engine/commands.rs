@@ -3,15 +3,19 @@
 //! stored entry holds the balance and the ring, the player's RemoteEvent fires once, the API logs
 //! one row; replays of a txn id change nothing and are answered with the recorded outcome.
 
-mod bridge_engine_support;
-
-use bridge_engine_support::*;
-use roblox::Library;
+use crate::support::*;
+use roblox_emu::Library;
 use shared::Op;
 
 const USER: u64 = 7;
 
-fn joined(lib: Library, api: &AuditApi, servers: usize, on: usize, seed: u64) -> roblox::Universe {
+fn joined(
+    lib: Library,
+    api: &AuditApi,
+    servers: usize,
+    on: usize,
+    seed: u64,
+) -> roblox_emu::Universe {
     let mut u = universe(lib, servers, seed, api, 0);
     u.run_for(2.0).unwrap();
     for s in 0..servers {

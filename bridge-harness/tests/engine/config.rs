@@ -1,13 +1,9 @@
-//! Startup of the Rojo project (`roblox/default.project.json`) on the emulator: the boot Script,
+//! Startup of the Rojo project (`bridge/default.project.json`) on the emulator: the boot Script,
 //! the settings checks with their warnings (never a secret's value), a missing settings module and
 //! a missing library.
 
-mod bridge_engine_support;
-
-use std::path::Path;
-
-use bridge_engine_support::*;
-use roblox::{Library, Place, Universe, UniverseConfig};
+use crate::support::*;
+use roblox_emu::{Library, Place, Universe, UniverseConfig};
 
 fn run(place: Place) -> Universe {
     let mut u = Universe::new(UniverseConfig::default(), place);
@@ -26,7 +22,7 @@ fn output(u: &Universe) -> Vec<(String, String)> {
 }
 
 fn project() -> Place {
-    Place::from_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap()
+    bridge_harness::project().unwrap()
 }
 
 #[test]
@@ -113,7 +109,7 @@ fn a_missing_library_is_reported() {
     let mut place = project();
     place.module(
         "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(Library::ProfileService, &ApiAccess::nowhere(), ""),
+        secrets_source(Library::ProfileService, &ApiAccess::nowhere()),
     );
     let u = run(place);
     let all = format!("{:?}", output(&u));
@@ -129,7 +125,7 @@ fn good_settings_start_with_warnings_for_plain_http() {
     place.library(Library::ProfileStore, None).unwrap();
     place.module(
         "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(Library::ProfileStore, &ApiAccess::nowhere(), ""),
+        secrets_source(Library::ProfileStore, &ApiAccess::nowhere()),
     );
     let u = run(place);
     let out = output(&u);

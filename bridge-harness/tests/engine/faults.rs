@@ -4,10 +4,8 @@
 //! reordered messages, and a zombie server returning after its lock was taken. The bot's part is
 //! played by the test: it re-publishes a command until the wallet entry (the authority) holds it.
 
-mod bridge_engine_support;
-
-use bridge_engine_support::*;
-use roblox::{Faults, Library, Universe};
+use crate::support::*;
+use roblox_emu::{Faults, Library, Universe};
 use shared::Op;
 
 const USER: u64 = 9;
@@ -202,7 +200,7 @@ fn api_down_ten_minutes(lib: Library) {
 
 fn message_faults(lib: Library) {
     let api = AuditApi::start();
-    let mut u = universe_cfg(lib, 3, &api.access(), "", |cfg| {
+    let mut u = universe_cfg(lib, 3, &api.access(), |cfg| {
         cfg.seed = 35;
         cfg.faults = Faults {
             message_drop: 0.3,

@@ -3,10 +3,8 @@
 //! movement a txn with one audit row, and heavy in-game spending that leaves Discord replay
 //! protection intact (in-game txns never enter the ring nor raise the watermark).
 
-mod bridge_engine_support;
-
-use bridge_engine_support::*;
-use roblox::{Library, Universe};
+use crate::support::*;
+use roblox_emu::{Library, Universe};
 use shared::Op;
 
 const USER: u64 = 11;

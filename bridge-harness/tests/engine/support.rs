@@ -1,4 +1,4 @@
-//! The economy bridge on the engine emulator, end to end: the Rojo project (`roblox/`) with the
+//! The economy bridge on the engine emulator, end to end: the Rojo project (`bridge/`) with the
 //! real ProfileStore / ProfileService, N game servers on one Open Cloud store and bus, commands
 //! signed by the Rust `shared` crate and published like the bot does, and the real audit API
 //! (SQLite in a temp dir) over real HTTP. The API runs on a multi-thread tokio runtime; the
@@ -6,13 +6,13 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use api::testing::{TestApi, TestKeys};
 use api::{AuditClient, LoggedRecord};
+use bridge_harness::Settings;
 use opencloud::emulator::EntryKey;
-use roblox::{Library, Place, Universe, UniverseConfig, invariant};
+use roblox_emu::{Library, Place, Universe, UniverseConfig, invariant};
 use shared::{Actor, Command, Key, KeyRing, Op, TxnId};
 
 /// The command signing key (id `k1`), as the bot's COMMAND_KEYS would hold it.
@@ -118,39 +118,29 @@ impl AuditApi {
     }
 }
 
-/// The settings module the test places at ServerStorage.EconomyBridgeSecrets.
-pub fn secrets_source(lib: Library, api: &ApiAccess, extra: &str) -> String {
-    format!(
-        r#"--!strict
-return {{
-	apiUrl = "{url}",
-	auditKeyId = "{key_id}",
-	auditSecret = "{secret}",
-	commandKeys = {{ k1 = "{COMMAND_KEY_HEX}" }},
-	library = "{lib}",
-	logLevel = "debug",
-	{extra}
-}}
-"#,
-        url = api.url,
-        key_id = api.key_id,
-        secret = api.secret_hex,
-        lib = lib.module_name()
-    )
+/// The settings module the tests place at ServerStorage.EconomyBridgeSecrets: the API's address
+/// and game key, the command key `k1`, `lib`, debug logging, defaults for the rest.
+pub fn secrets_source(lib: Library, api: &ApiAccess) -> String {
+    Settings {
+        api_url: api.url.clone(),
+        audit_key_id: api.key_id.clone(),
+        audit_secret_hex: api.secret_hex.clone(),
+        command_keys: vec![("k1".to_owned(), COMMAND_KEY_HEX.to_owned())],
+        library: lib.module_name().to_owned(),
+        data_store_name: None,
+        key_prefix: None,
+        command_topic: None,
+        log_level: Some("debug".to_owned()),
+    }
+    .luau_module()
 }
 
-/// The Rojo project at `roblox/` plus the library and the secrets module.
-pub fn place(lib: Library, api: &ApiAccess, extra: &str) -> Place {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut place = Place::from_dir(root).unwrap();
-    if let Err(e) = place.library(lib, None) {
-        panic!("{e}");
+/// The bridge's Rojo project with the library and the settings module.
+pub fn place(lib: Library, api: &ApiAccess) -> Place {
+    match bridge_harness::bridge_place(secrets_source(lib, api), lib, None) {
+        Ok(place) => place,
+        Err(e) => panic!("{e}"),
     }
-    place.module(
-        "ServerStorage.EconomyBridgeSecrets",
-        secrets_source(lib, api, extra),
-    );
-    place
 }
 
 /// A universe of `servers` servers running the bridge, clock at wall time minus `behind_s`.
@@ -161,19 +151,7 @@ pub fn universe(
     api: &AuditApi,
     behind_s: i64,
 ) -> Universe {
-    universe_with(lib, servers, seed, &api.access(), behind_s, "")
-}
-
-/// Same with extra settings lines.
-pub fn universe_with(
-    lib: Library,
-    servers: usize,
-    seed: u64,
-    api: &ApiAccess,
-    behind_s: i64,
-    extra: &str,
-) -> Universe {
-    universe_cfg(lib, servers, api, extra, |cfg| {
+    universe_cfg(lib, servers, &api.access(), |cfg| {
         cfg.seed = seed;
         cfg.start_unix_ms = wall_ms() - behind_s * 1000;
     })
@@ -184,7 +162,6 @@ pub fn universe_cfg(
     lib: Library,
     servers: usize,
     api: &ApiAccess,
-    extra: &str,
     tweak: impl FnOnce(&mut UniverseConfig),
 ) -> Universe {
     let mut cfg = UniverseConfig {
@@ -194,7 +171,7 @@ pub fn universe_cfg(
         ..UniverseConfig::default()
     };
     tweak(&mut cfg);
-    let mut u = Universe::new(cfg, place(lib, api, extra));
+    let mut u = Universe::new(cfg, place(lib, api));
     u.add_invariant("session-lock", Box::new(invariant::session_lock));
     for _ in 0..servers {
         u.start_server().unwrap();

@@ -1,9 +1,7 @@
 //! Differential tests of the bridge's wire code against the Rust reference (`shared`): command
 //! messages (verify + decode + validate), request signing, audit records, ULIDs and JSON integers.
 
-mod bridge_support;
-
-use bridge_support::Bridge;
+use crate::vm::Bridge;
 use mlua::{Function, Table, Value};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};

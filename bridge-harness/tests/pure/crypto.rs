@@ -2,9 +2,7 @@
 //! every length from 0 to 300 bytes (every padding boundary) and random keys, including keys
 //! longer than the 64-byte block and the empty key.
 
-mod bridge_support;
-
-use bridge_support::Bridge;
+use crate::vm::Bridge;
 use hmac::{Hmac, Mac};
 use mlua::{Buffer, Function, Table};
 use rand::{Rng, SeedableRng};

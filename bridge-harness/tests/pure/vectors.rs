@@ -1,9 +1,7 @@
 //! Runs every case of the shared test vectors (`testdata/apply_rule.json`, `signing.json`,
 //! `envelopes.json`) through the bridge's Luau modules, in a plain Luau VM.
 
-mod bridge_support;
-
-use bridge_support::{Bridge, vectors};
+use crate::vm::{Bridge, vectors};
 use mlua::{Function, Table, Value};
 use serde_json::{Value as J, json};
 

@@ -1,9 +1,9 @@
-//! Loads the bridge's ModuleScripts (`roblox/bridge/*.luau`) into a plain Luau VM, without the
-//! engine emulator: a `require` shim resolves `require(script.Parent.<Name>)` to `bridge/<Name>.luau`,
+//! Loads the bridge's ModuleScripts (`bridge/EconomyBridge/*.luau`) into a plain Luau VM, without
+//! the engine emulator: a `require` shim resolves `require(script.Parent.<Name>)` to `<Name>.luau`,
 //! each module runs in its own safeenv environment (as Roblox runs scripts; without safeenv Luau
 //! disables fast builtins and import caching), and JSON crosses into Luau through an exact converter.
 
-#![allow(dead_code)] // each test binary uses a different part of this support module
+#![allow(dead_code)] // the tests and the benchmark each use a different part of this module
 
 use mlua::{Function, Lua, Table, Value};
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
 /// The bridge's source folder.
 pub fn bridge_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bridge")
+    bridge_harness::modules_dir()
 }
 
 /// Reads a shared test-vector file from `testdata/`.

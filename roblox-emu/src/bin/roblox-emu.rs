@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use roblox::scenario::{RandomRun, run_random};
-use roblox::{Library, Place, TimeMode, Universe, UniverseConfig};
+use roblox_emu::scenario::{RandomRun, run_random};
+use roblox_emu::{Library, Place, TimeMode, Universe, UniverseConfig};
 
 #[derive(Parser)]
 #[command(

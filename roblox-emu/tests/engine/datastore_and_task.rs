@@ -4,7 +4,7 @@
 //! delta, and changes nothing when it refuses), `UpdateAsync` cancelled by returning nil, and the
 //! ordering of `task.spawn` / `task.defer` / `task.delay` / `task.cancel`.
 
-use roblox::{Place, Universe, UniverseConfig};
+use roblox_emu::{Place, Universe, UniverseConfig};
 
 fn prints(u: &Universe, s: usize) -> Vec<String> {
     u.server(s).unwrap().printed()

@@ -1,9 +1,10 @@
-//! The prototype's pitfalls, kept fixed: pcall across yields, errors reach Luau as strings,
-//! safeenv is on, os.clock does not start at zero; plus determinism of a seeded run, UpdateAsync
-//! semantics (no yield, nil cancels, conflict re-runs), and loud errors for missing emulation.
+//! Behaviours scripts rely on that must match Roblox: pcall across yields, engine errors reach Luau
+//! as strings, safeenv is on, os.clock does not start at zero (ProfileStore ignores messages in a
+//! server's first seconds of uptime); plus determinism of a seeded run, UpdateAsync semantics (no
+//! yield, nil cancels, conflict re-runs), and loud errors for missing emulation.
 
-use roblox::scenario::{RandomRun, run_random};
-use roblox::{Library, Place, Universe, UniverseConfig};
+use roblox_emu::scenario::{RandomRun, run_random};
+use roblox_emu::{Library, Place, Universe, UniverseConfig};
 
 fn run(src: &str, seconds: f64) -> Vec<String> {
     run_cfg(src, seconds, UniverseConfig::default())

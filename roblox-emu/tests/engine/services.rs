@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use roblox::{Lifecycle, Place, Universe, UniverseConfig};
+use roblox_emu::{Lifecycle, Place, Universe, UniverseConfig};
 
 fn prints(u: &Universe, s: usize) -> Vec<String> {
     u.server(s).unwrap().printed()
@@ -210,7 +210,7 @@ fn real_time_mode_paces_virtual_time_to_the_wall_clock() {
     let mut place = Place::new();
     place.script("ServerScriptService.Test", "task.wait(0.2) print('tick')");
     let cfg = UniverseConfig {
-        mode: roblox::TimeMode::RealTime,
+        mode: roblox_emu::TimeMode::RealTime,
         ..UniverseConfig::default()
     };
     let mut u = Universe::new(cfg, place);

@@ -1,6 +1,6 @@
 //! Quick checks of the engine surface on one server.
 
-use roblox::{Place, Universe, UniverseConfig};
+use roblox_emu::{Place, Universe, UniverseConfig};
 
 #[test]
 fn scripts_run_print_and_wait() {

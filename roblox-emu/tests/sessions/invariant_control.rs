@@ -1,8 +1,8 @@
 //! Negative control: a write that skips the library and changes `Data` while another server holds
 //! the session must be reported by the session-lock invariant.
 
-use roblox::scenario::{self, COMMAND_TOPIC};
-use roblox::{Library, UniverseConfig};
+use roblox_emu::scenario::{self, COMMAND_TOPIC};
+use roblox_emu::{Library, UniverseConfig};
 
 #[test]
 fn a_rogue_update_is_flagged() {

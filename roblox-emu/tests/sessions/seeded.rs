@@ -4,8 +4,8 @@
 //! wallet's balance equal to the sum of its applied amounts. A failing seed prints its replay
 //! command. `ROBLOX_SEEDS` overrides the number of seeds per configuration (default 50).
 
-use roblox::Library;
-use roblox::scenario::{RandomRun, run_random};
+use roblox_emu::Library;
+use roblox_emu::scenario::{RandomRun, run_random};
 
 fn seeds() -> u64 {
     std::env::var("ROBLOX_SEEDS")

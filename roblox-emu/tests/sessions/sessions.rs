@@ -1,9 +1,9 @@
 //! Session scenarios on the real ProfileStore 1.0.3 and ProfileService 1.4.2 (fetched by
-//! roblox/scripts/fetch-luau-libs.sh): start, conflict, release, crash-then-steal and
+//! tools/fetch-luau-libs.sh): start, conflict, release, crash-then-steal and
 //! zombie-returns, across 2 and 7 servers, with the session-lock invariant on every write.
 
-use roblox::scenario::{self, COMMAND_TOPIC};
-use roblox::{Library, Universe, UniverseConfig};
+use roblox_emu::scenario::{self, COMMAND_TOPIC};
+use roblox_emu::{Library, Universe, UniverseConfig};
 
 const USER: u64 = 7;
 
