@@ -27,7 +27,7 @@ fn run_config(lib: Library, servers: usize, base: u64) {
         sessions += report.sessions_started;
         if !report.ok() {
             failures.push(format!(
-                "seed {seed}: violations {:?}, script errors {}, wallets {:?} — replay: cargo run -p roblox --bin roblox-emu -- run --library {lib:?} --servers {servers} --seed {seed} --faults",
+                "seed {seed}: violations {:?}, script errors {}, wallets {:?} — replay: cargo run -p roblox-emu -- run --library {lib:?} --servers {servers} --seed {seed} --faults",
                 report.violations, report.script_errors, report.inconsistent_wallets
             ));
         }
