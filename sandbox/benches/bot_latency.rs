@@ -4,7 +4,7 @@
 //! DataStore calls on the servers taking 100–300 ms, and the audit API on SQLite. Wall-clock time,
 //! the bot's production settings. Prints the table kept in docs/benchmarks.md.
 //!
-//! Run (after `roblox/scripts/fetch-luau-libs.sh`):
+//! Run (after `tools/fetch-luau-libs.sh`):
 //! `cargo bench -p sandbox --bench bot_latency` (`BOT_BENCH_COMMANDS`, default 20 per row).
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use opencloud::emulator::User;
-use roblox::Library;
+use roblox_emu::Library;
 
 use crate::population::{PopulationConfig, generated_users};
 use crate::secrets::BridgeSettings;
@@ -125,15 +125,15 @@ impl Sandbox {
         if options.online > options.players {
             anyhow::bail!("--online cannot exceed --players");
         }
-        if !crate::place::bridge_present() {
+        if !bridge_harness::bridge_present() {
             anyhow::bail!(
                 "the Luau bridge is missing: {} not found",
-                crate::place::project_dir()
+                bridge_harness::project_dir()
                     .join("default.project.json")
                     .display()
             );
         }
-        let missing = crate::luau_libs::missing(&roblox::libs::default_dir());
+        let missing = crate::luau_libs::missing(&roblox_emu::libs::default_dir());
         if !missing.is_empty() {
             status(
                 "fetching the Luau libraries (ProfileStore 1.0.3, ProfileService 1.4.2) on first run",
@@ -177,7 +177,7 @@ impl Sandbox {
             command_topic: TOPIC.into(),
             log_level: options.bridge_log_level.clone(),
         });
-        let place = crate::place::bridge_place(module, Library::ProfileStore, None)?;
+        let place = bridge_harness::bridge_place(module, Library::ProfileStore, None)?;
         let population = (options.players > 0).then_some(PopulationConfig {
             users: simulated,
             target_online: options.online,

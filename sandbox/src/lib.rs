@@ -4,7 +4,6 @@
 //! - [`stack`]: the audit API, the Open Cloud emulator over HTTP and the bot's service.
 //! - [`world`]: the emulated universe (N game servers running the Luau bridge) on its own thread.
 //! - [`population`]: seeded simulated players joining, leaving and hopping.
-//! - [`place`]: the place the servers run (the bridge's Rojo project, settings, ProfileStore).
 //! - [`secrets`]: fresh secrets per run and the bridge's settings module.
 //! - [`luau_libs`]: fetching ProfileStore / ProfileService on first run.
 //! - [`console`]: Discord's commands typed at a prompt, receipts drawn as Discord embeds.
@@ -14,7 +13,6 @@ pub mod app;
 pub mod console;
 pub mod demo;
 pub mod luau_libs;
-pub mod place;
 pub mod population;
 pub mod secrets;
 pub mod stack;

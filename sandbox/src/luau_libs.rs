@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use roblox::Library;
+use roblox_emu::Library;
 
 /// Why the libraries are not available.
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +51,13 @@ pub fn missing(dir: &Path) -> Vec<Library> {
 }
 
 /// Makes sure both libraries are in `dir` (the emulator's default cache when `None`), running
-/// `roblox/scripts/fetch-luau-libs.sh` when one is missing. Returns whether a fetch happened.
+/// `tools/fetch-luau-libs.sh` when one is missing. Returns whether a fetch happened.
 pub fn ensure(dir: Option<&Path>) -> Result<bool, LibsError> {
-    let dir = dir.map_or_else(roblox::libs::default_dir, Path::to_path_buf);
+    let dir = dir.map_or_else(roblox_emu::libs::default_dir, Path::to_path_buf);
     if missing(&dir).is_empty() {
         return Ok(false);
     }
-    let script = repo_root().join("roblox/scripts/fetch-luau-libs.sh");
+    let script = repo_root().join("tools/fetch-luau-libs.sh");
     let shown = script.display().to_string();
     let status = Command::new("bash")
         .arg(&script)
@@ -97,10 +97,6 @@ mod tests {
 
     #[test]
     fn the_fetch_script_is_where_the_sandbox_runs_it() {
-        assert!(
-            repo_root()
-                .join("roblox/scripts/fetch-luau-libs.sh")
-                .is_file()
-        );
+        assert!(repo_root().join("tools/fetch-luau-libs.sh").is_file());
     }
 }

@@ -16,7 +16,7 @@ use bot::service::{ActorCtx, BoxFut, Clock, Db, Library, Policy, Ports, Service,
 use opencloud::emulator::{
     ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ManualClock, RunningEmulator, User,
 };
-use roblox::Backend;
+use roblox_emu::Backend;
 use shared::{Limits, Wallet};
 
 use crate::secrets::{OPEN_CLOUD_KEY_NAME, Secrets};
@@ -290,7 +290,7 @@ impl Stack {
     pub fn session_holder(&self, user: u64) -> Option<String> {
         self.stored_profile(user)
             .as_ref()
-            .and_then(roblox::invariant::session_holder)
+            .and_then(roblox_emu::invariant::session_holder)
     }
 
     /// Stops the emulator and the API, closes the bot database.

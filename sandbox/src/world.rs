@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use roblox::{Backend, Lifecycle, Place, TimeMode, Universe, UniverseConfig};
+use roblox_emu::{Backend, Lifecycle, Place, TimeMode, Universe, UniverseConfig};
 use tokio::sync::oneshot;
 
 use crate::population::{Move, Population, PopulationConfig};
@@ -84,7 +84,7 @@ pub struct Snapshot {
     /// Every server ever started.
     pub servers: Vec<ServerInfo>,
     /// Session-lock (single writer) violations so far.
-    pub violations: Vec<roblox::invariant::Violation>,
+    pub violations: Vec<roblox_emu::invariant::Violation>,
     /// Virtual seconds skipped by fast-forwarding.
     pub skipped_s: f64,
 }
@@ -492,7 +492,7 @@ impl Runner {
                         _ => "dead",
                     },
                     players: server.and_then(|s| s.player_ids().ok()).unwrap_or_default(),
-                    script_errors: server.map_or(0, roblox::Server::script_errors),
+                    script_errors: server.map_or(0, roblox_emu::Server::script_errors),
                 }
             })
             .collect();
@@ -512,7 +512,7 @@ impl Runner {
     }
 
     /// One frame, paced to the wall clock.
-    fn frame(&mut self, frame_s: f64) -> Result<(), roblox::EmuError> {
+    fn frame(&mut self, frame_s: f64) -> Result<(), roblox_emu::EmuError> {
         match self.pace {
             Pace::RealTime => self.u.run_for(frame_s)?,
             Pace::PacedVirtual => {
@@ -558,7 +558,10 @@ fn world_main(
         ..defaults
     };
     let u = Universe::with_backend(cfg, config.place, backend);
-    u.add_invariant("session_lock", Box::new(roblox::invariant::session_lock));
+    u.add_invariant(
+        "session_lock",
+        Box::new(roblox_emu::invariant::session_lock),
+    );
     u.add_invariant(
         "count",
         Box::new(move |_| {

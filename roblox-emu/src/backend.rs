@@ -1,0 +1,38 @@
+//! The Open Cloud backend a universe runs on: the data stores and topics it shares with the bot's
+//! Open Cloud emulator, and the clock the universe moves.
+
+use std::sync::Arc;
+
+use opencloud::emulator::{Bus, Clock, ManualClock, Store};
+
+/// The Open Cloud backend a universe shares with the bot (store, bus and their clock).
+#[derive(Clone)]
+pub struct Backend {
+    /// Data stores.
+    pub store: Store,
+    /// MessagingService topics.
+    pub bus: Bus,
+    /// The clock both run on; the universe moves it.
+    pub clock: Arc<ManualClock>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("now_ms", &self.clock.now_ms())
+            .finish()
+    }
+}
+
+impl Backend {
+    /// A fresh backend whose clock reads `start_unix_ms`.
+    pub fn new(start_unix_ms: i64) -> Self {
+        let clock = ManualClock::shared(start_unix_ms);
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        Self {
+            store: Store::new(dyn_clock.clone()),
+            bus: Bus::new(dyn_clock),
+            clock,
+        }
+    }
+}
