@@ -1,72 +1,10 @@
-//! Calendar conversions for DateTime and os.date over virtual Unix time (UTC).
+//! `DateTime` and `os.date` text over virtual Unix time (UTC), on the shared calendar.
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) to days since 1970-01-01.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Broken-down UTC time of a Unix millisecond instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
-    /// Year.
-    pub year: i64,
-    /// Month 1–12.
-    pub month: u32,
-    /// Day 1–31.
-    pub day: u32,
-    /// Hour 0–23.
-    pub hour: u32,
-    /// Minute.
-    pub minute: u32,
-    /// Second.
-    pub second: u32,
-    /// Millisecond.
-    pub millisecond: u32,
-}
-
-/// Splits Unix ms into UTC calendar fields.
-pub fn civil(ms: i64) -> Civil {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
-    Civil {
-        year,
-        month,
-        day,
-        hour: (rem / 3_600_000) as u32,
-        minute: (rem / 60_000 % 60) as u32,
-        second: (rem / 1000 % 60) as u32,
-        millisecond: (rem % 1000) as u32,
-    }
-}
+pub use shared::calendar::{Civil, civil, days_from_civil};
 
 /// `DateTime:ToIsoDate()` text, e.g. `2026-11-21T00:00:00.000Z`.
 pub fn iso(ms: i64) -> String {
-    let c = civil(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, c.millisecond
-    )
+    shared::calendar::format_rfc3339(ms)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` into Unix ms.
