@@ -4,7 +4,6 @@ use anyhow::Context as _;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
-use bot::adapters::system_clock::SystemClock;
 use bot::cli::{self, Cli, CliCommand, MoveArgs};
 use bot::config::Config;
 use bot::discord::{DiscordSettings, parse};
@@ -12,6 +11,7 @@ use bot::service::{ActorCtx, AuditQuery, Db, MoveRequest, Ports, Service, Servic
 use clap::Parser;
 use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
 use shared::Op;
+use shared::clock::SystemClock;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +33,7 @@ async fn build(config: &Config) -> anyhow::Result<Service> {
         Arc::new(CallCounter::default()),
     ));
     let audit_key = config.audit_api_key.signing_key().clone();
-    let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
+    let audit = Arc::new(ApiAuditLog::new(audit_client::AuditClient::new(
         &config.audit_api_url,
         audit_key,
     )));

@@ -12,11 +12,12 @@ use api::testing::LocalApi;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
-use bot::service::{ActorCtx, BoxFut, Clock, Db, Library, Policy, Ports, Service, ServiceConfig};
+use bot::service::{ActorCtx, Clock, Db, Library, Policy, Ports, Service, ServiceConfig};
 use opencloud::emulator::{
     ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ManualClock, RunningEmulator, User,
 };
 use roblox_emu::Backend;
+use shared::clock::Sleep;
 use shared::{Limits, Wallet};
 
 use crate::secrets::{OPEN_CLOUD_KEY_NAME, Secrets};
@@ -83,10 +84,10 @@ pub struct UniverseClock(pub Arc<ManualClock>);
 
 impl Clock for UniverseClock {
     fn now_ms(&self) -> i64 {
-        opencloud::emulator::Clock::now_ms(&*self.0)
+        self.0.now_ms()
     }
 
-    fn sleep(&self, d: Duration) -> BoxFut<'_, ()> {
+    fn sleep(&self, d: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(d))
     }
 }

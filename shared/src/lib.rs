@@ -6,6 +6,8 @@
 
 pub mod apply;
 pub mod audit;
+pub mod calendar;
+pub mod clock;
 pub mod command;
 pub mod ids;
 pub mod keys;

@@ -10,6 +10,7 @@ use crate::service::{
 use opencloud::emulator::{
     Emulator, Entry, EntryKey, ManualClock, SetCondition, StoreError, Writer,
 };
+use shared::clock::Sleep;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -178,14 +179,12 @@ impl VirtualClock {
 
 impl Clock for VirtualClock {
     fn now_ms(&self) -> i64 {
-        use opencloud::emulator::Clock as _;
         self.clock.now_ms()
     }
 
-    fn sleep(&self, d: Duration) -> BoxFut<'_, ()> {
+    fn sleep(&self, d: Duration) -> Sleep<'_> {
         Box::pin(async move {
-            self.clock
-                .advance(i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4));
+            self.clock.advance(shared::clock::millis(d));
             if let Some(e) = &self.emulator {
                 e.bus.deliver_due();
             }

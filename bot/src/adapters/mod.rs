@@ -1,8 +1,7 @@
 //! Port implementations.
 //!
 //! - [`open_cloud`]: wallet store, messaging and users over the `opencloud` HTTP client.
-//! - [`audit_api`]: the audit log over `api::AuditClient`.
-//! - [`system_clock`]: wall-clock time and tokio sleeps.
+//! - [`audit_api`]: the audit log over `audit_client::AuditClient`.
 //! - [`counting`]: counts Open Cloud calls per port (for the calls-per-command benchmark).
 //! - `emulator` (feature `emulator`): wallet store, messaging, users over the in-memory Open
 //!   Cloud emulator's store and bus, plus a virtual clock.
@@ -12,4 +11,3 @@ pub mod counting;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod open_cloud;
-pub mod system_clock;

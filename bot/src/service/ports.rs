@@ -145,10 +145,5 @@ pub trait Users: Send + Sync {
     fn by_name<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Option<RobloxUser>, PortError>>;
 }
 
-/// Time: the current instant and waiting (virtual in tests).
-pub trait Clock: Send + Sync {
-    /// Unix milliseconds.
-    fn now_ms(&self) -> i64;
-    /// Waits `d`.
-    fn sleep(&self, d: Duration) -> BoxFut<'_, ()>;
-}
+/// Time: the current instant and waiting (virtual in tests): the workspace's one clock.
+pub use shared::clock::Clock;

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::clock::Clock;
+use shared::clock::Clock;
 
 /// A message as a subscriber receives it (Roblox's `{Data, Sent}` table).
 #[derive(Clone, Debug, PartialEq)]
@@ -387,7 +387,7 @@ fn message_ms(message: &Message) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::clock::ManualClock;
+    use shared::clock::ManualClock;
 
     fn recorder(
         bus: &Bus,

@@ -1,6 +1,5 @@
 //! A faithful in-memory Open Cloud (feature `emulator`).
 //!
-//! - [`clock`]: injectable time ([`SystemClock`], [`ManualClock`], [`TokioClock`]).
 //! - [`store`]: versioned standard data stores with an atomic read-transform-write and a write hook.
 //! - [`version`]: Roblox-format version ids.
 //! - [`bus`]: MessagingService topics with synchronous fan-out and seeded message faults.
@@ -14,7 +13,6 @@
 pub mod auth;
 pub mod budget;
 pub mod bus;
-pub mod clock;
 pub mod faults;
 mod http;
 pub mod server;
@@ -29,7 +27,8 @@ pub use server::{Emulator, EmulatorConfig, RunningEmulator};
 pub use users::User;
 
 pub use bus::{Bus, BusStats, Message, MessageFaults, Subscriber, SubscriptionId};
-pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+/// The emulator runs on the workspace's one clock abstraction.
+pub use shared::clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use store::{
     DataStoreInfo, Entry, EntryKey, KeyPage, SetCondition, Store, StoreConfig, StoreError,
     Transform, VersionInfo, VersionPage, VersionRetention, WriteEvent, WriteHook, WriteOp, Writer,

@@ -11,10 +11,10 @@ use tokio::task::JoinHandle;
 use super::auth::{ApiKey, ApiKeys};
 use super::budget::{BudgetConfig, Budgets, ThroughputConfig};
 use super::bus::{Bus, MessageFaults};
-use super::clock::Clock;
 use super::faults::{FaultPlan, Faults, Operation};
 use super::store::{Store, VersionRetention};
 use super::users::{User, UserDirectory};
+use shared::clock::Clock;
 
 /// Everything configurable about an emulator.
 #[derive(Clone, Debug, Default)]
@@ -50,12 +50,6 @@ pub struct Emulator {
     pub(crate) keys: ApiKeys,
     pub(crate) budgets: Budgets,
     pub(crate) faults: Faults,
-}
-
-impl std::fmt::Debug for dyn Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Clock({})", self.now_ms())
-    }
 }
 
 impl Emulator {

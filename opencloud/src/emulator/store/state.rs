@@ -12,7 +12,7 @@ use super::entry::Entry;
 use super::events::WriteHook;
 use super::history::KeyRecord;
 use super::key::EntryKey;
-use crate::emulator::clock::Clock;
+use shared::clock::Clock;
 
 #[derive(Default)]
 pub(super) struct State {

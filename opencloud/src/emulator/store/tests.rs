@@ -1,7 +1,7 @@
 use super::*;
-use crate::emulator::clock::{Clock, ManualClock};
 use crate::emulator::version;
 use parking_lot::Mutex;
+use shared::clock::{Clock, ManualClock};
 use std::sync::Arc;
 
 fn store() -> (Store, Arc<ManualClock>) {
