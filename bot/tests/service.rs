@@ -207,10 +207,13 @@ async fn with_the_audit_api_down_the_wallet_read_confirms() {
     let server = StandInServer::start(
         &world,
         "job-D",
-        Some(api::AuditClient::new(&dead.url(), keys.game.clone())),
+        Some(audit_client::AuditClient::new(
+            &dead.url(),
+            keys.game.clone(),
+        )),
     );
     server.join(ALICE);
-    let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
+    let audit = Arc::new(ApiAuditLog::new(audit_client::AuditClient::new(
         &dead.url(),
         keys.bot.clone(),
     )));
@@ -232,7 +235,7 @@ async fn offline_commit_with_the_api_down_is_posted_later_by_the_reconciler() {
     let world = World::new();
     let dead = dead_api();
     let keys = TestKeys::generate();
-    let audit = Arc::new(ApiAuditLog::new(api::AuditClient::new(
+    let audit = Arc::new(ApiAuditLog::new(audit_client::AuditClient::new(
         &dead.url(),
         keys.bot.clone(),
     )));

@@ -1,7 +1,7 @@
 //! The audit log port over the audit API's signed client.
 
 use crate::service::{AuditLog, AuditPage, AuditQuery, BoxFut, PortError};
-use api::{AuditClient, ClientError, ListParams};
+use audit_client::{AuditClient, ClientError, ListParams};
 use shared::{AuditRecord, TxnId};
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 //! SQLite, the bot's real SQLite database, and a labelled stand-in for a game server.
 #![allow(dead_code)]
 
-use api::AuditClient;
 use api::testing::{ReservedPort, TestApi, TestKeys};
+use audit_client::AuditClient;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::{CallCounter, Calls};
 use bot::adapters::emulator::{EmulatorPorts, VirtualClock};
@@ -280,7 +280,7 @@ fn holder(v: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// "At most one writer per wallet" (DESIGN §4), checked on every emulated write: `Data` may change
+/// "At most one writer per wallet" (docs/architecture.md, "Invariants"), checked on every emulated write: `Data` may change
 /// only when nobody held the session lock in the replaced value, or the writer is the holder.
 fn single_writer(ev: &WriteEvent) -> Result<(), String> {
     let parse = |e: &Option<opencloud::emulator::Entry>| -> Option<Value> {
