@@ -1,9 +1,10 @@
 //! The service: give / deduct with confirmed outcomes, balance, audit, and the reconciler.
 //!
-//! Single writer (DESIGN §3.4): a live session lock → sign and publish, confirm through the audit
-//! API long-poll and wallet reads, re-publish until confirmed or expiresAt + grace; no session →
-//! the bot applies `shared::apply` and writes with compare-and-swap; a 412 hands back the current
-//! entry and the decision is taken again (the player may have joined).
+//! Single writer (docs/architecture.md, "Invariants"): a live session lock → sign and publish,
+//! confirm through the audit API long-poll and wallet reads, re-publish until confirmed or
+//! expiresAt + grace; no session → the bot applies `shared::apply` and writes with
+//! compare-and-swap; a 412 hands back the current entry and the decision is taken again (the
+//! player may have joined).
 
 use super::db::{Db, NewTxn, ReserveRefusal, TxnRow, TxnState};
 use super::outcome::{
