@@ -135,11 +135,7 @@ fn all() -> Value {
     ];
     put(
         "audit page".into(),
-        json!(render::audit_embed(
-            "player x, by <@42>",
-            &records,
-            true
-        )),
+        json!(render::audit_embed("player x, by <@42>", &records, true)),
     );
     put(
         "audit empty".into(),
@@ -169,7 +165,10 @@ fn all() -> Value {
     let errors = [
         CommandError::Service(ServiceError::Refused(Refusal::NotAllowed)),
         CommandError::Service(ServiceError::Refused(Refusal::OverRoleMax { max: 100 })),
-        CommandError::Service(ServiceError::Refused(Refusal::DailyCap { cap: 10, used: 9 })),
+        CommandError::Service(ServiceError::Refused(Refusal::DailyCap {
+            cap: 10,
+            used: 9,
+        })),
         CommandError::Service(ServiceError::Refused(Refusal::UnknownUser(
             "named \"x\"".into(),
         ))),
@@ -178,10 +177,10 @@ fn all() -> Value {
             "open cloud",
             "503",
         ))),
-        CommandError::Option(bot::discord::parse::OptionError::BadUsername),
-        CommandError::Option(bot::discord::parse::OptionError::Amount { max: 9 }),
-        CommandError::Option(bot::discord::parse::OptionError::UserIdRange("0".into())),
-        CommandError::Option(bot::discord::parse::OptionError::Limit),
+        CommandError::Option(bot::frontend::OptionError::BadUsername),
+        CommandError::Option(bot::frontend::OptionError::Amount { max: 9 }),
+        CommandError::Option(bot::frontend::OptionError::UserIdRange("0".into())),
+        CommandError::Option(bot::frontend::OptionError::Limit { max: 10 }),
         CommandError::NotInGuild,
     ];
     for (i, e) in errors.iter().enumerate() {
