@@ -163,9 +163,13 @@ pub async fn run_move(
     };
     let args = MoveArgs::parse(&input, service.config().limits.max_amount).map_err(failure)?;
     let mut flag = Flag { yes: o.yes };
-    let result = flow::run_move(service, actor, op, args, &mut flag, FollowUp::NONE)
-        .await
-        .map_err(failure)?;
+    let result = flow::run_move(service, actor, op, args, &mut flag, FollowUp::NONE).await;
+    // The same labels as Discord's (a no-op without the daemon's recorder).
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    crate::metrics::command(op.as_str(), label);
+    let result = result.map_err(failure)?;
     match result {
         MoveResult::Cancelled { op, amount, why } => {
             anyhow::bail!("{}", draw(&words::cancelled(op, amount, why)))

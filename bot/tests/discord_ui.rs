@@ -1,6 +1,6 @@
 //! Gateway-free tests of the Discord front end's pure parts: receipts for every outcome and
-//! refusal within Discord's embed limits, option errors naming the option, error wording, and the Confirm /
-//! Cancel state machine and driver.
+//! refusal within Discord's embed limits, option errors naming the option, error wording, and
+//! the Confirm / Cancel state machine and driver.
 
 use bot::discord::commands::AUDIT_PAGES;
 use bot::discord::confirm::{

@@ -17,13 +17,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
+/// Runs when the flow shows a pending receipt.
+type OnPending = Box<dyn FnMut(&Receipt) + Send>;
+
 /// A front end that answers every prompt with `answer` and notes what it was asked and shown.
 struct FakeUi {
     answer: Decision,
     prompts: Vec<(Op, i64, String, i64)>,
     working: Vec<(Op, i64, u64)>,
     pending: Vec<Receipt>,
-    on_pending: Option<Box<dyn FnMut(&Receipt) + Send>>,
+    on_pending: Option<OnPending>,
 }
 
 impl FakeUi {

@@ -67,7 +67,7 @@ async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
     let reason = cmd.args.reason.clone();
     let mut confirm = ConfirmOption(cmd.confirm);
     let service = &sb.stack.service;
-    match flow::run_move(
+    let result = flow::run_move(
         service,
         console_actor(),
         op,
@@ -75,8 +75,13 @@ async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
         &mut confirm,
         FollowUp::NONE,
     )
-    .await
-    {
+    .await;
+    // The same labels as Discord's (a no-op without a metrics recorder).
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    bot::metrics::command(op.as_str(), label);
+    match result {
         Ok(MoveResult::Cancelled { op, amount, why }) => render::cancelled(op, amount, why),
         Ok(MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r)) => {
             render::receipt(&r, &reason)
