@@ -1,5 +1,6 @@
-//! The poise slash commands: thin glue that parses options, asks the service and renders the
-//! answer. No business rule lives here (amount limits, roles, caps: the service / policy).
+//! The poise slash commands: each reads its options into the shared raw input, checks them with
+//! the shared rules, runs the shared flow and draws the answer (`crate::frontend`). No rule,
+//! flow or wording lives here; the registration (names, descriptions, ranges) does.
 
 use super::error::CommandError;
 use super::render;
