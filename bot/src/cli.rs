@@ -1,9 +1,15 @@
-//! The `economy-bot` command line: the same service the Discord commands use, for operators and
-//! the local sandbox.
+//! The `economy-bot` command line: the same arguments, flows and words as the Discord commands
+//! (`crate::frontend`), read from the command line and printed as text.
 
-use crate::service::{BalanceView, Committer, Outcome, Receipt};
+use crate::frontend::flow::{self, FollowUp};
+use crate::frontend::words::{self, Card, PlainText};
+use crate::frontend::{
+    AuditArgs, AuditInput, BalanceArgs, Confirm, Decision, Failure, MoveArgs, MoveInput,
+    MoveResult, PageLimits, Prompt,
+};
+use crate::service::{ActorCtx, BoxFut, RobloxUser, Service};
 use clap::{Parser, Subcommand};
-use shared::{AuditRecord, RecordOutcome, TxnId};
+use shared::Op;
 
 /// Economy Bridge bot: give / deduct / balance / audit from the command line.
 #[derive(Debug, Parser)]
@@ -14,9 +20,9 @@ pub struct Cli {
     pub command: CliCommand,
 }
 
-/// Arguments of give / deduct.
+/// Options of give / deduct as typed (checked by the shared rules).
 #[derive(Debug, clap::Args)]
-pub struct MoveArgs {
+pub struct MoveOptions {
     /// Roblox user id or username.
     pub target: String,
     /// Amount (a positive whole number).
@@ -26,7 +32,7 @@ pub struct MoveArgs {
     pub reason: String,
     /// Replay an earlier command under its txn id.
     #[arg(long)]
-    pub txn: Option<TxnId>,
+    pub txn: Option<String>,
     /// Confirm an amount above CONFIRM_ABOVE.
     #[arg(long)]
     pub yes: bool,
@@ -36,9 +42,9 @@ pub struct MoveArgs {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Credit a player's wallet.
-    Give(MoveArgs),
+    Give(MoveOptions),
     /// Debit a player's wallet (refused when the balance is short).
-    Deduct(MoveArgs),
+    Deduct(MoveOptions),
     /// Show a player's balance.
     Balance {
         /// Roblox user id or username.
@@ -52,9 +58,9 @@ pub enum CliCommand {
         /// Only this Discord actor id.
         #[arg(long)]
         actor: Option<String>,
-        /// Records per page (1-100).
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
-        limit: u32,
+        /// Records per page (1-100, default 20).
+        #[arg(long)]
+        limit: Option<i64>,
         /// Cursor printed by the previous page.
         #[arg(long)]
         cursor: Option<String>,
@@ -72,79 +78,134 @@ pub enum CliCommand {
     Serve,
 }
 
-/// One line per outcome, in plain words.
-pub fn render_outcome(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Applied {
-            balance_after,
-            committed_by,
-        } => {
-            let by = match committed_by {
-                Committer::Bot => "saved by the bot (player offline)".to_owned(),
-                Committer::GameServer(Some(j)) => format!("saved by game server {j}"),
-                Committer::GameServer(None) => "saved by the game server".to_owned(),
-            };
-            format!("applied: balance is now {balance_after} ({by})")
+/// `audit` pages.
+pub const PAGES: PageLimits = PageLimits {
+    default: 20,
+    max: 100,
+};
+
+/// How the CLI writes the shared words: plain text, options as `--name`.
+pub const DIALECT: PlainText = PlainText {
+    option: |name| format!("--{name}"),
+};
+
+/// A card as text: the title, then one `Label: value` line per field, then the small print.
+pub fn draw(card: &Card) -> String {
+    let mut out = vec![card.title.clone()];
+    out.extend(card.description.iter().map(|d| format!("  {d}")));
+    for f in &card.fields {
+        let value = f.value.replace('\n', "\n    ");
+        out.push(format!("  {}: {value}", f.name));
+    }
+    out.extend(card.footer.iter().map(|f| format!("  {f}")));
+    out.join("\n")
+}
+
+/// An audit record as one line: the headline, then the details.
+pub fn record_line(r: &shared::AuditRecord) -> String {
+    let (head, details) = words::record_line(r, 200, &DIALECT);
+    format!("{head} · {}", details.replace('\n', " · "))
+}
+
+/// A failure for stderr: the member-facing words; internals go to the log under the reference.
+fn failure(e: impl Into<Failure>) -> anyhow::Error {
+    let e = e.into();
+    let reference = crate::frontend::error::new_reference();
+    if e.is_internal() {
+        tracing::error!(reference = %reference, error = %e, "command failed");
+    }
+    anyhow::anyhow!(e.user_message(&reference))
+}
+
+/// `--yes` answers the confirmation; "sending" is printed so the resolved player shows first.
+struct Flag {
+    yes: bool,
+}
+
+impl Confirm for Flag {
+    type Error = Failure;
+
+    fn confirm<'a>(&'a mut self, p: Prompt<'a>) -> BoxFut<'a, Result<Decision, Failure>> {
+        let decision = if self.yes {
+            Decision::Confirmed
+        } else {
+            Decision::Cancelled(crate::frontend::CancelReason::NotConfirmed {
+                flag: "--yes",
+                threshold: p.threshold,
+            })
+        };
+        Box::pin(async move { Ok(decision) })
+    }
+
+    fn working<'a>(
+        &'a mut self,
+        op: Op,
+        amount: i64,
+        player: &'a RobloxUser,
+    ) -> BoxFut<'a, Result<(), Failure>> {
+        println!("{}", draw(&words::working(op, amount, player, &DIALECT)));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// `give` / `deduct`: prints the receipt; a cancel or a failure is the error (non-zero exit).
+pub async fn run_move(
+    service: &Service,
+    actor: ActorCtx,
+    op: Op,
+    o: MoveOptions,
+) -> anyhow::Result<()> {
+    let input = MoveInput {
+        user: o.target,
+        amount: o.amount,
+        reason: o.reason,
+        txn: o.txn,
+    };
+    let args = MoveArgs::parse(&input, service.config().limits.max_amount).map_err(failure)?;
+    let mut flag = Flag { yes: o.yes };
+    let result = flow::run_move(service, actor, op, args, &mut flag, FollowUp::NONE).await;
+    // The same labels as Discord's (a no-op without the daemon's recorder).
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    crate::metrics::command(op.as_str(), label);
+    let result = result.map_err(failure)?;
+    match result {
+        MoveResult::Cancelled { op, amount, why } => {
+            anyhow::bail!("{}", draw(&words::cancelled(op, amount, why)))
         }
-        Outcome::Rejected { reason, balance } => {
-            format!("rejected: {} (balance {balance})", reason.as_str())
-        }
-        Outcome::AlreadyProcessed { original } => {
-            format!("already processed earlier: {}", render_outcome(original))
-        }
-        Outcome::NotDelivered => {
-            "not delivered: no server applied it before it expired; nothing moved".to_owned()
-        }
-        Outcome::Pending => {
-            "pending: not confirmed yet; the reconciler will follow it up".to_owned()
+        MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
+            println!("{}", draw(&words::receipt(&r, None, &DIALECT)));
+            Ok(())
         }
     }
 }
 
-/// A receipt as text.
-pub fn render_receipt(r: &Receipt) -> String {
-    format!(
-        "txn {}\n{} {} for {} (@{}, {})\n{}",
-        r.txn,
-        r.op.as_str(),
-        r.amount,
-        r.user.display_name,
-        r.user.name,
-        r.user.id,
-        render_outcome(&r.outcome)
-    )
+/// `balance`.
+pub async fn run_balance(service: &Service, actor: &ActorCtx, user: &str) -> anyhow::Result<()> {
+    let args = BalanceArgs::parse(user).map_err(failure)?;
+    let view = flow::run_balance(service, actor, &args)
+        .await
+        .map_err(failure)?;
+    println!("{}", draw(&words::balance(&view, &DIALECT)));
+    Ok(())
 }
 
-/// A balance as text.
-pub fn render_balance(b: &BalanceView) -> String {
-    let live = if b.in_live_server {
-        "in a live server (its unsaved balance may be newer)"
-    } else {
-        "not in a live server"
-    };
-    format!(
-        "{} (@{}, {}): {} — {live}",
-        b.user.display_name, b.user.name, b.user.id, b.balance
-    )
-}
-
-/// An audit record as one line.
-pub fn render_record(r: &AuditRecord) -> String {
-    let outcome = match (r.outcome, r.reject_reason) {
-        (RecordOutcome::Applied, _) => "applied".to_owned(),
-        (RecordOutcome::Rejected, Some(reason)) => format!("rejected:{}", reason.as_str()),
-        (RecordOutcome::Rejected, None) => "rejected".to_owned(),
-    };
-    format!(
-        "{} {} user={} {} {} {} balance={} by={} reason={:?}",
-        r.applied_at,
-        r.txn_id,
-        r.user_id,
-        r.op.as_str(),
-        r.amount,
-        outcome,
-        r.balance_after,
-        r.actor_name.as_deref().unwrap_or(r.source.as_str()),
-        r.reason
-    )
+/// `audit`: one record per line, newest first, then how to get the next page.
+pub async fn run_audit(
+    service: &Service,
+    actor: &ActorCtx,
+    input: &AuditInput,
+) -> anyhow::Result<()> {
+    let args = AuditArgs::parse(input, PAGES).map_err(failure)?;
+    let answer = flow::run_audit(service, actor, &args)
+        .await
+        .map_err(failure)?;
+    for record in &answer.page.records {
+        println!("{}", record_line(record));
+    }
+    if let Some(next) = answer.page.next_cursor {
+        println!("next page: --cursor {next}");
+    }
+    Ok(())
 }

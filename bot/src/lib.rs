@@ -4,6 +4,7 @@
 //! - [`adapters`]: port implementations (audit API client, system clock, and with feature
 //!   `emulator` the in-memory Open Cloud emulator).
 //! - [`config`]: settings from the environment / `.env`, one clear line per problem.
+//! - [`frontend`]: what every front end shares: arguments, flows, the words of every answer.
 //! - [`cli`]: the `economy-bot` command line over the same service.
 //! - [`discord`]: the poise / serenity front end (slash commands, receipts, log channel).
 //! - [`metrics`]: metric names and recording helpers.
@@ -14,5 +15,6 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod discord;
+pub mod frontend;
 pub mod metrics;
 pub mod service;

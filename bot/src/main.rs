@@ -4,10 +4,11 @@ use anyhow::Context as _;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
-use bot::cli::{self, Cli, CliCommand, MoveArgs};
+use bot::cli::{self, Cli, CliCommand};
 use bot::config::Config;
-use bot::discord::{DiscordSettings, parse};
-use bot::service::{ActorCtx, AuditQuery, Db, MoveRequest, Ports, Service, ServiceConfig, Target};
+use bot::discord::DiscordSettings;
+use bot::frontend::AuditInput;
+use bot::service::{ActorCtx, Db, Ports, Service, ServiceConfig};
 use clap::Parser;
 use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
 use shared::Op;
@@ -75,42 +76,6 @@ fn actor(config: &Config) -> ActorCtx {
     }
 }
 
-async fn run_move(
-    service: &Service,
-    config: &Config,
-    op: Op,
-    args: MoveArgs,
-) -> anyhow::Result<()> {
-    // The same option rules as the slash commands: bad input is refused before any call.
-    let target = parse::parse_user(&args.target)?;
-    parse::parse_amount(args.amount, config.limits.max_amount)?;
-    let reason = parse::parse_reason(&args.reason)?;
-    let user = service.resolve(&target).await?;
-    println!(
-        "target: {} (@{}, {})",
-        user.display_name, user.name, user.id
-    );
-    if service.needs_confirmation(args.amount) && !args.yes {
-        anyhow::bail!(
-            "{} is above the confirmation threshold ({}): re-run with --yes",
-            args.amount,
-            config.policy.confirm_above
-        );
-    }
-    let receipt = service
-        .execute(MoveRequest {
-            actor: actor(config),
-            op,
-            target: Target::Id(user.id),
-            amount: args.amount,
-            reason,
-            replay: args.txn,
-        })
-        .await?;
-    println!("{}", cli::render_receipt(&receipt));
-    Ok(())
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     if matches!(cli.command, CliCommand::CheckConfig) {
@@ -134,12 +99,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let service = build(&config).await?;
     match cli.command {
-        CliCommand::Give(args) => run_move(&service, &config, Op::Give, args).await?,
-        CliCommand::Deduct(args) => run_move(&service, &config, Op::Deduct, args).await?,
+        CliCommand::Give(o) => cli::run_move(&service, actor(&config), Op::Give, o).await?,
+        CliCommand::Deduct(o) => cli::run_move(&service, actor(&config), Op::Deduct, o).await?,
         CliCommand::Balance { target } => {
-            let target = parse::parse_user(&target)?;
-            let view = service.balance(&actor(&config), &target).await?;
-            println!("{}", cli::render_balance(&view));
+            cli::run_balance(&service, &actor(&config), &target).await?
         }
         CliCommand::Audit {
             user,
@@ -147,30 +110,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             cursor,
         } => {
-            let user_id = match user {
-                Some(u) => {
-                    let target = parse::parse_user(&u)?;
-                    Some(service.resolve(&target).await?.id)
-                }
-                None => None,
+            let input = AuditInput {
+                user,
+                actor: actor_id,
+                limit,
+                cursor,
             };
-            let page = service
-                .audit(
-                    &actor(&config),
-                    &AuditQuery {
-                        user_id,
-                        actor_id,
-                        limit,
-                        cursor,
-                    },
-                )
-                .await?;
-            for record in &page.records {
-                println!("{}", cli::render_record(record));
-            }
-            if let Some(next) = page.next_cursor {
-                println!("next page: --cursor {next}");
-            }
+            cli::run_audit(&service, &actor(&config), &input).await?
         }
         CliCommand::Reconcile { budget } => {
             let report = service.reconcile(Duration::from_secs(budget)).await?;

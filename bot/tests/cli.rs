@@ -117,18 +117,21 @@ async fn give_deduct_balance_and_audit_over_real_http() {
         .await;
     assert!(ok, "give failed: {err}");
     assert!(out.contains("Alice the Brave (@alice, 1001)"), "{out}");
-    assert!(out.contains("applied: balance is now 50"), "{out}");
     assert!(
-        env.balance("1001")
-            .await
-            .contains(": 50 — not in a live server")
+        out.contains("✅ Applied: Give 50") && out.contains("New balance: 50\n"),
+        "{out}"
+    );
+    let balance = env.balance("1001").await;
+    assert!(
+        balance.contains("Balance: 50\n") && balance.contains("In a live server: no"),
+        "{balance}"
     );
 
     let (ok, out, err) = env
         .run(&["deduct", "1001", "20", "--reason", "refund"])
         .await;
     assert!(ok, "deduct failed: {err}");
-    assert!(out.contains("applied: balance is now 30"), "{out}");
+    assert!(out.contains("New balance: 30\n"), "{out}");
 
     // A deduct larger than the balance is a recorded rejection: exit 0, nothing moved.
     let (ok, out, _) = env
@@ -136,10 +139,12 @@ async fn give_deduct_balance_and_audit_over_real_http() {
         .await;
     assert!(ok);
     assert!(
-        out.contains("rejected: insufficient_funds (balance 30)"),
+        out.contains("⛔ Rejected: Deduct 31")
+            && out.contains("Why: insufficient funds")
+            && out.contains("Balance (unchanged): 30\n"),
         "{out}"
     );
-    assert!(env.balance("alice").await.contains(": 30 "));
+    assert!(env.balance("alice").await.contains("Balance: 30\n"));
 
     let (ok, out, err) = env
         .run(&["audit", "--user", "alice", "--limit", "10"])
@@ -148,11 +153,12 @@ async fn give_deduct_balance_and_audit_over_real_http() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(
-        lines[0].contains("deduct 31 rejected:insufficient_funds"),
+        lines[0].contains("Deduct 31 · user 1001 · rejected (insufficient funds"),
         "{out}"
     );
     assert!(
-        lines[2].contains("give 50 applied balance=50 by=ops"),
+        lines[2].contains("Give 50 · user 1001 · applied · ")
+            && lines[2].contains("balance 50 · by ops (42)"),
         "{out}"
     );
     let (ok, out, _) = env.run(&["audit", "--actor", "999"]).await;
@@ -161,15 +167,17 @@ async fn give_deduct_balance_and_audit_over_real_http() {
     // Replaying the first txn returns its outcome and moves nothing.
     let (ok, out, _) = env.run(&["audit", "--user", "alice", "--limit", "1"]).await;
     assert!(ok);
-    let txn = out.split_whitespace().nth(1).unwrap().to_owned();
+    // A record line ends with its txn id (a "next page" line follows).
+    let first = out.lines().next().unwrap();
+    let txn = first.split_whitespace().last().unwrap().to_owned();
     let (ok, out, err) = env
         .run(&[
             "deduct", "alice", "31", "--reason", "too much", "--txn", &txn,
         ])
         .await;
     assert!(ok, "{err}");
-    assert!(out.contains("already processed earlier"), "{out}");
-    assert!(env.balance("alice").await.contains(": 30 "));
+    assert!(out.contains("🔁 Already processed"), "{out}");
+    assert!(env.balance("alice").await.contains("Balance: 30\n"));
 
     let (ok, out, _) = env.run(&["reconcile", "--budget", "1"]).await;
     assert!(ok);
@@ -200,18 +208,18 @@ async fn bad_input_is_refused_clearly_with_a_non_zero_exit_and_nothing_moves() {
         (&["give", "alice", "5"], "--reason"),
         (
             &["give", "alice", "5", "--reason", "x", "--txn", "nope"],
-            "--txn",
+            "`txn` must be a 26-character txn id",
         ),
         (
             &["give", "nobody_here", "5", "--reason", "x"],
-            "no Roblox user named",
+            "No Roblox user named",
         ),
         (
             &["give", "alice", "5000", "--reason", "x"],
             "above the confirmation threshold",
         ),
         (&["balance", "@@"], "`user` is not a Roblox username"),
-        (&["audit", "--limit", "0"], "--limit"),
+        (&["audit", "--limit", "0"], "`limit` must be from 1 to 100"),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
     for (args, expect) in cases {
@@ -234,9 +242,12 @@ async fn bad_input_is_refused_clearly_with_a_non_zero_exit_and_nothing_moves() {
     .await
     .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("your roles allow at most 50"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Your roles allow at most 50"));
     // Nothing moved through any of it: the wallet was never written.
-    assert!(env.balance("alice").await.contains(": 0 "), "no write");
+    assert!(
+        env.balance("alice").await.contains("Balance: 0\n"),
+        "no write"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

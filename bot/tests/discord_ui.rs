@@ -1,17 +1,18 @@
 //! Gateway-free tests of the Discord front end's pure parts: receipts for every outcome and
-//! refusal within Discord's embed limits, option parsing, error wording, and the Confirm /
-//! Cancel state machine and driver.
+//! refusal within Discord's embed limits, option errors naming the option, error wording, and
+//! the Confirm / Cancel state machine and driver.
 
+use bot::discord::commands::AUDIT_PAGES;
 use bot::discord::confirm::{
     BoxFut, Button, CancelReason, Confirmation, Decision, Incoming, PressSource, Step,
     await_decision, button_of, confirm_then, custom_ids,
 };
 use bot::discord::error::CommandError;
-use bot::discord::parse::{self, OptionError};
 use bot::discord::render::{self, embed_limit_problems};
+use bot::frontend::OptionError;
 use bot::service::{
     BalanceView, Committer, Outcome, PortError, Receipt, Refusal, RobloxUser, ServiceError,
-    SettledTxn, Target,
+    SettledTxn,
 };
 use serde_json::Value;
 use shared::{AuditRecord, Op, RecordOutcome, RejectReason, Source, TxnId};
@@ -197,7 +198,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         issued_at: 1,
         applied_at: 2,
     };
-    let page = vec![record; parse::AUDIT_MAX_LIMIT as usize];
+    let page = vec![record; AUDIT_PAGES.max as usize];
     let e = render::audit_embed("All movements", &page, true);
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     assert_eq!(
@@ -295,81 +296,13 @@ fn every_refusal_and_failure_reads_as_plain_words_without_internals() {
 }
 
 #[test]
-fn options_parse_or_name_the_problem() {
-    assert_eq!(parse::parse_user(" 156 "), Ok(Target::Id(156)));
-    assert_eq!(
-        parse::parse_user("@Builder_Man"),
-        Ok(Target::Name("Builder_Man".into()))
-    );
-    assert_eq!(parse::parse_user("   "), Err(OptionError::EmptyUser));
-    assert_eq!(
-        parse::parse_user("0"),
-        Err(OptionError::UserIdRange("0".into()))
-    );
-    assert_eq!(
-        parse::parse_user("9007199254740992"),
-        Err(OptionError::UserIdRange("9007199254740992".into()))
-    );
-    for bad in [
-        "ab",
-        "_abc",
-        "abc_",
-        "a__b",
-        "a_b_c",
-        "name with space",
-        "x".repeat(21).as_str(),
-        "<@123>",
-        "ümlaut",
-    ] {
-        assert_eq!(
-            parse::parse_user(bad),
-            Err(OptionError::BadUsername),
-            "{bad}"
-        );
-    }
-    assert_eq!(
-        parse::parse_amount(0, 100),
-        Err(OptionError::Amount { max: 100 })
-    );
-    assert_eq!(
-        parse::parse_amount(101, 100),
-        Err(OptionError::Amount { max: 100 })
-    );
-    assert_eq!(
-        parse::parse_amount(-5, 100),
-        Err(OptionError::Amount { max: 100 })
-    );
-    assert_eq!(parse::parse_amount(100, 100), Ok(100));
-    assert_eq!(parse::parse_reason("  prize  "), Ok("prize".into()));
-    assert_eq!(parse::parse_reason(" "), Err(OptionError::Reason));
-    assert_eq!(parse::parse_reason("a\nb"), Err(OptionError::Reason));
-    assert_eq!(
-        parse::parse_reason(&"é".repeat(201)),
-        Err(OptionError::Reason)
-    );
-    assert_eq!(
-        parse::parse_reason(&"é".repeat(200)).map(|s| s.chars().count()),
-        Ok(200)
-    );
-    assert_eq!(parse::parse_txn(None), Ok(None));
-    assert_eq!(parse::parse_txn(Some("  ")), Ok(None));
-    assert_eq!(parse::parse_txn(Some("not-a-txn")), Err(OptionError::Txn));
-    let id = TxnId::generate();
-    assert_eq!(parse::parse_txn(Some(id.as_str())), Ok(Some(id)));
-    assert_eq!(parse::parse_limit(None), Ok(10));
-    assert_eq!(parse::parse_limit(Some(10)), Ok(10));
-    assert_eq!(parse::parse_limit(Some(0)), Err(OptionError::Limit));
-    assert_eq!(parse::parse_limit(Some(11)), Err(OptionError::Limit));
-    // The first bad option is reported, with a message that names it.
-    let err = parse::parse_move("someone", 0, "", Some("x"), 1_000).unwrap_err();
-    assert_eq!(err, OptionError::Amount { max: 1_000 });
-    assert!(err.to_string().starts_with("`amount`"));
+fn option_errors_name_the_option() {
     for e in [
         OptionError::EmptyUser,
         OptionError::BadUsername,
         OptionError::Reason,
         OptionError::Txn,
-        OptionError::Limit,
+        OptionError::Limit { max: 10 },
     ] {
         let msg = CommandError::Option(e.clone()).user_message("r");
         assert!(msg.starts_with('`'), "{msg}: must name the option");

@@ -61,8 +61,8 @@ fn commands_on_stdin_then_quit() {
     let status = child.wait().expect("exits");
     let all = seen.join("\n");
     assert!(status.success(), "{status}\n{all}");
-    assert!(all.contains("Give — ✅ applied"), "{all}");
-    assert!(all.contains("💰 Balance"), "{all}");
+    assert!(all.contains("✅ Applied: Give 3"), "{all}");
+    assert!(all.contains("╭─ Balance"), "{all}");
 }
 
 #[test]

@@ -51,27 +51,27 @@ async fn console_commands_move_money_and_shutdown_frees_the_ports() {
     wait_holder(&sb, 1001).await;
 
     let give = text(&sb, r#"/give user:alice amount:10 reason:"console test""#).await;
-    assert!(give.contains("Give — ✅ applied"), "{give}");
+    assert!(give.contains("✅ Applied: Give 10"), "{give}");
     assert!(
-        give.contains("│ Balance   10") || give.contains("Balance") && give.contains(" 10\n"),
+        give.contains("New balance") && give.contains(" 10\n"),
         "{give}"
     );
-    assert!(give.contains("live session"), "{give}");
+    assert!(give.contains("Saved by     game server"), "{give}");
 
     let offline = text(&sb, "/give user:1006 amount:5 reason:offline").await;
     assert!(
-        offline.contains("✅ applied") && offline.contains("the bot"),
+        offline.contains("✅ Applied") && offline.contains("the bot"),
         "{offline}"
     );
 
     let balance = text(&sb, "/balance user:alice").await;
     assert!(
-        balance.contains("10") && balance.contains("in a game server now"),
+        balance.contains("10") && balance.contains("yes: a game server holds the wallet"),
         "{balance}"
     );
 
     let audit = text(&sb, "/audit limit:2").await;
-    assert!(audit.contains("2 newest first"), "{audit}");
+    assert!(audit.contains("2 record(s), newest first"), "{audit}");
     assert!(
         audit.contains("user 1006") && audit.contains("user 1001"),
         "{audit}"
@@ -79,13 +79,22 @@ async fn console_commands_move_money_and_shutdown_frees_the_ports() {
 
     let unknown = text(&sb, "/give user:nobody_here amount:1 reason:x").await;
     assert!(
-        unknown.contains("not done") && unknown.contains("no Roblox user"),
+        unknown.contains("Not done") && unknown.contains("No Roblox user"),
         "{unknown}"
     );
     let big = text(&sb, "/give user:alice amount:200000 reason:x").await;
     assert!(big.contains("confirm:yes"), "{big}");
     let bad = text(&sb, "/give user:alice amount:ten reason:x").await;
     assert!(bad.contains("whole number"), "{bad}");
+    // The shared option rules apply: the console once let any 40 characters through as a user.
+    let bad = text(&sb, "/give user:a-b amount:1 reason:x").await;
+    assert!(bad.contains("`user` is not a Roblox username"), "{bad}");
+    let bad = text(
+        &sb,
+        &format!("/give user:alice amount:1 reason:{}", "x".repeat(201)),
+    )
+    .await;
+    assert!(bad.contains("`reason` must be 1-200 characters"), "{bad}");
 
     assert!(text(&sb, "crash 1").await.contains("crashed"));
     let servers = text(&sb, "servers").await;

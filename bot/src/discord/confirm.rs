@@ -18,23 +18,7 @@ pub enum Button {
     Cancel,
 }
 
-/// Why a confirmation ended without going ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelReason {
-    /// The invoker pressed Cancel.
-    ByInvoker,
-    /// Nobody confirmed before the deadline.
-    TimedOut,
-}
-
-/// The end of a confirmation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// The invoker pressed Confirm in time.
-    Confirmed,
-    /// Not going ahead.
-    Cancelled(CancelReason),
-}
+pub use crate::frontend::flow::{CancelReason, Decision};
 
 /// What a single press did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

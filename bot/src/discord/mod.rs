@@ -2,19 +2,23 @@
 //! service layer, receipts that follow pending txns until they settle, a log channel, and the
 //! reconciler loop.
 //!
+//! Arguments, flows and words are the shared front-end layer's ([`crate::frontend`]); this module
+//! only reads Discord's options and draws the answers.
+//!
 //! - [`settings`]: `DISCORD_*` settings (the token is never printed).
-//! - [`parse`]: option parsing (pure).
-//! - [`render`]: embeds and buttons (pure).
+//! - [`render`]: the shared words as embeds, and buttons (pure).
 //! - [`confirm`]: the Confirm / Cancel state machine and its driver (pure, gateway-free).
-//! - [`error`]: errors in plain words.
-//! - [`commands`]: the poise commands (glue only) and `on_error`.
+//! - [`error`]: Discord's errors in plain words (the shared mapping plus Discord's own).
+//! - [`commands`]: the poise commands (options → shared args → shared flow → reply) and
+//!   `on_error`.
+//! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
 //! - [`tasks`]: commands in flight, the reconciler loop, the log-channel poster.
 
 pub mod commands;
 pub mod confirm;
 pub mod error;
-pub mod parse;
 pub mod render;
+pub mod reply;
 pub mod settings;
 pub mod tasks;
 

@@ -1,18 +1,25 @@
 //! The console: Discord's commands typed as text, run through the bot's service against the
 //! emulated universe, answered with receipts drawn as Discord embeds.
 //!
+//! Arguments, flows and words are the bot's shared front-end layer (`bot::frontend`); the
+//! console reads text and draws the answers, and keeps its own sandbox commands.
+//!
 //! - [`parse`]: the command language.
-//! - [`render`]: receipts, balances and audit pages.
+//! - [`render`]: the shared words drawn as text boxes.
 
 pub mod parse;
 pub mod render;
 
-use bot::service::{AuditQuery, MoveRequest, ServiceError, Target};
+use bot::frontend::flow::{self, FollowUp};
+use bot::frontend::{
+    AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveResult, Prompt,
+};
+use bot::service::{BoxFut, Target};
 use shared::Op;
 
 use crate::app::Sandbox;
 use crate::stack::console_actor;
-use parse::{AuditArgs, ConsoleCommand, MoveArgs};
+use parse::{ConsoleCommand, ConsoleMove, Rules};
 
 /// What running a command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,82 +30,77 @@ pub enum Reply {
     Quit,
 }
 
-fn service_error(command: &str, e: &ServiceError) -> String {
-    let message = match e {
-        ServiceError::Refused(r) => r.to_string(),
-        ServiceError::Unavailable(p) => p.to_string(),
-        // The database error's details are for the log, not the operator's screen.
-        ServiceError::Db(_) => {
-            tracing::error!(error = %e, "bot database failed");
-            "the bot's database failed; see the log".to_owned()
-        }
-    };
-    render::refusal(command, &message)
+/// A command that did not go through: the shared words in a refusal box; internals to the log.
+fn failure(command: &str, e: impl Into<Failure>) -> String {
+    let e = e.into();
+    let reference = bot::frontend::error::new_reference();
+    if e.is_internal() {
+        tracing::error!(reference = %reference, error = %e, "console command failed");
+    }
+    render::refusal(command, &e.user_message(&reference))
 }
 
-fn target(user: &str) -> Target {
-    user.parse().unwrap_or(Target::Name(user.to_owned()))
+/// `confirm:yes` stands in for Discord's Confirm button.
+struct ConfirmOption(bool);
+
+impl Confirm for ConfirmOption {
+    type Error = Failure;
+
+    fn confirm<'a>(&'a mut self, p: Prompt<'a>) -> BoxFut<'a, Result<Decision, Failure>> {
+        let decision = if self.0 {
+            Decision::Confirmed
+        } else {
+            Decision::Cancelled(CancelReason::NotConfirmed {
+                flag: "confirm:yes",
+                threshold: p.threshold,
+            })
+        };
+        Box::pin(async move { Ok(decision) })
+    }
 }
 
-async fn run_move(sb: &Sandbox, op: Op, args: MoveArgs) -> String {
+async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
     let command = format!("/{}", op.as_str());
-    if let Target::Id(id) = target(&args.user) {
+    if let Target::Id(id) = cmd.args.target {
         sb.know_user_if_playing(id).await;
     }
+    let reason = cmd.args.reason.clone();
+    let mut confirm = ConfirmOption(cmd.confirm);
     let service = &sb.stack.service;
-    let user = match service.resolve(&target(&args.user)).await {
-        Ok(u) => u,
-        Err(e) => return service_error(&command, &e),
-    };
-    if service.needs_confirmation(args.amount) && !args.confirm {
-        return render::refusal(
-            &command,
-            &format!(
-                "{} is above the confirmation threshold ({}): repeat the command with confirm:yes",
-                args.amount,
-                service.config().policy.confirm_above
-            ),
-        );
-    }
-    let request = MoveRequest {
-        actor: console_actor(),
+    let result = flow::run_move(
+        service,
+        console_actor(),
         op,
-        target: Target::Id(user.id),
-        amount: args.amount,
-        reason: args.reason.clone(),
-        replay: args.txn,
-    };
-    match service.execute(request).await {
-        Ok(receipt) => render::receipt(&receipt, &args.reason),
-        Err(e) => service_error(&command, &e),
+        cmd.args,
+        &mut confirm,
+        FollowUp::NONE,
+    )
+    .await;
+    // The same labels as Discord's (a no-op without a metrics recorder).
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    bot::metrics::command(op.as_str(), label);
+    match result {
+        Ok(MoveResult::Cancelled { op, amount, why }) => render::cancelled(op, amount, why),
+        Ok(MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r)) => {
+            render::receipt(&r, &reason)
+        }
+        Err(e) => failure(&command, e),
+    }
+}
+
+async fn run_balance(sb: &Sandbox, args: BalanceArgs) -> String {
+    match flow::run_balance(&sb.stack.service, &console_actor(), &args).await {
+        Ok(view) => render::balance(&view),
+        Err(e) => failure("/balance", e),
     }
 }
 
 async fn run_audit(sb: &Sandbox, args: AuditArgs) -> String {
-    let service = &sb.stack.service;
-    let user_id = match &args.user {
-        Some(u) => match service.resolve(&target(u)).await {
-            Ok(user) => Some(user.id),
-            Err(e) => return service_error("/audit", &e),
-        },
-        None => None,
-    };
-    let query = AuditQuery {
-        user_id,
-        actor_id: args.actor.clone(),
-        limit: args.limit,
-        cursor: args.cursor.clone(),
-    };
-    let mut filter = String::new();
-    if let Some(id) = user_id {
-        filter.push_str(&format!(" for user {id}"));
-    }
-    if let Some(actor) = &args.actor {
-        filter.push_str(&format!(" by actor {actor}"));
-    }
-    match service.audit(&console_actor(), &query).await {
-        Ok(page) => render::audit_page(&page, &filter),
-        Err(e) => service_error("/audit", &e),
+    match flow::run_audit(&sb.stack.service, &console_actor(), &args).await {
+        Ok(answer) => render::audit_answer(&answer),
+        Err(e) => failure("/audit", e),
     }
 }
 
@@ -198,17 +200,7 @@ impl Sandbox {
         let text = match cmd {
             ConsoleCommand::Give(args) => run_move(self, Op::Give, args).await,
             ConsoleCommand::Deduct(args) => run_move(self, Op::Deduct, args).await,
-            ConsoleCommand::Balance { user } => {
-                match self
-                    .stack
-                    .service
-                    .balance(&console_actor(), &target(&user))
-                    .await
-                {
-                    Ok(view) => render::balance(&view),
-                    Err(e) => service_error("/balance", &e),
-                }
-            }
+            ConsoleCommand::Balance(args) => run_balance(self, args).await,
             ConsoleCommand::Audit(args) => run_audit(self, args).await,
             ConsoleCommand::Players => players(self).await,
             ConsoleCommand::Servers => servers(self).await,
@@ -249,9 +241,17 @@ impl Sandbox {
         Reply::Text(text)
     }
 
+    /// The shared option rules as this sandbox's service applies them.
+    pub fn console_rules(&self) -> Rules {
+        Rules {
+            max_amount: self.stack.service.config().limits.max_amount,
+            pages: parse::AUDIT_PAGES,
+        }
+    }
+
     /// Parses and runs one console line; a parse error is shown as the reply.
     pub async fn run_line(&self, line: &str) -> Option<Reply> {
-        match parse::parse(line) {
+        match parse::parse(line, &self.console_rules()) {
             Ok(Some(cmd)) => Some(self.run_command(cmd).await),
             Ok(None) => None,
             Err(e) => Some(Reply::Text(format!("{e}"))),

@@ -1,48 +1,39 @@
 //! The console's command language: Discord's slash commands typed as text
 //! (`/give user:123 amount:10 reason:"event prize"`) plus the sandbox's own commands.
 
-use shared::TxnId;
+use bot::frontend::{
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits,
+};
 
-/// Arguments of `/give` and `/deduct`.
+/// `/give` and `/deduct`: the shared, checked arguments plus the console's stand-in for Discord's
+/// Confirm button.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MoveArgs {
-    /// Roblox user id or username.
-    pub user: String,
-    /// Amount as typed (the service checks its range).
-    pub amount: i64,
-    /// Why (recorded in the audit log).
-    pub reason: String,
-    /// Re-send an earlier command under its txn id.
-    pub txn: Option<TxnId>,
-    /// Confirms an amount above the confirmation threshold (Discord's confirm button).
+pub struct ConsoleMove {
+    /// The checked arguments.
+    pub args: MoveArgs,
+    /// `confirm:yes`: confirms an amount above the confirmation threshold.
     pub confirm: bool,
 }
 
-/// Arguments of `/audit`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditArgs {
-    /// Only this Roblox user (id or username).
-    pub user: Option<String>,
-    /// Only this Discord actor id.
-    pub actor: Option<String>,
-    /// Records per page.
-    pub limit: u32,
-    /// Cursor of the next page.
-    pub cursor: Option<String>,
+/// What the shared option rules need to know: the service's largest amount and the console's
+/// page sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// Largest amount per command.
+    pub max_amount: i64,
+    /// `/audit` page sizes.
+    pub pages: PageLimits,
 }
 
 /// One console command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsoleCommand {
     /// `/give`.
-    Give(MoveArgs),
+    Give(ConsoleMove),
     /// `/deduct`.
-    Deduct(MoveArgs),
+    Deduct(ConsoleMove),
     /// `/balance user:…`.
-    Balance {
-        /// Roblox user id or username.
-        user: String,
-    },
+    Balance(BalanceArgs),
     /// `/audit [user:…] [actor:…] [limit:…] [cursor:…]`.
     Audit(AuditArgs),
     /// Who is online where.
@@ -85,10 +76,16 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError(msg.into()))
 }
 
-/// Default and largest `/audit` page size (the bot's CLI uses the same bounds).
-pub const AUDIT_DEFAULT_LIMIT: u32 = 20;
-/// Largest `/audit` page.
-pub const AUDIT_MAX_LIMIT: u32 = 100;
+/// `/audit` page sizes (the bot's CLI uses the same bounds).
+pub const AUDIT_PAGES: PageLimits = PageLimits {
+    default: 20,
+    max: 100,
+};
+
+/// A shared option rule broken, named with the command.
+fn refused<T>(command: &str, e: OptionError) -> Result<T, ParseError> {
+    err(format!("/{command}: {e}"))
+}
 
 /// Splits a line into words; a `"…"` part (with `\"` and `\\` escapes) may contain spaces.
 fn words(line: &str) -> Result<Vec<String>, ParseError> {
@@ -177,81 +174,61 @@ impl Options {
     }
 }
 
-fn user_value(v: &str, command: &str) -> Result<String, ParseError> {
-    let v = v.trim().trim_start_matches('@');
-    if v.is_empty() || v.len() > 40 {
-        return err(format!(
-            "/{command}: user must be a Roblox user id or username"
-        ));
+/// A whole number as typed (`1_000` reads as 1000); its range is the shared rules' business.
+fn whole_number(command: &str, name: &str, text: &str) -> Result<i64, ParseError> {
+    let text = text.trim().replace('_', "");
+    match text.parse::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_)
+            if !text.is_empty()
+                && text
+                    .trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            err(format!("/{command}: {name} is too large"))
+        }
+        Err(_) => err(format!("/{command}: {name} must be a whole number")),
     }
-    Ok(v.to_owned())
 }
 
-fn parse_move(command: &'static str, args: &[String]) -> Result<MoveArgs, ParseError> {
+fn parse_move(
+    command: &'static str,
+    args: &[String],
+    rules: &Rules,
+) -> Result<ConsoleMove, ParseError> {
     let o = Options::parse(
         command,
         args,
         &["user", "amount", "reason", "txn", "confirm"],
     )?;
-    let user = user_value(o.required("user", "<id or username>")?, command)?;
-    let amount_text = o.required("amount", "<whole number>")?.replace('_', "");
-    let amount = match amount_text.parse::<i64>() {
-        Ok(n) if n >= 1 => n,
-        Ok(_) => return err(format!("/{command}: amount must be at least 1")),
-        Err(_) if !amount_text.is_empty() && amount_text.bytes().all(|b| b.is_ascii_digit()) => {
-            return err(format!("/{command}: amount is too large"));
-        }
-        Err(_) => return err(format!("/{command}: amount must be a whole number")),
-    };
-    let reason = o.required("reason", "\"why\"")?.to_owned();
-    let txn = match o.get("txn") {
-        None => None,
-        Some(t) => match t.trim().parse::<TxnId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                return err(format!(
-                    "/{command}: txn must be a txn id (a ULID) from a receipt"
-                ));
-            }
-        },
+    let input = MoveInput {
+        user: o.required("user", "<id or username>")?.to_owned(),
+        amount: whole_number(command, "amount", o.required("amount", "<whole number>")?)?,
+        reason: o.required("reason", "\"why\"")?.to_owned(),
+        txn: o.get("txn").map(str::to_owned),
     };
     let confirm = match o.get("confirm").map(str::to_ascii_lowercase).as_deref() {
         None | Some("no" | "false") => false,
         Some("yes" | "true") => true,
         Some(_) => return err(format!("/{command}: confirm must be yes or no")),
     };
-    Ok(MoveArgs {
-        user,
-        amount,
-        reason,
-        txn,
-        confirm,
-    })
+    let args = MoveArgs::parse(&input, rules.max_amount).or_else(|e| refused(command, e))?;
+    Ok(ConsoleMove { args, confirm })
 }
 
-fn parse_audit(args: &[String]) -> Result<AuditArgs, ParseError> {
+fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> {
     let o = Options::parse("audit", args, &["user", "actor", "limit", "cursor"])?;
-    let user = o.get("user").map(|u| user_value(u, "audit")).transpose()?;
-    let actor = match o.get("actor") {
-        Some(a) if !a.is_empty() && a.len() <= 20 && a.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(a.to_owned())
-        }
-        Some(_) => return err("/audit: actor must be a Discord user id (digits)"),
-        None => None,
-    };
-    let limit = match o.get("limit") {
-        None => AUDIT_DEFAULT_LIMIT,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=AUDIT_MAX_LIMIT).contains(&n) => n,
-            _ => return err(format!("/audit: limit must be 1-{AUDIT_MAX_LIMIT}")),
-        },
-    };
-    Ok(AuditArgs {
-        user,
-        actor,
-        limit,
+    let input = AuditInput {
+        user: o.get("user").map(str::to_owned),
+        actor: o.get("actor").map(str::to_owned),
+        limit: o
+            .get("limit")
+            .map(|l| whole_number("audit", "limit", l))
+            .transpose()?,
         cursor: o.get("cursor").map(str::to_owned),
-    })
+    };
+    AuditArgs::parse(&input, rules.pages).or_else(|e| refused("audit", e))
 }
 
 fn number<T: std::str::FromStr>(
@@ -274,23 +251,23 @@ fn no_more(rest: &[String], usage: &str) -> Result<(), ParseError> {
     }
 }
 
-/// Parses one console line; `Ok(None)` for an empty line.
-pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, ParseError> {
+/// Parses one console line, checking Discord's commands by the shared rules; `Ok(None)` for an
+/// empty line.
+pub fn parse(line: &str, rules: &Rules) -> Result<Option<ConsoleCommand>, ParseError> {
     let words = words(line)?;
     let Some((head, rest)) = words.split_first() else {
         return Ok(None);
     };
     let name = head.trim_start_matches('/').to_ascii_lowercase();
     let cmd = match name.as_str() {
-        "give" => ConsoleCommand::Give(parse_move("give", rest)?),
-        "deduct" => ConsoleCommand::Deduct(parse_move("deduct", rest)?),
+        "give" => ConsoleCommand::Give(parse_move("give", rest, rules)?),
+        "deduct" => ConsoleCommand::Deduct(parse_move("deduct", rest, rules)?),
         "balance" => {
             let o = Options::parse("balance", rest, &["user"])?;
-            ConsoleCommand::Balance {
-                user: user_value(o.required("user", "<id or username>")?, "balance")?,
-            }
+            let user = o.required("user", "<id or username>")?;
+            ConsoleCommand::Balance(BalanceArgs::parse(user).or_else(|e| refused("balance", e))?)
         }
-        "audit" => ConsoleCommand::Audit(parse_audit(rest)?),
+        "audit" => ConsoleCommand::Audit(parse_audit(rest, rules)?),
         "players" => {
             no_more(rest, "players")?;
             ConsoleCommand::Players
@@ -369,24 +346,33 @@ Sandbox commands:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bot::service::Target;
+    use shared::TxnId;
+
+    const RULES: Rules = Rules {
+        max_amount: 1_000_000,
+        pages: AUDIT_PAGES,
+    };
 
     fn ok(line: &str) -> ConsoleCommand {
-        parse(line).unwrap().unwrap()
+        parse(line, &RULES).unwrap().unwrap()
     }
 
     fn bad(line: &str) -> String {
-        parse(line).unwrap_err().0
+        parse(line, &RULES).unwrap_err().0
     }
 
     #[test]
     fn slash_commands_read_like_discord() {
         assert_eq!(
             ok(r#"/give user:123 amount:10 reason:"event prize""#),
-            ConsoleCommand::Give(MoveArgs {
-                user: "123".into(),
-                amount: 10,
-                reason: "event prize".into(),
-                txn: None,
+            ConsoleCommand::Give(ConsoleMove {
+                args: MoveArgs {
+                    target: Target::Id(123),
+                    amount: 10,
+                    reason: "event prize".into(),
+                    replay: None,
+                },
                 confirm: false,
             })
         );
@@ -396,24 +382,26 @@ mod tests {
         );
         assert_eq!(
             ok(&line),
-            ConsoleCommand::Deduct(MoveArgs {
-                user: "Alice".into(),
-                amount: 1000,
-                reason: "said \"oops\"".into(),
-                txn: Some(txn),
+            ConsoleCommand::Deduct(ConsoleMove {
+                args: MoveArgs {
+                    target: Target::Name("Alice".into()),
+                    amount: 1000,
+                    reason: "said \"oops\"".into(),
+                    replay: Some(txn),
+                },
                 confirm: true,
             })
         );
         assert_eq!(
             ok("/balance user:alice"),
-            ConsoleCommand::Balance {
-                user: "alice".into()
-            }
+            ConsoleCommand::Balance(BalanceArgs {
+                target: Target::Name("alice".into())
+            })
         );
         assert_eq!(
             ok("/audit limit:5 user:1001"),
             ConsoleCommand::Audit(AuditArgs {
-                user: Some("1001".into()),
+                user: Some(Target::Id(1001)),
                 actor: None,
                 limit: 5,
                 cursor: None,
@@ -424,7 +412,7 @@ mod tests {
             ConsoleCommand::Audit(AuditArgs {
                 user: None,
                 actor: None,
-                limit: AUDIT_DEFAULT_LIMIT,
+                limit: AUDIT_PAGES.default,
                 cursor: None,
             })
         );
@@ -446,27 +434,49 @@ mod tests {
         assert_eq!(ok("logs"), ConsoleCommand::Logs { lines: 20 });
         assert_eq!(ok("quit"), ConsoleCommand::Quit);
         assert_eq!(ok("help"), ConsoleCommand::Help);
-        assert_eq!(parse("   ").unwrap(), None);
+        assert_eq!(parse("   ", &RULES).unwrap(), None);
     }
 
     #[test]
     fn bad_input_gets_a_clear_error() {
         assert!(bad("/give user:1 amount:10").contains("reason"));
         assert!(bad("/give user:1 reason:x").contains("amount"));
-        assert!(bad("/give user:1 amount:-5 reason:x").contains("at least 1"));
+        assert!(
+            bad("/give user:1 amount:-5 reason:x")
+                .contains("`amount` must be a whole number from 1")
+        );
         assert!(bad("/give user:1 amount:1.5 reason:x").contains("whole number"));
         assert!(bad("/give user:1 amount:99999999999999999999 reason:x").contains("too large"));
         assert!(bad("/give user:1 amount:1 reason:x colour:red").contains("no option \"colour\""));
         assert!(bad("/give user:1 user:2 amount:1 reason:x").contains("twice"));
         assert!(bad("/give 1 10 x").contains("name:value"));
         assert!(bad(r#"/give user:1 amount:1 reason:"open"#).contains("closing"));
-        assert!(bad("/give user:1 amount:1 reason:x txn:nope").contains("ULID"));
+        assert!(bad("/give user:1 amount:1 reason:x txn:nope").contains("`txn` must be"));
         assert!(bad("/give user:1 amount:1 reason:x confirm:maybe").contains("yes or no"));
-        assert!(bad("/audit limit:0").contains("1-100"));
+        assert!(bad("/audit limit:0").contains("from 1 to 100"));
         assert!(bad("/audit actor:abc").contains("digits"));
         assert!(bad("crash").contains("usage"));
         assert!(bad("crash x").contains("number"));
         assert!(bad("join 1").contains("usage"));
         assert!(bad("fly away").contains("unknown command"));
+    }
+
+    #[test]
+    fn discord_commands_follow_the_shared_option_rules() {
+        // The console once took any 40 characters as a user and any reason.
+        assert!(
+            bad("/give user:a-b amount:1 reason:x").contains("`user` is not a Roblox username")
+        );
+        assert!(bad("/balance user:0").contains("`user` 0 is not a Roblox user id"));
+        assert!(bad("/give user:alice amount:1 reason:\"a\nb\"").contains("`reason` must be"));
+        assert!(
+            bad(&format!(
+                "/give user:alice amount:1 reason:{}",
+                "x".repeat(201)
+            ))
+            .contains("`reason` must be")
+        );
+        assert!(bad("/give user:alice amount:1000001 reason:x").contains("from 1 to 1000000"));
+        assert!(bad("/audit user:a_").contains("`user`"));
     }
 }

@@ -1,39 +1,24 @@
-//! Receipts as Discord shows them: an embed with a title, a colour (here an emoji) and labelled
-//! fields, drawn in a text box.
+//! The shared words (`bot::frontend::words`) drawn as Discord shows them: an embed with a title,
+//! labelled fields and small print, in a text box.
 
-use bot::service::{AuditPage, BalanceView, Committer, Outcome, Receipt};
-use shared::{AuditRecord, Op, RecordOutcome, RejectReason};
+use bot::frontend::CancelReason;
+use bot::frontend::flow::AuditAnswer;
+use bot::frontend::words::{self, Card, PlainText};
+use bot::service::{AuditPage, BalanceView, Receipt};
+use shared::Op;
 
-/// Plain-words rejection reasons.
-pub fn reason_text(reason: RejectReason) -> &'static str {
-    match reason {
-        RejectReason::InsufficientFunds => "insufficient funds",
-        RejectReason::AmountOutOfRange => "amount out of range",
-        RejectReason::BalanceOverflow => "the balance would pass its cap",
-        RejectReason::Expired => "expired before a server applied it",
-        RejectReason::NotYetValid => "issued in the future (clock skew)",
-        RejectReason::Stale => "too old to tell whether it was applied",
-    }
-}
-
-fn op_title(op: Op) -> &'static str {
-    match op {
-        Op::Give => "Give",
-        Op::Deduct => "Deduct",
-    }
-}
-
-fn committer_text(by: &Committer) -> String {
-    match by {
-        Committer::Bot => "the bot (player offline; compare-and-swap write)".to_owned(),
-        Committer::GameServer(Some(job)) => format!("game server {job} (live session)"),
-        Committer::GameServer(None) => "the game server holding the session".to_owned(),
-    }
-}
+/// How the console writes the shared words: plain text, options as `name:…`.
+pub const DIALECT: PlainText = PlainText {
+    option: |name| format!("{name}:…"),
+};
 
 /// An embed: title line and `(label, value)` fields, boxed.
 pub fn embed(title: &str, fields: &[(&str, String)]) -> String {
-    let width = fields.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let width = fields
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = format!("╭─ {title}\n");
     for (label, value) in fields {
         for (i, line) in value.lines().enumerate() {
@@ -45,189 +30,85 @@ pub fn embed(title: &str, fields: &[(&str, String)]) -> String {
     out
 }
 
-fn signed(op: Op, amount: i64) -> String {
-    match op {
-        Op::Give => format!("+{amount}"),
-        Op::Deduct => format!("−{amount}"),
-    }
-}
+/// Longest label drawn beside its value; longer ones (an audit record's headline) get a line of
+/// their own so the values stay readable.
+const LABEL_MAX: usize = 16;
 
-fn outcome_fields(outcome: &Outcome, fields: &mut Vec<(&'static str, String)>) -> String {
-    match outcome {
-        Outcome::Applied {
-            balance_after,
-            committed_by,
-        } => {
-            fields.push(("Balance", balance_after.to_string()));
-            fields.push(("Saved by", committer_text(committed_by)));
-            "✅ applied".to_owned()
-        }
-        Outcome::Rejected { reason, balance } => {
-            fields.push(("Why", reason_text(*reason).to_owned()));
-            fields.push(("Balance", format!("{balance} (unchanged)")));
-            "⛔ rejected".to_owned()
-        }
-        Outcome::AlreadyProcessed { original } => {
-            let inner = outcome_fields(original, fields);
-            fields.push((
-                "Note",
-                "replay of an earlier txn: nothing changed".to_owned(),
-            ));
-            format!(
-                "↩️ already processed (originally {})",
-                inner.trim_start_matches(|c: char| !c.is_alphabetic())
-            )
-        }
-        Outcome::NotDelivered => {
-            fields.push((
-                "Why",
-                "no game server applied it before it expired; nothing moved".to_owned(),
-            ));
-            "⌛ not delivered".to_owned()
-        }
-        Outcome::Pending => {
-            fields.push((
-                "Status",
-                "not confirmed yet; the bot keeps following it up (ask again with the txn id)"
-                    .to_owned(),
-            ));
-            "⏳ pending".to_owned()
+/// A shared card, boxed: the description and the small print as unlabelled lines.
+pub fn card(card: &Card) -> String {
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    if let Some(d) = &card.description {
+        fields.push(("", d.clone()));
+    }
+    for f in &card.fields {
+        if f.name.chars().count() > LABEL_MAX {
+            fields.push(("", f.name.clone()));
+            let indented: Vec<String> = f.value.lines().map(|l| format!("  {l}")).collect();
+            fields.push(("", indented.join("\n")));
+        } else {
+            fields.push((f.name.as_str(), f.value.clone()));
         }
     }
+    if let Some(f) = &card.footer {
+        fields.push(("", f.clone()));
+    }
+    embed(&card.title, &fields)
 }
 
-/// A give / deduct receipt.
+/// A give / deduct receipt, with the reason it was given for.
 pub fn receipt(r: &Receipt, reason: &str) -> String {
-    let mut fields = vec![(
-        "Player",
-        format!("{} (@{} · {})", r.user.display_name, r.user.name, r.user.id),
-    )];
-    fields.push(("Amount", signed(r.op, r.amount)));
-    let status = outcome_fields(&r.outcome, &mut fields);
-    fields.push(("Reason", reason.to_owned()));
-    fields.push(("Txn", r.txn.to_string()));
-    embed(&format!("{} — {status}", op_title(r.op)), &fields)
+    card(&words::receipt(r, Some(reason), &DIALECT))
 }
 
-/// A refusal before anything moved (Discord answers these ephemerally).
+/// A give / deduct that was not confirmed.
+pub fn cancelled(op: Op, amount: i64, why: CancelReason) -> String {
+    card(&words::cancelled(op, amount, why))
+}
+
+/// A command that did not go through (Discord answers these ephemerally).
 pub fn refusal(command: &str, message: &str) -> String {
-    embed(
-        &format!("{command} — ⚠️ not done"),
-        &[
-            ("Why", message.to_owned()),
-            ("Changed", "nothing".to_owned()),
-        ],
-    )
-}
-
-/// Unix ms as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let mut c = words::not_done(message, &DIALECT);
+    c.title = format!("{command} — {}", c.title);
+    card(&c)
 }
 
 /// A `/balance` answer.
 pub fn balance(b: &BalanceView) -> String {
-    let mut fields = vec![
-        (
-            "Player",
-            format!("{} (@{} · {})", b.user.display_name, b.user.name, b.user.id),
-        ),
-        ("Balance", b.balance.to_string()),
-    ];
-    fields.push((
-        "As of",
-        b.as_of_ms
-            .map_or_else(|| "never saved (new wallet)".to_owned(), utc),
-    ));
-    fields.push((
-        "Live",
-        if b.in_live_server {
-            "in a game server now (its unsaved balance may be newer)".to_owned()
-        } else {
-            "not in a game server".to_owned()
-        },
-    ));
-    embed("💰 Balance", &fields)
+    card(&words::balance(b, &DIALECT))
 }
 
-fn record_outcome(r: &AuditRecord) -> String {
-    match (r.outcome, r.reject_reason) {
-        (RecordOutcome::Applied, _) => "applied".to_owned(),
-        (RecordOutcome::Rejected, Some(reason)) => format!("rejected ({})", reason_text(reason)),
-        (RecordOutcome::Rejected, None) => "rejected".to_owned(),
-    }
-}
-
-/// One audit record as a line.
-pub fn audit_line(r: &AuditRecord) -> String {
-    let by = match (&r.actor_name, &r.server_job_id) {
-        (Some(actor), Some(job)) => format!("{actor} via server {}", short_job(job)),
-        (Some(actor), None) => format!("{actor} via bot"),
-        (None, Some(job)) => format!("game on server {}", short_job(job)),
-        (None, None) => r.source.as_str().to_owned(),
-    };
-    format!(
-        "{}  {}  user {}  {} {}  {} → {}  by {}  {:?}",
-        utc(r.applied_at),
-        r.txn_id,
-        r.user_id,
-        r.op.as_str(),
-        r.amount,
-        record_outcome(r),
-        r.balance_after,
-        by,
-        r.reason
-    )
-}
-
-fn short_job(job: &str) -> &str {
-    job.get(..8).unwrap_or(job)
-}
-
-/// An `/audit` page (newest first) with the cursor of the next page.
-pub fn audit_page(page: &AuditPage, shown_filter: &str) -> String {
-    let mut fields: Vec<(&str, String)> = Vec::new();
-    if page.records.is_empty() {
-        fields.push(("Records", "none".to_owned()));
+/// An `/audit` page (newest first) under `filter` ("All movements" when empty), with the
+/// command that shows the next page.
+pub fn audit_page(page: &AuditPage, filter: &str) -> String {
+    let filter = if filter.is_empty() {
+        "All movements"
     } else {
-        let lines: Vec<String> = page.records.iter().map(audit_line).collect();
-        fields.push(("Records", lines.join("\n")));
-    }
-    if let Some(cursor) = &page.next_cursor {
-        fields.push(("Next page", format!("/audit cursor:{cursor}")));
-    }
-    embed(
-        &format!(
-            "📜 Audit log{shown_filter} — {} newest first",
-            page.records.len()
-        ),
-        &fields,
-    )
+        filter
+    };
+    let more = page
+        .next_cursor
+        .as_ref()
+        .map(|c| format!("/audit cursor:{c}"));
+    card(&words::audit_page(
+        filter,
+        &page.records,
+        more.as_deref(),
+        200,
+        &DIALECT,
+    ))
+}
+
+/// An `/audit` answer, its filter in the shared words.
+pub fn audit_answer(a: &AuditAnswer) -> String {
+    let filter = words::audit_filter(a.player.as_ref(), a.query.actor_id.as_deref(), &DIALECT);
+    audit_page(&a.page, &filter)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bot::service::RobloxUser;
-    use shared::TxnId;
+    use bot::service::{Committer, Outcome, RobloxUser};
+    use shared::{RejectReason, TxnId};
 
     fn receipt_of(outcome: Outcome) -> Receipt {
         Receipt {
@@ -250,10 +131,10 @@ mod tests {
             committed_by: Committer::GameServer(Some("job-1".into())),
         });
         let text = receipt(&r, "event prize");
-        assert!(text.starts_with("╭─ Give — ✅ applied"), "{text}");
+        assert!(text.starts_with("╭─ ✅ Applied: Give 10"), "{text}");
         for part in [
-            "Amber (@amber_1001 · 1001)",
-            "+10",
+            "Amber (@amber_1001, 1001)",
+            "Amount       10",
             "110",
             "game server job-1",
             "event prize",
@@ -282,21 +163,21 @@ mod tests {
         .into_iter()
         .map(|o| receipt(&receipt_of(o), "x"))
         .collect();
-        assert!(texts[0].contains("⛔ rejected") && texts[0].contains("insufficient funds"));
+        assert!(texts[0].contains("⛔ Rejected") && texts[0].contains("insufficient funds"));
         assert!(
-            texts[1].contains("already processed (originally applied)"),
+            texts[1].contains("already processed (Applied)"),
             "{}",
             texts[1]
         );
         assert!(texts[1].contains("nothing changed") && texts[1].contains("the bot"));
-        assert!(texts[2].contains("not delivered") && texts[2].contains("nothing moved"));
-        assert!(texts[3].contains("pending"));
+        assert!(texts[2].contains("Not delivered") && texts[2].contains("nothing moved"));
+        assert!(texts[3].contains("Pending") && texts[3].contains("txn:…"));
     }
 
     #[test]
-    fn dates_are_utc() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_795_132_800_000), "2026-11-20 00:00:00 UTC");
-        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    fn a_refusal_names_the_command_and_the_shared_message() {
+        let text = refusal("/give", "`user` is not a Roblox username");
+        assert!(text.starts_with("╭─ /give — Not done"), "{text}");
+        assert!(text.contains("`user` is not a Roblox username"), "{text}");
     }
 }

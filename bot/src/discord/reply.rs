@@ -1,0 +1,278 @@
+//! The Discord side of the shared flows: the one ephemeral reply a command edits as it goes
+//! (prompt → sending → receipt, or a cancel), Confirm / Cancel presses from the gateway, and the
+//! audit page with its Older button.
+
+use super::commands::{Context, Data};
+use super::confirm::{self, BoxFut, Button, Confirmation, Incoming, PressSource};
+use super::error::CommandError;
+use super::render;
+use crate::frontend::flow::{self, AuditAnswer};
+use crate::frontend::{Confirm, Decision, MoveResult, Prompt};
+use crate::service::{ActorCtx, Receipt, RobloxUser};
+use poise::{CreateReply, ReplyHandle};
+use serenity::all as s;
+use shared::Op;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Most records in one `/audit` CSV (well under Discord's 10 MiB per file).
+const CSV_MAX_RECORDS: usize = 1000;
+/// How long `/audit`'s Older button works.
+const AUDIT_PAGING_FOR: Duration = Duration::from_secs(120);
+
+/// An ephemeral reply holding one embed, mentions off.
+pub fn embed_reply(embed: s::CreateEmbed) -> CreateReply {
+    CreateReply::default()
+        .embed(embed)
+        .components(vec![])
+        .ephemeral(true)
+        .allowed_mentions(s::CreateAllowedMentions::new())
+}
+
+/// A give / deduct's reply message as the shared flow drives it.
+pub struct MoveReply<'a> {
+    ctx: Context<'a>,
+    handle: Option<ReplyHandle<'a>>,
+    prompted: bool,
+}
+
+impl<'a> MoveReply<'a> {
+    /// No message yet (the command is deferred).
+    pub fn new(ctx: Context<'a>) -> Self {
+        Self {
+            ctx,
+            handle: None,
+            prompted: false,
+        }
+    }
+
+    async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
+        match &self.handle {
+            Some(h) => h.edit(self.ctx, embed_reply(embed)).await?,
+            None => self.handle = Some(self.ctx.send(embed_reply(embed)).await?),
+        }
+        Ok(())
+    }
+
+    /// Draws how the flow ended, in place of the prompt / "sending" message.
+    pub async fn finish(&mut self, result: &MoveResult) -> Result<(), CommandError> {
+        match result {
+            MoveResult::Cancelled { op, amount, why } => {
+                self.show(render::cancelled_embed(*op, *amount, *why)).await
+            }
+            MoveResult::Done(r) => self.show(render::receipt_embed(r)).await,
+            MoveResult::SettledLater(r) => {
+                // The pending receipt is already on screen: a failed update is only logged.
+                if let Err(e) = self.show(render::receipt_embed(r)).await {
+                    tracing::warn!(error = %e, txn = %r.txn, "could not update the receipt");
+                }
+                Ok(())
+            }
+            MoveResult::StillPending(_) => Ok(()),
+        }
+    }
+
+    /// The flow failed before money moved: the error reply (`on_error`) replaces the "sending"
+    /// message (a prompt stays, showing what was asked).
+    pub async fn failed(&mut self) {
+        if self.prompted {
+            return;
+        }
+        if let Some(h) = self.handle.take() {
+            if let Err(d) = h.delete(self.ctx).await {
+                tracing::warn!(error = %d, "could not remove the sending message");
+            }
+        }
+    }
+}
+
+impl Confirm for MoveReply<'_> {
+    type Error = CommandError;
+
+    fn confirm<'b>(&'b mut self, p: Prompt<'b>) -> BoxFut<'b, Result<Decision, CommandError>> {
+        Box::pin(async move {
+            let ctx = self.ctx;
+            let timeout = ctx.data().settings.confirm_timeout;
+            let prompt = render::confirm_prompt_embed(
+                p.op,
+                p.amount,
+                p.player,
+                p.reason,
+                p.threshold,
+                timeout,
+            );
+            let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
+            self.handle = Some(ctx.send(reply).await?);
+            self.prompted = true;
+            let mut presses = GatewayPresses {
+                ctx: ctx.serenity_context().clone(),
+                prefix: ctx.id(),
+            };
+            let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
+            crate::metrics::pending_confirmations(1.0);
+            let decision = confirm::await_decision(&mut presses, machine).await;
+            crate::metrics::pending_confirmations(-1.0);
+            Ok(decision)
+        })
+    }
+
+    fn working<'b>(
+        &'b mut self,
+        op: Op,
+        amount: i64,
+        player: &'b RobloxUser,
+    ) -> BoxFut<'b, Result<(), CommandError>> {
+        Box::pin(async move {
+            let working = render::working_embed(op, amount, player);
+            match &self.handle {
+                // The prompt becomes "sending"; the resolved player stays on screen.
+                Some(h) => {
+                    if let Err(e) = h.edit(self.ctx, embed_reply(working)).await {
+                        tracing::warn!(error = %e, "could not replace the confirmation prompt");
+                    }
+                }
+                None => self.handle = Some(self.ctx.send(embed_reply(working)).await?),
+            }
+            Ok(())
+        })
+    }
+
+    fn pending<'b>(&'b mut self, receipt: &'b Receipt) -> BoxFut<'b, Result<(), CommandError>> {
+        Box::pin(async move { self.show(render::receipt_embed(receipt)).await })
+    }
+}
+
+/// Button presses from the gateway for one invocation's Confirm / Cancel buttons.
+struct GatewayPresses {
+    ctx: s::Context,
+    prefix: u64,
+}
+
+impl PressSource for GatewayPresses {
+    type Handle = s::ComponentInteraction;
+
+    fn next(&mut self, wait: Duration) -> BoxFut<'_, Option<Incoming<Self::Handle>>> {
+        Box::pin(async move {
+            let prefix = self.prefix;
+            let press = s::ComponentInteractionCollector::new(&self.ctx)
+                .timeout(wait)
+                .filter(move |i| confirm::button_of(prefix, &i.data.custom_id).is_some())
+                .next()
+                .await?;
+            let button: Button = confirm::button_of(prefix, &press.data.custom_id)?;
+            Some(Incoming {
+                user: press.user.id.get(),
+                button,
+                handle: press,
+            })
+        })
+    }
+
+    fn refuse(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            let reply = s::CreateInteractionResponseMessage::new()
+                .content("Only the member who ran this command can press these buttons.")
+                .ephemeral(true);
+            if let Err(e) = handle
+                .create_response(&self.ctx.http, s::CreateInteractionResponse::Message(reply))
+                .await
+            {
+                tracing::warn!(error = %e, "could not answer a button press");
+            }
+        })
+    }
+
+    fn accept(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = handle
+                .create_response(&self.ctx.http, s::CreateInteractionResponse::Acknowledge)
+                .await
+            {
+                tracing::warn!(error = %e, "could not acknowledge a button press");
+            }
+        })
+    }
+}
+
+/// Shows an audit answer, optionally with a CSV of every matching record, then pages older
+/// records on the invoker's Older presses for two minutes.
+pub async fn audit_pages(
+    ctx: Context<'_>,
+    me: &ActorCtx,
+    answer: AuditAnswer,
+    actor_filter: Option<&s::User>,
+    csv: bool,
+) -> Result<(), CommandError> {
+    let data: &Data = ctx.data();
+    let service = &data.service;
+    let AuditAnswer {
+        player,
+        mut query,
+        page,
+    } = answer;
+    let actor_id = actor_filter.map(|a| a.id.get().to_string());
+    let filter = crate::frontend::words::audit_filter(
+        player.as_ref(),
+        actor_id.as_deref(),
+        &render::DiscordDialect,
+    );
+    let older_id = format!("econ:{}:older", ctx.id());
+    let buttons = |more: bool| {
+        if more {
+            vec![s::CreateActionRow::Buttons(vec![
+                s::CreateButton::new(older_id.clone()).label("Older"),
+            ])]
+        } else {
+            vec![]
+        }
+    };
+    let more = page.next_cursor.is_some();
+    let mut shown = render::audit_embed(&filter, &page.records, more);
+    let mut first = embed_reply(shown.clone()).components(buttons(more));
+    if csv {
+        let records = flow::all_records(service, me, &query, CSV_MAX_RECORDS).await?;
+        first = first.attachment(s::CreateAttachment::bytes(
+            render::audit_csv(&records).into_bytes(),
+            "audit.csv",
+        ));
+    }
+    let handle = ctx.send(first).await?;
+    query.cursor = page.next_cursor;
+    let until = Instant::now() + AUDIT_PAGING_FOR;
+    while query.cursor.is_some() {
+        let wait = until.saturating_duration_since(Instant::now());
+        let wanted = older_id.clone();
+        let Some(press) = s::ComponentInteractionCollector::new(ctx.serenity_context())
+            .timeout(wait)
+            .filter(move |i| i.data.custom_id == wanted)
+            .next()
+            .await
+        else {
+            break;
+        };
+        if press.user.id != ctx.author().id {
+            let reply = s::CreateInteractionResponseMessage::new()
+                .content("Only the member who ran this command can page it.")
+                .ephemeral(true);
+            press
+                .create_response(ctx.http(), s::CreateInteractionResponse::Message(reply))
+                .await?;
+            continue;
+        }
+        press
+            .create_response(ctx.http(), s::CreateInteractionResponse::Acknowledge)
+            .await?;
+        let page = service.audit(me, &query).await?;
+        let more = page.next_cursor.is_some();
+        shown = render::audit_embed(&filter, &page.records, more);
+        handle
+            .edit(ctx, embed_reply(shown.clone()).components(buttons(more)))
+            .await?;
+        query.cursor = page.next_cursor;
+    }
+    if query.cursor.is_some() {
+        // Paging timed out: drop the button so nobody presses a dead one.
+        handle.edit(ctx, embed_reply(shown)).await?;
+    }
+    Ok(())
+}

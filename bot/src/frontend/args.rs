@@ -1,0 +1,228 @@
+//! Command arguments: the raw option values a front end received (strings and numbers as typed)
+//! in, checked typed arguments out, or an [`OptionError`] whose text names the problem. Pure, and
+//! the same rules for Discord, the CLI and the sandbox console.
+
+use crate::service::Target;
+use shared::TxnId;
+use shared::limits::MAX_SAFE_INTEGER;
+
+/// Largest reason length (the protocol's limit).
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// An option that cannot be used; the text is shown to the member as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    /// `user` is empty.
+    #[error("`user` is empty: enter a Roblox user id or username")]
+    EmptyUser,
+    /// `user` is digits but not a possible Roblox user id.
+    #[error("`user` {0} is not a Roblox user id (1 to 9007199254740991)")]
+    UserIdRange(String),
+    /// `user` is neither digits nor a possible Roblox username.
+    #[error("`user` is not a Roblox username (3-20 letters, digits or one _ inside) nor a user id")]
+    BadUsername,
+    /// `amount` is out of range.
+    #[error("`amount` must be a whole number from 1 to {max}")]
+    Amount {
+        /// The configured maximum.
+        max: i64,
+    },
+    /// `reason` is empty, too long or holds control characters.
+    #[error("`reason` must be 1-200 characters on one line")]
+    Reason,
+    /// `txn` is not a txn id.
+    #[error("`txn` must be a 26-character txn id as shown on an earlier receipt")]
+    Txn,
+    /// `limit` is out of range.
+    #[error("`limit` must be from 1 to {max}")]
+    Limit {
+        /// This front end's largest page.
+        max: u32,
+    },
+    /// `actor` is not a Discord user id.
+    #[error("`actor` must be a Discord user id (digits)")]
+    Actor,
+}
+
+/// A give / deduct as a front end received it (nothing checked yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveInput {
+    /// Roblox user id or username as typed.
+    pub user: String,
+    /// Amount as received.
+    pub amount: i64,
+    /// Why, as typed.
+    pub reason: String,
+    /// Txn id of an earlier command, as typed.
+    pub txn: Option<String>,
+}
+
+/// A checked give / deduct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveArgs {
+    /// Whose wallet.
+    pub target: Target,
+    /// How much.
+    pub amount: i64,
+    /// Why (trimmed).
+    pub reason: String,
+    /// Replay of an earlier txn.
+    pub replay: Option<TxnId>,
+}
+
+impl MoveArgs {
+    /// Checks every option in the order the member typed them; the first problem is reported.
+    pub fn parse(input: &MoveInput, max_amount: i64) -> Result<Self, OptionError> {
+        Ok(Self {
+            target: parse_user(&input.user)?,
+            amount: parse_amount(input.amount, max_amount)?,
+            reason: parse_reason(&input.reason)?,
+            replay: parse_txn(input.txn.as_deref())?,
+        })
+    }
+}
+
+/// A checked balance question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceArgs {
+    /// Whose wallet.
+    pub target: Target,
+}
+
+impl BalanceArgs {
+    /// Checks `user`.
+    pub fn parse(user: &str) -> Result<Self, OptionError> {
+        Ok(Self {
+            target: parse_user(user)?,
+        })
+    }
+}
+
+/// Page sizes of one front end: Discord fits ten records in one embed, text front ends more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimits {
+    /// Records per page when `limit` is absent.
+    pub default: u32,
+    /// Largest `limit`.
+    pub max: u32,
+}
+
+/// An audit query as a front end received it (nothing checked yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditInput {
+    /// Only this Roblox user (id or username), as typed.
+    pub user: Option<String>,
+    /// Only movements by this Discord user id, as typed.
+    pub actor: Option<String>,
+    /// Records per page, as received.
+    pub limit: Option<i64>,
+    /// Cursor of the next page, as printed on the previous one.
+    pub cursor: Option<String>,
+}
+
+/// A checked audit query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditArgs {
+    /// Only this player.
+    pub user: Option<Target>,
+    /// Only movements by this Discord user id.
+    pub actor: Option<String>,
+    /// Records per page.
+    pub limit: u32,
+    /// Cursor of the next page.
+    pub cursor: Option<String>,
+}
+
+impl AuditArgs {
+    /// Checks every option against this front end's page sizes.
+    pub fn parse(input: &AuditInput, pages: PageLimits) -> Result<Self, OptionError> {
+        Ok(Self {
+            user: input.user.as_deref().map(parse_user).transpose()?,
+            actor: input.actor.as_deref().map(parse_actor).transpose()?,
+            limit: parse_limit(input.limit, pages)?,
+            cursor: input
+                .cursor
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// Roblox usernames: 3-20 characters, ASCII letters, digits and at most one underscore that is
+/// neither first nor last.
+fn is_roblox_username(s: &str) -> bool {
+    let len_ok = (3..=20).contains(&s.len());
+    let chars_ok = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let underscores = s.bytes().filter(|b| *b == b'_').count();
+    len_ok && chars_ok && underscores <= 1 && !s.starts_with('_') && !s.ends_with('_')
+}
+
+/// `user`: a Roblox user id (digits) or username (a leading `@` is accepted).
+pub fn parse_user(raw: &str) -> Result<Target, OptionError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(OptionError::EmptyUser);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<i64>() {
+            Ok(id) if (1..=MAX_SAFE_INTEGER).contains(&id) => Ok(Target::Id(id.unsigned_abs())),
+            _ => Err(OptionError::UserIdRange(s.chars().take(24).collect())),
+        };
+    }
+    let name = s.strip_prefix('@').unwrap_or(s);
+    if is_roblox_username(name) {
+        Ok(Target::Name(name.to_owned()))
+    } else {
+        Err(OptionError::BadUsername)
+    }
+}
+
+/// `amount`: 1 ..= `max`.
+pub fn parse_amount(amount: i64, max: i64) -> Result<i64, OptionError> {
+    if (1..=max).contains(&amount) {
+        Ok(amount)
+    } else {
+        Err(OptionError::Amount { max })
+    }
+}
+
+/// `reason`: trimmed, 1-200 characters, no control characters (line breaks included).
+pub fn parse_reason(raw: &str) -> Result<String, OptionError> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n == 0 || n > MAX_REASON_CHARS || s.chars().any(char::is_control) {
+        return Err(OptionError::Reason);
+    }
+    Ok(s.to_owned())
+}
+
+/// `txn`: absent, or a txn id.
+pub fn parse_txn(raw: Option<&str>) -> Result<Option<TxnId>, OptionError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse::<TxnId>().map(Some).map_err(|_| OptionError::Txn),
+    }
+}
+
+/// `limit`: absent (the front end's default) or 1 ..= its maximum.
+pub fn parse_limit(raw: Option<i64>, pages: PageLimits) -> Result<u32, OptionError> {
+    let Some(n) = raw else {
+        return Ok(pages.default);
+    };
+    match u32::try_from(n) {
+        Ok(n) if (1..=pages.max).contains(&n) => Ok(n),
+        _ => Err(OptionError::Limit { max: pages.max }),
+    }
+}
+
+/// `actor`: a Discord user id (a snowflake: 1-20 digits).
+pub fn parse_actor(raw: &str) -> Result<String, OptionError> {
+    let s = raw.trim();
+    if (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(OptionError::Actor)
+    }
+}

@@ -1,0 +1,289 @@
+//! The flows of the commands, the same for every front end: a give / deduct (authorize, resolve,
+//! confirm, execute, follow a pending txn), a balance, an audit page. A front end takes part
+//! through [`Confirm`] and draws what comes back.
+
+use super::args::{AuditArgs, BalanceArgs, MoveArgs};
+use crate::service::{
+    ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, MoveRequest, Outcome, Receipt,
+    RobloxUser, Service, ServiceError, Target,
+};
+use shared::{AuditRecord, Op};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Why a confirmation ended without going ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The invoker pressed Cancel.
+    ByInvoker,
+    /// Nobody confirmed before the deadline.
+    TimedOut,
+    /// The command lacked the front end's explicit "yes" (the CLI's `--yes`, `confirm:yes`).
+    NotConfirmed {
+        /// How to say yes in this front end.
+        flag: &'static str,
+        /// The confirmation threshold.
+        threshold: i64,
+    },
+}
+
+/// The end of a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The invoker confirmed in time.
+    Confirmed,
+    /// Not going ahead.
+    Cancelled(CancelReason),
+}
+
+/// What a confirmation prompt is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompt<'a> {
+    /// Give or deduct.
+    pub op: Op,
+    /// How much.
+    pub amount: i64,
+    /// The resolved player.
+    pub player: &'a RobloxUser,
+    /// Why.
+    pub reason: &'a str,
+    /// The confirmation threshold the amount is above.
+    pub threshold: i64,
+}
+
+/// How a front end takes part in a give / deduct: it asks the member to confirm, and may show
+/// progress. Its errors (a failed reply) end the flow.
+pub trait Confirm: Send {
+    /// The front end's error; a service error converts into it.
+    type Error: From<ServiceError> + Send;
+
+    /// Asks the member whether `prompt` goes ahead.
+    fn confirm<'a>(&'a mut self, prompt: Prompt<'a>) -> BoxFut<'a, Result<Decision, Self::Error>>;
+
+    /// Money is about to move to or from `player` (shown before the service is asked).
+    fn working<'a>(
+        &'a mut self,
+        op: Op,
+        amount: i64,
+        player: &'a RobloxUser,
+    ) -> BoxFut<'a, Result<(), Self::Error>> {
+        let _ = (op, amount, player);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The receipt came back pending; the flow now follows it up.
+    fn pending<'a>(&'a mut self, receipt: &'a Receipt) -> BoxFut<'a, Result<(), Self::Error>> {
+        let _ = receipt;
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// How long and how often a pending receipt re-reads its txn's stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowUp {
+    /// Give up after this long (the reconciler keeps driving the txn).
+    pub within: Duration,
+    /// Pause between two reads.
+    pub every: Duration,
+}
+
+impl FollowUp {
+    /// No follow-up: a pending receipt is the answer.
+    pub const NONE: FollowUp = FollowUp {
+        within: Duration::ZERO,
+        every: Duration::from_secs(1),
+    };
+    /// Discord: the interaction token lives 15 minutes; follow up for 14, every 2 s.
+    pub const DISCORD: FollowUp = FollowUp {
+        within: Duration::from_secs(14 * 60),
+        every: Duration::from_secs(2),
+    };
+}
+
+/// How a give / deduct ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveResult {
+    /// Not confirmed: nothing was sent.
+    Cancelled {
+        /// Give or deduct.
+        op: Op,
+        /// How much.
+        amount: i64,
+        /// Why not.
+        why: CancelReason,
+    },
+    /// The service answered with a settled outcome at once.
+    Done(Receipt),
+    /// Pending at first; settled while followed up (this receipt holds the settled outcome).
+    SettledLater(Receipt),
+    /// Still pending when the follow-up ended; the reconciler settles it.
+    StillPending(Receipt),
+}
+
+impl MoveResult {
+    /// The label of the command counter (`crate::metrics::command`).
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            MoveResult::Cancelled { .. } => "cancelled",
+            MoveResult::Done(r) | MoveResult::SettledLater(r) => outcome_label(&r.outcome),
+            MoveResult::StillPending(_) => "pending",
+        }
+    }
+
+    /// The last receipt, unless cancelled.
+    pub fn receipt(&self) -> Option<&Receipt> {
+        match self {
+            MoveResult::Cancelled { .. } => None,
+            MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
+                Some(r)
+            }
+        }
+    }
+}
+
+/// The metric label of an outcome.
+pub fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied { .. } => "applied",
+        Outcome::Rejected { .. } => "rejected",
+        Outcome::AlreadyProcessed { .. } => "duplicate",
+        Outcome::NotDelivered => "not_delivered",
+        Outcome::Pending => "pending",
+    }
+}
+
+/// A give / deduct: refuses an amount over the actor's role maximum before anything is asked,
+/// resolves the player, asks to confirm above the threshold, executes, and follows a pending
+/// receipt up to `follow.within` (sleeping on tokio's clock, so tests can pause time).
+pub async fn run_move<C: Confirm>(
+    service: &Service,
+    actor: ActorCtx,
+    op: Op,
+    args: MoveArgs,
+    ui: &mut C,
+    follow: FollowUp,
+) -> Result<MoveResult, C::Error> {
+    service
+        .config()
+        .policy
+        .authorize(&actor, args.amount)
+        .map_err(ServiceError::from)?;
+    let player = service.resolve(&args.target).await?;
+    if service.needs_confirmation(args.amount) {
+        let prompt = Prompt {
+            op,
+            amount: args.amount,
+            player: &player,
+            reason: &args.reason,
+            threshold: service.config().policy.confirm_above,
+        };
+        if let Decision::Cancelled(why) = ui.confirm(prompt).await? {
+            return Ok(MoveResult::Cancelled {
+                op,
+                amount: args.amount,
+                why,
+            });
+        }
+    }
+    ui.working(op, args.amount, &player).await?;
+    let receipt = service
+        .execute(MoveRequest {
+            actor,
+            op,
+            target: Target::Id(player.id),
+            amount: args.amount,
+            reason: args.reason,
+            replay: args.replay,
+        })
+        .await?;
+    if receipt.outcome != Outcome::Pending {
+        return Ok(MoveResult::Done(receipt));
+    }
+    ui.pending(&receipt).await?;
+    Ok(follow_up(service, receipt, follow).await)
+}
+
+/// Re-reads a pending txn's stored state until it settles or `follow.within` passes.
+pub async fn follow_up(service: &Service, receipt: Receipt, follow: FollowUp) -> MoveResult {
+    let until = Instant::now() + follow.within;
+    while Instant::now() < until {
+        tokio::time::sleep(follow.every).await;
+        match service.stored_outcome(&receipt.txn).await {
+            Ok(Some(Outcome::Pending)) | Err(_) => continue,
+            Ok(None) => break,
+            Ok(Some(outcome)) => {
+                return MoveResult::SettledLater(Receipt { outcome, ..receipt });
+            }
+        }
+    }
+    MoveResult::StillPending(receipt)
+}
+
+/// A balance.
+pub async fn run_balance(
+    service: &Service,
+    actor: &ActorCtx,
+    args: &BalanceArgs,
+) -> Result<BalanceView, ServiceError> {
+    service.balance(actor, &args.target).await
+}
+
+/// An audit question with its player resolved: what to show as the filter, and the query.
+#[derive(Debug, Clone)]
+pub struct AuditAnswer {
+    /// The player asked about, resolved.
+    pub player: Option<RobloxUser>,
+    /// The query of `page`; its cursor is the page's.
+    pub query: AuditQuery,
+    /// The records.
+    pub page: AuditPage,
+}
+
+/// One audit page: resolves the player, then asks the audit log.
+pub async fn run_audit(
+    service: &Service,
+    actor: &ActorCtx,
+    args: &AuditArgs,
+) -> Result<AuditAnswer, ServiceError> {
+    let player = match &args.user {
+        Some(t) => Some(service.resolve(t).await?),
+        None => None,
+    };
+    let query = AuditQuery {
+        user_id: player.as_ref().map(|p| p.id),
+        actor_id: args.actor.clone(),
+        limit: args.limit,
+        cursor: args.cursor.clone(),
+    };
+    let page = service.audit(actor, &query).await?;
+    Ok(AuditAnswer {
+        player,
+        query,
+        page,
+    })
+}
+
+/// Up to `max` records matching `query` from its first page on, newest first (pages of 100).
+pub async fn all_records(
+    service: &Service,
+    actor: &ActorCtx,
+    query: &AuditQuery,
+    max: usize,
+) -> Result<Vec<AuditRecord>, ServiceError> {
+    let mut q = AuditQuery {
+        limit: 100,
+        cursor: None,
+        ..query.clone()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = service.audit(actor, &q).await?;
+        out.extend(page.records);
+        match page.next_cursor {
+            Some(c) if out.len() < max => q.cursor = Some(c),
+            _ => break,
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}

@@ -1,0 +1,18 @@
+//! One front-end layer for Discord, the CLI and the sandbox console: a command's arguments,
+//! validation, flow and the words of every answer live here once; each front end only reads
+//! its input and draws what comes back.
+//!
+//! - [`args`]: raw option values in, checked arguments out (or an option error in words).
+//! - [`flow`]: the command flows (give / deduct with confirm and follow-up, balance, audit).
+//! - [`words`]: every answer as a [`words::Card`] of plain words, per-front-end [`words::Dialect`].
+//! - [`error`]: the one mapping from option and service errors to the member's message.
+
+pub mod args;
+pub mod error;
+pub mod flow;
+pub mod words;
+
+pub use args::{AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits};
+pub use error::Failure;
+pub use flow::{CancelReason, Confirm, Decision, FollowUp, MoveResult, Prompt};
+pub use words::{Card, Dialect, Field, PlainText, Tone};

@@ -1,0 +1,473 @@
+//! The words of every answer, in one place: receipts for each outcome, the confirmation prompt,
+//! cancels, "sending", balances, audit pages and records, log posts and errors. Each answer is a
+//! [`Card`] (title, tone, fields); Discord draws it as an embed, the CLI as lines, the console as
+//! a text box. What differs per front end (escaping, times, how an option is written) is its
+//! [`Dialect`].
+
+use super::flow::CancelReason;
+use crate::service::{BalanceView, Committer, Outcome, Receipt, RobloxUser, SettledTxn};
+use shared::{AuditRecord, Op, RecordOutcome, RejectReason};
+use std::time::Duration;
+
+/// How an answer reads at a glance (Discord picks a colour from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Money moved.
+    Applied,
+    /// Refused, or an error.
+    Rejected,
+    /// Nothing new: a duplicate or a cancel.
+    Duplicate,
+    /// Waiting: sending, pending, a prompt.
+    Pending,
+    /// Final without moving money.
+    NotDelivered,
+    /// Information (balance, audit).
+    Info,
+}
+
+/// One labelled value of a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Label.
+    pub name: String,
+    /// Value (may span lines).
+    pub value: String,
+    /// Whether Discord may put it beside its neighbours.
+    pub inline: bool,
+}
+
+/// One answer: what a Discord embed holds, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// Title line.
+    pub title: String,
+    /// Tone.
+    pub tone: Tone,
+    /// Text under the title.
+    pub description: Option<String>,
+    /// Labelled values, in order.
+    pub fields: Vec<Field>,
+    /// Small print at the end.
+    pub footer: Option<String>,
+}
+
+impl Card {
+    fn new(title: impl Into<String>, tone: Tone) -> Self {
+        Self {
+            title: title.into(),
+            tone,
+            description: None,
+            fields: Vec::new(),
+            footer: None,
+        }
+    }
+
+    fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            value: value.into(),
+            inline,
+        });
+        self
+    }
+
+    fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    fn footer(mut self, text: impl Into<String>) -> Self {
+        self.footer = Some(text.into());
+        self
+    }
+}
+
+/// What differs in how each front end writes the same words.
+pub trait Dialect {
+    /// Text typed by people (names, reasons, ids from storage), made safe and cut to `max`
+    /// characters.
+    fn typed(&self, text: &str, max: usize) -> String;
+    /// An id shown as code.
+    fn code(&self, text: &str) -> String;
+    /// A button name in running text.
+    fn button(&self, label: &str) -> String;
+    /// A moment (Unix ms).
+    fn time(&self, unix_ms: i64) -> String;
+    /// A Discord member by id.
+    fn member(&self, id: &str) -> String;
+    /// How a command option is written (`txn` → "the txn option", "--txn <id>", "txn:<id>").
+    fn option(&self, name: &str) -> String;
+    /// Whether a pending receipt is updated in place when its txn settles.
+    fn updates_receipts(&self) -> bool;
+}
+
+/// Plain text (the CLI, the sandbox console): nothing escaped, times in UTC.
+#[derive(Debug, Clone, Copy)]
+pub struct PlainText {
+    /// How this front end writes option `name`.
+    pub option: fn(&str) -> String,
+}
+
+impl Dialect for PlainText {
+    fn typed(&self, text: &str, max: usize) -> String {
+        let mut out: String = text
+            .chars()
+            .take(max)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if text.chars().nth(max).is_some() {
+            out.push('…');
+        }
+        out
+    }
+
+    fn code(&self, text: &str) -> String {
+        text.to_owned()
+    }
+
+    fn button(&self, label: &str) -> String {
+        label.to_owned()
+    }
+
+    fn time(&self, unix_ms: i64) -> String {
+        utc(unix_ms)
+    }
+
+    fn member(&self, id: &str) -> String {
+        format!("member {id}")
+    }
+
+    fn option(&self, name: &str) -> String {
+        (self.option)(name)
+    }
+
+    fn updates_receipts(&self) -> bool {
+        false
+    }
+}
+
+/// Unix ms as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// "Give" / "Deduct".
+pub fn verb(op: Op) -> &'static str {
+    match op {
+        Op::Give => "Give",
+        Op::Deduct => "Deduct",
+    }
+}
+
+/// A Roblox player as shown on every answer: display name (@username, id).
+pub fn player_line(user: &RobloxUser, d: &dyn Dialect) -> String {
+    format!(
+        "{} (@{}, {})",
+        d.typed(&user.display_name, 40),
+        d.typed(&user.name, 40),
+        d.code(&user.id.to_string())
+    )
+}
+
+/// A rejection reason in plain words.
+pub fn reject_words(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::InsufficientFunds => {
+            "insufficient funds: the balance is smaller than the amount"
+        }
+        RejectReason::AmountOutOfRange => "the amount is outside the range the game allows",
+        RejectReason::BalanceOverflow => "the balance would pass the game's maximum balance",
+        RejectReason::Expired => "it reached the game after its validity window closed",
+        RejectReason::NotYetValid => "the game server's clock is behind; nothing moved, try again",
+        RejectReason::Stale => "too old to be checked against the wallet's history; nothing moved",
+    }
+}
+
+fn committer_words(by: &Committer, d: &dyn Dialect) -> String {
+    match by {
+        Committer::Bot => "the bot (player offline)".to_owned(),
+        Committer::GameServer(Some(job)) => format!("game server {}", d.code(&d.typed(job, 64))),
+        Committer::GameServer(None) => "the game server".to_owned(),
+    }
+}
+
+/// Title, tone and extra fields of an outcome.
+fn outcome_parts(
+    outcome: &Outcome,
+    d: &dyn Dialect,
+) -> (&'static str, Tone, Vec<(String, String)>) {
+    match outcome {
+        Outcome::Applied {
+            balance_after,
+            committed_by,
+        } => (
+            "✅ Applied",
+            Tone::Applied,
+            vec![
+                ("New balance".into(), balance_after.to_string()),
+                ("Saved by".into(), committer_words(committed_by, d)),
+            ],
+        ),
+        Outcome::Rejected { reason, balance } => (
+            "⛔ Rejected",
+            Tone::Rejected,
+            vec![
+                ("Why".into(), reject_words(*reason).to_owned()),
+                ("Balance (unchanged)".into(), balance.to_string()),
+            ],
+        ),
+        Outcome::AlreadyProcessed { original } => {
+            let (title, _, mut fields) = outcome_parts(original, d);
+            fields.insert(
+                0,
+                (
+                    "Duplicate".into(),
+                    format!(
+                        "this txn was already processed ({}); nothing changed now",
+                        title.trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+                    ),
+                ),
+            );
+            ("🔁 Already processed", Tone::Duplicate, fields)
+        }
+        Outcome::NotDelivered => (
+            "❌ Not delivered",
+            Tone::NotDelivered,
+            vec![(
+                "Why".into(),
+                "no game server applied it before it expired; nothing moved".into(),
+            )],
+        ),
+        Outcome::Pending => {
+            let status = if d.updates_receipts() {
+                "sent, not confirmed yet; this receipt is updated when it settles".to_owned()
+            } else {
+                format!(
+                    "sent, not confirmed yet; the bot keeps following it up (replay with {} to \
+                     see where it stands)",
+                    d.option("txn")
+                )
+            };
+            ("⏳ Pending", Tone::Pending, vec![("Status".into(), status)])
+        }
+    }
+}
+
+/// The receipt of a give / deduct, for every outcome; `reason` is shown when given.
+pub fn receipt(r: &Receipt, reason: Option<&str>, d: &dyn Dialect) -> Card {
+    let (title, tone, extra) = outcome_parts(&r.outcome, d);
+    let mut card = Card::new(format!("{title}: {} {}", verb(r.op), r.amount), tone)
+        .field("Player", player_line(&r.user, d), false)
+        .field("Amount", r.amount.to_string(), true);
+    for (name, value) in extra {
+        card = card.field(name, value, true);
+    }
+    if let Some(reason) = reason {
+        card = card.field("Reason", d.typed(reason, 200), false);
+    }
+    card.field("Txn id", d.code(r.txn.as_str()), false)
+        .footer(format!(
+            "Replay with {} to re-check without moving money twice.",
+            d.option("txn")
+        ))
+}
+
+/// The question asked before a large amount moves.
+pub fn confirm_prompt(
+    op: Op,
+    amount: i64,
+    user: &RobloxUser,
+    reason: &str,
+    threshold: i64,
+    timeout: Duration,
+    d: &dyn Dialect,
+) -> Card {
+    Card::new(format!("Confirm: {} {amount}?", verb(op)), Tone::Pending)
+        .description(format!(
+            "This is above the confirmation threshold of {threshold}. Press {} within {} s to \
+             send it; nothing moves otherwise.",
+            d.button("Confirm"),
+            timeout.as_secs()
+        ))
+        .field("Player", player_line(user, d), false)
+        .field("Reason", d.typed(reason, 200), false)
+}
+
+/// Shown when a confirmation ends without going ahead.
+pub fn cancelled(op: Op, amount: i64, why: CancelReason) -> Card {
+    let text = match why {
+        CancelReason::ByInvoker => "Cancelled: nothing was sent and nothing moved.".to_owned(),
+        CancelReason::TimedOut => {
+            "Not confirmed in time: nothing was sent and nothing moved.".to_owned()
+        }
+        CancelReason::NotConfirmed { flag, threshold } => format!(
+            "Not confirmed: {amount} is above the confirmation threshold ({threshold}); repeat \
+             the command with {flag}. Nothing was sent and nothing moved."
+        ),
+    };
+    Card::new(format!("Cancelled: {} {amount}", verb(op)), Tone::Duplicate).description(text)
+}
+
+/// Shown while a command is being delivered (right away, or after Confirm).
+pub fn working(op: Op, amount: i64, user: &RobloxUser, d: &dyn Dialect) -> Card {
+    Card::new(format!("⏳ Sending: {} {amount}", verb(op)), Tone::Pending).field(
+        "Player",
+        player_line(user, d),
+        false,
+    )
+}
+
+/// A balance.
+pub fn balance(view: &BalanceView, d: &dyn Dialect) -> Card {
+    let live = if view.in_live_server {
+        "yes: a game server holds the wallet; its unsaved balance may be newer"
+    } else {
+        "no"
+    };
+    let as_of = match view.as_of_ms {
+        Some(ms) => d.time(ms),
+        None => "never saved (new wallet)".to_owned(),
+    };
+    Card::new("Balance", Tone::Info)
+        .field("Player", player_line(&view.user, d), false)
+        .field("Balance", view.balance.to_string(), true)
+        .field("As of", as_of, true)
+        .field("In a live server", live, false)
+}
+
+/// What an audit page is filtered by: "player …, by …" or "All movements".
+pub fn audit_filter(player: Option<&RobloxUser>, actor: Option<&str>, d: &dyn Dialect) -> String {
+    let mut filter = Vec::new();
+    if let Some(p) = player {
+        filter.push(format!("player {}", player_line(p, d)));
+    }
+    if let Some(a) = actor {
+        filter.push(format!("by {}", d.member(a)));
+    }
+    if filter.is_empty() {
+        "All movements".to_owned()
+    } else {
+        filter.join(", ")
+    }
+}
+
+/// One audit record: a headline and the details (time, balance, who, reason, txn id), with the
+/// reason cut to `reason_chars`.
+pub fn record_line(r: &AuditRecord, reason_chars: usize, d: &dyn Dialect) -> (String, String) {
+    let outcome = match (r.outcome, r.reject_reason) {
+        (RecordOutcome::Applied, _) => "applied".to_owned(),
+        (RecordOutcome::Rejected, Some(reason)) => format!("rejected ({})", reject_words(reason)),
+        (RecordOutcome::Rejected, None) => "rejected".to_owned(),
+    };
+    let by = match (&r.actor_name, &r.actor_id) {
+        (Some(name), Some(id)) => format!("{} ({})", d.typed(name, 32), d.code(&d.typed(id, 20))),
+        (Some(name), None) => d.typed(name, 32),
+        _ => r.source.as_str().to_owned(),
+    };
+    (
+        format!(
+            "{} {} · user {} · {outcome}",
+            verb(r.op),
+            r.amount,
+            r.user_id
+        ),
+        format!(
+            "{} · balance {} · by {by}\n{}\n{}",
+            d.time(r.applied_at),
+            r.balance_after,
+            d.typed(&r.reason, reason_chars),
+            d.code(r.txn_id.as_str())
+        ),
+    )
+}
+
+/// One audit page, newest first; `more` says how to reach older records when there are some.
+pub fn audit_page(
+    filter: &str,
+    records: &[AuditRecord],
+    more: Option<&str>,
+    reason_chars: usize,
+    d: &dyn Dialect,
+) -> Card {
+    let mut card = Card::new("Audit log", Tone::Info).description(if records.is_empty() {
+        format!("{filter}: no records.")
+    } else {
+        format!("{filter}: {} record(s), newest first.", records.len())
+    });
+    for r in records {
+        let (name, value) = record_line(r, reason_chars, d);
+        card = card.field(name, value, false);
+    }
+    if let Some(how) = more {
+        card = card.footer(format!("Older records exist: {how}."));
+    }
+    card
+}
+
+/// The log channel's post for one settled movement.
+pub fn log_post(t: &SettledTxn, d: &dyn Dialect) -> Card {
+    let (title, tone, extra) = outcome_parts(&t.outcome, d);
+    let mut card = Card::new(format!("{title}: {} {}", verb(t.op), t.amount), tone)
+        .field("Roblox user id", d.code(&t.user_id.to_string()), true)
+        .field(
+            "By",
+            format!(
+                "{} ({})",
+                d.typed(&t.actor_name, 32),
+                d.member(&d.typed(&t.actor_id, 20))
+            ),
+            true,
+        )
+        .field("Reason", d.typed(&t.reason, 200), false);
+    for (name, value) in extra {
+        card = card.field(name, value, true);
+    }
+    card.field("Txn id", d.code(t.txn.as_str()), false)
+}
+
+/// A command that did not go through: the message from [`super::error`], in plain words.
+pub fn not_done(message: &str, d: &dyn Dialect) -> Card {
+    Card::new("Not done", Tone::Rejected).description(d.typed(message, 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_795_132_800_000), "2026-11-20 00:00:00 UTC");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn plain_text_cuts_and_flattens_typed_text() {
+        let d = PlainText {
+            option: |n| format!("--{n}"),
+        };
+        assert_eq!(d.typed("a\nb", 10), "a b");
+        assert_eq!(d.typed("abcdef", 3), "abc…");
+        assert_eq!(d.typed("abc", 3), "abc");
+        assert_eq!(d.option("txn"), "--txn");
+    }
+}

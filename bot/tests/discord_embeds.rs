@@ -1,0 +1,208 @@
+//! Every embed and error message the Discord front end can show, for fixed inputs, equals
+//! `snapshots/discord_embeds.json`: the words live in the shared front-end layer, and this pins
+//! what Discord members see byte for byte (regenerate with `UPDATE_SNAPSHOTS=1`, review the diff).
+
+use bot::discord::confirm::CancelReason;
+use bot::discord::error::CommandError;
+use bot::discord::render;
+use bot::service::{
+    BalanceView, Committer, Outcome, PortError, Receipt, Refusal, RobloxUser, ServiceError,
+    SettledTxn,
+};
+use serde_json::{Value, json};
+use shared::{AuditRecord, Op, RecordOutcome, RejectReason, Source, TxnId};
+use std::time::Duration;
+
+const SNAPSHOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/snapshots/discord_embeds.json"
+);
+
+fn txn() -> TxnId {
+    "01JD2Z5K7Q8R9S0T1V2W3X4Y5Z".parse().unwrap()
+}
+
+fn player() -> RobloxUser {
+    RobloxUser {
+        id: 1001,
+        name: "amber_1001".into(),
+        display_name: "Amber *the* @everyone".into(),
+    }
+}
+
+fn outcomes() -> Vec<Outcome> {
+    let mut v = vec![
+        Outcome::Applied {
+            balance_after: 1_500,
+            committed_by: Committer::Bot,
+        },
+        Outcome::Applied {
+            balance_after: 7,
+            committed_by: Committer::GameServer(Some("job_1-a".into())),
+        },
+        Outcome::Applied {
+            balance_after: 0,
+            committed_by: Committer::GameServer(None),
+        },
+        Outcome::NotDelivered,
+        Outcome::Pending,
+    ];
+    for reason in [
+        RejectReason::InsufficientFunds,
+        RejectReason::AmountOutOfRange,
+        RejectReason::BalanceOverflow,
+        RejectReason::Expired,
+        RejectReason::NotYetValid,
+        RejectReason::Stale,
+    ] {
+        v.push(Outcome::Rejected {
+            reason,
+            balance: 42,
+        });
+    }
+    let originals = v.clone();
+    for o in originals {
+        v.push(Outcome::AlreadyProcessed {
+            original: Box::new(o),
+        });
+    }
+    v
+}
+
+fn record(actor: (Option<&str>, Option<&str>), outcome: RecordOutcome) -> AuditRecord {
+    AuditRecord {
+        txn_id: txn(),
+        source: Source::Discord,
+        user_id: 1001,
+        op: Op::Deduct,
+        amount: 3,
+        outcome,
+        reject_reason: (outcome == RecordOutcome::Rejected)
+            .then_some(RejectReason::InsufficientFunds),
+        balance_after: 2,
+        reason: "said (oops) - *sorry*".into(),
+        actor_id: actor.0.map(str::to_owned),
+        actor_name: actor.1.map(str::to_owned),
+        server_job_id: Some("job-9".into()),
+        issued_at: 1_763_800_000_000,
+        applied_at: 1_763_800_001_234,
+    }
+}
+
+fn all() -> Value {
+    let mut out = serde_json::Map::new();
+    let mut put = |k: String, v: Value| {
+        out.insert(k, v);
+    };
+    for (i, outcome) in outcomes().into_iter().enumerate() {
+        let r = Receipt {
+            txn: txn(),
+            user: player(),
+            op: if i % 2 == 0 { Op::Give } else { Op::Deduct },
+            amount: 250,
+            outcome: outcome.clone(),
+        };
+        put(format!("receipt {i:02}"), json!(render::receipt_embed(&r)));
+        let t = SettledTxn {
+            txn: txn(),
+            user_id: 1001,
+            op: Op::Give,
+            amount: 5,
+            actor_id: "123456789012345678".into(),
+            actor_name: "Mod_[x]".into(),
+            reason: "event #1".into(),
+            outcome,
+            settled_at_ms: 1_763_800_000_000,
+        };
+        put(format!("log {i:02}"), json!(render::log_embed(&t)));
+    }
+    for (i, (live, as_of)) in [(true, Some(1_763_800_000_000)), (false, None)]
+        .into_iter()
+        .enumerate()
+    {
+        let view = BalanceView {
+            user: player(),
+            balance: 77,
+            as_of_ms: as_of,
+            in_live_server: live,
+        };
+        put(format!("balance {i}"), json!(render::balance_embed(&view)));
+    }
+    let records = vec![
+        record((Some("42"), Some("ops")), RecordOutcome::Applied),
+        record((None, Some("ops")), RecordOutcome::Rejected),
+        record((None, None), RecordOutcome::Applied),
+    ];
+    put(
+        "audit page".into(),
+        json!(render::audit_embed("player x, by <@42>", &records, true)),
+    );
+    put(
+        "audit empty".into(),
+        json!(render::audit_embed("All movements", &[], false)),
+    );
+    put(
+        "prompt".into(),
+        json!(render::confirm_prompt_embed(
+            Op::Deduct,
+            500_000,
+            &player(),
+            "big *one*",
+            100_000,
+            Duration::from_secs(60)
+        )),
+    );
+    for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
+        put(
+            format!("cancelled {why:?}"),
+            json!(render::cancelled_embed(Op::Give, 500_000, why)),
+        );
+    }
+    put(
+        "working".into(),
+        json!(render::working_embed(Op::Give, 9, &player())),
+    );
+    let errors = [
+        CommandError::Service(ServiceError::Refused(Refusal::NotAllowed)),
+        CommandError::Service(ServiceError::Refused(Refusal::OverRoleMax { max: 100 })),
+        CommandError::Service(ServiceError::Refused(Refusal::DailyCap {
+            cap: 10,
+            used: 9,
+        })),
+        CommandError::Service(ServiceError::Refused(Refusal::UnknownUser(
+            "named \"x\"".into(),
+        ))),
+        CommandError::Service(ServiceError::Refused(Refusal::ReplayMismatch(txn()))),
+        CommandError::Service(ServiceError::Unavailable(PortError::new(
+            "open cloud",
+            "503",
+        ))),
+        CommandError::Option(bot::frontend::OptionError::BadUsername),
+        CommandError::Option(bot::frontend::OptionError::Amount { max: 9 }),
+        CommandError::Option(bot::frontend::OptionError::UserIdRange("0".into())),
+        CommandError::Option(bot::frontend::OptionError::Limit { max: 10 }),
+        CommandError::NotInGuild,
+    ];
+    for (i, e) in errors.iter().enumerate() {
+        let message = e.user_message("ab12");
+        put(
+            format!("error {i:02}"),
+            json!({ "message": message, "embed": render::error_embed(&message), "label": e.metric_label() }),
+        );
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn discord_embeds_match_the_snapshot() {
+    let now = serde_json::to_string_pretty(&all()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(SNAPSHOT, &now).unwrap();
+    }
+    let committed = std::fs::read_to_string(SNAPSHOT)
+        .unwrap_or_else(|e| panic!("{SNAPSHOT} missing ({e}); run with UPDATE_SNAPSHOTS=1"));
+    assert_eq!(
+        committed, now,
+        "Discord's visible text changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}

@@ -1,0 +1,261 @@
+//! The shared option rules (`bot::frontend::args`): every front end's raw values in, checked
+//! arguments or a message naming the option out. Moved here from the Discord front end, plus a
+//! table of every rule as each front end meets it.
+
+use bot::discord::commands::AUDIT_PAGES as DISCORD;
+use bot::frontend::args::{self, PageLimits};
+use bot::frontend::{
+    AuditArgs, AuditInput, BalanceArgs, Failure, MoveArgs, MoveInput, OptionError,
+};
+use bot::service::Target;
+use shared::TxnId;
+
+const TEXT: PageLimits = bot::cli::PAGES;
+
+#[test]
+fn options_parse_or_name_the_problem() {
+    assert_eq!(args::parse_user(" 156 "), Ok(Target::Id(156)));
+    assert_eq!(
+        args::parse_user("@Builder_Man"),
+        Ok(Target::Name("Builder_Man".into()))
+    );
+    assert_eq!(args::parse_user("   "), Err(OptionError::EmptyUser));
+    assert_eq!(
+        args::parse_user("0"),
+        Err(OptionError::UserIdRange("0".into()))
+    );
+    assert_eq!(
+        args::parse_user("9007199254740992"),
+        Err(OptionError::UserIdRange("9007199254740992".into()))
+    );
+    for bad in [
+        "ab",
+        "_abc",
+        "abc_",
+        "a__b",
+        "a_b_c",
+        "name with space",
+        "x".repeat(21).as_str(),
+        "<@123>",
+        "ümlaut",
+    ] {
+        assert_eq!(
+            args::parse_user(bad),
+            Err(OptionError::BadUsername),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        args::parse_amount(0, 100),
+        Err(OptionError::Amount { max: 100 })
+    );
+    assert_eq!(
+        args::parse_amount(101, 100),
+        Err(OptionError::Amount { max: 100 })
+    );
+    assert_eq!(
+        args::parse_amount(-5, 100),
+        Err(OptionError::Amount { max: 100 })
+    );
+    assert_eq!(args::parse_amount(100, 100), Ok(100));
+    assert_eq!(args::parse_reason("  prize  "), Ok("prize".into()));
+    assert_eq!(args::parse_reason(" "), Err(OptionError::Reason));
+    assert_eq!(args::parse_reason("a\nb"), Err(OptionError::Reason));
+    assert_eq!(
+        args::parse_reason(&"é".repeat(201)),
+        Err(OptionError::Reason)
+    );
+    assert_eq!(
+        args::parse_reason(&"é".repeat(200)).map(|s| s.chars().count()),
+        Ok(200)
+    );
+    assert_eq!(args::parse_txn(None), Ok(None));
+    assert_eq!(args::parse_txn(Some("  ")), Ok(None));
+    assert_eq!(args::parse_txn(Some("not-a-txn")), Err(OptionError::Txn));
+    let id = TxnId::generate();
+    assert_eq!(args::parse_txn(Some(id.as_str())), Ok(Some(id)));
+    assert_eq!(args::parse_limit(None, DISCORD), Ok(10));
+    assert_eq!(args::parse_limit(Some(10), DISCORD), Ok(10));
+    assert_eq!(
+        args::parse_limit(Some(0), DISCORD),
+        Err(OptionError::Limit { max: 10 })
+    );
+    assert_eq!(
+        args::parse_limit(Some(11), DISCORD),
+        Err(OptionError::Limit { max: 10 })
+    );
+    // The first bad option is reported, with a message that names it.
+    let input = MoveInput {
+        user: "someone".into(),
+        amount: 0,
+        reason: "".into(),
+        txn: Some("x".into()),
+    };
+    let err = MoveArgs::parse(&input, 1_000).unwrap_err();
+    assert_eq!(err, OptionError::Amount { max: 1_000 });
+    assert!(err.to_string().starts_with("`amount`"));
+}
+
+fn move_input(user: &str, amount: i64, reason: &str, txn: Option<&str>) -> MoveInput {
+    MoveInput {
+        user: user.into(),
+        amount,
+        reason: reason.into(),
+        txn: txn.map(str::to_owned),
+    }
+}
+
+#[test]
+fn every_move_rule_as_a_table() {
+    let txn = TxnId::generate();
+    let ok = |target: Target, amount: i64, reason: &str, replay: Option<TxnId>| {
+        Ok(MoveArgs {
+            target,
+            amount,
+            reason: reason.into(),
+            replay,
+        })
+    };
+    let cases: Vec<(MoveInput, Result<MoveArgs, OptionError>)> = vec![
+        (
+            move_input("1001", 5, "prize", None),
+            ok(Target::Id(1001), 5, "prize", None),
+        ),
+        (
+            move_input(" @Alice ", 100, "  prize  ", Some(txn.as_str())),
+            ok(
+                Target::Name("Alice".into()),
+                100,
+                "prize",
+                Some(txn.clone()),
+            ),
+        ),
+        (move_input("", 5, "x", None), Err(OptionError::EmptyUser)),
+        (
+            move_input("a-b", 5, "x", None),
+            Err(OptionError::BadUsername),
+        ),
+        (
+            move_input("x".repeat(40).as_str(), 5, "x", None),
+            Err(OptionError::BadUsername),
+        ),
+        (
+            move_input("0", 5, "x", None),
+            Err(OptionError::UserIdRange("0".into())),
+        ),
+        (
+            move_input("alice", 0, "x", None),
+            Err(OptionError::Amount { max: 100 }),
+        ),
+        (
+            move_input("alice", 101, "x", None),
+            Err(OptionError::Amount { max: 100 }),
+        ),
+        (move_input("alice", 1, " ", None), Err(OptionError::Reason)),
+        (
+            move_input("alice", 1, "a\tb", None),
+            Err(OptionError::Reason),
+        ),
+        (
+            move_input("alice", 1, "r".repeat(201).as_str(), None),
+            Err(OptionError::Reason),
+        ),
+        (
+            move_input("alice", 1, "x", Some("nope")),
+            Err(OptionError::Txn),
+        ),
+        (
+            move_input("alice", 1, "x", Some("  ")),
+            ok(Target::Name("alice".into()), 1, "x", None),
+        ),
+    ];
+    for (input, expect) in cases {
+        assert_eq!(MoveArgs::parse(&input, 100), expect, "{input:?}");
+    }
+}
+
+#[test]
+fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
+    let input = |limit: Option<i64>| AuditInput {
+        limit,
+        ..AuditInput::default()
+    };
+    assert_eq!(AuditArgs::parse(&input(None), DISCORD).unwrap().limit, 10);
+    assert_eq!(AuditArgs::parse(&input(None), TEXT).unwrap().limit, 20);
+    assert_eq!(
+        AuditArgs::parse(&input(Some(100)), TEXT).unwrap().limit,
+        100
+    );
+    assert_eq!(
+        AuditArgs::parse(&input(Some(11)), DISCORD),
+        Err(OptionError::Limit { max: 10 })
+    );
+    assert_eq!(
+        AuditArgs::parse(&input(Some(101)), TEXT),
+        Err(OptionError::Limit { max: 100 })
+    );
+    assert_eq!(
+        AuditArgs::parse(&input(Some(-1)), TEXT),
+        Err(OptionError::Limit { max: 100 })
+    );
+    assert!(
+        OptionError::Limit { max: 100 }
+            .to_string()
+            .contains("from 1 to 100")
+    );
+    let full = AuditInput {
+        user: Some("1001".into()),
+        actor: Some(" 42 ".into()),
+        limit: Some(3),
+        cursor: Some(" c1 ".into()),
+    };
+    assert_eq!(
+        AuditArgs::parse(&full, TEXT),
+        Ok(AuditArgs {
+            user: Some(Target::Id(1001)),
+            actor: Some("42".into()),
+            limit: 3,
+            cursor: Some("c1".into()),
+        })
+    );
+    for bad in ["abc", "", "123456789012345678901", "-1"] {
+        let input = AuditInput {
+            actor: Some(bad.into()),
+            ..AuditInput::default()
+        };
+        assert_eq!(
+            AuditArgs::parse(&input, TEXT),
+            Err(OptionError::Actor),
+            "{bad}"
+        );
+    }
+    let input = AuditInput {
+        user: Some("a_".into()),
+        ..AuditInput::default()
+    };
+    assert_eq!(
+        AuditArgs::parse(&input, TEXT),
+        Err(OptionError::BadUsername)
+    );
+    assert_eq!(BalanceArgs::parse("@@"), Err(OptionError::BadUsername));
+}
+
+#[test]
+fn every_option_error_reads_the_same_in_every_front_end() {
+    for e in [
+        OptionError::EmptyUser,
+        OptionError::UserIdRange("0".into()),
+        OptionError::BadUsername,
+        OptionError::Amount { max: 9 },
+        OptionError::Reason,
+        OptionError::Txn,
+        OptionError::Limit { max: 10 },
+        OptionError::Actor,
+    ] {
+        let shared = Failure::Option(e.clone());
+        let discord = bot::discord::error::CommandError::Option(e.clone());
+        assert_eq!(shared.user_message("r"), discord.user_message("r"));
+        assert_eq!(shared.metric_label(), discord.metric_label());
+        assert!(shared.user_message("r").starts_with('`'), "{e}");
+    }
+}
