@@ -15,6 +15,14 @@ pub enum Library {
 }
 
 impl Library {
+    /// The name the `roblox-emu` command line takes (`--library profile-store`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Library::ProfileStore => "profile-store",
+            Library::ProfileService => "profile-service",
+        }
+    }
+
     /// Module name in the place (`ServerStorage.Packages.<name>`).
     pub fn module_name(self) -> &'static str {
         match self {

@@ -326,3 +326,20 @@ fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_hints_name_libraries_as_the_command_line_takes_them() {
+        for lib in [Library::ProfileStore, Library::ProfileService] {
+            let parsed = Lib::from_str(lib.cli_name(), false);
+            assert!(
+                parsed.is_ok_and(|l| Library::from(l) == lib),
+                "{}",
+                lib.cli_name()
+            );
+        }
+    }
+}

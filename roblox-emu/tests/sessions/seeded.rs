@@ -27,8 +27,11 @@ fn run_config(lib: Library, servers: usize, base: u64) {
         sessions += report.sessions_started;
         if !report.ok() {
             failures.push(format!(
-                "seed {seed}: violations {:?}, script errors {}, wallets {:?} — replay: cargo run -p roblox-emu -- run --library {lib:?} --servers {servers} --seed {seed} --faults",
-                report.violations, report.script_errors, report.inconsistent_wallets
+                "seed {seed}: violations {:?}, script errors {}, wallets {:?} — replay: cargo run -p roblox-emu -- run --library {} --servers {servers} --seed {seed} --faults",
+                report.violations,
+                report.script_errors,
+                report.inconsistent_wallets,
+                lib.cli_name()
             ));
         }
     }
