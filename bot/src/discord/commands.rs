@@ -2,37 +2,17 @@
 //! the shared rules, runs the shared flow and draws the answer (`crate::frontend`). No rule,
 //! flow or wording lives here; the registration (names, descriptions, ranges) does.
 
+use super::data::{Context, Data, Error};
 use super::error::CommandError;
 use super::render;
 use super::reply::{self, MoveReply, embed_reply};
-use super::settings::DiscordSettings;
-use super::tasks::InFlight;
 use crate::frontend::flow::{self, FollowUp};
 use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits,
 };
-use crate::service::{ActorCtx, Service};
+use crate::service::ActorCtx;
 use serenity::all as s;
 use shared::Op;
-use std::sync::Arc;
-use tokio::sync::Notify;
-
-/// What every command can reach.
-pub struct Data {
-    /// The service layer.
-    pub service: Arc<Service>,
-    /// Discord settings.
-    pub settings: DiscordSettings,
-    /// Commands still running (drained on shutdown).
-    pub in_flight: InFlight,
-    /// Wakes the log-channel poster after a settlement.
-    pub log_wake: Arc<Notify>,
-}
-
-/// The error type of the commands (downcast to [`CommandError`] in `on_error`).
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
-/// The poise context.
-pub type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// `/audit` pages: ten records with full reasons fit one embed's 6000 characters.
 pub const AUDIT_PAGES: PageLimits = PageLimits {

@@ -9,6 +9,7 @@
 //! - [`render`]: the shared words as embeds, and buttons (pure).
 //! - [`confirm`]: the Confirm / Cancel state machine and its driver (pure, gateway-free).
 //! - [`error`]: Discord's errors in plain words (the shared mapping plus Discord's own).
+//! - [`data`]: what every command can reach, and poise's context and error types.
 //! - [`commands`]: the poise commands (options → shared args → shared flow → reply) and
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
@@ -16,6 +17,7 @@
 
 pub mod commands;
 pub mod confirm;
+pub mod data;
 pub mod error;
 pub mod render;
 pub mod reply;
@@ -81,7 +83,7 @@ pub async fn run_until(
     let log_wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let data = commands::Data {
+    let data = data::Data {
         service: service.clone(),
         settings: settings.clone(),
         in_flight: in_flight.clone(),

@@ -2,8 +2,8 @@
 //! (prompt → sending → receipt, or a cancel), Confirm / Cancel presses from the gateway, and the
 //! audit page with its Older button.
 
-use super::commands::{Context, Data};
 use super::confirm::{self, BoxFut, Button, Confirmation, Incoming, PressSource};
+use super::data::{Context, Data};
 use super::error::CommandError;
 use super::render;
 use crate::frontend::flow::{self, AuditAnswer};

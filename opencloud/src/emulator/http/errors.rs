@@ -2,11 +2,10 @@
 //! (<https://create.roblox.com/docs/cloud/reference/errors>).
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::gate::add_rate_headers;
 use crate::emulator::budget::{KeyDirection, KeyThrottle, RateInfo};
 use crate::emulator::store::StoreError;
 
@@ -141,4 +140,11 @@ pub(crate) fn v1_store_error(error: &StoreError) -> Response {
 /// 404 for paths Open Cloud does not have.
 pub(crate) async fn not_found_route() -> Response {
     v2(404, "NOT_FOUND", "No such endpoint.")
+}
+
+/// Sets `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`.
+pub(crate) fn add_rate_headers(headers: &mut HeaderMap, info: RateInfo) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset_seconds));
 }

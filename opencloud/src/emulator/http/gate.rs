@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::errors::{self, Shape};
+use super::errors::{self, Shape, add_rate_headers};
 use crate::emulator::auth::AuthError;
 use crate::emulator::budget::{BudgetClass, RateInfo};
 use crate::emulator::faults::{FaultKind, Operation};
@@ -137,11 +137,4 @@ impl Admitted {
         }
         response
     }
-}
-
-/// Sets `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`.
-pub(crate) fn add_rate_headers(headers: &mut HeaderMap, info: RateInfo) {
-    headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset_seconds));
 }

@@ -1,0 +1,24 @@
+//! What every slash command can reach ([`Data`]) and poise's context and error types over it.
+
+use super::settings::DiscordSettings;
+use super::tasks::InFlight;
+use crate::service::Service;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every command can reach.
+pub struct Data {
+    /// The service layer.
+    pub service: Arc<Service>,
+    /// Discord settings.
+    pub settings: DiscordSettings,
+    /// Commands still running (drained on shutdown).
+    pub in_flight: InFlight,
+    /// Wakes the log-channel poster after a settlement.
+    pub log_wake: Arc<Notify>,
+}
+
+/// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// The poise context.
+pub type Context<'a> = poise::Context<'a, Data, Error>;
