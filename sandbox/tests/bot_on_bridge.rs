@@ -149,7 +149,11 @@ fn count_commands(sb: &Sandbox) -> Arc<AtomicUsize> {
 }
 
 /// Bridge lines (all servers) containing `needle`.
-fn bridge_lines(sb: &Sandbox, needle: &str) -> Vec<String> {
+/// Bridge log lines containing `needle`, as of now: the snapshot makes the world thread
+/// harvest every server's output first (a wallet read or an audit row can otherwise arrive
+/// before the periodic harvest has collected the line that preceded it).
+async fn bridge_lines(sb: &Sandbox, needle: &str) -> Vec<String> {
+    sb.world.snapshot().await.expect("snapshot");
     sb.world
         .log_since(0)
         .into_iter()
@@ -204,6 +208,7 @@ async fn online_player_is_paid_once_by_the_holder_and_confirmed() {
             &sb,
             &format!("txn {} user {ALICE} give 25: applied", receipt.txn)
         )
+        .await
         .len(),
         1,
         "applied once whatever the number of copies ({copies})"
@@ -214,7 +219,9 @@ async fn online_player_is_paid_once_by_the_holder_and_confirmed() {
     let row = one_row(&sb, ALICE, &receipt.txn, Duration::from_secs(10)).await;
     assert_eq!(row.record.server_job_id.as_deref(), Some(holder.as_str()));
     assert_eq!(
-        bridge_lines(&sb, &format!("committed txn {}", receipt.txn)).len(),
+        bridge_lines(&sb, &format!("committed txn {}", receipt.txn))
+            .await
+            .len(),
         1,
         "applied and announced by exactly one server"
     );
@@ -435,6 +442,7 @@ async fn an_undelivered_command_is_final_after_its_window_and_late_delivery_move
             &sb,
             &format!("txn {} user {ALICE} give 11: applied", receipt.txn)
         )
+        .await
         .is_empty()
     );
     // Asking again answers the stored final outcome.

@@ -216,7 +216,8 @@ impl WorldHandle {
             .await
     }
 
-    /// The current state.
+    /// The current state; also a sync point for the log: every line the servers printed before
+    /// the call is in [`WorldHandle::log_since`] when it returns.
     pub async fn snapshot(&self) -> Result<Snapshot, WorldError> {
         let (reply, rx) = oneshot::channel();
         self.send(Control::Snapshot { reply })?;

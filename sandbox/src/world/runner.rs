@@ -205,6 +205,10 @@ impl Runner {
                 let _ = reply.send(r);
             }
             Control::Snapshot { reply } => {
+                // Everything the servers printed before this request is in the shared log when
+                // the answer arrives: callers can read the log as of now, not as of the last
+                // periodic harvest.
+                self.harvest();
                 let _ = reply.send(self.snapshot());
             }
             Control::Stop => return false,
