@@ -7,7 +7,7 @@ use api::testing::TestKeys;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::service::{
     BoxFut, Committer, Outcome, PortError, Refusal, ServiceError, Target, TxnState, WalletEntry,
-    WalletStore, WriteCondition, WriteError,
+    WalletStore, WalletWrite, WriteError,
 };
 use serde_json::json;
 use shared::{Op, RecordOutcome, RejectReason};
@@ -140,19 +140,11 @@ impl WalletStore for JoinBeforeFirstWrite {
         self.inner.read(user_id)
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         if !self.fired.swap(true, Ordering::SeqCst) {
             self.server.join(self.user);
         }
-        self.inner
-            .write(user_id, value, attributes, user_ids, condition)
+        self.inner.write(write)
     }
 }
 

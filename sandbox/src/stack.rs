@@ -12,7 +12,7 @@ use api::testing::LocalApi;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
-use bot::service::{ActorCtx, Clock, Db, Library, Policy, Ports, Service, ServiceConfig};
+use bot::service::{ActorCtx, Clock, Db, Policy, Ports, Library, Service, ServiceConfig};
 use opencloud::emulator::{
     ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ManualClock, RunningEmulator, User,
 };

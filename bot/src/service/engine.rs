@@ -13,13 +13,13 @@ use super::outcome::{
 use super::policy::Policy;
 use super::ports::{
     AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletEntry, WalletStore,
-    WriteCondition, WriteError,
+    WalletWrite, WriteError,
 };
-use super::profile::{Library, Profile, Session};
+use super::profile::{Profile, Library, Session};
 use shared::limits::MAX_ACTOR_NAME_CHARS;
 use shared::{
-    Actor, AuditRecord, Command, KeyRing, Limits, RecordOutcome, Source, TxnId, TxnRecord, Wallet,
-    apply, decode_command_message, encode_command_message,
+    Actor, AuditRecord, Command, KeyRing, Limits, RecordOutcome, TxnId, TxnRecord, Wallet, apply,
+    decode_command_message, encode_command_message,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,25 +186,6 @@ fn outcome_of_state(state: &TxnState) -> Outcome {
             balance: *balance,
         },
         TxnState::NotDelivered => Outcome::NotDelivered,
-    }
-}
-
-fn audit_record(cmd: &Command, rec: &TxnRecord) -> AuditRecord {
-    AuditRecord {
-        txn_id: cmd.txn.clone(),
-        source: Source::Discord,
-        user_id: cmd.user_id,
-        op: cmd.op,
-        amount: cmd.amount,
-        outcome: rec.outcome,
-        reject_reason: rec.reject_reason,
-        balance_after: rec.balance_after,
-        reason: cmd.reason.clone(),
-        actor_id: Some(cmd.actor.id.clone()),
-        actor_name: Some(cmd.actor.name.clone()),
-        server_job_id: None,
-        issued_at: cmd.issued_at,
-        applied_at: rec.at,
     }
 }
 
@@ -468,41 +449,25 @@ impl Service {
                 Session::None => {
                     let outcome = apply(&mut wallet, cmd, now, &self.config.limits);
                     let rec = match outcome {
-                        shared::Outcome::Rejected { reason, balance } if !reason.is_recorded() => {
+                        shared::ApplyOutcome::Rejected { reason, balance }
+                            if !reason.is_recorded() =>
+                        {
                             let outcome = Outcome::Rejected { reason, balance };
                             return self.settle(cmd, outcome, None).await;
                         }
-                        shared::Outcome::Duplicate(rec) => rec,
+                        shared::ApplyOutcome::Duplicate(rec) => rec,
                         _ => match wallet.ring.back() {
                             Some(rec) => rec.clone(),
                             None => unreachable!("apply records every committed outcome"),
                         },
                     };
-                    let record = audit_record(cmd, &rec);
+                    let record = AuditRecord::from_command(cmd, &rec, None);
                     self.prune_outbox(&mut wallet).await?;
                     wallet.outbox.push(record.clone());
                     profile.set_wallet(&wallet);
-                    let (attributes, user_ids, condition) = match &entry {
-                        Some(e) => (
-                            e.attributes.clone(),
-                            e.user_ids.clone(),
-                            WriteCondition::MatchVersion(e.version.clone()),
-                        ),
-                        None => (None, vec![cmd.user_id], WriteCondition::CreateOnly),
-                    };
+                    let write = WalletWrite::over(cmd.user_id, profile.to_value(), entry.as_ref());
                     bot_wrote = true;
-                    match self
-                        .ports
-                        .wallets
-                        .write(
-                            cmd.user_id,
-                            profile.to_value(),
-                            attributes,
-                            user_ids,
-                            condition,
-                        )
-                        .await
-                    {
+                    match self.ports.wallets.write(write).await {
                         Ok(_) => {
                             let outcome = outcome_of_record(&rec, Committer::Bot);
                             let settled = self.settle(cmd, outcome, Some(&record)).await?;
@@ -527,21 +492,9 @@ impl Service {
                 Session::Dead { job_id } => {
                     tracing::warn!(txn = %cmd.txn, holder = ?job_id, "releasing a dead session lock");
                     profile.release_dead_lock();
-                    let Some(e) = &entry else {
-                        unreachable!("a session lock lives in a stored entry")
-                    };
-                    match self
-                        .ports
-                        .wallets
-                        .write(
-                            cmd.user_id,
-                            profile.to_value(),
-                            e.attributes.clone(),
-                            e.user_ids.clone(),
-                            WriteCondition::MatchVersion(e.version.clone()),
-                        )
-                        .await
-                    {
+                    // A session lock lives in a stored entry: this writes over it.
+                    let write = WalletWrite::over(cmd.user_id, profile.to_value(), entry.as_ref());
+                    match self.ports.wallets.write(write).await {
                         Ok(written) => entry = Some(written),
                         Err(WriteError::Conflict { current }) => entry = current,
                         Err(WriteError::Port(err)) => {

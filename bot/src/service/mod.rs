@@ -23,6 +23,6 @@ pub use outcome::{
 pub use policy::Policy;
 pub use ports::{
     AuditLog, AuditPage, AuditQuery, BoxFut, Clock, Messaging, PortError, RobloxUser, Users,
-    WalletEntry, WalletStore, WriteCondition, WriteError,
+    WalletEntry, WalletStore, WalletWrite, WriteCondition, WriteError,
 };
-pub use profile::{Library, Profile, Session};
+pub use profile::{Profile, Library, Session};

@@ -272,11 +272,18 @@ mod tests {
             Err(ProfileError::NotAProfile)
         );
         assert_eq!(
-            Profile::parse(Some(&json!({"Data": "x"})), Library::ProfileStore, NOW),
+            Profile::parse(
+                Some(&json!({"Data": "x"})),
+                Library::ProfileStore,
+                NOW
+            ),
             Err(ProfileError::NotAProfile)
         );
         let fresh = Profile::parse(None, Library::ProfileStore, NOW).unwrap();
-        assert_eq!(fresh.session(Library::ProfileStore, NOW), Session::None);
+        assert_eq!(
+            fresh.session(Library::ProfileStore, NOW),
+            Session::None
+        );
         assert_eq!(fresh.wallet().unwrap(), Wallet::default());
         let only_updates = json!({"GlobalUpdates": [3, [[3, {"x": 1}]]]});
         let p = Profile::parse(Some(&only_updates), Library::ProfileStore, NOW).unwrap();
