@@ -15,7 +15,7 @@ use super::ports::{
     AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletEntry, WalletStore,
     WalletWrite, WriteError,
 };
-use super::profile::{Profile, Library, Session};
+use super::profile::{Profile, ProfileLibrary, Session};
 use shared::limits::MAX_ACTOR_NAME_CHARS;
 use shared::{
     Actor, AuditRecord, Command, KeyRing, Limits, RecordOutcome, TxnId, TxnRecord, Wallet, apply,
@@ -30,7 +30,7 @@ pub struct ServiceConfig {
     /// MessagingService topic for commands.
     pub topic: String,
     /// Which library owns the wallet profiles.
-    pub library: Library,
+    pub library: ProfileLibrary,
     /// Limits shared with the game servers.
     pub limits: Limits,
     /// Command validity window (expiresAt − issuedAt), ≤ 15 min.

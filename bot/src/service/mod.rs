@@ -25,4 +25,4 @@ pub use ports::{
     AuditLog, AuditPage, AuditQuery, BoxFut, Clock, Messaging, PortError, RobloxUser, Users,
     WalletEntry, WalletStore, WalletWrite, WriteCondition, WriteError,
 };
-pub use profile::{Profile, Library, Session};
+pub use profile::{Profile, ProfileLibrary, Session};

@@ -9,7 +9,7 @@ use bot::adapters::counting::{CallCounter, Calls};
 use bot::adapters::emulator::{EmulatorPorts, VirtualClock};
 use bot::adapters::open_cloud::WalletLocation;
 use bot::service::{
-    ActorCtx, AuditLog, Db, MoveRequest, Policy, Ports, Library, Service, ServiceConfig,
+    ActorCtx, AuditLog, Db, MoveRequest, Policy, Ports, ProfileLibrary, Service, ServiceConfig,
     Target, WalletStore,
 };
 use opencloud::emulator::{
@@ -62,7 +62,7 @@ pub fn policy() -> Policy {
 pub fn service_config() -> ServiceConfig {
     ServiceConfig {
         topic: TOPIC.into(),
-        library: Library::ProfileStore,
+        library: ProfileLibrary::ProfileStore,
         limits: Limits::default(),
         command_ttl: Duration::from_secs(60),
         grace: Duration::from_secs(10),
