@@ -1,7 +1,7 @@
 //! Settings from the environment (and `.env`): every problem is reported on its own line, and
 //! secrets never appear in errors or `Debug` output. bot/README.md lists every setting.
 
-use crate::service::{Library, Policy};
+use crate::service::{Policy, ProfileLibrary};
 use shared::{KeyRing, Limits};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,7 +61,7 @@ pub struct Config {
     /// Wallet key prefix.
     pub wallet_key_prefix: String,
     /// Profile library.
-    pub library: Library,
+    pub library: ProfileLibrary,
     /// Command topic.
     pub command_topic: String,
     /// Command-signing keys (first signs).
@@ -202,12 +202,12 @@ impl Config {
             .to_ascii_lowercase()
             .as_str()
         {
-            "profilestore" => Library::ProfileStore,
-            "profileservice" => Library::ProfileService,
+            "profilestore" => ProfileLibrary::ProfileStore,
+            "profileservice" => ProfileLibrary::ProfileService,
             _ => {
                 r.errors
                     .push("WALLET_LIBRARY must be profilestore or profileservice".into());
-                Library::ProfileStore
+                ProfileLibrary::ProfileStore
             }
         };
         let command_keys = r
@@ -378,7 +378,7 @@ mod tests {
         assert_eq!(c.universe_id, 42);
         assert_eq!(c.policy.role_max.get("222"), Some(&50));
         assert_eq!(c.command_topic, "discord-commands");
-        assert_eq!(c.library, Library::ProfileStore);
+        assert_eq!(c.library, ProfileLibrary::ProfileStore);
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("oc-secret-value") && !shown.contains(HEX),

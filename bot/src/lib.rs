@@ -1,6 +1,6 @@
 //! Economy Bridge bot: staff give / deduct / balance / audit with confirmed outcomes.
 //!
-//! - [`service`]: the framework-free service layer (ports, policy, database, the engine).
+//! - [`service`]: the framework-free service layer (ports, policy, database, the service core).
 //! - [`adapters`]: port implementations (audit API client, system clock, and with feature
 //!   `emulator` the in-memory Open Cloud emulator).
 //! - [`config`]: settings from the environment / `.env`, one clear line per problem.

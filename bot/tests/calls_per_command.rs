@@ -9,7 +9,7 @@ use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::emulator::EmulatorPorts;
 use bot::service::{
     AuditLog, AuditPage, AuditQuery, BoxFut, Outcome, PortError, WalletEntry, WalletStore,
-    WriteCondition, WriteError,
+    WalletWrite, WriteError,
 };
 use opencloud::emulator::{Emulator, ManualClock, MessageFaults};
 use parking_lot::Mutex;
@@ -50,17 +50,9 @@ impl WalletStore for SlowStore {
         self.inner.read(user_id)
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         self.pause();
-        self.inner
-            .write(user_id, value, attributes, user_ids, condition)
+        self.inner.write(write)
     }
 }
 

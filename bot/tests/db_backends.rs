@@ -5,7 +5,7 @@
 mod support;
 
 use bot::service::db::{NewTxn, ReserveRefusal};
-use bot::service::{Db, DbKind, Outcome, Refusal, ServiceError, TxnState};
+use bot::service::{Committer, Db, DbKind, Outcome, Refusal, ServiceError};
 use shared::{AuditRecord, Op, RecordOutcome, Source, TxnId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,9 +94,9 @@ async fn ledger_rules(db: &Db) {
     assert_eq!(db.pending().await.unwrap().len(), 2);
 
     // First settlement wins.
-    let applied = TxnState::Applied {
+    let applied = Outcome::Applied {
         balance_after: 100,
-        committed_by: "bot".into(),
+        committed_by: Committer::Bot,
     };
     assert_eq!(
         db.settle(&a, &applied, Some(&record(&a)), t0 + 5)
@@ -105,7 +105,7 @@ async fn ledger_rules(db: &Db) {
         applied
     );
     assert_eq!(
-        db.settle(&a, &TxnState::NotDelivered, None, t0 + 6)
+        db.settle(&a, &Outcome::NotDelivered, None, t0 + 6)
             .await
             .unwrap(),
         applied
@@ -116,7 +116,7 @@ async fn ledger_rules(db: &Db) {
         (Some(t0 + 5), "Mod")
     );
     // Not-delivered does not count against the cap; applied does, for 24 h.
-    db.settle(&b, &TxnState::NotDelivered, None, t0 + 7)
+    db.settle(&b, &Outcome::NotDelivered, None, t0 + 7)
         .await
         .unwrap();
     let c = TxnId::generate();

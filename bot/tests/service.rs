@@ -6,8 +6,8 @@ mod support;
 use api::testing::TestKeys;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::service::{
-    BoxFut, Committer, Outcome, PortError, Refusal, ServiceError, Target, TxnState, WalletEntry,
-    WalletStore, WriteCondition, WriteError,
+    BoxFut, Committer, Outcome, PortError, Refusal, ServiceError, Target, WalletEntry, WalletStore,
+    WalletWrite, WriteError,
 };
 use serde_json::json;
 use shared::{Op, RecordOutcome, RejectReason};
@@ -140,19 +140,11 @@ impl WalletStore for JoinBeforeFirstWrite {
         self.inner.read(user_id)
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         if !self.fired.swap(true, Ordering::SeqCst) {
             self.server.join(self.user);
         }
-        self.inner
-            .write(user_id, value, attributes, user_ids, condition)
+        self.inner.write(write)
     }
 }
 
@@ -282,7 +274,7 @@ async fn an_undelivered_command_is_final_after_its_window_and_late_delivery_chan
     let rec = wallet.find(&receipt.txn).unwrap();
     assert_eq!(rec.reject_reason, Some(RejectReason::Expired));
     let row = service.db().get(&receipt.txn).await.unwrap().unwrap();
-    assert_eq!(row.state, TxnState::NotDelivered);
+    assert_eq!(row.outcome, Outcome::NotDelivered);
 }
 
 #[tokio::test]

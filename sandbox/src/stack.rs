@@ -12,7 +12,7 @@ use api::testing::LocalApi;
 use bot::adapters::audit_api::ApiAuditLog;
 use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
-use bot::service::{ActorCtx, Clock, Db, Library, Policy, Ports, Service, ServiceConfig};
+use bot::service::{ActorCtx, Clock, Db, Policy, Ports, ProfileLibrary, Service, ServiceConfig};
 use opencloud::emulator::{
     ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ManualClock, RunningEmulator, User,
 };
@@ -60,7 +60,7 @@ pub struct StackConfig {
 pub fn default_service_config() -> ServiceConfig {
     ServiceConfig {
         topic: TOPIC.into(),
-        library: Library::ProfileStore,
+        library: ProfileLibrary::ProfileStore,
         limits: Limits::default(),
         command_ttl: Duration::from_secs(300),
         grace: Duration::from_secs(30),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bot::service::{
     ActorCtx, BoxFut, Committer, Db, MoveRequest, Outcome, PortError, Refusal, Service,
-    ServiceConfig, ServiceError, Target, WalletEntry, WalletStore, WriteCondition, WriteError,
+    ServiceConfig, ServiceError, Target, WalletEntry, WalletStore, WalletWrite, WriteError,
 };
 use opencloud::emulator::MessageFaults;
 use sandbox::stack::{console_actor, default_service_config};
@@ -244,21 +244,12 @@ impl WalletStore for JoinBeforeFirstWrite {
         self.inner.read(user_id)
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         Box::pin(async move {
             if !self.fired.swap(true, Ordering::SeqCst) {
                 join_and_hold(&self.sb, self.user, 0).await;
             }
-            self.inner
-                .write(user_id, value, attributes, user_ids, condition)
-                .await
+            self.inner.write(write).await
         })
     }
 }

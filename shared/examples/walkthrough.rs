@@ -5,7 +5,7 @@
 use shared::keys::{KeyRing, Scope};
 use shared::request_signing::{RequestParts, sign_request, verify_request};
 use shared::{
-    Actor, AuditRecord, Command, Limits, Op, Outcome, RecordOutcome, Source, TxnId, Wallet, apply,
+    Actor, ApplyOutcome, AuditRecord, Command, Limits, Op, TxnId, Wallet, apply,
     decode_command_message, encode_command_message,
 };
 
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let replay = apply(&mut wallet, &received, now + 9_000, &limits);
-    let Outcome::Duplicate(rec) = &replay else {
+    let ApplyOutcome::Duplicate(rec) = &replay else {
         return Err("a replay must be a duplicate".into());
     };
     println!(
@@ -59,22 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         decode_command_message(&tampered, &command_keys).unwrap_err()
     );
 
-    let record = AuditRecord {
-        txn_id: cmd.txn.clone(),
-        source: Source::Discord,
-        user_id: cmd.user_id,
-        op: cmd.op,
-        amount: cmd.amount,
-        outcome: RecordOutcome::Applied,
-        reject_reason: None,
-        balance_after: wallet.balance,
-        reason: cmd.reason.clone(),
-        actor_id: Some(cmd.actor.id.clone()),
-        actor_name: Some(cmd.actor.name.clone()),
-        server_job_id: Some("job-7".into()),
-        issued_at: cmd.issued_at,
-        applied_at: now + 1_500,
-    };
+    let record = AuditRecord::from_command(&cmd, rec, Some("job-7".into()));
     record.validate()?;
     let body = serde_json::to_vec(&record)?;
     let parts = RequestParts {

@@ -7,12 +7,13 @@
 
 use crate::command::{Command, Op};
 use crate::limits::{Limits, MAX_FUTURE_SKEW_MS};
-use crate::outcome::{RecordOutcome, RejectReason};
-use crate::wallet::{TxnRecord, Wallet};
+use crate::outcome::{RecordOutcome, RejectReason, TxnRecord};
+use crate::wallet::Wallet;
 
-/// The result of offering a command to a wallet.
+/// The result of offering a command to a wallet (named apart from the bot's `Outcome`, which
+/// also covers commands no wallet has seen yet).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ApplyOutcome {
     /// The balance changed; the new record is the ring's last entry.
     Applied {
         /// Balance after the change.
@@ -29,13 +30,13 @@ pub enum Outcome {
     Duplicate(TxnRecord),
 }
 
-impl Outcome {
+impl ApplyOutcome {
     /// Whether the wallet document changed (and so must be saved before anyone is told).
     pub fn changed_wallet(&self) -> bool {
         match self {
-            Outcome::Applied { .. } => true,
-            Outcome::Rejected { reason, .. } => reason.is_recorded(),
-            Outcome::Duplicate(_) => false,
+            ApplyOutcome::Applied { .. } => true,
+            ApplyOutcome::Rejected { reason, .. } => reason.is_recorded(),
+            ApplyOutcome::Duplicate(_) => false,
         }
     }
 }
@@ -64,12 +65,12 @@ fn movement(balance: i64, op: Op, amount: i64, limits: &Limits) -> Result<i64, R
 ///
 /// The caller has verified the signature and `Command::validate`; the wallet satisfies
 /// `Wallet::validate`. Deterministic: the same inputs always give the same wallet and outcome.
-pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -> Outcome {
+pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -> ApplyOutcome {
     if let Some(rec) = wallet.find(&cmd.txn) {
-        return Outcome::Duplicate(rec.clone());
+        return ApplyOutcome::Duplicate(rec.clone());
     }
     let balance = wallet.balance;
-    let refuse = |reason| Outcome::Rejected { reason, balance };
+    let refuse = |reason| ApplyOutcome::Rejected { reason, balance };
     if cmd.issued_at <= wallet.watermark {
         return refuse(RejectReason::Stale);
     }
@@ -97,8 +98,8 @@ pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -
         at: now_ms,
     });
     match reject_reason {
-        None => Outcome::Applied { balance_after },
-        Some(reason) => Outcome::Rejected { reason, balance },
+        None => ApplyOutcome::Applied { balance_after },
+        Some(reason) => ApplyOutcome::Rejected { reason, balance },
     }
 }
 

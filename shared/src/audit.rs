@@ -1,9 +1,9 @@
 //! The audit record: what the audit API stores for every committed txn.
 
-use crate::command::{Op, reason_ok, text_ok};
+use crate::command::{Command, Op, reason_ok, text_ok};
 use crate::ids::TxnId;
 use crate::limits::{MAX_ACTOR_NAME_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER};
-use crate::outcome::{RecordOutcome, RejectReason};
+use crate::outcome::{RecordOutcome, RejectReason, TxnRecord};
 use serde::{Deserialize, Serialize};
 
 /// Who originated the txn.
@@ -96,6 +96,34 @@ pub enum AuditError {
 }
 
 impl AuditRecord {
+    /// The record of a remote (Discord) command committed with ring entry `rec`, by the game
+    /// server `server_job_id` or, when `None`, by the bot's offline compare-and-swap write.
+    ///
+    /// The Luau bridge builds the same record in `AuditRecord.fromCommand`; both must agree field
+    /// for field, since either writer's record may be the one the audit API keeps.
+    pub fn from_command(cmd: &Command, rec: &TxnRecord, server_job_id: Option<String>) -> Self {
+        Self {
+            txn_id: cmd.txn.clone(),
+            source: Source::Discord,
+            user_id: cmd.user_id,
+            op: cmd.op,
+            amount: cmd.amount,
+            outcome: rec.outcome,
+            // As in Luau: a reason only on a rejection, whatever the ring entry carries.
+            reject_reason: match rec.outcome {
+                RecordOutcome::Rejected => rec.reject_reason,
+                RecordOutcome::Applied => None,
+            },
+            balance_after: rec.balance_after,
+            reason: cmd.reason.clone(),
+            actor_id: Some(cmd.actor.id.clone()),
+            actor_name: Some(cmd.actor.name.clone()),
+            server_job_id,
+            issued_at: cmd.issued_at,
+            applied_at: rec.at,
+        }
+    }
+
     /// Checks ranges and consistency; the audit API stores nothing that fails.
     pub fn validate(&self) -> Result<(), AuditError> {
         if self.user_id == 0 || self.user_id > MAX_SAFE_INTEGER as u64 {
@@ -220,6 +248,80 @@ mod tests {
         let text = serde_json::to_string(&g).unwrap();
         assert!(!text.contains("actorId") && !text.contains("rejectReason"));
         assert_eq!(serde_json::from_str::<AuditRecord>(&text).unwrap(), g);
+    }
+
+    /// The command and ring entries of the Luau cross-check in bridge-harness
+    /// (`audit_records_built_in_luau_are_accepted_by_the_rust_model`).
+    fn command() -> Command {
+        serde_json::from_value(serde_json::json!({
+            "v": 1, "txn": "01HF7YAT010000000000000001", "op": "deduct",
+            "userId": 9007199254740991i64, "amount": 10, "reason": "refund",
+            "actor": {"id": "123456789012345678", "name": "Mod"},
+            "issuedAt": 1700000000001i64, "expiresAt": 1700000300001i64
+        }))
+        .unwrap()
+    }
+
+    fn ring_entry(cmd: &Command, reject: Option<RejectReason>, balance_after: i64) -> TxnRecord {
+        TxnRecord {
+            id: cmd.txn.clone(),
+            op: cmd.op,
+            amount: cmd.amount,
+            outcome: match reject {
+                None => RecordOutcome::Applied,
+                Some(_) => RecordOutcome::Rejected,
+            },
+            reject_reason: reject,
+            balance_after,
+            issued_at: cmd.issued_at,
+            at: 1_700_000_000_420,
+        }
+    }
+
+    #[test]
+    fn a_record_from_a_command_matches_the_luau_from_command() {
+        let cmd = command();
+        let applied = AuditRecord::from_command(
+            &cmd,
+            &ring_entry(&cmd, None, 90),
+            Some("7a0c2f1e-job".into()),
+        );
+        assert_eq!(applied.validate(), Ok(()));
+        assert_eq!(
+            serde_json::to_value(&applied).unwrap(),
+            serde_json::json!({
+                "txnId": "01HF7YAT010000000000000001", "source": "discord",
+                "userId": 9007199254740991i64, "op": "deduct", "amount": 10,
+                "outcome": "applied", "balanceAfter": 90, "reason": "refund",
+                "actorId": "123456789012345678", "actorName": "Mod",
+                "serverJobId": "7a0c2f1e-job", "issuedAt": 1700000000001i64,
+                "appliedAt": 1700000000420i64
+            })
+        );
+        let rejected = AuditRecord::from_command(
+            &cmd,
+            &ring_entry(&cmd, Some(RejectReason::InsufficientFunds), 3),
+            None,
+        );
+        assert_eq!(rejected.validate(), Ok(()));
+        let v = serde_json::to_value(&rejected).unwrap();
+        assert_eq!(v["outcome"], "rejected");
+        assert_eq!(v["rejectReason"], "insufficient_funds");
+        assert_eq!(v["balanceAfter"], 3);
+        assert!(
+            v.get("serverJobId").is_none(),
+            "the bot's own commit names no server"
+        );
+    }
+
+    #[test]
+    fn an_applied_entry_never_carries_a_reject_reason_into_the_record() {
+        let cmd = command();
+        let mut odd = ring_entry(&cmd, None, 90);
+        odd.reject_reason = Some(RejectReason::Expired);
+        let r = AuditRecord::from_command(&cmd, &odd, None);
+        assert_eq!(r.reject_reason, None);
+        assert_eq!(r.validate(), Ok(()));
     }
 
     #[test]

@@ -19,14 +19,14 @@ pub mod strict_json;
 pub mod update;
 pub mod wallet;
 
-pub use apply::{Outcome, apply, apply_local};
+pub use apply::{ApplyOutcome, apply, apply_local};
 pub use audit::{AuditError, AuditRecord, Source};
 pub use command::{Actor, Command, CommandError, Op};
 pub use ids::{TxnId, TxnIdError};
 pub use keys::{Key, KeyError, KeyId, KeyRing, Scope, Secret};
 pub use limits::Limits;
 pub use message::{MessageError, decode_command_message, encode_command_message};
-pub use outcome::{RecordOutcome, RejectReason};
+pub use outcome::{RecordOutcome, RejectReason, TxnRecord};
 pub use request_signing::{RequestParts, SignatureHeaders, VerifyError};
 pub use update::UpdateEvent;
-pub use wallet::{TxnRecord, Wallet, WalletError};
+pub use wallet::{Wallet, WalletError};

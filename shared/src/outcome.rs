@@ -1,7 +1,9 @@
-//! How a txn ended, as recorded in the wallet ring and the audit log: applied or rejected, and
-//! why. A module of its own so the apply rule, the wallet and the audit record all depend on it
-//! rather than on each other.
+//! How a txn ended, as recorded in the wallet ring and the audit log: applied or rejected, why,
+//! and the ring entry itself. A module of its own so the apply rule, the wallet and the audit
+//! record all depend on it rather than on each other.
 
+use crate::command::Op;
+use crate::ids::TxnId;
 use serde::{Deserialize, Serialize};
 
 /// Whether a recorded txn moved money.
@@ -50,4 +52,27 @@ impl RejectReason {
     pub fn is_recorded(self) -> bool {
         !matches!(self, RejectReason::Stale | RejectReason::NotYetValid)
     }
+}
+
+/// One processed remote txn in the ring: enough to answer a replay with the original outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TxnRecord {
+    /// The txn id.
+    pub id: TxnId,
+    /// Give or deduct.
+    pub op: Op,
+    /// The amount the command carried.
+    pub amount: i64,
+    /// Applied or rejected.
+    pub outcome: RecordOutcome,
+    /// Why it was rejected (absent when applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<RejectReason>,
+    /// Balance right after processing (unchanged when rejected).
+    pub balance_after: i64,
+    /// The command's `issuedAt` (Unix ms); eviction raises the watermark to it.
+    pub issued_at: i64,
+    /// When it was processed (Unix ms).
+    pub at: i64,
 }

@@ -1,35 +1,14 @@
 //! The wallet document exactly as stored in the profile's `Data`, and its txn ring.
 
 use crate::audit::AuditRecord;
-use crate::command::Op;
 use crate::ids::TxnId;
 use crate::limits::{MAX_SAFE_INTEGER, PROTOCOL_VERSION, RING_CAPACITY};
-use crate::outcome::{RecordOutcome, RejectReason};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// One processed remote txn in the ring: enough to answer a replay with the original outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TxnRecord {
-    /// The txn id.
-    pub id: TxnId,
-    /// Give or deduct.
-    pub op: Op,
-    /// The amount the command carried.
-    pub amount: i64,
-    /// Applied or rejected.
-    pub outcome: RecordOutcome,
-    /// Why it was rejected (absent when applied).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reject_reason: Option<RejectReason>,
-    /// Balance right after processing (unchanged when rejected).
-    pub balance_after: i64,
-    /// The command's `issuedAt` (Unix ms); eviction raises the watermark to it.
-    pub issued_at: i64,
-    /// When it was processed (Unix ms).
-    pub at: i64,
-}
+/// The ring entry lives with the outcome types (the audit record is built from it, and the
+/// wallet holds audit records); re-exported here, where it is stored.
+pub use crate::outcome::TxnRecord;
 
 /// The wallet document (`Data` of the wallet profile).
 ///
@@ -131,6 +110,8 @@ impl Wallet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Op;
+    use crate::outcome::RecordOutcome;
 
     fn rec(n: u128, issued_at: i64) -> TxnRecord {
         TxnRecord {

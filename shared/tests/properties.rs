@@ -6,7 +6,7 @@ use shared::keys::{Key, KeyId, KeyRing, Scope, Secret};
 use shared::limits::{MAX_ACTOR_NAME_CHARS, MAX_COMMAND_TTL_MS, MAX_MESSAGE_BYTES, RING_CAPACITY};
 use shared::request_signing::{RequestParts, canonical_query, sign_request, verify_request};
 use shared::{
-    Actor, Command, Limits, Op, Outcome, TxnId, Wallet, apply, decode_command_message,
+    Actor, ApplyOutcome, Command, Limits, Op, TxnId, Wallet, apply, decode_command_message,
     encode_command_message,
 };
 use std::collections::HashMap;
@@ -95,18 +95,18 @@ proptest! {
             let watermark_before = wallet.watermark;
             let outcome = apply(&mut wallet, &cmd, now, &limits);
             match &outcome {
-                Outcome::Applied { balance_after } => {
+                ApplyOutcome::Applied { balance_after } => {
                     let n = applied_count.entry(cmd.txn.clone()).or_insert(0);
                     *n += 1;
                     prop_assert_eq!(*n, 1, "txn applied twice");
                     expected_balance += match cmd.op { Op::Give => cmd.amount, Op::Deduct => -cmd.amount };
                     prop_assert_eq!(*balance_after, wallet.balance);
                 }
-                Outcome::Duplicate(rec) => {
+                ApplyOutcome::Duplicate(rec) => {
                     let first = first_record.get(&cmd.txn);
                     prop_assert_eq!(Some(rec), first, "duplicate must return the first record");
                 }
-                Outcome::Rejected { .. } => {}
+                ApplyOutcome::Rejected { .. } => {}
             }
             if outcome.changed_wallet() {
                 // A txn is recorded at most once: a second recording would mean a second outcome.

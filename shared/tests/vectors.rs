@@ -6,7 +6,7 @@ use shared::message::{MessageError, decode_command_message, encode_command_messa
 use shared::request_signing::{
     RequestParts, SignatureHeaders, canonical_query, canonical_string, sign_request, verify_request,
 };
-use shared::{Command, Limits, Op, Outcome, Wallet, apply, apply_local};
+use shared::{ApplyOutcome, Command, Limits, Op, Wallet, apply, apply_local};
 
 fn load(name: &str) -> Value {
     let path = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -59,14 +59,14 @@ fn apply_rule_vectors() {
                 );
             }
             match (&got, str_of(&exp["outcome"])) {
-                (Outcome::Applied { balance_after }, "applied") => {
+                (ApplyOutcome::Applied { balance_after }, "applied") => {
                     assert_eq!(*balance_after, wallet.balance, "{ctx}")
                 }
-                (Outcome::Rejected { reason, balance }, "rejected") => {
+                (ApplyOutcome::Rejected { reason, balance }, "rejected") => {
                     assert_eq!(reason.as_str(), str_of(&exp["reason"]), "{ctx}");
                     assert_eq!(*balance, before.balance, "{ctx}");
                 }
-                (Outcome::Duplicate(rec), "duplicate") => {
+                (ApplyOutcome::Duplicate(rec), "duplicate") => {
                     assert_eq!(serde_json::to_value(rec).unwrap(), exp["record"], "{ctx}")
                 }
                 (other, want) => panic!("{ctx}: got {other:?}, want {want}"),

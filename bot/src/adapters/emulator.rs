@@ -4,7 +4,7 @@
 use super::counting::CallCounter;
 use super::open_cloud::WalletLocation;
 use crate::service::{
-    BoxFut, Clock, Messaging, PortError, RobloxUser, Users, WalletEntry, WalletStore,
+    BoxFut, Clock, Messaging, PortError, RobloxUser, Users, WalletEntry, WalletStore, WalletWrite,
     WriteCondition, WriteError,
 };
 use opencloud::emulator::{
@@ -72,16 +72,16 @@ impl WalletStore for EmulatorPorts {
         })
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         Box::pin(async move {
             self.calls.set();
+            let WalletWrite {
+                user_id,
+                value,
+                attributes,
+                user_ids,
+                condition,
+            } = write;
             let condition = match condition {
                 WriteCondition::MatchVersion(v) => SetCondition {
                     match_version: Some(v),

@@ -2,8 +2,8 @@
 
 use super::counting::CallCounter;
 use crate::service::{
-    BoxFut, Messaging, PortError, RobloxUser, Users, WalletEntry, WalletStore, WriteCondition,
-    WriteError,
+    BoxFut, Messaging, PortError, RobloxUser, Users, WalletEntry, WalletStore, WalletWrite,
+    WriteCondition, WriteError,
 };
 use opencloud::client::{DataStoreEntry, EntryPath, Error, OpenCloud, SetOptions};
 use std::sync::Arc;
@@ -96,16 +96,16 @@ impl WalletStore for OpenCloudPorts {
         })
     }
 
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
         Box::pin(async move {
             self.calls.set();
+            let WalletWrite {
+                user_id,
+                value,
+                attributes,
+                user_ids,
+                condition,
+            } = write;
             let (match_version, exclusive_create) = match condition {
                 WriteCondition::MatchVersion(v) => (Some(v), false),
                 WriteCondition::CreateOnly => (None, true),

@@ -7,6 +7,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`); the SQL text is shared, written with `?`
 //! placeholders and numbered for PostgreSQL.
 
+use super::outcome::{Committer, Outcome};
 use shared::{AuditRecord, Op, RejectReason, TxnId};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -31,29 +32,6 @@ pub enum DbError {
     Scheme,
 }
 
-/// Final or current state of a txn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxnState {
-    /// Published or about to be written; not yet confirmed.
-    Pending,
-    /// Committed: the balance moved.
-    Applied {
-        /// Balance after.
-        balance_after: i64,
-        /// Who committed it.
-        committed_by: String,
-    },
-    /// Committed as a recorded rejection, or refused unrecorded (stale / not yet valid).
-    Rejected {
-        /// Why.
-        reason: RejectReason,
-        /// The balance at the time.
-        balance: i64,
-    },
-    /// The validity window passed without any server applying it: final.
-    NotDelivered,
-}
-
 /// A txn row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnRow {
@@ -73,8 +51,8 @@ pub struct TxnRow {
     pub expires_at: i64,
     /// The signed message as first published.
     pub message: String,
-    /// Where it stands.
-    pub state: TxnState,
+    /// Where it stands: `Pending` until settled, then how it settled (never `AlreadyProcessed`).
+    pub outcome: Outcome,
     /// Actor display name.
     pub actor_name: String,
     /// When it settled (Unix ms), none while pending.
@@ -326,15 +304,16 @@ impl Db {
             _ => return Err(corrupt()),
         };
         let balance: Option<i64> = row.try_get("balance_after")?;
-        let state = match row.try_get::<String, _>("state")?.as_str() {
-            "pending" => TxnState::Pending,
-            "applied" => TxnState::Applied {
+        let outcome = match row.try_get::<String, _>("state")?.as_str() {
+            "pending" => Outcome::Pending,
+            "applied" => Outcome::Applied {
                 balance_after: balance.ok_or_else(corrupt)?,
-                committed_by: row
-                    .try_get::<Option<String>, _>("committed_by")?
-                    .unwrap_or_default(),
+                committed_by: Committer::parse(
+                    &row.try_get::<Option<String>, _>("committed_by")?
+                        .unwrap_or_default(),
+                ),
             },
-            "rejected" => TxnState::Rejected {
+            "rejected" => Outcome::Rejected {
                 reason: row
                     .try_get::<Option<String>, _>("reject_reason")?
                     .as_deref()
@@ -342,7 +321,7 @@ impl Db {
                     .ok_or_else(corrupt)?,
                 balance: balance.ok_or_else(corrupt)?,
             },
-            "not_delivered" => TxnState::NotDelivered,
+            "not_delivered" => Outcome::NotDelivered,
             _ => return Err(corrupt()),
         };
         let user_id: i64 = row.try_get("user_id")?;
@@ -356,7 +335,7 @@ impl Db {
             expires_at: row.try_get("expires_at")?,
             message: row.try_get("message")?,
             settled_at: row.try_get("settled_at")?,
-            state,
+            outcome,
             txn,
         })
     }
@@ -382,30 +361,32 @@ impl Db {
         })
     }
 
-    /// Records the final state of a pending txn (first settlement wins) and, for a txn the bot
-    /// committed itself, the audit record to post. Returns the state now stored.
+    /// Records how a pending txn settled (first settlement wins; a replay's original is what is
+    /// stored) and, for a txn the bot committed itself, the audit record to post. Returns the
+    /// outcome now stored.
     pub async fn settle(
         &self,
         txn: &TxnId,
-        state: &TxnState,
+        outcome: &Outcome,
         audit_record: Option<&AuditRecord>,
         now_ms: i64,
-    ) -> Result<TxnState, DbError> {
-        let (name, reason, balance, by) = match state {
-            TxnState::Pending => return Ok(TxnState::Pending),
-            TxnState::Applied {
+    ) -> Result<Outcome, DbError> {
+        let (name, reason, balance, by) = match outcome.settled() {
+            Outcome::Pending => return Ok(Outcome::Pending),
+            Outcome::Applied {
                 balance_after,
                 committed_by,
             } => (
                 "applied",
                 None,
                 Some(*balance_after),
-                Some(committed_by.clone()),
+                Some(committed_by.to_string()),
             ),
-            TxnState::Rejected { reason, balance } => {
+            Outcome::Rejected { reason, balance } => {
                 ("rejected", Some(reason.as_str()), Some(*balance), None)
             }
-            TxnState::NotDelivered => ("not_delivered", None, None, None),
+            Outcome::NotDelivered => ("not_delivered", None, None, None),
+            Outcome::AlreadyProcessed { .. } => unreachable!("settled() unwraps replays"),
         };
         let record = audit_record.and_then(|r| serde_json::to_string(r).ok());
         let sql = self.sql(
@@ -428,8 +409,8 @@ impl Db {
         Ok(self
             .get(txn)
             .await?
-            .map(|r| r.state)
-            .unwrap_or(TxnState::Pending))
+            .map(|r| r.outcome)
+            .unwrap_or(Outcome::Pending))
     }
 
     /// Marks the audit record of `txn` as acknowledged by the audit API.

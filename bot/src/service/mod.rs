@@ -5,24 +5,24 @@
 //! - [`policy`]: role allowlist and per-role maxima.
 //! - [`db`]: the bot's database, SQLite or PostgreSQL (pending confirmations, daily caps,
 //!   cooldowns, audit retries, log-channel posts).
-//! - [`outcome`]: requests, outcomes, refusals.
-//! - [`engine`]: the [`Service`] itself and its reconciler.
+//! - [`outcome`]: requests, outcomes (also what the database stores), refusals.
+//! - [`txn`]: the [`Service`] itself: executing, delivering, following up, audit posting.
 
 pub mod db;
-pub mod engine;
 pub mod outcome;
 pub mod policy;
 pub mod ports;
 pub mod profile;
+pub mod txn;
 
-pub use db::{Db, DbError, DbKind, TxnState};
-pub use engine::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig, SettledTxn};
+pub use db::{Db, DbError, DbKind};
 pub use outcome::{
     ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError, Target,
 };
 pub use policy::Policy;
 pub use ports::{
     AuditLog, AuditPage, AuditQuery, BoxFut, Clock, Messaging, PortError, RobloxUser, Users,
-    WalletEntry, WalletStore, WriteCondition, WriteError,
+    WalletEntry, WalletStore, WalletWrite, WriteCondition, WriteError,
 };
-pub use profile::{Library, Profile, Session};
+pub use profile::{Profile, ProfileLibrary, Session};
+pub use txn::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig, SettledTxn};

@@ -3,7 +3,8 @@
 use super::db::DbError;
 use super::ports::{PortError, RobloxUser};
 use super::profile::ProfileError;
-use shared::{Op, RejectReason, TxnId};
+use shared::{AuditRecord, Op, RecordOutcome, RejectReason, TxnId, TxnRecord};
+use std::fmt;
 
 /// The staff member issuing a command (from Discord or the CLI's configured operator).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,18 +65,21 @@ pub enum Committer {
     GameServer(Option<String>),
 }
 
-impl Committer {
-    /// Stored form: `bot`, `server` or `server:<jobId>`.
-    pub fn to_db(&self) -> String {
+/// The stable text form the bot database stores: `bot`, `server` or `server:<jobId>`.
+impl fmt::Display for Committer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Committer::Bot => "bot".into(),
-            Committer::GameServer(None) => "server".into(),
-            Committer::GameServer(Some(j)) => format!("server:{j}"),
+            Committer::Bot => f.write_str("bot"),
+            Committer::GameServer(None) => f.write_str("server"),
+            Committer::GameServer(Some(j)) => write!(f, "server:{j}"),
         }
     }
+}
 
-    /// Parses the stored form.
-    pub fn from_db(s: &str) -> Self {
+impl Committer {
+    /// Reads the text form; anything but `bot` is a game server (rows written before job ids
+    /// were stored read as an unknown server).
+    pub fn parse(s: &str) -> Self {
         match s {
             "bot" => Committer::Bot,
             other => Committer::GameServer(other.strip_prefix("server:").map(str::to_owned)),
@@ -109,6 +113,47 @@ pub enum Outcome {
     NotDelivered,
     /// Not confirmed yet; the reconciler follows it up.
     Pending,
+}
+
+impl Outcome {
+    /// The outcome a wallet's ring entry records, committed by `committed_by`.
+    pub fn from_ring(rec: &TxnRecord, committed_by: Committer) -> Self {
+        match (rec.outcome, rec.reject_reason) {
+            (RecordOutcome::Rejected, Some(reason)) => Outcome::Rejected {
+                reason,
+                balance: rec.balance_after,
+            },
+            _ => Outcome::Applied {
+                balance_after: rec.balance_after,
+                committed_by,
+            },
+        }
+    }
+
+    /// The outcome an audit record reports (a server job id names the committing server).
+    pub fn from_audit(rec: &AuditRecord) -> Self {
+        match (rec.outcome, rec.reject_reason) {
+            (RecordOutcome::Rejected, Some(reason)) => Outcome::Rejected {
+                reason,
+                balance: rec.balance_after,
+            },
+            _ => Outcome::Applied {
+                balance_after: rec.balance_after,
+                committed_by: match &rec.server_job_id {
+                    Some(j) => Committer::GameServer(Some(j.clone())),
+                    None => Committer::Bot,
+                },
+            },
+        }
+    }
+
+    /// The settled outcome a replay reports as its original (what the database stores).
+    pub fn settled(&self) -> &Outcome {
+        match self {
+            Outcome::AlreadyProcessed { original } => original.settled(),
+            other => other,
+        }
+    }
 }
 
 /// A settled or pending command, as shown to staff.

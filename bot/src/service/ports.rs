@@ -53,6 +53,43 @@ pub enum WriteCondition {
     CreateOnly,
 }
 
+/// One compare-and-swap write of a wallet entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletWrite {
+    /// Whose wallet.
+    pub user_id: u64,
+    /// The whole profile document to store.
+    pub value: serde_json::Value,
+    /// Entry attributes (JSON object text).
+    pub attributes: Option<String>,
+    /// Entry user ids.
+    pub user_ids: Vec<u64>,
+    /// When the write may happen.
+    pub condition: WriteCondition,
+}
+
+impl WalletWrite {
+    /// Writes `value` over `current` (its attributes and user ids kept, its version required),
+    /// or creates the entry, tagged with the user, when there is none.
+    pub fn over(user_id: u64, value: serde_json::Value, current: Option<&WalletEntry>) -> Self {
+        let (attributes, user_ids, condition) = match current {
+            Some(e) => (
+                e.attributes.clone(),
+                e.user_ids.clone(),
+                WriteCondition::MatchVersion(e.version.clone()),
+            ),
+            None => (None, vec![user_id], WriteCondition::CreateOnly),
+        };
+        Self {
+            user_id,
+            value,
+            attributes,
+            user_ids,
+            condition,
+        }
+    }
+}
+
 /// Why a compare-and-swap write did not happen.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WriteError {
@@ -71,16 +108,9 @@ pub enum WriteError {
 pub trait WalletStore: Send + Sync {
     /// The live wallet entry of `user_id` (none if it was never written).
     fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>>;
-    /// Writes `value` (keeping the given attributes and user ids) if `condition` holds; returns
+    /// Stores `write.value` with its attributes and user ids if its condition holds; returns
     /// the entry as written.
-    fn write(
-        &self,
-        user_id: u64,
-        value: serde_json::Value,
-        attributes: Option<String>,
-        user_ids: Vec<u64>,
-        condition: WriteCondition,
-    ) -> BoxFut<'_, Result<WalletEntry, WriteError>>;
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>>;
 }
 
 /// MessagingService publish (best effort: may drop, delay, duplicate, reorder).

@@ -13,19 +13,19 @@ use shared::{Wallet, WalletError};
 
 /// Which session-locking library owns the wallet entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Library {
+pub enum ProfileLibrary {
     /// ProfileStore 1.0.3 (the default).
     ProfileStore,
     /// ProfileService 1.4.2.
     ProfileService,
 }
 
-impl Library {
+impl ProfileLibrary {
     /// Seconds after the last save at which the library treats a session lock as dead.
     pub fn dead_lock_secs(self) -> i64 {
         match self {
-            Library::ProfileStore => 630,
-            Library::ProfileService => 30 * 60,
+            ProfileLibrary::ProfileStore => 630,
+            ProfileLibrary::ProfileService => 30 * 60,
         }
     }
 }
@@ -77,7 +77,7 @@ impl Profile {
     /// Reads a stored profile; `None` (no entry) gives a fresh one.
     pub fn parse(
         value: Option<&Value>,
-        library: Library,
+        library: ProfileLibrary,
         now_ms: i64,
     ) -> Result<Self, ProfileError> {
         let Some(value) = value else {
@@ -108,7 +108,7 @@ impl Profile {
     }
 
     /// A new profile in the library's format with no session and an empty wallet.
-    pub fn fresh(library: Library, now_ms: i64) -> Self {
+    pub fn fresh(library: ProfileLibrary, now_ms: i64) -> Self {
         // Both libraries start GlobalUpdates as {update_index = 0, {}}; the format is shared.
         let _ = library;
         let global_updates = json!([0, []]);
@@ -134,7 +134,7 @@ impl Profile {
     }
 
     /// Who holds the session lock at `now_ms`.
-    pub fn session(&self, library: Library, now_ms: i64) -> Session {
+    pub fn session(&self, library: ProfileLibrary, now_ms: i64) -> Session {
         let Some(meta) = self.meta() else {
             return Session::None;
         };
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn sessions_are_live_dead_or_absent() {
         let now_s = NOW / 1000;
-        let lib = Library::ProfileStore;
+        let lib = ProfileLibrary::ProfileStore;
         let live = Profile::parse(
             Some(&stored(json!([1, "job-a", "sid"]), now_s - 60)),
             lib,
@@ -230,7 +230,7 @@ mod tests {
         );
         // ProfileService waits 30 minutes before calling the same lock dead.
         assert!(matches!(
-            dead.session(Library::ProfileService, NOW),
+            dead.session(ProfileLibrary::ProfileService, NOW),
             Session::Live { .. }
         ));
         let mut v = stored(json!([1, "job-a"]), now_s);
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn writing_the_wallet_keeps_everything_else() {
         let before = stored(json!([1, "job-a", "sid"]), NOW / 1000 - 5_000);
-        let mut p = Profile::parse(Some(&before), Library::ProfileStore, NOW).unwrap();
+        let mut p = Profile::parse(Some(&before), ProfileLibrary::ProfileStore, NOW).unwrap();
         let mut w = p.wallet().unwrap();
         assert_eq!(w.balance, 5);
         w.balance = 9;
@@ -268,23 +268,30 @@ mod tests {
     #[test]
     fn foreign_documents_are_refused_and_missing_ones_are_created() {
         assert_eq!(
-            Profile::parse(Some(&json!(5)), Library::ProfileStore, NOW),
+            Profile::parse(Some(&json!(5)), ProfileLibrary::ProfileStore, NOW),
             Err(ProfileError::NotAProfile)
         );
         assert_eq!(
-            Profile::parse(Some(&json!({"Data": "x"})), Library::ProfileStore, NOW),
+            Profile::parse(
+                Some(&json!({"Data": "x"})),
+                ProfileLibrary::ProfileStore,
+                NOW
+            ),
             Err(ProfileError::NotAProfile)
         );
-        let fresh = Profile::parse(None, Library::ProfileStore, NOW).unwrap();
-        assert_eq!(fresh.session(Library::ProfileStore, NOW), Session::None);
+        let fresh = Profile::parse(None, ProfileLibrary::ProfileStore, NOW).unwrap();
+        assert_eq!(
+            fresh.session(ProfileLibrary::ProfileStore, NOW),
+            Session::None
+        );
         assert_eq!(fresh.wallet().unwrap(), Wallet::default());
         let only_updates = json!({"GlobalUpdates": [3, [[3, {"x": 1}]]]});
-        let p = Profile::parse(Some(&only_updates), Library::ProfileStore, NOW).unwrap();
+        let p = Profile::parse(Some(&only_updates), ProfileLibrary::ProfileStore, NOW).unwrap();
         assert_eq!(p.to_value()["GlobalUpdates"], only_updates["GlobalUpdates"]);
         assert!(p.to_value()["MetaData"].is_object());
         let bad = json!({"Data": {"balance": -1}, "MetaData": {}});
         assert!(matches!(
-            Profile::parse(Some(&bad), Library::ProfileStore, NOW)
+            Profile::parse(Some(&bad), ProfileLibrary::ProfileStore, NOW)
                 .unwrap()
                 .wallet(),
             Err(ProfileError::Wallet(_))

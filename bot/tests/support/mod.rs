@@ -9,15 +9,15 @@ use bot::adapters::counting::{CallCounter, Calls};
 use bot::adapters::emulator::{EmulatorPorts, VirtualClock};
 use bot::adapters::open_cloud::WalletLocation;
 use bot::service::{
-    ActorCtx, AuditLog, Db, Library, MoveRequest, Policy, Ports, Service, ServiceConfig, Target,
-    WalletStore,
+    ActorCtx, AuditLog, Db, MoveRequest, Policy, Ports, ProfileLibrary, Service, ServiceConfig,
+    Target, WalletStore,
 };
 use opencloud::emulator::{
     Emulator, EmulatorConfig, EntryKey, ManualClock, Transform, User, WriteEvent, Writer,
 };
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use shared::{AuditRecord, KeyRing, Limits, Op, Source, TxnId, Wallet};
+use shared::{AuditRecord, KeyRing, Limits, Op, TxnId, Wallet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +62,7 @@ pub fn policy() -> Policy {
 pub fn service_config() -> ServiceConfig {
     ServiceConfig {
         topic: TOPIC.into(),
-        library: Library::ProfileStore,
+        library: ProfileLibrary::ProfileStore,
         limits: Limits::default(),
         command_ttl: Duration::from_secs(60),
         grace: Duration::from_secs(10),
@@ -479,22 +479,7 @@ impl StandInServer {
                     return Transform::Keep;
                 }
                 let rec = wallet.ring.back().unwrap().clone();
-                let record = AuditRecord {
-                    txn_id: cmd.txn.clone(),
-                    source: Source::Discord,
-                    user_id: cmd.user_id,
-                    op: cmd.op,
-                    amount: cmd.amount,
-                    outcome: rec.outcome,
-                    reject_reason: rec.reject_reason,
-                    balance_after: rec.balance_after,
-                    reason: cmd.reason.clone(),
-                    actor_id: Some(cmd.actor.id.clone()),
-                    actor_name: Some(cmd.actor.name.clone()),
-                    server_job_id: Some(job.clone()),
-                    issued_at: cmd.issued_at,
-                    applied_at: now,
-                };
+                let record = AuditRecord::from_command(&cmd, &rec, Some(job.clone()));
                 wallet.outbox.push(record.clone());
                 committed = Some(record);
                 v["Data"] = serde_json::to_value(&wallet).unwrap();

@@ -414,6 +414,24 @@ fn audit_records_built_in_luau_are_accepted_by_the_rust_model() {
             want["rejectReason"] = json!("insufficient_funds");
         }
         assert_eq!(rec_json, want);
+        // The Rust builder (the bot's offline commit) gives the same record from the same inputs.
+        let cmd: shared::Command = serde_json::from_str(body).unwrap();
+        let mut wallet = shared::Wallet {
+            balance: balance as i64,
+            ..shared::Wallet::default()
+        };
+        shared::apply(
+            &mut wallet,
+            &cmd,
+            cmd.issued_at + 419,
+            &shared::Limits::default(),
+        );
+        let ring_entry = wallet.find(&cmd.txn).unwrap();
+        let rust = shared::AuditRecord::from_command(&cmd, ring_entry, Some("7a0c2f1e-job".into()));
+        assert_eq!(
+            rust, parsed,
+            "Rust from_command and Luau fromCommand disagree"
+        );
         let local_json = b.to_json(local);
         let parsed: shared::audit::AuditRecord =
             serde_json::from_value(local_json.clone()).unwrap();

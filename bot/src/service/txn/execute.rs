@@ -1,0 +1,165 @@
+//! A give or deduct: a new command (validated, authorised, reserved against the actor's cap,
+//! then delivered), or a replay of a txn id answered with its original outcome.
+
+use super::super::db::{NewTxn, ReserveRefusal, TxnRow};
+use super::super::outcome::{
+    ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError,
+};
+use super::super::ports::RobloxUser;
+use super::super::profile::Profile;
+use super::service::{Service, ms};
+use shared::limits::MAX_ACTOR_NAME_CHARS;
+use shared::{Actor, Command, TxnId, encode_command_message};
+use std::time::Duration;
+
+impl Service {
+    fn actor_of(actor: &ActorCtx) -> Actor {
+        Actor {
+            id: actor.id.clone(),
+            name: actor.name.chars().take(MAX_ACTOR_NAME_CHARS).collect(),
+        }
+    }
+
+    /// Gives or deducts: validates, authorises, reserves against the actor's cap, then delivers
+    /// and confirms. Waits up to the reply budget; after that answers `Pending`.
+    pub async fn execute(&self, req: MoveRequest) -> Result<Receipt, ServiceError> {
+        let limits = self.config.limits;
+        if !(1..=limits.max_amount).contains(&req.amount) {
+            return Err(Refusal::AmountOutOfRange {
+                max: limits.max_amount,
+            }
+            .into());
+        }
+        if let Err(refusal) = self.config.policy.authorize(&req.actor, req.amount) {
+            tracing::warn!(actor = %req.actor.id, %refusal, "economy command refused");
+            return Err(refusal.into());
+        }
+        let user = self.resolve(&req.target).await?;
+        let now = self.ports.clock.now_ms();
+
+        if let Some(txn) = &req.replay {
+            if let Some(row) = self.db.get(txn).await? {
+                if row.user_id != user.id || row.op != req.op || row.amount != req.amount {
+                    return Err(Refusal::ReplayMismatch(txn.clone()).into());
+                }
+                return self.replay_known(row, user).await;
+            }
+            if let Some(original) = self.already_processed(txn, user.id).await? {
+                return Ok(Receipt {
+                    txn: txn.clone(),
+                    user,
+                    op: req.op,
+                    amount: req.amount,
+                    outcome: Outcome::AlreadyProcessed {
+                        original: Box::new(original),
+                    },
+                });
+            }
+        }
+
+        let cmd = Command {
+            v: shared::limits::PROTOCOL_VERSION,
+            txn: req.replay.clone().unwrap_or_else(TxnId::generate),
+            op: req.op,
+            user_id: user.id,
+            amount: req.amount,
+            reason: req.reason.clone(),
+            actor: Self::actor_of(&req.actor),
+            issued_at: now,
+            expires_at: now + ms(self.config.command_ttl),
+        };
+        let message = match encode_command_message(&cmd, self.keys.signing_key()) {
+            Ok(m) => m,
+            Err(shared::MessageError::Invalid(shared::CommandError::Reason)) => {
+                return Err(Refusal::BadReason.into());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "command could not be encoded");
+                return Err(Refusal::BadActor.into());
+            }
+        };
+        let new = NewTxn {
+            txn: &cmd.txn,
+            actor_id: &cmd.actor.id,
+            actor_name: &cmd.actor.name,
+            user_id: user.id,
+            op: cmd.op,
+            amount: cmd.amount,
+            now_ms: now,
+            expires_at: cmd.expires_at,
+            message: &message,
+        };
+        let policy = &self.config.policy;
+        match self
+            .db
+            .reserve(&new, ms(policy.cooldown), policy.daily_cap)
+            .await?
+        {
+            Ok(()) => {}
+            Err(ReserveRefusal::Cooldown { retry_after_ms }) => {
+                return Err(Refusal::Cooldown { retry_after_ms }.into());
+            }
+            Err(ReserveRefusal::DailyCap { used }) => {
+                tracing::warn!(actor = %cmd.actor.id, used, "daily cap reached");
+                return Err(Refusal::DailyCap {
+                    cap: policy.daily_cap,
+                    used,
+                }
+                .into());
+            }
+        }
+        tracing::info!(txn = %cmd.txn, user = user.id, op = cmd.op.as_str(), amount = cmd.amount, "command accepted");
+        let deadline = now + ms(self.config.reply_budget);
+        let outcome = self.drive(&cmd, &message, deadline).await?;
+        Ok(Receipt {
+            txn: cmd.txn,
+            user,
+            op: req.op,
+            amount: req.amount,
+            outcome,
+        })
+    }
+
+    /// A replay of a txn the bot already knows: its stored outcome, or continued confirmation.
+    async fn replay_known(&self, row: TxnRow, user: RobloxUser) -> Result<Receipt, ServiceError> {
+        let outcome = match &row.outcome {
+            Outcome::Pending => {
+                let cmd = self.command_of(&row)?;
+                let deadline = self.ports.clock.now_ms() + ms(self.config.reply_budget);
+                self.drive(&cmd, &row.message, deadline).await?
+            }
+            settled => Outcome::AlreadyProcessed {
+                original: Box::new(settled.clone()),
+            },
+        };
+        Ok(Receipt {
+            txn: row.txn,
+            user,
+            op: row.op,
+            amount: row.amount,
+            outcome,
+        })
+    }
+
+    /// For a replayed id the bot does not know: the outcome recorded by the audit log or the
+    /// wallet's ring, if any.
+    async fn already_processed(
+        &self,
+        txn: &TxnId,
+        user_id: u64,
+    ) -> Result<Option<Outcome>, ServiceError> {
+        match self.ports.audit.wait_for(txn, Duration::ZERO).await {
+            Ok(Some(rec)) => return Ok(Some(Outcome::from_audit(&rec))),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "audit API unavailable for a replay check"),
+        }
+        let entry = self.ports.wallets.read(user_id).await?;
+        let now = self.ports.clock.now_ms();
+        let profile = Profile::parse(entry.as_ref().map(|e| &e.value), self.config.library, now)
+            .map_err(Refusal::from)?;
+        let wallet = profile.wallet().map_err(Refusal::from)?;
+        Ok(wallet
+            .find(txn)
+            .map(|rec| Outcome::from_ring(rec, Committer::GameServer(None))))
+    }
+}

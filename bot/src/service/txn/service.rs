@@ -1,0 +1,222 @@
+//! The [`Service`] struct, its configuration and ports, and the queries that move no money.
+
+use super::super::db::{Db, DbError, TxnRow};
+use super::super::outcome::{ActorCtx, Outcome, Refusal, ServiceError, Target};
+use super::super::policy::Policy;
+use super::super::ports::{
+    AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletStore,
+};
+use super::super::profile::{Profile, ProfileLibrary, Session};
+use shared::{Command, KeyRing, Limits, TxnId, decode_command_message};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing and protocol settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// MessagingService topic for commands.
+    pub topic: String,
+    /// Which library owns the wallet profiles.
+    pub library: ProfileLibrary,
+    /// Limits shared with the game servers.
+    pub limits: Limits,
+    /// Command validity window (expiresAt − issuedAt), ≤ 15 min.
+    pub command_ttl: Duration,
+    /// Extra wait after expiresAt before "not delivered" is final (clock skew, in-flight saves).
+    pub grace: Duration,
+    /// Audit API long-poll per confirmation round.
+    pub long_poll: Duration,
+    /// Pause between confirmation rounds (after the long-poll).
+    pub round_pause: Duration,
+    /// Least time between two publishes of the same command.
+    pub republish_every: Duration,
+    /// How long a request waits for confirmation before answering `Pending`.
+    pub reply_budget: Duration,
+    /// Staff policy.
+    pub policy: Policy,
+}
+
+/// The ports the service runs on.
+#[derive(Clone)]
+pub struct Ports {
+    /// Wallet DataStore.
+    pub wallets: Arc<dyn WalletStore>,
+    /// MessagingService.
+    pub messaging: Arc<dyn Messaging>,
+    /// Audit API.
+    pub audit: Arc<dyn AuditLog>,
+    /// Roblox users.
+    pub users: Arc<dyn Users>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A wallet as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceView {
+    /// The player.
+    pub user: RobloxUser,
+    /// Balance as of the last save.
+    pub balance: i64,
+    /// When that save happened (Unix ms), none for a wallet never written.
+    pub as_of_ms: Option<i64>,
+    /// Whether a game server holds the wallet right now (its in-memory balance may be newer).
+    pub in_live_server: bool,
+}
+
+/// A settled movement as posted to the log channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledTxn {
+    /// The txn id.
+    pub txn: TxnId,
+    /// Roblox user id.
+    pub user_id: u64,
+    /// Give or deduct.
+    pub op: shared::Op,
+    /// Amount.
+    pub amount: i64,
+    /// Discord actor id.
+    pub actor_id: String,
+    /// Actor display name.
+    pub actor_name: String,
+    /// The reason the actor gave.
+    pub reason: String,
+    /// How it settled.
+    pub outcome: Outcome,
+    /// When it settled (Unix ms).
+    pub settled_at_ms: i64,
+}
+
+/// The framework-free service behind the Discord commands and the CLI.
+pub struct Service {
+    pub(super) ports: Ports,
+    pub(super) db: Db,
+    pub(super) keys: KeyRing,
+    pub(super) config: ServiceConfig,
+}
+
+/// A duration in whole milliseconds (saturating), as the protocol's timestamps count.
+pub(super) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Service {
+    /// A service over `ports`, its database and the command-signing keys (the first signs).
+    pub fn new(ports: Ports, db: Db, keys: KeyRing, config: ServiceConfig) -> Self {
+        Self {
+            ports,
+            db,
+            keys,
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// The bot database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Resolves a target to a Roblox user (id or username), for showing before money moves.
+    pub async fn resolve(&self, target: &Target) -> Result<RobloxUser, ServiceError> {
+        let found = match target {
+            Target::Id(id) => self.ports.users.by_id(*id).await?,
+            Target::Name(name) => self.ports.users.by_name(name).await?,
+        };
+        found.ok_or_else(|| {
+            let shown = match target {
+                Target::Id(id) => id.to_string(),
+                Target::Name(n) => format!("named {:?}", n.chars().take(40).collect::<String>()),
+            };
+            Refusal::UnknownUser(shown).into()
+        })
+    }
+
+    /// Whether `amount` needs an explicit confirmation under the policy.
+    pub fn needs_confirmation(&self, amount: i64) -> bool {
+        amount > self.config.policy.confirm_above
+    }
+
+    pub(super) fn command_of(&self, row: &TxnRow) -> Result<Command, ServiceError> {
+        decode_command_message(&row.message, &self.keys)
+            .map_err(|_| ServiceError::Db(DbError::Corrupt(row.txn.to_string())))
+    }
+
+    /// The outcome stored for `txn` right now (no remote calls), `None` for an unknown txn.
+    pub async fn stored_outcome(&self, txn: &TxnId) -> Result<Option<Outcome>, ServiceError> {
+        Ok(self.db.get(txn).await?.map(|row| row.outcome.clone()))
+    }
+
+    /// Counts for monitoring: (audit records awaiting acknowledgement, txns still pending).
+    pub async fn queue_sizes(&self) -> Result<(i64, i64), ServiceError> {
+        let unacked = self.db.unacked_count().await?;
+        let pending = i64::try_from(self.db.pending().await?.len()).unwrap_or(i64::MAX);
+        Ok((unacked, pending))
+    }
+
+    /// Settled txns not yet posted to the log channel (oldest first, at most `limit`).
+    pub async fn unlogged(&self, limit: u32) -> Result<Vec<SettledTxn>, ServiceError> {
+        let mut out = Vec::new();
+        for row in self.db.unlogged(limit).await? {
+            let reason = self.command_of(&row)?.reason;
+            out.push(SettledTxn {
+                outcome: row.outcome.clone(),
+                settled_at_ms: row.settled_at.unwrap_or(row.created_at),
+                txn: row.txn,
+                user_id: row.user_id,
+                op: row.op,
+                amount: row.amount,
+                actor_id: row.actor_id,
+                actor_name: row.actor_name,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Claims `txn` for one log-channel post; `false` when another poster has it.
+    pub async fn claim_logged(&self, txn: &TxnId) -> Result<bool, ServiceError> {
+        Ok(self.db.claim_logged(txn).await?)
+    }
+
+    /// Gives a log claim back after a failed post.
+    pub async fn release_logged(&self, txn: &TxnId) -> Result<(), ServiceError> {
+        Ok(self.db.release_logged(txn).await?)
+    }
+
+    /// A player's balance as of the last save, and whether a live server holds the wallet.
+    pub async fn balance(
+        &self,
+        actor: &ActorCtx,
+        target: &Target,
+    ) -> Result<BalanceView, ServiceError> {
+        self.config.policy.max_for(actor)?;
+        let user = self.resolve(target).await?;
+        let entry = self.ports.wallets.read(user.id).await?;
+        let now = self.ports.clock.now_ms();
+        let lib = self.config.library;
+        let profile =
+            Profile::parse(entry.as_ref().map(|e| &e.value), lib, now).map_err(Refusal::from)?;
+        let wallet = profile.wallet().map_err(Refusal::from)?;
+        Ok(BalanceView {
+            user,
+            balance: wallet.balance,
+            as_of_ms: entry.as_ref().map(|e| e.updated_ms),
+            in_live_server: matches!(profile.session(lib, now), Session::Live { .. }),
+        })
+    }
+
+    /// A page of the audit log (newest first) for a user and/or an actor.
+    pub async fn audit(
+        &self,
+        actor: &ActorCtx,
+        query: &AuditQuery,
+    ) -> Result<AuditPage, ServiceError> {
+        self.config.policy.max_for(actor)?;
+        Ok(self.ports.audit.list(query).await?)
+    }
+}
