@@ -24,13 +24,20 @@ struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    /// Who committed a record found in the ring: the bot only if it wrote and never published.
-    fn committer(&self) -> Committer {
+    /// Who committed a record found in the ring: the bot only if it wrote and never published;
+    /// else the game server named by the txn's audit record in the outbox, which that server
+    /// saved in the same write as the ring entry (the wallet, not the audit API's timing, says
+    /// who it was; once the record left the outbox the server is unknown here).
+    fn committer(&self, wallet: &Wallet) -> Committer {
         if self.bot_wrote && self.last_publish.is_none() {
-            Committer::Bot
-        } else {
-            Committer::GameServer(None)
+            return Committer::Bot;
         }
+        let job = wallet
+            .outbox
+            .iter()
+            .find(|r| r.txn_id == self.cmd.txn)
+            .and_then(|r| r.server_job_id.clone());
+        Committer::GameServer(job)
     }
 }
 
@@ -98,7 +105,7 @@ impl Service {
         let wallet = profile.wallet().map_err(Refusal::from)?;
         let session = profile.session(lib, now);
         if let Some(rec) = wallet.find(&d.cmd.txn) {
-            let outcome = Outcome::from_ring(rec, d.committer());
+            let outcome = Outcome::from_ring(rec, d.committer(&wallet));
             return Ok(Step::Done(self.settle(d.cmd, outcome, None).await?));
         }
         let live = matches!(session, Session::Live { .. });
