@@ -255,3 +255,24 @@ fn envelope_vectors() {
         );
     }
 }
+
+#[test]
+fn audit_body_vectors() {
+    use shared::strict_json::{StrictJsonError, parse};
+    let data = load("audit_bodies.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "vector file lost cases");
+    for case in cases {
+        let name = str_of(&case["name"]);
+        let body = str_of(&case["body"]).as_bytes();
+        // Every case is JSON a lax parser accepts: only the duplicate makes it invalid.
+        assert!(serde_json::from_slice::<Value>(body).is_ok(), "{name}");
+        match (&case["duplicate"], parse(body)) {
+            (Value::Null, Ok(_)) => {}
+            (Value::String(want), Err(StrictJsonError::DuplicateKey { path })) => {
+                assert_eq!(&path, want, "{name}")
+            }
+            (want, got) => panic!("{name}: expected {want}, got {got:?}"),
+        }
+    }
+}
