@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod csv;
+pub mod cursor;
 pub mod handlers;
 pub mod metrics;
 pub mod model;
