@@ -357,6 +357,8 @@ def envelope_cases():
          message_raw(jdump(cmd(1)).replace('"name":"Mod"', '"name":"Mod","name":"Mod"'), kid, KEY_A), "body"),
         ("signed JSON with an unknown field", message_raw(jdump(dict(cmd(1), extra=1)), kid, KEY_A), "body"),
         ("signed but invalid (amount beyond 2^53)", message_raw(jdump(dict(cmd(1), amount=2**53)), kid, KEY_A), "invalid"),
+        ("signed but invalid (a right-to-left override in the reason)",
+         message_raw(jdump(cmd(1, reason="refund \u202eevif")), kid, KEY_A), "invalid"),
         ("signed but expiresAt not after issuedAt", message_raw(jdump(cmd(1, ttl=0)), kid, KEY_A), "invalid"),
     ]
     return {"encode": enc, "reject": [{"name": n, "keyId": kid, "keyHex": KEY_A.hex(), "message": m, "expect": e}
@@ -438,6 +440,46 @@ def body_cases():
     return out
 
 
+WHITE_SPACE = set(map(chr, [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F,
+                            0x205F, 0x3000, *range(0x2000, 0x200B)]))
+DISGUISING = set(map(chr, [0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), 0x2060,
+                           *range(0x2066, 0x206A), 0xFEFF]))
+
+
+def text_ok(s, max_chars, max_bytes=None):
+    """docs/protocol.md §1: not blank, bounded, no control (Cc), bidi-control or zero-width characters."""
+    control = lambda ch: ord(ch) <= 0x1F or 0x7F <= ord(ch) <= 0x9F
+    return (any(ch not in WHITE_SPACE for ch in s) and len(s) <= max_chars
+            and (max_bytes is None or len(s.encode()) <= max_bytes)
+            and not any(control(ch) or ch in DISGUISING for ch in s))
+
+
+def text_cases():
+    """Reasons and actor names: which a receiver accepts (`ok`)."""
+    out = []
+    for cp in sorted(DISGUISING):
+        out.append((f"U+{ord(cp):04X} in a reason", "reason", "pay " + cp + "100"))
+    out += [
+        ("U+202E (right-to-left override) in a name", "name", "Mod\u202e"),
+        ("U+200B (zero-width space) alone as a name", "name", "\u200b"),
+        ("U+FEFF (byte order mark) leading a name", "name", "\ufeffMod"),
+        ("a control character in a reason", "reason", "a\u0007b"),
+        ("plain reason", "reason", "event prize"),
+        ("right-to-left text without controls", "reason", "جائزة الحدث"),
+        ("U+200A (hair space, not zero-width) is allowed", "reason", "a\u200ab"),
+        ("U+2061 (function application) is allowed", "reason", "f\u2061x"),
+        ("U+202F (narrow no-break space) is allowed in a name", "name", "Mod\u202fA"),
+        ("emoji with a variation selector and joiner-free sequence", "name", "☺️ Mod"),
+        ("blank reason", "reason", " \u3000 "),
+    ]
+    cases = []
+    for name, field, text in out:
+        ok = text_ok(text, 200, 400) if field == "reason" else text_ok(text, 32)
+        cases.append({"name": name, "field": field, "text": text, "ok": ok})
+    assert sum(c["ok"] for c in cases) == 6, cases
+    return cases
+
+
 def message_raw(body, kid, key):
     return f"EB1.{kid}.{h(key, f'EB1.{kid}.{body}'.encode())}.{body}"
 
@@ -461,4 +503,7 @@ if __name__ == "__main__":
     write("audit_bodies.json", {"about": "Audit API POST bodies (docs/protocol.md §8): `duplicate` names the first "
                                 "key that appears twice in one object (document order), or is null when the body "
                                 "is strict JSON. Every reader refuses a body with a duplicate.", "cases": body_cases()})
-    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json")
+    write("text_fields.json", {"about": "Reasons (1-200 characters, <= 400 bytes) and actor names (1-32 characters) "
+                               "(docs/protocol.md §1): `ok` tells whether a receiver accepts the text. Control, "
+                               "bidirectional-control and zero-width characters are refused.", "cases": text_cases()})
+    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json")

@@ -125,6 +125,16 @@ async fn bodies(b: Backend) {
             400,
         ),
         (
+            "right-to-left override in reason",
+            with("reason", "refund \u{202E}evif".into()),
+            400,
+        ),
+        (
+            "zero-width space in reason",
+            with("reason", "a\u{200B}b".into()),
+            400,
+        ),
+        (
             "reason too long",
             with("reason", "x".repeat(201).into()),
             400,

@@ -79,9 +79,9 @@ pub enum AuditError {
     /// Applied with a rejection reason, or rejected without one.
     #[error("rejectReason must be present exactly when outcome is rejected")]
     RejectReason,
-    /// Reason empty, too long or with control characters.
+    /// Reason empty, too long or with control, bidi-control or zero-width characters.
     #[error(
-        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control characters"
+        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control, bidi-control or zero-width characters"
     )]
     Reason,
     /// Actor fields inconsistent with the source, or malformed.

@@ -1,5 +1,5 @@
 //! Runs every case of the shared test vectors (`testdata/apply_rule.json`, `signing.json`,
-//! `envelopes.json`, `audit_bodies.json`) through the bridge's Luau modules, in a plain Luau VM.
+//! `envelopes.json`, `audit_bodies.json`, `text_fields.json`) through the bridge's Luau modules, in a plain Luau VM.
 
 use crate::vm::{Bridge, vectors};
 use mlua::{Function, Table, Value};
@@ -294,5 +294,25 @@ fn audit_body_vectors_refuse_the_same_duplicates() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn text_field_vectors_match_the_reference() {
+    let b = Bridge::new();
+    let is_reason: Function = b.func("Text", "isReason");
+    let is_name: Function = b.func("Text", "isActorName");
+    let data = vectors("text_fields.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20, "vector file lost cases");
+    for case in cases {
+        let name = s(&case["name"]);
+        let check = if s(&case["field"]) == "reason" {
+            &is_reason
+        } else {
+            &is_name
+        };
+        let got: bool = check.call(s(&case["text"])).unwrap();
+        assert_eq!(json!(got), case["ok"], "{name}");
     }
 }
