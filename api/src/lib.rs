@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod problem;
 pub mod ratelimit;
 pub mod server;

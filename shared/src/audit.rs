@@ -2,7 +2,9 @@
 
 use crate::command::{Op, reason_ok, text_ok};
 use crate::ids::TxnId;
-use crate::limits::{MAX_ACTOR_NAME_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER};
+use crate::limits::{
+    MAX_ACTOR_NAME_CHARS, MAX_JOB_ID_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER,
+};
 use crate::outcome::{RecordOutcome, RejectReason};
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +135,9 @@ impl AuditRecord {
             return Err(AuditError::Actor);
         }
         if let Some(job) = &self.server_job_id
-            && (job.is_empty() || job.chars().count() > 64 || job.chars().any(char::is_control))
+            && (job.is_empty()
+                || job.chars().count() > MAX_JOB_ID_CHARS
+                || job.chars().any(char::is_control))
         {
             return Err(AuditError::JobId);
         }

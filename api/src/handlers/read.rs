@@ -131,7 +131,10 @@ fn parse_list(
         ("format" = Option<String>, Query, description = "json (default) or csv; Accept: text/csv works too"),
     ),
     responses(
-        (status = 200, description = "A page, newest first (CSV: X-Next-Cursor header)", body = Page),
+        (status = 200, description = "A page, newest first (CSV: X-Next-Cursor header)", content(
+            (Page = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "Malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature not accepted", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Key lacks the read scope", body = Problem, content_type = "application/problem+json"),
