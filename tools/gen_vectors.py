@@ -353,12 +353,131 @@ def envelope_cases():
         ("signed JSON array instead of an object", message_raw(jdump(list(cmd(1).values())), kid, KEY_A), "body"),
         ("signed command whose actor is an array", message_raw(jdump(dict(cmd(1), actor=["1", "x"])), kid, KEY_A), "body"),
         ("signed JSON with a duplicated field", message_raw(jdump(cmd(1))[:-1] + ',"amount":99}', kid, KEY_A), "body"),
+        ("signed JSON with a duplicated field inside the actor",
+         message_raw(jdump(cmd(1)).replace('"name":"Mod"', '"name":"Mod","name":"Mod"'), kid, KEY_A), "body"),
         ("signed JSON with an unknown field", message_raw(jdump(dict(cmd(1), extra=1)), kid, KEY_A), "body"),
         ("signed but invalid (amount beyond 2^53)", message_raw(jdump(dict(cmd(1), amount=2**53)), kid, KEY_A), "invalid"),
+        ("signed but invalid (a right-to-left override in the reason)",
+         message_raw(jdump(cmd(1, reason="refund \u202eevif")), kid, KEY_A), "invalid"),
         ("signed but expiresAt not after issuedAt", message_raw(jdump(cmd(1, ttl=0)), kid, KEY_A), "invalid"),
     ]
     return {"encode": enc, "reject": [{"name": n, "keyId": kid, "keyHex": KEY_A.hex(), "message": m, "expect": e}
                                       for n, m, e in reject]}
+
+
+class _Obj(dict):
+    """A decoded JSON object that remembers the first duplicated key inside it (relative path)."""
+    dup = None
+
+
+def _first_dup(v):
+    if isinstance(v, _Obj):
+        return v.dup
+    if isinstance(v, list):
+        for i, item in enumerate(v):
+            inner = _first_dup(item)
+            if inner is not None:
+                return f"[{i}]" + ("" if inner.startswith("[") else ".") + inner
+    return None
+
+
+def _pairs(pairs):
+    """object_pairs_hook: keeps every pair and finds the first duplicate in document order (a key
+    is read before its value, so a repeated key comes before anything inside its value)."""
+    out, seen = _Obj(), set()
+    for k, v in pairs:
+        if k in seen:
+            out.dup = k
+            break
+        seen.add(k)
+        inner = _first_dup(v)
+        if inner is not None:
+            out.dup = k + ("" if inner.startswith("[") else ".") + inner
+            break
+        out[k] = v
+    return out
+
+
+def duplicate_path(text):
+    """The path of the first key that appears twice in one object (`records[1].amount`), or None."""
+    return _first_dup(json.loads(text, object_pairs_hook=_pairs))
+
+
+def body_cases():
+    """Audit API POST bodies (docs/protocol.md §8): strict JSON refuses a key twice in any object."""
+    def rec(n, **over):
+        r = audit_record(cmd(n), "applied", 10)
+        r.update(over)
+        return jdump(r)
+
+    def twice(text, key, value):
+        # The same key appended once more at the end of the object.
+        return text[:-1] + "," + jdump(key) + ":" + jdump(value) + "}"
+
+    one = rec(1)
+    specs = [
+        ("one valid record", rec(1)),
+        ("a batch of two records (the same keys in sibling objects)", '{"records":[' + rec(2) + "," + rec(3) + "]}"),
+        ("amount twice with different values", twice(rec(4), "amount", 7)),
+        ("amount twice with the same value", twice(rec(5), "amount", 10)),
+        ("txnId twice", twice(rec(6), "txnId", cmd(99)["txn"])),
+        ("reason twice, the first written with an escape", one.replace('"reason"', '"\\u0072eason"', 1)[:-1]
+         + ',"reason":"other"}'),
+        ("records twice in the batch wrapper", '{"records":[' + rec(7) + '],"records":[' + rec(8) + "]}"),
+        ("records twice, both empty", '{"records":[],"records":[]}'),
+        ("a duplicate inside the second record of a batch",
+         '{"records":[' + rec(9) + "," + twice(rec(10), "amount", 11) + "]}"),
+        ("a duplicate inside an unknown nested object", rec(11)[:-1] + ',"extra":{"a":1,"a":2}}'),
+        ("the first duplicate in document order is named",
+         '{"records":[' + twice(rec(12), "userId", 5) + "," + twice(rec(13), "amount", 1) + "]}"),
+    ]
+    out = []
+    for name, text in specs:
+        json.loads(text)  # plain JSON either way: only the duplicate makes it invalid
+        out.append({"name": name, "body": text, "duplicate": duplicate_path(text)})
+    assert [c["duplicate"] for c in out] == [None, None, "amount", "amount", "txnId", "reason", "records", "records",
+                                             "records[1].amount", "extra.a", "records[0].userId"], out
+    return out
+
+
+WHITE_SPACE = set(map(chr, [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F,
+                            0x205F, 0x3000, *range(0x2000, 0x200B)]))
+DISGUISING = set(map(chr, [0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), 0x2060,
+                           *range(0x2066, 0x206A), 0xFEFF]))
+
+
+def text_ok(s, max_chars, max_bytes=None):
+    """docs/protocol.md §1: not blank, bounded, no control (Cc), bidi-control or zero-width characters."""
+    control = lambda ch: ord(ch) <= 0x1F or 0x7F <= ord(ch) <= 0x9F
+    return (any(ch not in WHITE_SPACE for ch in s) and len(s) <= max_chars
+            and (max_bytes is None or len(s.encode()) <= max_bytes)
+            and not any(control(ch) or ch in DISGUISING for ch in s))
+
+
+def text_cases():
+    """Reasons and actor names: which a receiver accepts (`ok`)."""
+    out = []
+    for cp in sorted(DISGUISING):
+        out.append((f"U+{ord(cp):04X} in a reason", "reason", "pay " + cp + "100"))
+    out += [
+        ("U+202E (right-to-left override) in a name", "name", "Mod\u202e"),
+        ("U+200B (zero-width space) alone as a name", "name", "\u200b"),
+        ("U+FEFF (byte order mark) leading a name", "name", "\ufeffMod"),
+        ("a control character in a reason", "reason", "a\u0007b"),
+        ("plain reason", "reason", "event prize"),
+        ("right-to-left text without controls", "reason", "جائزة الحدث"),
+        ("U+200A (hair space, not zero-width) is allowed", "reason", "a\u200ab"),
+        ("U+2061 (function application) is allowed", "reason", "f\u2061x"),
+        ("U+202F (narrow no-break space) is allowed in a name", "name", "Mod\u202fA"),
+        ("emoji with a variation selector and joiner-free sequence", "name", "☺️ Mod"),
+        ("blank reason", "reason", " \u3000 "),
+    ]
+    cases = []
+    for name, field, text in out:
+        ok = text_ok(text, 200, 400) if field == "reason" else text_ok(text, 32)
+        cases.append({"name": name, "field": field, "text": text, "ok": ok})
+    assert sum(c["ok"] for c in cases) == 6, cases
+    return cases
 
 
 def message_raw(body, kid, key):
@@ -381,4 +500,10 @@ if __name__ == "__main__":
                            "hmac": rfc4231(), "canonical": request_cases(), "verify": verify_cases()})
     write("envelopes.json", {"about": "economy.command messages (docs/protocol.md §3): exact encodings that fit 1 KiB, "
                              "and messages a receiver must refuse.", "maxBytes": 1024, **envelope_cases()})
-    print("wrote testdata/apply_rule.json, signing.json, envelopes.json")
+    write("audit_bodies.json", {"about": "Audit API POST bodies (docs/protocol.md §8): `duplicate` names the first "
+                                "key that appears twice in one object (document order), or is null when the body "
+                                "is strict JSON. Every reader refuses a body with a duplicate.", "cases": body_cases()})
+    write("text_fields.json", {"about": "Reasons (1-200 characters, <= 400 bytes) and actor names (1-32 characters) "
+                               "(docs/protocol.md §1): `ok` tells whether a receiver accepts the text. Control, "
+                               "bidirectional-control and zero-width characters are refused.", "cases": text_cases()})
+    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json")

@@ -16,6 +16,8 @@ pub const SETTINGS: &[(&str, Option<&str>)] = &[
     ("API_DB_ACQUIRE_TIMEOUT_MS", Some("3000")),
     ("API_BODY_LIMIT_BYTES", Some("262144")),
     ("API_REQUEST_TIMEOUT_SECS", Some("10")),
+    ("API_HEADER_READ_TIMEOUT_SECS", Some("10")),
+    ("API_MAX_CONNECTIONS", Some("1024")),
     ("API_RATE_IP_PER_SEC", Some("500")),
     ("API_RATE_IP_BURST", Some("1000")),
     ("API_RATE_KEY_PER_SEC", Some("200")),
@@ -63,6 +65,10 @@ pub struct Config {
     pub body_limit: usize,
     /// Whole-request timeout (long-polls get their wait on top).
     pub request_timeout: Duration,
+    /// How long a connection may take to send a complete request head before it is closed.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further ones are closed at accept.
+    pub max_connections: usize,
     /// Pre-authentication limit per client IP.
     pub rate_ip: RateLimit,
     /// Post-authentication limit per key id.
@@ -113,6 +119,8 @@ impl Config {
         let acquire_ms = num("API_DB_ACQUIRE_TIMEOUT_MS", 10, 600_000);
         let body_limit = num("API_BODY_LIMIT_BYTES", 1024, 16 * 1024 * 1024) as usize;
         let timeout = num("API_REQUEST_TIMEOUT_SECS", 1, 3600);
+        let header_secs = num("API_HEADER_READ_TIMEOUT_SECS", 1, 3600);
+        let max_connections = num("API_MAX_CONNECTIONS", 1, 1_000_000) as usize;
         let rate_ip = RateLimit {
             per_sec: num("API_RATE_IP_PER_SEC", 1, 10_000_000) as u32,
             burst: num("API_RATE_IP_BURST", 1, 10_000_000) as u32,
@@ -204,6 +212,8 @@ impl Config {
                 db_acquire_timeout: Duration::from_millis(acquire_ms),
                 body_limit,
                 request_timeout: Duration::from_secs(timeout),
+                header_read_timeout: Duration::from_secs(header_secs),
+                max_connections,
                 rate_ip,
                 rate_key,
                 idempotency_ttl: Duration::from_secs(ttl_h * 3600),

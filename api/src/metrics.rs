@@ -53,6 +53,14 @@ fn describe() {
         "HTTP request latency by route, method and status"
     );
     metrics::describe_counter!("audit_records_stored_total", "Records stored");
+    metrics::describe_counter!(
+        "http_connections_refused_total",
+        "Connections closed at accept because API_MAX_CONNECTIONS were open"
+    );
+    metrics::describe_counter!(
+        "http_connections_timed_out_total",
+        "Connections closed because a request head took longer than API_HEADER_READ_TIMEOUT_SECS"
+    );
     metrics::describe_histogram!(
         "audit_write_group_requests",
         "Write requests committed per transaction (group commit)"

@@ -4,6 +4,7 @@
 //! re-exported here under their old paths.
 
 use crate::chain::LogRow;
+use shared::strict_json::StrictJsonError;
 use shared::{AuditRecord, RecordOutcome};
 
 pub use audit_client::post::{PostResponse, RecordResult, RecordStatus};
@@ -36,10 +37,18 @@ fn short(msg: String) -> String {
     s
 }
 
-/// Parses a POST body: one AuditRecord object, or `{"records": [...]}` with 1-100 records.
+/// Parses a POST body: one AuditRecord object, or `{"records": [...]}` with 1-100 records; a
+/// key twice in any object is refused, naming its path (`records[1].amount`).
 pub fn parse_post_body(body: &[u8]) -> Result<Vec<AuditRecord>, BodyError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| BodyError::Malformed(short(format!("body is not valid JSON: {e}"))))?;
+    // Strict: a key twice in any object is refused (two readers must never disagree).
+    let value = shared::strict_json::parse(body).map_err(|e| match e {
+        StrictJsonError::DuplicateKey { path } => {
+            BodyError::Malformed(short(format!("duplicate field `{path}`")))
+        }
+        StrictJsonError::Syntax(e) => {
+            BodyError::Malformed(short(format!("body is not valid JSON: {e}")))
+        }
+    })?;
     let records = match value {
         serde_json::Value::Object(mut map) if map.contains_key("records") => {
             if map.len() != 1 {
@@ -201,6 +210,26 @@ mod tests {
                 .unwrap()
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_naming_the_path() {
+        let one = serde_json::to_string(&record_json()).unwrap();
+        let dup = format!("{},\"amount\":5}}", &one[..one.len() - 1]);
+        assert_eq!(
+            parse_post_body(dup.as_bytes()).unwrap_err(),
+            BodyError::Malformed("duplicate field `amount`".into())
+        );
+        let batch = format!("{{\"records\":[{one},{dup}]}}");
+        assert_eq!(
+            parse_post_body(batch.as_bytes()).unwrap_err(),
+            BodyError::Malformed("duplicate field `records[1].amount`".into())
+        );
+        let wrapper = format!("{{\"records\":[{one}],\"records\":[{one}]}}");
+        assert_eq!(
+            parse_post_body(wrapper.as_bytes()).unwrap_err(),
+            BodyError::Malformed("duplicate field `records`".into())
         );
     }
 }

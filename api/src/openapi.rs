@@ -70,9 +70,13 @@ impl Modify for Signed {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON.
+/// The document as JSON, with every rule the server enforces (`openapi_rules`).
 pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {
+        return String::new();
+    };
+    crate::openapi_rules::apply(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -109,11 +109,11 @@ pub async fn serve_with_store(
     let draining = state.draining.clone();
     let notifier = store.notifier().clone();
     tracing::info!(addr = %listener.local_addr()?, backend = store.backend(), "audit API listening");
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = crate::listen::Limits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+    };
+    crate::listen::serve_connections(listener, app, limits, async move {
         shutdown.await;
         draining.store(true, Ordering::Relaxed);
         // Long-polls answer now instead of holding the shutdown for up to 30 s.
@@ -127,7 +127,7 @@ pub async fn serve_with_store(
     }
     store.close().await;
     tracing::info!("audit API stopped");
-    result.map_err(ServeError::from)
+    Ok(())
 }
 
 /// A server running in the background (tests, the local sandbox).

@@ -125,6 +125,16 @@ async fn bodies(b: Backend) {
             400,
         ),
         (
+            "right-to-left override in reason",
+            with("reason", "refund \u{202E}evif".into()),
+            400,
+        ),
+        (
+            "zero-width space in reason",
+            with("reason", "a\u{200B}b".into()),
+            400,
+        ),
+        (
             "reason too long",
             with("reason", "x".repeat(201).into()),
             400,
@@ -348,4 +358,43 @@ async fn signatures(b: Backend) {
     app.finish().await;
 }
 
-both_backends!(bodies, headers, signatures);
+/// The shared vectors (testdata/audit_bodies.json): a key twice at any level is `400
+/// invalid-body` naming its path, with nothing stored; the strict bodies are stored.
+async fn duplicate_keys(b: Backend) {
+    let app = TestApp::start(b).await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/audit_bodies.json");
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = data["cases"].as_array().unwrap();
+    let (dups, strict): (Vec<_>, Vec<_>) = cases.iter().partition(|c| c["duplicate"].is_string());
+    assert!(dups.len() >= 8 && strict.len() >= 2);
+    for case in dups {
+        let (name, want) = (&case["name"], case["duplicate"].as_str().unwrap());
+        let body = case["body"].as_str().unwrap().as_bytes().to_vec();
+        let resp = app.client.send(signed(&app, body.clone())).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{name}");
+        let p: api::problem::Problem = resp.json().await.unwrap();
+        assert_eq!(p.kind, "/problems/invalid-body", "{name}");
+        assert_eq!(
+            p.detail.as_deref(),
+            Some(format!("duplicate field `{want}`").as_str()),
+            "{name}"
+        );
+        expect(&app, signed(&app, body), 400, name.as_str().unwrap()).await;
+    }
+    let mut rows = 0;
+    for case in strict {
+        let body = case["body"].as_str().unwrap();
+        let resp = app.client.send(signed(&app, body.into())).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "{}", case["name"]);
+        rows += if body.starts_with("{\"records\"") {
+            2
+        } else {
+            1
+        };
+    }
+    assert_eq!(app.db.stored().await.0, rows);
+    app.finish().await;
+}
+
+both_backends!(bodies, headers, signatures, duplicate_keys);

@@ -65,8 +65,11 @@ pub fn post_body(records: &[AuditRecord]) -> Vec<u8> {
 impl AuditClient {
     /// A client for `base_url` (e.g. `http://127.0.0.1:8080`) signing with `key`.
     pub fn new(base_url: &str, key: Key) -> Self {
+        // The server closes a connection idle for its header-read timeout (10 s by default);
+        // dropping idle ones sooner avoids reusing a connection the server is closing.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(45))
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
         Self::with_http(http, base_url, key)

@@ -2,7 +2,9 @@
 
 use crate::command::{Command, Op, reason_ok, text_ok};
 use crate::ids::TxnId;
-use crate::limits::{MAX_ACTOR_NAME_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER};
+use crate::limits::{
+    MAX_ACTOR_NAME_CHARS, MAX_JOB_ID_CHARS, MAX_REASON_BYTES, MAX_REASON_CHARS, MAX_SAFE_INTEGER,
+};
 use crate::outcome::{RecordOutcome, RejectReason, TxnRecord};
 use serde::{Deserialize, Serialize};
 
@@ -79,9 +81,9 @@ pub enum AuditError {
     /// Applied with a rejection reason, or rejected without one.
     #[error("rejectReason must be present exactly when outcome is rejected")]
     RejectReason,
-    /// Reason empty, too long or with control characters.
+    /// Reason empty, too long or with control, bidi-control or zero-width characters.
     #[error(
-        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control characters"
+        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control, bidi-control or zero-width characters"
     )]
     Reason,
     /// Actor fields inconsistent with the source, or malformed.
@@ -161,7 +163,9 @@ impl AuditRecord {
             return Err(AuditError::Actor);
         }
         if let Some(job) = &self.server_job_id
-            && (job.is_empty() || job.chars().count() > 64 || job.chars().any(char::is_control))
+            && (job.is_empty()
+                || job.chars().count() > MAX_JOB_ID_CHARS
+                || job.chars().any(char::is_control))
         {
             return Err(AuditError::JobId);
         }

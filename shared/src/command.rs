@@ -73,25 +73,38 @@ pub enum CommandError {
     /// The amount does not fit a Luau number exactly.
     #[error("amount beyond ±(2^53 − 1)")]
     AmountUnsafe,
-    /// Empty reason, too long, or containing control characters.
+    /// Empty reason, too long, or containing control, bidi-control or zero-width characters.
     #[error(
-        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control characters"
+        "reason must be 1-{MAX_REASON_CHARS} characters ({MAX_REASON_BYTES} bytes) without control, bidi-control or zero-width characters"
     )]
     Reason,
     /// The actor id is not a decimal snowflake.
     #[error("actor id must be 1-20 decimal digits")]
     ActorId,
-    /// The actor name is empty, too long or has control characters.
-    #[error("actor name must be 1-{MAX_ACTOR_NAME_CHARS} characters without control characters")]
+    /// The actor name is empty, too long or has control, bidi-control or zero-width characters.
+    #[error(
+        "actor name must be 1-{MAX_ACTOR_NAME_CHARS} characters without control, bidi-control or zero-width characters"
+    )]
     ActorName,
     /// The validity window is empty, negative or too long.
     #[error("validity window must be positive and at most {} minutes", MAX_COMMAND_TTL_MS / 60_000)]
     Window,
 }
 
-/// Checks a human text field: non-blank, bounded, no control characters.
+/// Whether `c` can disguise how text reads (bidirectional controls and overrides, invisible
+/// zero-width characters): U+061C, U+180E, U+200B–U+200F, U+202A–U+202E, U+2060, U+2066–U+2069,
+/// U+FEFF. Text fields refuse them, so a reason cannot reorder or hide what Discord and CSV show.
+pub fn is_disguising(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Checks a human text field: non-blank, bounded, no control, bidi-control or zero-width characters.
 pub(crate) fn text_ok(s: &str, max_chars: usize) -> bool {
-    !s.trim().is_empty() && s.chars().count() <= max_chars && !s.chars().any(char::is_control)
+    !s.trim().is_empty()
+        && s.chars().count() <= max_chars
+        && !s.chars().any(|c| c.is_control() || is_disguising(c))
 }
 
 /// Checks a human reason: a bounded text field that also fits `MAX_REASON_BYTES`.
@@ -164,6 +177,19 @@ mod tests {
             (|c| c.reason = "  ".into(), CommandError::Reason),
             (|c| c.reason = "a\u{7}b".into(), CommandError::Reason),
             (|c| c.reason = "x".repeat(201), CommandError::Reason),
+            (
+                |c| c.reason = "pay \u{202E}rof".into(),
+                CommandError::Reason,
+            ),
+            (|c| c.reason = "a\u{200B}b".into(), CommandError::Reason),
+            (
+                |c| c.actor.name = "Mod\u{2066}".into(),
+                CommandError::ActorName,
+            ),
+            (
+                |c| c.actor.name = "\u{FEFF}Mod".into(),
+                CommandError::ActorName,
+            ),
             (|c| c.actor.id = "12a".into(), CommandError::ActorId),
             (|c| c.actor.name = "n".repeat(33), CommandError::ActorName),
             (|c| c.expires_at = c.issued_at, CommandError::Window),

@@ -12,6 +12,8 @@ pub const MAX_MESSAGE_BYTES: usize = 1024;
 pub const MAX_REASON_CHARS: usize = 200;
 /// Longest human reason in UTF-8 bytes; with the other caps it guarantees every valid command fits 1 KiB.
 pub const MAX_REASON_BYTES: usize = 400;
+/// Longest `serverJobId` (a game server's `game.JobId`) on an audit record, in characters.
+pub const MAX_JOB_ID_CHARS: usize = 64;
 /// Longest actor display name carried in a command, in characters.
 pub const MAX_ACTOR_NAME_CHARS: usize = 32;
 /// How far in the future a command's `issuedAt` may lie (clock skew between bot and servers), ms.

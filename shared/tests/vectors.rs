@@ -255,3 +255,72 @@ fn envelope_vectors() {
         );
     }
 }
+
+#[test]
+fn audit_body_vectors() {
+    use shared::strict_json::{StrictJsonError, parse};
+    let data = load("audit_bodies.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "vector file lost cases");
+    for case in cases {
+        let name = str_of(&case["name"]);
+        let body = str_of(&case["body"]).as_bytes();
+        // Every case is JSON a lax parser accepts: only the duplicate makes it invalid.
+        assert!(serde_json::from_slice::<Value>(body).is_ok(), "{name}");
+        match (&case["duplicate"], parse(body)) {
+            (Value::Null, Ok(_)) => {}
+            (Value::String(want), Err(StrictJsonError::DuplicateKey { path })) => {
+                assert_eq!(&path, want, "{name}")
+            }
+            (want, got) => panic!("{name}: expected {want}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn text_field_vectors() {
+    use shared::{AuditRecord, CommandError};
+    let data = load("text_fields.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20, "vector file lost cases");
+    let cmd: Command =
+        serde_json::from_value(load("envelopes.json")["encode"][0]["command"].clone()).unwrap();
+    let record = AuditRecord {
+        txn_id: cmd.txn.clone(),
+        source: shared::Source::Discord,
+        user_id: cmd.user_id,
+        op: cmd.op,
+        amount: cmd.amount,
+        outcome: shared::RecordOutcome::Applied,
+        reject_reason: None,
+        balance_after: cmd.amount,
+        reason: cmd.reason.clone(),
+        actor_id: Some(cmd.actor.id.clone()),
+        actor_name: Some(cmd.actor.name.clone()),
+        server_job_id: None,
+        issued_at: cmd.issued_at,
+        applied_at: cmd.issued_at,
+    };
+    assert_eq!(cmd.validate(), Ok(()));
+    assert_eq!(record.validate(), Ok(()));
+    for case in cases {
+        let name = str_of(&case["name"]);
+        let text = str_of(&case["text"]).to_owned();
+        let ok = case["ok"].as_bool().unwrap();
+        let (mut c, mut r) = (cmd.clone(), record.clone());
+        let want = match str_of(&case["field"]) {
+            "reason" => {
+                c.reason = text.clone();
+                r.reason = text;
+                CommandError::Reason
+            }
+            _ => {
+                c.actor.name = text.clone();
+                r.actor_name = Some(text);
+                CommandError::ActorName
+            }
+        };
+        assert_eq!(c.validate(), if ok { Ok(()) } else { Err(want) }, "{name}");
+        assert_eq!(r.validate().is_ok(), ok, "{name}: audit record");
+    }
+}

@@ -98,7 +98,7 @@ impl Drop for InFlightGuard<'_> {
     responses(
         (status = 201, description = "At least one record stored", body = PostResponse),
         (status = 200, description = "Every record was already stored", body = PostResponse),
-        (status = 400, description = "Malformed body, invalid record, or Idempotency-Key missing/malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body (a key twice in any object included), invalid record, a query parameter, or Idempotency-Key missing/malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature not accepted", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Key lacks the write scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Same Idempotency-Key still in flight (Retry-After)", body = Problem, content_type = "application/problem+json"),
@@ -117,6 +117,12 @@ pub async fn post_transactions(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    // The POST takes no query parameters; refuse them as the reads refuse unknown ones.
+    if uri.query().is_some_and(|q| !q.is_empty()) {
+        return Err(ApiError::invalid_query(
+            "POST /log/transactions takes no query parameters",
+        ));
+    }
     let content_type_ok = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,14 +1,15 @@
 //! Read endpoints: list (JSON or CSV), one txn with long-poll, chain verification.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::model::{LoggedRecord, Page, VerifyReport, logged_from_row};
 use crate::notify::Wake;
 use crate::problem::{ApiError, Problem};
 use crate::store::ListFilter;
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use shared::TxnId;
 use shared::limits::MAX_SAFE_INTEGER;
 use std::time::Duration;
@@ -20,9 +21,15 @@ pub const MAX_LIMIT: i64 = 500;
 /// Longest long-poll, seconds; larger waits are capped to it.
 pub const MAX_WAIT_SECS: u64 = 30;
 
+/// Whether `v` is a whole number written plainly: digits only, no sign, no leading zero.
+fn plain_digits(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0'))
+}
+
 fn int_param(name: &str, v: &str, min: i64, max: i64) -> Result<i64, ApiError> {
-    v.parse::<i64>()
-        .ok()
+    Some(v)
+        .filter(|v| plain_digits(v))
+        .and_then(|v| v.parse::<i64>().ok())
         .filter(|n| (min..=max).contains(n))
         .ok_or_else(|| {
             ApiError::invalid_query(format!("{name} must be a whole number from {min} to {max}"))
@@ -44,7 +51,11 @@ struct ListParams {
     csv: bool,
 }
 
-fn parse_list(pairs: &[(String, String)], headers: &HeaderMap) -> Result<ListParams, ApiError> {
+fn parse_list(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+    secret: &[u8],
+) -> Result<ListParams, ApiError> {
     let (mut user, mut actor, mut since, mut until, mut limit, mut cursor, mut format) =
         (None, None, None, None, None, None, None);
     for (k, v) in pairs {
@@ -89,12 +100,9 @@ fn parse_list(pairs: &[(String, String)], headers: &HeaderMap) -> Result<ListPar
         filter.limit = int_param("limit", v, 1, i64::MAX)?.min(MAX_LIMIT);
     }
     if let Some(v) = cursor {
-        filter.before_seq = Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::invalid_query("cursor is not one this API issued"))?,
-        );
+        filter.before_seq = Some(crate::cursor::open(secret, v).ok_or_else(|| {
+            ApiError::invalid_query("cursor is not one this API issued to this key")
+        })?);
     }
     let csv = match format {
         Some("csv") => true,
@@ -119,11 +127,14 @@ fn parse_list(pairs: &[(String, String)], headers: &HeaderMap) -> Result<ListPar
         ("since" = Option<i64>, Query, description = "appliedAt >= since (Unix ms)"),
         ("until" = Option<i64>, Query, description = "appliedAt < until (Unix ms)"),
         ("limit" = Option<i64>, Query, description = "Page size, default 50, capped at 500"),
-        ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"),
+        ("cursor" = Option<String>, Query, description = "nextCursor of the previous page (opaque; valid for the key that received it)"),
         ("format" = Option<String>, Query, description = "json (default) or csv; Accept: text/csv works too"),
     ),
     responses(
-        (status = 200, description = "A page, newest first (CSV: X-Next-Cursor header)", body = Page),
+        (status = 200, description = "A page, newest first (CSV: X-Next-Cursor header)", content(
+            (Page = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "Malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature not accepted", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Key lacks the read scope", body = Problem, content_type = "application/problem+json"),
@@ -132,10 +143,18 @@ fn parse_list(pairs: &[(String, String)], headers: &HeaderMap) -> Result<ListPar
 )]
 pub async fn list_transactions(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = parse_list(&pairs, &headers)?;
+    // Authentication put the caller there, so its key is in the ring.
+    let secret = state
+        .config
+        .keys
+        .get(&caller.key_id)
+        .map(|k| k.secret.expose().to_vec())
+        .ok_or_else(ApiError::internal)?;
+    let params = parse_list(&pairs, &headers, &secret)?;
     let limit = params.filter.limit;
     let mut filter = params.filter;
     filter.limit = limit + 1;
@@ -154,7 +173,7 @@ pub async fn list_transactions(
             ApiError::internal()
         })?;
     let next_cursor = more
-        .then(|| items.last().map(|i| i.seq.to_string()))
+        .then(|| items.last().map(|i| crate::cursor::issue(&secret, i.seq)))
         .flatten();
     if params.csv {
         let mut resp = crate::csv::render(&items).into_response();
@@ -208,9 +227,10 @@ pub async fn get_transaction(
         }
     }
     let wait_secs = match wait {
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| ApiError::invalid_query("wait must be a whole number of seconds"))?
+        Some(v) => Some(v)
+            .filter(|v| plain_digits(v))
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| ApiError::invalid_query("wait must be a whole number of seconds"))?
             .min(MAX_WAIT_SECS),
         None => 0,
     };

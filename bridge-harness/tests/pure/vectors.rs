@@ -1,5 +1,5 @@
 //! Runs every case of the shared test vectors (`testdata/apply_rule.json`, `signing.json`,
-//! `envelopes.json`) through the bridge's Luau modules, in a plain Luau VM.
+//! `envelopes.json`, `audit_bodies.json`, `text_fields.json`) through the bridge's Luau modules, in a plain Luau VM.
 
 use crate::vm::{Bridge, vectors};
 use mlua::{Function, Table, Value};
@@ -270,5 +270,49 @@ fn envelope_vectors_decode_or_refuse_like_the_reference() {
             decode.call((s(&case["message"]), ring_for(case))).unwrap();
         assert!(cmd.is_nil(), "{name}: accepted");
         assert_eq!(label.as_deref(), Some(s(&case["expect"])), "{name}");
+    }
+}
+
+#[test]
+fn audit_body_vectors_refuse_the_same_duplicates() {
+    let b = Bridge::new();
+    let decode: Function = b.func("Json", "decode");
+    let data = vectors("audit_bodies.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "vector file lost cases");
+    for case in cases {
+        let name = s(&case["name"]);
+        let (value, err): (Value, Option<String>) = decode.call(s(&case["body"])).unwrap();
+        match case["duplicate"].as_str() {
+            None => assert!(err.is_none() && !value.is_nil(), "{name}: {err:?}"),
+            Some(path) => {
+                assert!(value.is_nil(), "{name}: accepted");
+                let err = err.unwrap_or_default();
+                assert!(
+                    err.ends_with(&format!("duplicate key {path}")),
+                    "{name}: {err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn text_field_vectors_match_the_reference() {
+    let b = Bridge::new();
+    let is_reason: Function = b.func("Text", "isReason");
+    let is_name: Function = b.func("Text", "isActorName");
+    let data = vectors("text_fields.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20, "vector file lost cases");
+    for case in cases {
+        let name = s(&case["name"]);
+        let check = if s(&case["field"]) == "reason" {
+            &is_reason
+        } else {
+            &is_name
+        };
+        let got: bool = check.call(s(&case["text"])).unwrap();
+        assert_eq!(json!(got), case["ok"], "{name}");
     }
 }
