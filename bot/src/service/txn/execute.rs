@@ -8,6 +8,7 @@ use super::super::outcome::{
 use super::super::ports::RobloxUser;
 use super::super::profile::Profile;
 use super::service::{Service, ms};
+use shared::command::is_disguising;
 use shared::limits::MAX_ACTOR_NAME_CHARS;
 use shared::{Actor, Command, TxnId, encode_command_message};
 use std::time::Duration;
@@ -16,7 +17,7 @@ impl Service {
     fn actor_of(actor: &ActorCtx) -> Actor {
         Actor {
             id: actor.id.clone(),
-            name: actor.name.chars().take(MAX_ACTOR_NAME_CHARS).collect(),
+            name: recordable_name(&actor.name, &actor.id),
         }
     }
 
@@ -167,5 +168,44 @@ impl Service {
         Ok(wallet
             .find(txn)
             .map(|rec| Outcome::from_ring(rec, Committer::GameServer(job))))
+    }
+}
+
+/// A member's display name as the protocol accepts it: Discord allows control, bidi and
+/// zero-width characters (emoji joined with U+200D are common), the protocol refuses them in
+/// names, so they are dropped rather than refusing the member's command; an empty result falls
+/// back to the member's id.
+fn recordable_name(name: &str, id: &str) -> String {
+    let kept: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !is_disguising(*c))
+        .collect();
+    let kept: String = kept.trim().chars().take(MAX_ACTOR_NAME_CHARS).collect();
+    let kept = kept.trim_end().to_owned();
+    if kept.is_empty() { id.to_owned() } else { kept }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_lose_what_the_protocol_refuses() {
+        assert_eq!(recordable_name("Ann 👨\u{200D}💻", "1"), "Ann 👨💻");
+        assert_eq!(recordable_name("\u{202E}nimda\u{202C}", "1"), "nimda");
+        assert_eq!(recordable_name("\u{200B}\t", "42"), "42");
+        let long = "x".repeat(MAX_ACTOR_NAME_CHARS + 5);
+        assert_eq!(
+            recordable_name(&long, "1").chars().count(),
+            MAX_ACTOR_NAME_CHARS
+        );
+        // What comes out is accepted by the protocol's own rule.
+        let cmd_name = recordable_name(" Bob\u{2066} \u{FEFF}", "7");
+        assert!(
+            cmd_name
+                .chars()
+                .all(|c| !c.is_control() && !is_disguising(c))
+        );
+        assert_eq!(cmd_name, "Bob");
     }
 }
