@@ -8,20 +8,11 @@ import hashlib, hmac, os, time, urllib.parse
 import requests
 import schemathesis
 
+# The protocol's canonical string, from the project's Python model of it (tools/ is on PYTHONPATH).
+from gen_vectors import canonical
+
 KEY_ID = os.environ["ST_KEY_ID"]
 KEY = bytes.fromhex(os.environ["ST_KEY_HEX"])
-
-
-def canonical_query(raw):
-    pairs = []
-    for part in raw.split("&"):
-        if not part:
-            continue
-        k, _, v = part.partition("=")
-        pairs.append((urllib.parse.unquote_plus(k, errors="strict"), urllib.parse.unquote_plus(v, errors="strict")))
-    pairs.sort(key=lambda kv: (kv[0].encode(), kv[1].encode()))
-    q = lambda s: urllib.parse.quote(s, safe="-._~")
-    return "&".join(f"{q(k)}={q(v)}" for k, v in pairs)
 
 
 class SigningSession(requests.Session):
@@ -34,8 +25,7 @@ class SigningSession(requests.Session):
             body = body.encode()
         ts = str(int(time.time()))
         idem = request.headers.get("Idempotency-Key", "")
-        text = "\n".join(["v1", ts, request.method.upper(), url.path, canonical_query(url.query), idem,
-                          hashlib.sha256(body).hexdigest()])
+        text = canonical(ts, request.method, url.path, url.query, idem, body)
         request.headers["X-Key-Id"] = KEY_ID
         request.headers["X-Timestamp"] = ts
         request.headers["X-Signature"] = "v1=" + hmac.new(KEY, text.encode(), hashlib.sha256).hexdigest()
