@@ -3,6 +3,9 @@
 //! `UPDATE_SNAPSHOTS=1` and review the diff), and every name, description, option and range is
 //! checked against Discord's rules (application-commands.mdx).
 
+#[path = "support/snapshot.rs"]
+mod snapshot;
+
 use serde_json::Value;
 
 const SNAPSHOT: &str = concat!(
@@ -29,16 +32,7 @@ fn registered() -> Value {
 
 #[test]
 fn registered_commands_match_the_snapshot() {
-    let now = serde_json::to_string_pretty(&registered()).unwrap() + "\n";
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(SNAPSHOT, &now).unwrap();
-    }
-    let committed = std::fs::read_to_string(SNAPSHOT)
-        .unwrap_or_else(|e| panic!("{SNAPSHOT} missing ({e}); run with UPDATE_SNAPSHOTS=1"));
-    assert_eq!(
-        committed, now,
-        "registered commands changed: review and run with UPDATE_SNAPSHOTS=1"
-    );
+    snapshot::assert_matches(SNAPSHOT, &registered(), "registered commands");
 }
 
 fn is_valid_name(name: &str) -> bool {

@@ -2,6 +2,9 @@
 //! `snapshots/discord_embeds.json`: the words live in the shared front-end layer, and this pins
 //! what Discord members see byte for byte (regenerate with `UPDATE_SNAPSHOTS=1`, review the diff).
 
+#[path = "support/snapshot.rs"]
+mod snapshot;
+
 use bot::discord::confirm::CancelReason;
 use bot::discord::error::CommandError;
 use bot::discord::render;
@@ -195,14 +198,5 @@ fn all() -> Value {
 
 #[test]
 fn discord_embeds_match_the_snapshot() {
-    let now = serde_json::to_string_pretty(&all()).unwrap() + "\n";
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(SNAPSHOT, &now).unwrap();
-    }
-    let committed = std::fs::read_to_string(SNAPSHOT)
-        .unwrap_or_else(|e| panic!("{SNAPSHOT} missing ({e}); run with UPDATE_SNAPSHOTS=1"));
-    assert_eq!(
-        committed, now,
-        "Discord's visible text changed: review and run with UPDATE_SNAPSHOTS=1"
-    );
+    snapshot::assert_matches(SNAPSHOT, &all(), "Discord's visible text");
 }
