@@ -41,20 +41,6 @@ fn with(field: &str, value: serde_json::Value) -> Vec<u8> {
     body_of(v)
 }
 
-/// Signs a POST of `body` with the write key.
-fn signed(app: &TestApp, body: Vec<u8>) -> SignedRequest {
-    app.writer
-        .sign(
-            "POST",
-            "/log/transactions",
-            "",
-            Some(&idem()),
-            body,
-            now_secs(),
-        )
-        .unwrap()
-}
-
 fn set(req: &mut SignedRequest, name: &str, value: &str) {
     req.headers.retain(|(k, _)| k != name);
     req.headers.push((name.into(), value.into()));
@@ -175,10 +161,10 @@ async fn bodies(b: Backend) {
         ("oversized body", vec![b' '; 300 * 1024], 413),
     ];
     for (what, body, status) in cases {
-        expect(&app, signed(&app, body), status, what).await;
+        expect(&app, app.signed_post(body), status, what).await;
     }
     // content type
-    let mut req = signed(&app, body_of(valid_json()));
+    let mut req = app.signed_post(body_of(valid_json()));
     set(&mut req, "content-type", "text/plain");
     expect(&app, req, 415, "text/plain body").await;
     app.finish().await;
@@ -189,12 +175,12 @@ async fn headers(b: Backend) {
     let good = || body_of(valid_json());
     // missing each signature header
     for h in ["x-key-id", "x-timestamp", "x-signature"] {
-        let mut req = signed(&app, good());
+        let mut req = app.signed_post(good());
         req.headers.retain(|(k, _)| k != h);
         expect(&app, req, 401, &format!("missing {h}")).await;
     }
     // duplicated signature header (both copies valid)
-    let mut req = signed(&app, good());
+    let mut req = app.signed_post(good());
     let sig = req
         .headers
         .iter()
@@ -211,7 +197,7 @@ async fn headers(b: Backend) {
         ("x-timestamp", "-5"),
         ("x-key-id", "no such key!"),
     ] {
-        let mut req = signed(&app, good());
+        let mut req = app.signed_post(good());
         set(&mut req, h, v);
         expect(&app, req, 401, &format!("garbage {h}: {v}")).await;
     }
@@ -221,7 +207,7 @@ async fn headers(b: Backend) {
         .sign("POST", "/log/transactions", "", None, good(), now_secs())
         .unwrap();
     expect(&app, req, 400, "missing Idempotency-Key").await;
-    let mut req = signed(&app, good());
+    let mut req = app.signed_post(good());
     let k = req
         .headers
         .iter()
@@ -340,15 +326,7 @@ async fn signatures(b: Backend) {
         .sign("GET", "/log/transactions", "", None, vec![], now_secs())
         .unwrap();
     expect(&app, req, 403, "write key reading").await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     for reason in ["stale", "future", "unknown_key", "bad_signature", "scope"] {
         assert!(
             text.contains(&format!("signature_failures_total{{reason=\"{reason}\"}}")),
@@ -371,7 +349,11 @@ async fn duplicate_keys(b: Backend) {
     for case in dups {
         let (name, want) = (&case["name"], case["duplicate"].as_str().unwrap());
         let body = case["body"].as_str().unwrap().as_bytes().to_vec();
-        let resp = app.client.send(signed(&app, body.clone())).await.unwrap();
+        let resp = app
+            .client
+            .send(app.signed_post(body.clone()))
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 400, "{name}");
         let p: api::problem::Problem = resp.json().await.unwrap();
         assert_eq!(p.kind, "/problems/invalid-body", "{name}");
@@ -380,12 +362,12 @@ async fn duplicate_keys(b: Backend) {
             Some(format!("duplicate field `{want}`").as_str()),
             "{name}"
         );
-        expect(&app, signed(&app, body), 400, name.as_str().unwrap()).await;
+        expect(&app, app.signed_post(body), 400, name.as_str().unwrap()).await;
     }
     let mut rows = 0;
     for case in strict {
         let body = case["body"].as_str().unwrap();
-        let resp = app.client.send(signed(&app, body.into())).await.unwrap();
+        let resp = app.client.send(app.signed_post(body.into())).await.unwrap();
         assert_eq!(resp.status().as_u16(), 201, "{}", case["name"]);
         rows += if body.starts_with("{\"records\"") {
             2

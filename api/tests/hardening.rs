@@ -102,18 +102,7 @@ async fn a_signed_post_with_a_query_is_refused(b: Backend) {
         refused(&app, req, "invalid-query", "query", q).await;
     }
     assert_eq!(app.db.stored().await, (0, 0));
-    let req = app
-        .writer
-        .sign(
-            "POST",
-            "/log/transactions",
-            "",
-            Some(&idem()),
-            body,
-            now_secs(),
-        )
-        .unwrap();
-    assert_eq!(send(&app, req).await.status(), 201);
+    assert_eq!(send(&app, app.signed_post(body)).await.status(), 201);
     app.finish().await;
 }
 

@@ -2,6 +2,7 @@
 //! a server on a free port, and signed clients with different scopes.
 #![allow(dead_code)]
 
+use api::client::SignedRequest;
 use api::testing::TestKeys;
 use api::{AuditClient, Config, Database, RunningServer};
 use shared::{AuditRecord, TxnId};
@@ -179,6 +180,32 @@ impl TestApp {
     pub async fn replica(&self) -> RunningServer {
         let config = Config::new(self.db.database(), self.keys.ring());
         api::spawn_for_test(config).await.unwrap()
+    }
+
+    /// Signs a POST of `body` with the write key (a fresh idempotency key, now).
+    pub fn signed_post(&self, body: Vec<u8>) -> SignedRequest {
+        self.writer
+            .sign(
+                "POST",
+                "/log/transactions",
+                "",
+                Some(&idem()),
+                body,
+                now_secs(),
+            )
+            .unwrap()
+    }
+
+    /// The server's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub async fn finish(self) {
