@@ -3,7 +3,7 @@
 use super::db::DbError;
 use super::ports::{PortError, RobloxUser};
 use super::profile::ProfileError;
-use shared::{AuditRecord, Op, RecordOutcome, RejectReason, TxnId, TxnRecord};
+use shared::{AuditRecord, Op, RecordOutcome, RejectReason, TxnId, TxnRecord, Wallet};
 use std::fmt;
 
 /// The staff member issuing a command (from Discord or the CLI's configured operator).
@@ -77,6 +77,18 @@ impl fmt::Display for Committer {
 }
 
 impl Committer {
+    /// The game server that committed `txn` to `wallet`, as the txn's audit record in the outbox
+    /// names it: the server saved it in the same write as the ring entry, so the wallet (not the
+    /// audit API's timing) says who it was; once the record left the outbox the server is unknown.
+    pub fn server_in_outbox(wallet: &Wallet, txn: &TxnId) -> Self {
+        let job = wallet
+            .outbox
+            .iter()
+            .find(|r| &r.txn_id == txn)
+            .and_then(|r| r.server_job_id.clone());
+        Committer::GameServer(job)
+    }
+
     /// Reads the text form; anything but `bot` is a game server (rows written before job ids
     /// were stored read as an unknown server).
     pub fn parse(s: &str) -> Self {
@@ -118,31 +130,40 @@ pub enum Outcome {
 impl Outcome {
     /// The outcome a wallet's ring entry records, committed by `committed_by`.
     pub fn from_ring(rec: &TxnRecord, committed_by: Committer) -> Self {
-        match (rec.outcome, rec.reject_reason) {
-            (RecordOutcome::Rejected, Some(reason)) => Outcome::Rejected {
-                reason,
-                balance: rec.balance_after,
-            },
-            _ => Outcome::Applied {
-                balance_after: rec.balance_after,
-                committed_by,
-            },
-        }
+        Self::recorded(
+            rec.outcome,
+            rec.reject_reason,
+            rec.balance_after,
+            committed_by,
+        )
     }
 
     /// The outcome an audit record reports (a server job id names the committing server).
     pub fn from_audit(rec: &AuditRecord) -> Self {
-        match (rec.outcome, rec.reject_reason) {
-            (RecordOutcome::Rejected, Some(reason)) => Outcome::Rejected {
-                reason,
-                balance: rec.balance_after,
-            },
+        let committed_by = match &rec.server_job_id {
+            Some(j) => Committer::GameServer(Some(j.clone())),
+            None => Committer::Bot,
+        };
+        Self::recorded(
+            rec.outcome,
+            rec.reject_reason,
+            rec.balance_after,
+            committed_by,
+        )
+    }
+
+    /// A recorded outcome (ring entry and audit record carry the same three facts).
+    fn recorded(
+        outcome: RecordOutcome,
+        reason: Option<RejectReason>,
+        balance: i64,
+        committed_by: Committer,
+    ) -> Self {
+        match (outcome, reason) {
+            (RecordOutcome::Rejected, Some(reason)) => Outcome::Rejected { reason, balance },
             _ => Outcome::Applied {
-                balance_after: rec.balance_after,
-                committed_by: match &rec.server_job_id {
-                    Some(j) => Committer::GameServer(Some(j.clone())),
-                    None => Committer::Bot,
-                },
+                balance_after: balance,
+                committed_by,
             },
         }
     }

@@ -24,20 +24,14 @@ struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    /// Who committed a record found in the ring: the bot only if it wrote and never published;
-    /// else the game server named by the txn's audit record in the outbox, which that server
-    /// saved in the same write as the ring entry (the wallet, not the audit API's timing, says
-    /// who it was; once the record left the outbox the server is unknown here).
+    /// Who committed a record found in the ring: the bot only if it wrote and never published,
+    /// else the server its outbox record names.
     fn committer(&self, wallet: &Wallet) -> Committer {
         if self.bot_wrote && self.last_publish.is_none() {
-            return Committer::Bot;
+            Committer::Bot
+        } else {
+            Committer::server_in_outbox(wallet, &self.cmd.txn)
         }
-        let job = wallet
-            .outbox
-            .iter()
-            .find(|r| r.txn_id == self.cmd.txn)
-            .and_then(|r| r.server_job_id.clone());
-        Committer::GameServer(job)
     }
 }
 

@@ -159,15 +159,9 @@ impl Service {
         let profile = Profile::parse(entry.as_ref().map(|e| &e.value), self.config.library, now)
             .map_err(Refusal::from)?;
         let wallet = profile.wallet().map_err(Refusal::from)?;
-        // The committing server, when its audit record is still in the outbox beside the ring.
-        let job = wallet
-            .outbox
-            .iter()
-            .find(|r| &r.txn_id == txn)
-            .and_then(|r| r.server_job_id.clone());
         Ok(wallet
             .find(txn)
-            .map(|rec| Outcome::from_ring(rec, Committer::GameServer(job))))
+            .map(|rec| Outcome::from_ring(rec, Committer::server_in_outbox(&wallet, txn))))
     }
 }
 
