@@ -14,6 +14,7 @@ pub mod config;
 pub mod csv;
 pub mod cursor;
 pub mod handlers;
+pub mod head_problem;
 pub mod listen;
 pub mod metrics;
 pub mod model;

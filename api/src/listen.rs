@@ -6,8 +6,11 @@
 //! - A request head not complete within `header_read_timeout` closes its connection
 //!   (`http_connections_timed_out_total`); an idle keep-alive connection waiting for its next
 //!   head is closed after the same time.
+//! - A request head hyper cannot parse is answered with a problem document, not hyper's bare
+//!   status line (`head_problem`), and counted in `http_requests_malformed_total`.
 //! - On shutdown: stop accepting, let each connection finish its in-flight request, wait for all.
 
+use crate::head_problem::ProblemOnParseError;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -69,7 +72,8 @@ pub async fn serve_connections(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn =
+                builder.serve_connection(TokioIo::new(ProblemOnParseError::new(stream)), service);
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,
@@ -81,6 +85,8 @@ pub async fn serve_connections(
             if let Err(e) = result {
                 if e.is_timeout() {
                     metrics::counter!("http_connections_timed_out_total").increment(1);
+                } else if e.is_parse() || e.is_parse_too_large() {
+                    metrics::counter!("http_requests_malformed_total").increment(1);
                 }
                 tracing::debug!(error = %e, "connection closed with an error");
             }

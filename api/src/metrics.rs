@@ -61,6 +61,10 @@ fn describe() {
         "http_connections_timed_out_total",
         "Connections closed because a request head took longer than API_HEADER_READ_TIMEOUT_SECS"
     );
+    metrics::describe_counter!(
+        "http_requests_malformed_total",
+        "Request heads that could not be parsed as HTTP (answered 400/414/431 and closed)"
+    );
     metrics::describe_histogram!(
         "audit_write_group_requests",
         "Write requests committed per transaction (group commit)"

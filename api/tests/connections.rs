@@ -102,3 +102,64 @@ async fn idle_half_open_connections_do_not_stop_a_valid_request() {
     assert!(post_until(&app, 33, Instant::now() + Duration::from_secs(2)).await);
     app.finish().await;
 }
+
+/// Sends `head` on a fresh connection and reads the whole answer (the server closes after it).
+async fn raw_exchange(app: &TestApp, head: &[u8]) -> String {
+    let mut s = TcpStream::connect(app.server.addr()).await.unwrap();
+    s.write_all(head).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .expect("the server closes after answering")
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unparsable_head_gets_a_problem_document_and_nothing_is_stored() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let body = serde_json::to_vec(&[record(34, 1)]).unwrap();
+    // A control byte in the Idempotency-Key: hyper refuses the head before the router sees it.
+    let mut head = format!(
+        "POST /log/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nIdempotency-Key: ab\x01cd\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    head.extend_from_slice(&body);
+    let text = raw_exchange(&app, &head).await;
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete answer");
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    let problem: serde_json::Value = serde_json::from_str(body).expect("a JSON problem");
+    assert_eq!(problem["type"], "/problems/malformed-request");
+    assert_eq!(problem["status"], 400);
+    // A head with more header fields than the server reads keeps its own status (431).
+    let many: String = (0..120).map(|i| format!("X-Pad-{i}: a\r\n")).collect();
+    let text = raw_exchange(
+        &app,
+        format!("GET /livez HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    )
+    .await;
+    assert!(
+        text.starts_with("HTTP/1.1 431 "),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.contains("/problems/headers-too-large"), "{text}");
+    assert_eq!(app.db.count("audit_log").await, 0);
+    assert!(metric(&app, "http_requests_malformed_total").await >= 2.0);
+    // The router's own 400s are untouched: a well-formed head with a bad key gets its own slug.
+    let text = raw_exchange(
+        &app,
+        b"POST /log/transactions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert!(!text.contains("malformed-request"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    app.finish().await;
+}
