@@ -72,6 +72,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         fps: 10,
         start_unix_ms: wall_ms() - 100_000,
         keep_trace: false,
+        http_enabled: true,
         faults: Faults {
             datastore_error_rate: 0.02,
             message_drop: 0.1,

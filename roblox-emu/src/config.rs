@@ -63,6 +63,40 @@ pub struct Faults {
     pub message_delay: f64,
 }
 
+/// The spelling of response header names `RequestAsync` hands to game code. Roblox's reference
+/// does not say, so code must find a header either way and the emulator can answer both ways.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeaderNames {
+    /// `retry-after` (what HTTP/2 puts on the wire).
+    #[default]
+    Lowercase,
+    /// `Retry-After` (each word capitalised, as many HTTP/1.1 servers send them).
+    Capitalized,
+}
+
+impl HeaderNames {
+    /// `name` (lower-case) spelled this way.
+    pub fn spell(self, name: &str) -> String {
+        match self {
+            HeaderNames::Lowercase => name.to_ascii_lowercase(),
+            HeaderNames::Capitalized => name
+                .split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    match chars.next() {
+                        Some(first) => {
+                            first.to_ascii_uppercase().to_string()
+                                + &chars.as_str().to_ascii_lowercase()
+                        }
+                        None => String::new(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("-"),
+        }
+    }
+}
+
 /// Everything needed to build a [`crate::Universe`].
 #[derive(Clone, Debug)]
 pub struct UniverseConfig {
@@ -88,6 +122,11 @@ pub struct UniverseConfig {
     pub http_latency_s: (f64, f64),
     /// HttpService requests per minute per server (Roblox: 500).
     pub http_per_minute: usize,
+    /// Game Settings > Security > Allow HTTP Requests. Off by default, as on Roblox: every
+    /// `RequestAsync` then fails with Roblox's "Http requests are not enabled" error.
+    pub http_enabled: bool,
+    /// How `RequestAsync` spells response header names (Roblox does not document it).
+    pub http_header_names: HeaderNames,
     /// DataStore limits.
     pub limits: DataStoreLimits,
     /// Universe-wide faults.
@@ -119,6 +158,8 @@ impl Default for UniverseConfig {
             message_latency_s: (0.05, 0.5),
             http_latency_s: (0.02, 0.1),
             http_per_minute: 500,
+            http_enabled: false,
+            http_header_names: HeaderNames::Lowercase,
             limits: DataStoreLimits::default(),
             faults: Faults::default(),
             close_timeout_s: 30.0,

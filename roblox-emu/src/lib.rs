@@ -38,7 +38,7 @@ pub mod universe;
 
 pub use action::Action;
 pub use backend::Backend;
-pub use config::{DataStoreLimits, Faults, TimeMode, UniverseConfig};
+pub use config::{DataStoreLimits, Faults, HeaderNames, TimeMode, UniverseConfig};
 pub use error::EmuError;
 pub use libs::Library;
 pub use place::Place;

@@ -6,7 +6,11 @@ use crate::support::*;
 use roblox_emu::{Library, Place, Universe, UniverseConfig};
 
 fn run(place: Place) -> Universe {
-    let mut u = Universe::new(UniverseConfig::default(), place);
+    let cfg = UniverseConfig {
+        http_enabled: true,
+        ..UniverseConfig::default()
+    };
+    let mut u = Universe::new(cfg, place);
     u.start_server().unwrap();
     u.run_for(3.0).unwrap();
     u

@@ -1,9 +1,11 @@
 //! The bridge on the engine emulator, end to end, with the real ProfileStore / ProfileService and
 //! the real audit API: start-up and settings (`config`), Discord commands (`commands`), faults
-//! (`faults`) and the game-facing API (`game`).
+//! (`faults`), the game-facing API (`game`) and platform rules that
+//! only show outside a test setup (`platform`).
 
 mod commands;
 mod config;
 mod faults;
 mod game;
+mod platform;
 mod support;

@@ -133,6 +133,9 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Allow HTTP requests (Game Settings > Security; off by default, as on Roblox).
+        #[arg(long)]
+        allow_http: bool,
     },
 }
 
@@ -289,6 +292,7 @@ fn main() -> anyhow::Result<()> {
             seconds,
             realtime,
             seed,
+            allow_http,
         } => {
             let place = Place::from_dir(&dir)?;
             let cfg = UniverseConfig {
@@ -298,6 +302,7 @@ fn main() -> anyhow::Result<()> {
                 } else {
                     TimeMode::Deterministic
                 },
+                http_enabled: allow_http,
                 ..UniverseConfig::default()
             };
             let mut u = Universe::new(cfg, place);

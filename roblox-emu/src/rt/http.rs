@@ -9,6 +9,9 @@ use crate::config::TimeMode;
 use crate::http::{self, HttpRequest, InFlight};
 use crate::server::ServerCtx;
 
+/// Roblox's error when the experience has not allowed HTTP requests.
+pub const HTTP_DISABLED: &str = "Http requests are not enabled. Enable via game settings";
+
 /// Registers `http_start` and `http_poll`.
 pub(super) fn register(r: &Registry) -> mlua::Result<()> {
     r.answer("http_start", start)?;
@@ -21,6 +24,9 @@ fn start(
     c: &ServerCtx,
     (url, method, headers, body): (String, String, Table, Option<LuaString>),
 ) -> Answer {
+    if !c.shared.cfg.http_enabled {
+        return Err(HTTP_DISABLED.to_owned().into());
+    }
     c.http_limit
         .borrow_mut()
         .admit(c.shared.now_us() as f64 / 1e6)?;
@@ -71,8 +77,9 @@ fn poll(lua: &Lua, c: &ServerCtx, id: f64) -> mlua::Result<MultiValue> {
             t.set("StatusCode", resp.status)?;
             t.set("StatusMessage", resp.status_message.as_str())?;
             let h = lua.create_table()?;
+            let names = c.shared.cfg.http_header_names;
             for (k, v) in &resp.headers {
-                h.set(k.as_str(), v.as_str())?;
+                h.set(names.spell(k), v.as_str())?;
             }
             t.set("Headers", h)?;
             t.set("Body", lua.create_string(&resp.body)?)?;

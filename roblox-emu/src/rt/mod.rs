@@ -107,10 +107,13 @@ impl Registry<'_> {
 pub(crate) fn make_rt(lua: &Lua, ctx: &Rc<ServerCtx>) -> Result<Table, EmuError> {
     let rt = lua.create_table()?;
     let cfg = &ctx.shared.cfg;
-    rt.set("job_id", ctx.job_id.as_str())?;
+    // Studio's `game.JobId` is "" (DataModel.JobId); the server keeps its GUID for traces and the
+    // session-lock invariant.
+    rt.set("job_id", if cfg.studio { "" } else { ctx.job_id.as_str() })?;
     rt.set("place_id", cfg.place_id as f64)?;
     rt.set("universe_id", cfg.universe_id as f64)?;
     rt.set("is_studio", cfg.studio)?;
+    rt.set("http_enabled", cfg.http_enabled)?;
     // Both draws come from the universe's seeded RNG, in this order (a run's trace depends on it).
     let offset = if cfg.clock_zero {
         0.0

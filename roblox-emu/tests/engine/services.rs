@@ -5,18 +5,100 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use roblox_emu::{Lifecycle, Place, Universe, UniverseConfig};
+use roblox_emu::{HeaderNames, Lifecycle, Place, Universe, UniverseConfig};
 
 fn prints(u: &Universe, s: usize) -> Vec<String> {
     u.server(s).unwrap().printed()
 }
 
+/// One server running `src`, in an experience that allows HTTP requests.
 fn one(src: &str) -> (Universe, usize) {
+    one_with(
+        src,
+        UniverseConfig {
+            http_enabled: true,
+            ..UniverseConfig::default()
+        },
+    )
+}
+
+fn one_with(src: &str, cfg: UniverseConfig) -> (Universe, usize) {
     let mut place = Place::new();
     place.script("ServerScriptService.Test", src);
-    let mut u = Universe::new(UniverseConfig::default(), place);
+    let mut u = Universe::new(cfg, place);
     let s = u.start_server().unwrap();
     (u, s)
+}
+
+/// A local server answering one request with `answer`.
+fn answer_once(answer: &'static str) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut req = Vec::new();
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            req.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(answer.as_bytes()).unwrap();
+    });
+    (port, server)
+}
+
+#[test]
+fn http_is_off_until_the_experience_allows_it() {
+    // Roblox: HttpService requests fail until Game Settings > Security > Allow HTTP Requests.
+    let (mut u, s) = one_with(
+        r#"
+        local ok, e = pcall(function()
+            return game:GetService("HttpService"):RequestAsync({ Url = "http://127.0.0.1:1/" })
+        end)
+        print(ok, e)
+        "#,
+        UniverseConfig::default(),
+    );
+    u.run_for(1.0).unwrap();
+    assert_eq!(
+        prints(&u, s),
+        vec!["false Http requests are not enabled. Enable via game settings"]
+    );
+}
+
+#[test]
+fn response_header_names_are_spelled_either_way() {
+    // How RequestAsync spells header names is undocumented: the emulator answers both ways.
+    const ANSWER: &str =
+        "HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\nContent-Length: 0\r\n\r\n";
+    for (names, expected) in [
+        (HeaderNames::Lowercase, "retry-after=7 content-length=0"),
+        (HeaderNames::Capitalized, "Retry-After=7 Content-Length=0"),
+    ] {
+        let (port, server) = answer_once(ANSWER);
+        let (mut u, s) = one_with(
+            &format!(
+                r#"
+                local res = game:GetService("HttpService"):RequestAsync({{ Url = "http://127.0.0.1:{port}/" }})
+                local names = {{}}
+                for k, v in res.Headers do table.insert(names, k .. "=" .. v) end
+                table.sort(names, function(a, b) return string.lower(a) > string.lower(b) end)
+                print(table.concat(names, " "))
+                "#
+            ),
+            UniverseConfig {
+                http_enabled: true,
+                http_header_names: names,
+                ..UniverseConfig::default()
+            },
+        );
+        u.run_for(3.0).unwrap();
+        server.join().unwrap();
+        assert_eq!(prints(&u, s), vec![expected.to_owned()]);
+    }
 }
 
 #[test]

@@ -293,6 +293,8 @@ pub(super) fn world_main(
             .unwrap_or(defaults.message_latency_s),
         // A long run must not keep every trace line in memory.
         keep_trace: false,
+        // The sandbox's experience allows HTTP requests, as an installed bridge needs.
+        http_enabled: true,
         ..defaults
     };
     let u = Universe::with_backend(cfg, config.place, backend);
