@@ -193,6 +193,61 @@ show("spent", ok, api.getBalance(player), nil)
     assert_clean(&u);
 }
 
+#[test]
+fn a_full_outbox_refuses_in_game_movements_and_keeps_every_record() {
+    // The audit API cannot be reached: records pile up in the wallet's outbox.
+    let lib = Library::ProfileStore;
+    let secrets = secrets_source(lib, &ApiAccess::nowhere()).replacen(
+        "return {\n",
+        "return {\n\toutboxLimit = 20,\n",
+        1,
+    );
+    let place = bridge_harness::bridge_place(secrets, lib, None).unwrap();
+    let mut u = universe_on(place, 1, |_| {});
+    u.run_for(2.0).unwrap();
+    u.player_join(0, USER).unwrap();
+    assert!(u.run_until(30.0, |u| has_session(u, 0, USER)).unwrap());
+    u.run_snippet(
+        0,
+        "Game",
+        &snippet(
+            r#"
+local granted, refusals = 0, {}
+for i = 1, 24 do
+	local ok, why = api.grant(player, 1, "kill reward")
+	if ok then granted += 1 else table.insert(refusals, why) end
+end
+show("granted", granted, #refusals, refusals[1])
+show("spend", api.spend(player, 1, "potion"))
+show("backlog", api.auditBacklog(player))
+"#,
+        ),
+    )
+    .unwrap();
+    u.run_for(0.5).unwrap();
+    assert_eq!(
+        game_lines(&u, 0, "granted"),
+        vec!["GAME granted 20 4 audit_backlog_full"]
+    );
+    assert_eq!(
+        game_lines(&u, 0, "spend"),
+        vec!["GAME spend false audit_backlog_full nil"]
+    );
+    assert_eq!(game_lines(&u, 0, "backlog"), vec!["GAME backlog 20 20 nil"]);
+    let warned = lines(&u, 0, "audit records the audit API has not taken");
+    assert_eq!(warned.len(), 1, "one warning a minute: {warned:?}");
+    assert!(warned[0].contains("refused until it drains") || warned[0].contains("holds 16 of 20"));
+    // Every committed record is saved; the refused movements left no trace.
+    assert!(
+        u.run_until(30.0, |u| outbox(u, USER).len() == 20
+            && balance(u, USER) == 20)
+            .unwrap(),
+        "stored outbox {} balance {}",
+        outbox(&u, USER).len(),
+        balance(&u, USER)
+    );
+}
+
 macro_rules! suite {
     ($m:ident, $lib:expr) => {
         mod $m {

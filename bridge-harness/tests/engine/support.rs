@@ -164,14 +164,25 @@ pub fn universe_cfg(
     api: &ApiAccess,
     tweak: impl FnOnce(&mut UniverseConfig),
 ) -> Universe {
+    universe_on(place(lib, api), servers, tweak)
+}
+
+/// A universe running `place` on `servers` servers (start: wall time, 20 fps, HTTP allowed).
+pub fn universe_on(
+    place: Place,
+    servers: usize,
+    tweak: impl FnOnce(&mut UniverseConfig),
+) -> Universe {
     let mut cfg = UniverseConfig {
         fps: 20,
         start_unix_ms: wall_ms(),
         keep_trace: false,
+        // The bridge's experience allows HTTP requests (operations.md, install step).
+        http_enabled: true,
         ..UniverseConfig::default()
     };
     tweak(&mut cfg);
-    let mut u = Universe::new(cfg, place(lib, api));
+    let mut u = Universe::new(cfg, place);
     u.add_invariant("session-lock", Box::new(invariant::session_lock));
     for _ in 0..servers {
         u.start_server().unwrap();
