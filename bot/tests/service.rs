@@ -174,6 +174,54 @@ async fn a_player_joining_mid_command_turns_the_write_into_a_412_and_a_publish()
     world.assert_single_writer();
 }
 
+/// A store whose 412s carry no entry: Roblox does not document a 412's body.
+struct ErrorOnlyConflicts<W>(W);
+
+impl<W: WalletStore> WalletStore for ErrorOnlyConflicts<W> {
+    fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
+        self.0.read(user_id)
+    }
+
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+        Box::pin(async move {
+            match self.0.write(write).await {
+                Err(WriteError::Conflict { .. }) => Err(WriteError::Conflict { current: None }),
+                other => other,
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_412_without_the_entry_is_followed_by_one_read_not_blind_writes() {
+    let world = World::new();
+    let api = AuditApi::start().await;
+    world.seed_offline_profile(ALICE, 10);
+    let server = StandInServer::start(&world, "job-B2", Some(api.game_client()));
+    let wallets = Arc::new(ErrorOnlyConflicts(JoinBeforeFirstWrite {
+        inner: world.ports.clone(),
+        server: server.clone(),
+        user: ALICE,
+        fired: AtomicBool::new(false),
+    }));
+    let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
+    let service = world.service_with(audit, wallets, service_config()).await;
+    let c0 = world.calls();
+    let receipt = service.execute(request(Op::Give, ALICE, 5)).await.unwrap();
+    let (balance, by) = applied(&receipt.outcome);
+    assert_eq!(balance, 15);
+    assert!(matches!(by, Committer::GameServer(_)), "{by:?}");
+    let c = world.calls().since(&c0);
+    assert_eq!(
+        c.set, 1,
+        "one CAS write, refused; no write on a guessed entry: {c:?}"
+    );
+    assert!(c.get >= 2, "the entry was read again after the 412: {c:?}");
+    assert!(c.publish >= 1);
+    assert_eq!(world.wallet(ALICE).balance, 15, "applied exactly once");
+    world.assert_single_writer();
+}
+
 #[tokio::test]
 async fn lost_messages_are_re_published_until_confirmed() {
     let world = World::new();

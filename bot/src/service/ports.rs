@@ -93,10 +93,11 @@ impl WalletWrite {
 /// Why a compare-and-swap write did not happen.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WriteError {
-    /// Someone wrote first (HTTP 412); carries the current entry (none if absent).
+    /// Someone wrote first (HTTP 412).
     #[error("the wallet entry changed since it was read")]
     Conflict {
-        /// The entry as it is now.
+        /// The entry as it is now when the answer carried it; `None` when it did not (a 412's
+        /// body is undocumented), which the service answers by reading the entry again.
         current: Option<WalletEntry>,
     },
     /// The store could not be reached or refused the write.

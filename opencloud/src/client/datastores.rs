@@ -64,7 +64,8 @@ fn entry_from_reply(reply: &Reply) -> Result<DataStoreEntry, Error> {
     })
 }
 
-/// 412: the current entry is in the body and headers when it exists.
+/// 412: the current entry, when the body and headers carry one (Roblox's emulator does when the
+/// entry exists; Roblox does not document the body, so `None` means "unknown").
 fn precondition_failed(reply: &Reply) -> Error {
     let current = reply
         .header("roblox-entry-version")

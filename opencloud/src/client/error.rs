@@ -83,7 +83,9 @@ pub enum Error {
     /// Bad argument that is not a Roblox limit (e.g. both matchVersion and exclusiveCreate).
     #[error("invalid request: {0}")]
     InvalidArgument(&'static str),
-    /// 412: the write's precondition failed; carries the current entry (none if absent).
+    /// 412: the write's precondition failed. `current` is the entry as it is now when the answer
+    /// carried it; `None` when it did not, which is not proof that the entry is absent (Roblox
+    /// does not document a 412's body): read it before deciding anything.
     #[error("precondition failed: the entry changed (current version {})",
         .current.as_ref().map_or("none", |e| e.version.as_str()))]
     PreconditionFailed {

@@ -23,7 +23,7 @@ pub mod version;
 pub use auth::{ApiKey, ApiKeys};
 pub use budget::{BudgetClass, BudgetConfig, ThroughputConfig};
 pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
-pub use server::{Emulator, EmulatorConfig, RunningEmulator};
+pub use server::{Emulator, EmulatorConfig, PreconditionBody, RunningEmulator};
 pub use users::User;
 
 pub use bus::{Bus, BusStats, Message, MessageFaults, Subscriber, SubscriptionId};

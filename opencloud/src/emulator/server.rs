@@ -35,6 +35,19 @@ pub struct EmulatorConfig {
     /// Version retention of the store [`Emulator::new`] creates (keep-all by default;
     /// [`VersionRetention::roblox`] for Roblox's hourly collapse and 30-day expiry).
     pub retention: VersionRetention,
+    /// What a v1 412 carries (Roblox does not document its body).
+    pub precondition_body: PreconditionBody,
+}
+
+/// The body of a v1 `412` on `matchVersion` / `exclusiveCreate`. Roblox documents the status but
+/// not the body, so a client must work with either answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PreconditionBody {
+    /// The current entry, as a read would return it (value and `roblox-entry-*` headers).
+    #[default]
+    Entry,
+    /// An error document only, even when the entry exists.
+    ErrorOnly,
 }
 
 /// A running Open Cloud: share it with `Arc` between the router, the engine emulator and tests.
@@ -50,6 +63,7 @@ pub struct Emulator {
     pub(crate) keys: ApiKeys,
     pub(crate) budgets: Budgets,
     pub(crate) faults: Faults,
+    pub(crate) precondition_body: PreconditionBody,
 }
 
 impl Emulator {
@@ -80,6 +94,7 @@ impl Emulator {
             keys: ApiKeys::new(config.api_keys),
             budgets: Budgets::with_throughput(config.budgets, config.throughput),
             faults: Faults::new(config.faults),
+            precondition_body: config.precondition_body,
         })
     }
 

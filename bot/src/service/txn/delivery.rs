@@ -154,7 +154,7 @@ impl Service {
             }
             Err(WriteError::Conflict { current }) => {
                 tracing::info!(txn = %cmd.txn, "wallet changed under the bot (412): deciding again");
-                Ok(Step::Again(current))
+                Ok(self.after_conflict(d, current, entry).await)
             }
             Err(WriteError::Port(e)) => {
                 // The write may have landed with its answer lost: the re-read decides.
@@ -177,7 +177,7 @@ impl Service {
         let write = WalletWrite::over(d.cmd.user_id, profile.to_value(), entry.as_ref());
         match self.ports.wallets.write(write).await {
             Ok(written) => Step::Again(Some(written)),
-            Err(WriteError::Conflict { current }) => Step::Again(current),
+            Err(WriteError::Conflict { current }) => self.after_conflict(d, current, entry).await,
             Err(WriteError::Port(err)) => {
                 tracing::warn!(error = %err, "releasing the dead lock failed");
                 self.retry(d, entry).await
@@ -225,6 +225,27 @@ impl Service {
         }
         self.ports.clock.sleep(self.config.round_pause).await;
         Ok(Step::Again(self.reread(cmd, entry).await))
+    }
+
+    /// After a 412: decide again on the entry the answer carried, or, when it carried none (a
+    /// 412's body is undocumented; "none" is not "absent"), on the entry read again now. A failed
+    /// read is a failed call: pause, then read.
+    async fn after_conflict(
+        &self,
+        d: &Delivery<'_>,
+        current: Option<WalletEntry>,
+        previous: Option<WalletEntry>,
+    ) -> Step {
+        if current.is_some() {
+            return Step::Again(current);
+        }
+        match self.ports.wallets.read(d.cmd.user_id).await {
+            Ok(now) => Step::Again(now),
+            Err(e) => {
+                tracing::warn!(error = %e, txn = %d.cmd.txn, "wallet read after a 412 failed");
+                self.retry(d, previous).await
+            }
+        }
     }
 
     /// After a failed call: `Pending` past the reply deadline, else a pause and a fresh read.

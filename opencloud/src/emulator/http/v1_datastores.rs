@@ -16,6 +16,7 @@ use super::query::Query;
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::{BudgetClass, KeyDirection};
 use crate::emulator::faults::Operation;
+use crate::emulator::server::PreconditionBody;
 use crate::emulator::store::{
     DEFAULT_SCOPE, Entry, EntryKey, SetCondition, StoreError, VersionInfo, Writer,
 };
@@ -112,9 +113,17 @@ fn version_json(v: &VersionInfo) -> serde_json::Value {
     })
 }
 
-fn precondition_failed(current: Option<&Entry>) -> Response {
+fn precondition_failed(current: Option<&Entry>, body: PreconditionBody) -> Response {
     match current {
-        Some(entry) => entry_response(StatusCode::PRECONDITION_FAILED, entry),
+        Some(entry) if body == PreconditionBody::Entry => {
+            entry_response(StatusCode::PRECONDITION_FAILED, entry)
+        }
+        Some(_) => errors::v1(
+            412,
+            "FAILED_PRECONDITION",
+            "The entry has changed.",
+            "PreconditionFailed",
+        ),
         None => errors::v1(
             412,
             "FAILED_PRECONDITION",
@@ -124,9 +133,9 @@ fn precondition_failed(current: Option<&Entry>) -> Response {
     }
 }
 
-fn store_result_error(error: StoreError) -> Response {
+fn store_result_error(error: StoreError, body: PreconditionBody) -> Response {
     match error {
-        StoreError::PreconditionFailed { current } => precondition_failed(current.as_ref()),
+        StoreError::PreconditionFailed { current } => precondition_failed(current.as_ref(), body),
         other => v1_store_error(&other),
     }
 }
@@ -330,7 +339,7 @@ pub(crate) async fn set_entry(call: Call, body: Bytes) -> Response {
                         exclusive_create,
                     },
                 )
-                .map_err(store_result_error)?;
+                .map_err(|e| store_result_error(e, call.emu.precondition_body))?;
             Ok(Json(version_json(&VersionInfo::of(&entry))).into_response())
         },
     )
@@ -361,7 +370,7 @@ pub(crate) async fn increment_entry(call: Call) -> Response {
                 .emu
                 .store
                 .increment(&key, &writer, by, attributes, user_ids)
-                .map_err(store_result_error)?;
+                .map_err(|e| store_result_error(e, call.emu.precondition_body))?;
             Ok(entry_response(StatusCode::OK, &entry))
         },
     )
@@ -385,7 +394,7 @@ pub(crate) async fn delete_entry(call: Call) -> Response {
                 .emu
                 .store
                 .delete(&key, &writer)
-                .map_err(store_result_error)?
+                .map_err(|e| store_result_error(e, call.emu.precondition_body))?
             {
                 Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
                 None => Err(v1_store_error(&StoreError::EntryNotFound)),
