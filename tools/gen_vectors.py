@@ -480,6 +480,41 @@ def text_cases():
     return cases
 
 
+MAX_SAFE = 2**53 - 1
+
+
+def stored_integer(literal):
+    """docs/protocol.md §4.1: the integer a stored JSON number denotes, or None when refused.
+    Plain digits are read as written; an exponent or decimal form (a DataStore may write
+    `1e+15`) is read as the double nearest to it (what Luau would hold), taken when that double
+    is integral and within ±(2^53 - 1)."""
+    if all(ch.isdigit() for ch in literal.lstrip("-")):
+        return int(literal)
+    f = float(literal)
+    if f != int(f) or abs(f) > MAX_SAFE:
+        return None
+    return int(f)
+
+
+def stored_number_cases():
+    """A wallet document whose balance is written as `literal`: the balance a reader takes, or
+    null when the document is refused."""
+    literals = [
+        ("plain digits", "1000000000000000"),
+        ("exponent form, as JSONEncode prints it", "1e+15"),
+        ("exponent form, capital E", "1E15"),
+        ("exponent form with a fraction", "1.5e+3"),
+        ("decimal form", "250.0"),
+        ("negative zero", "-0.0"),
+        ("2^53 - 1 in exponent form", "9.007199254740991e+15"),
+        ("2^53 in exponent form (beyond the exact range)", "9.007199254740992e+15"),
+        ("a fraction", "12.5"),
+        ("a fraction in exponent form", "1.25e+1"),
+        ("huge exponent", "1e+300"),
+    ]
+    return [{"name": n, "literal": lit, "balance": stored_integer(lit)} for n, lit in literals]
+
+
 def message_raw(body, kid, key):
     return f"EB1.{kid}.{h(key, f'EB1.{kid}.{body}'.encode())}.{body}"
 
@@ -506,4 +541,8 @@ if __name__ == "__main__":
     write("text_fields.json", {"about": "Reasons (1-200 characters, <= 400 bytes) and actor names (1-32 characters) "
                                "(docs/protocol.md §1): `ok` tells whether a receiver accepts the text. Control, "
                                "bidirectional-control and zero-width characters are refused.", "cases": text_cases()})
-    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json")
+    write("stored_numbers.json", {"about": "Numbers in a stored wallet document (docs/protocol.md §4.1): the "
+                                  "`balance` a reader takes when the document's balance is written as `literal`, "
+                                  "or null when it refuses the document.", "cases": stored_number_cases()})
+    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json, "
+          "stored_numbers.json")

@@ -37,6 +37,24 @@ pub struct Wallet {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Rewrites every integral number written with an exponent or a fraction part, within the exact
+/// range of a double, as plain digits.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64 {
+                // Exact: |f| ≤ 2^53 − 1 and integral.
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
 fn version_one() -> u32 {
     PROTOCOL_VERSION
 }
@@ -72,6 +90,16 @@ pub enum WalletError {
 }
 
 impl Wallet {
+    /// Reads a stored wallet document. How a DataStore writes large numbers is undocumented
+    /// (`JSONEncode` prints `1e+15`), so a number in exponent or decimal form counts as the
+    /// integer it denotes when it is integral and within ±(2^53 − 1); any other fraction stays a
+    /// fraction and the integer fields refuse it (testdata/stored_numbers.json).
+    pub fn from_stored(value: &serde_json::Value) -> Result<Wallet, serde_json::Error> {
+        let mut value = value.clone();
+        integral_numbers(&mut value);
+        serde_json::from_value(value)
+    }
+
     /// Checks the invariants a stored wallet must satisfy before the apply rule trusts it.
     pub fn validate(&self) -> Result<(), WalletError> {
         if self.v != PROTOCOL_VERSION {

@@ -324,3 +324,27 @@ fn text_field_vectors() {
         assert_eq!(r.validate().is_ok(), ok, "{name}: audit record");
     }
 }
+
+#[test]
+fn stored_number_vectors() {
+    let data = load("stored_numbers.json");
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "vector file lost cases");
+    for case in cases {
+        let name = str_of(&case["name"]);
+        let literal = str_of(&case["literal"]);
+        let text = format!(r#"{{"v":1,"balance":{literal},"ring":[],"watermark":0,"outbox":[]}}"#);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let read = shared::Wallet::from_stored(&doc).ok().map(|w| w.balance);
+        assert_eq!(read, case["balance"].as_i64(), "{name}: {literal}");
+    }
+    // Nested numbers too: a ring entry's amount written in exponent form.
+    let doc: Value = serde_json::from_str(
+        r#"{"v":1,"balance":2e3,"ring":[{"id":"01HF0000000000000000000000","op":"give","amount":2e3,
+            "outcome":"applied","balanceAfter":2.0e3,"issuedAt":1.7e12,"at":1.7e12}],"watermark":0}"#,
+    )
+    .unwrap();
+    let wallet = shared::Wallet::from_stored(&doc).unwrap();
+    assert_eq!(wallet.ring[0].amount, 2000);
+    assert_eq!(wallet.ring[0].issued_at, 1_700_000_000_000);
+}

@@ -158,7 +158,7 @@ impl Profile {
     pub fn wallet(&self) -> Result<Wallet, ProfileError> {
         let wallet: Wallet = match self.root.get("Data") {
             None | Some(Value::Array(_)) => Wallet::default(),
-            Some(v) => serde_json::from_value(v.clone())
+            Some(v) => Wallet::from_stored(v)
                 .map_err(|e| ProfileError::Wallet(format!("unreadable: {e}")))?,
         };
         wallet.validate()?;
