@@ -4,9 +4,9 @@ mod common;
 
 use common::*;
 use opencloud::client::{Error, ListKeys, ListVersions, MessagingApi};
-use opencloud::emulator::Operation;
 use opencloud::emulator::store::{EntryKey, Writer};
-use opencloud::limits::LimitError;
+use opencloud::emulator::{EmulatorConfig, Operation, PreconditionBody};
+use opencloud::limits::{self, LimitError};
 use opencloud::{EntryPath, SetOptions};
 
 fn wallet(user: u64) -> EntryPath {
@@ -78,6 +78,76 @@ async fn read_modify_write_keeps_metadata_and_omitting_it_clears() {
     let cleared = h.client.get_entry(&path).await.unwrap().unwrap();
     assert_eq!(cleared.attributes, None);
     assert!(cleared.user_ids.is_empty());
+}
+
+#[tokio::test]
+async fn values_up_to_the_documented_limit_are_stored_and_larger_ones_refused_with_an_answer() {
+    let h = start(config()).await;
+    let path = wallet(6);
+    // Larger than axum's default body limit (2 MiB), within Roblox's 4,194,304.
+    let big = format!("\"{}\"", "x".repeat(limits::MAX_VALUE_BYTES - 2));
+    h.client
+        .set_entry(&path, &big, &SetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.client
+            .get_entry(&path)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .len(),
+        big.len()
+    );
+    // One byte more: the emulator answers (the client's own check is bypassed with raw HTTP).
+    let url = format!(
+        "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries/entry?datastoreName=EconomyWallet&entryKey=wallet_6",
+        h.server.base_url()
+    );
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("x-api-key", ADMIN_SECRET)
+        .header("content-type", "application/json")
+        .body(format!("\"{}\"", "x".repeat(limits::MAX_VALUE_BYTES - 1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        h.client
+            .get_entry(&path)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .len(),
+        big.len()
+    );
+}
+
+#[tokio::test]
+async fn a_412_without_the_entry_is_reported_as_unknown_not_absent() {
+    // Roblox does not document a 412's body: the emulator can answer with an error only.
+    let h = start(EmulatorConfig {
+        precondition_body: PreconditionBody::ErrorOnly,
+        ..config()
+    })
+    .await;
+    let path = wallet(5);
+    h.client
+        .set_entry(&path, "1", &SetOptions::default())
+        .await
+        .unwrap();
+    let exists = h
+        .client
+        .set_entry(&path, "2", &SetOptions::create_only())
+        .await;
+    assert!(
+        matches!(exists, Err(Error::PreconditionFailed { current: None })),
+        "{exists:?}"
+    );
+    assert_eq!(h.client.get_entry(&path).await.unwrap().unwrap().value, "1");
 }
 
 #[tokio::test]

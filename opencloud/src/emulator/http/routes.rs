@@ -3,10 +3,17 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::{errors, messaging, users, v1_datastores, v2_datastores};
 use crate::emulator::server::Emulator;
+
+/// Largest request body read. axum's default (2 MiB) is below Roblox's 4,194,304-character
+/// value limit, so a valid large write was cut off; the handlers apply Roblox's own limits
+/// (`limits::check_value`) to what they read. A v2 body carries the value as JSON inside JSON,
+/// where escaping can double it.
+const BODY_LIMIT: usize = 2 * crate::limits::MAX_VALUE_BYTES + 64 * 1024;
 
 /// Builds the router.
 pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
@@ -65,5 +72,6 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
         .route("/cloud/v2/users/{user}", get(users::get_user))
         .route("/v1/usernames/users", post(users::usernames_to_ids))
         .fallback(errors::not_found_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(emulator)
 }
