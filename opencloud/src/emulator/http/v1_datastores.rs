@@ -21,6 +21,13 @@ use crate::emulator::store::{
 };
 use crate::timefmt;
 
+/// Legacy v1 lists (data stores, keys, versions) spend the Read budget: Roblox's v1 limits have
+/// no List class (<https://create.roblox.com/docs/cloud/guides/data-stores/throttling>).
+const V1_LIST: BudgetClass = BudgetClass::Read;
+/// Legacy v1 delete entry spends the Write budget: Roblox's v1 limits count it with create, update
+/// and increment; their Delete class is for deleting whole data stores.
+const V1_DELETE_ENTRY: BudgetClass = BudgetClass::Write;
+
 /// Default and largest page sizes (list keys / versions default 16; data stores default 1).
 const MAX_PAGE: usize = 100;
 
@@ -190,7 +197,7 @@ pub(crate) async fn list_datastores(call: Call) -> Response {
             Operation::ListDataStores,
             u,
             &[scopes::CONTROL_LIST],
-            BudgetClass::List,
+            V1_LIST,
         ),
         |_gate| {
             let u = universe(&call)?;
@@ -215,12 +222,7 @@ pub(crate) async fn list_datastores(call: Call) -> Response {
 pub(crate) async fn list_keys(call: Call) -> Response {
     let u = call.universe_id();
     call.handle(
-        needs(
-            Operation::ListKeys,
-            u,
-            &[scopes::OBJECTS_LIST],
-            BudgetClass::List,
-        ),
+        needs(Operation::ListKeys, u, &[scopes::OBJECTS_LIST], V1_LIST),
         |_gate| {
             let u = universe(&call)?;
             let q = &call.query;
@@ -376,7 +378,7 @@ pub(crate) async fn delete_entry(call: Call) -> Response {
             Operation::DeleteEntry,
             u,
             &[scopes::OBJECTS_DELETE],
-            BudgetClass::Remove,
+            V1_DELETE_ENTRY,
         ),
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
@@ -403,7 +405,7 @@ pub(crate) async fn list_versions(call: Call) -> Response {
             Operation::ListVersions,
             u,
             &[scopes::VERSIONS_LIST],
-            BudgetClass::List,
+            V1_LIST,
         ),
         |_gate| {
             let q = &call.query;
