@@ -232,10 +232,18 @@ pub(crate) async fn list_keys(call: Call) -> Response {
             let all_scopes = q
                 .flag("allScopes")
                 .map_err(|()| v1_invalid("Unknown", "allScopes must be true or false."))?;
-            let scope = if all_scopes {
-                None
-            } else {
-                Some(q.get("scope").unwrap_or(DEFAULT_SCOPE))
+            let scope = match (all_scopes, q.get("scope")) {
+                // The v1 call's engine equivalent, `ListKeysAsync` on a data store opened with
+                // `DataStoreOptions.AllScopes`, requires an empty scope and errors otherwise; the
+                // emulator refuses the same contradiction rather than silently dropping the scope.
+                (true, Some(scope)) if !scope.is_empty() => {
+                    return Err(v1_invalid(
+                        "InvalidDataStoreScope",
+                        "scope cannot be set when allScopes is true.",
+                    ));
+                }
+                (true, _) => None,
+                (false, scope) => Some(scope.unwrap_or(DEFAULT_SCOPE)),
             };
             let limit = limit(q, 16)?;
             let page = call
