@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use opencloud::EntryPath;
-use opencloud::emulator::Operation;
 use opencloud::emulator::store::{EntryKey, SetCondition, Writer};
+use opencloud::emulator::{Clock, ManualClock, Operation};
 use serde_json::json;
 
 fn key(k: &str) -> EntryKey {
@@ -408,4 +410,34 @@ async fn v2_auth_and_scopes() {
         .await;
     assert_eq!(status, 403);
     assert_eq!(h.emulator.store.head(&key("w")), None);
+}
+
+#[tokio::test]
+async fn get_latest_at_must_be_after_the_epoch_and_at_most_ten_minutes_ahead() {
+    // Roblox's Get entry: the time of `@latest:<time>` "must be after the Unix epoch (1/1/1970)
+    // and not more than ten minutes in the future". A manual clock makes "now" exact.
+    let now = 1_795_219_200_000; // 2026-11-21T00:00:00Z
+    let clock: Arc<dyn Clock> = ManualClock::shared(now);
+    let h = start_on(clock, config(), |c| c).await;
+    let v2 = V2::new(&h);
+    let (status, _) = v2.post("/entries?id=w", json!({"value": 1})).await;
+    assert_eq!(status, 200);
+
+    for (time, expected) in [
+        ("2026-11-21T00:10:00Z", 200), // exactly ten minutes ahead
+        ("2026-11-21T00:00:00Z", 200),
+        ("1970-01-01T00:00:00.001Z", 404), // after the epoch, before the entry existed
+        ("2026-11-21T00:10:00.001Z", 400),
+        ("2027-01-01T00:00:00Z", 400),
+        ("1970-01-01T00:00:00Z", 400),
+        ("1969-12-31T23:59:59Z", 400),
+    ] {
+        for collection in ["/entries", "/scopes/global/entries"] {
+            let (status, body) = v2.get(&format!("{collection}/w@latest:{time}")).await;
+            assert_eq!(status, expected, "{collection} {time}: {body}");
+            if expected == 400 {
+                assert_eq!(code(&body), "INVALID_ARGUMENT", "{time}: {body}");
+            }
+        }
+    }
 }

@@ -12,7 +12,8 @@ use super::paging::{
 };
 use super::render::{entry_json, revision_json};
 use super::resource::{
-    ALL_SCOPES, Collection, Revision, entry_id, entry_path, needs, parse_entry_id, split_method,
+    ALL_SCOPES, Collection, Revision, check_latest_at, entry_id, entry_path, needs, parse_entry_id,
+    split_method,
 };
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::{BudgetClass, KeyDirection};
@@ -102,6 +103,10 @@ async fn get_entry(call: &Call, raw_id: &str) -> Response {
         ),
         |_| {
             let (key_name, revision) = parse_entry_id(raw_id).map_err(|m| invalid(&m))?;
+            if let Revision::LatestAt(at) = revision {
+                check_latest_at(at, call.emu.clock.now_ms())
+                    .map_err(|e| invalid(&e.to_string()))?;
+            }
             let key = c.key(&key_name)?;
             let store = &call.emu.store;
             let (entry, with_revision) = match revision {
