@@ -441,3 +441,48 @@ async fn get_latest_at_must_be_after_the_epoch_and_at_most_ten_minutes_ahead() {
         }
     }
 }
+
+#[tokio::test]
+async fn scoped_requests_keep_the_scope_segment_in_entry_paths() {
+    // `DataStoreEntry.path` has two documented forms; an answer names the entry in the form the
+    // request used, so `/scopes/global/...` keeps `scopes/global`.
+    let h = start(config()).await;
+    let v2 = V2::new(&h);
+    let (status, _) = v2.post("/entries?id=w", json!({"value": 1})).await;
+    assert_eq!(status, 200);
+    let scoped = format!("universes/{UNIVERSE}/data-stores/{DS}/scopes/global/entries/w");
+    let unscoped = format!("universes/{UNIVERSE}/data-stores/{DS}/entries/w");
+
+    let (status, listed) = v2.get("/scopes/global/entries").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["dataStoreEntries"],
+        json!([{"path": scoped, "id": "w"}])
+    );
+    let (_, every_scope) = v2.get("/scopes/-/entries").await;
+    assert_eq!(every_scope["dataStoreEntries"][0]["path"], scoped.as_str());
+    let (_, plain) = v2.get("/entries").await;
+    assert_eq!(plain["dataStoreEntries"][0]["path"], unscoped.as_str());
+
+    let (_, got) = v2.get("/scopes/global/entries/w").await;
+    assert_eq!(
+        (got["path"].as_str(), got["id"].as_str()),
+        (Some(&*scoped), Some("w"))
+    );
+    let (_, updated) = v2
+        .patch("/scopes/global/entries/w", json!({"value": 2}))
+        .await;
+    assert_eq!(updated["path"], scoped.as_str());
+    let (_, incremented) = v2
+        .post("/scopes/global/entries/w:increment", json!({"amount": 1}))
+        .await;
+    assert_eq!(incremented["path"], scoped.as_str());
+    let (_, revisions) = v2.get("/scopes/global/entries/w:listRevisions").await;
+    let revision = &revisions["dataStoreEntries"][0];
+    assert_eq!(
+        revision["path"],
+        format!("{scoped}@{}", revision["revisionId"].as_str().unwrap())
+    );
+    let (_, got) = v2.get("/entries/w").await;
+    assert_eq!(got["path"], unscoped.as_str());
+}

@@ -68,7 +68,7 @@ pub(crate) async fn list(call: Call) -> Response {
                 .iter()
                 .map(|(scope, key)| {
                     let key = EntryKey::scoped(u, c.datastore, scope, key);
-                    json!({"path": entry_path(&key, &key.key), "id": key.key})
+                    json!({"path": entry_path(&key, &key.key, c.form), "id": key.key})
                 })
                 .collect();
             let mut body = json!({ "dataStoreEntries": entries });
@@ -127,7 +127,7 @@ async fn get_entry(call: &Call, raw_id: &str) -> Response {
                 }
             };
             call.spend_key(Shape::V2, &key, KeyDirection::Read, entry.value.len())?;
-            Ok(Json(entry_json(&key, &entry, with_revision)).into_response())
+            Ok(Json(entry_json(&key, &entry, with_revision, c.form)).into_response())
         },
     )
     .await
@@ -163,7 +163,7 @@ async fn list_revisions(call: &Call, raw_id: &str) -> Response {
             let revisions: Vec<Value> = page
                 .versions
                 .iter()
-                .map(|v| revision_json(&key, v))
+                .map(|v| revision_json(&key, v, c.form))
                 .collect();
             let mut body = json!({ "dataStoreEntries": revisions });
             if let Some(next) = page.next_cursor {

@@ -80,9 +80,21 @@ pub(super) fn entry_id(call: &Call) -> &str {
     call.param("entry").unwrap_or_default()
 }
 
-/// The resource path of an entry (`id` may carry `@<revision>`).
-pub(super) fn entry_path(key: &EntryKey, id: &str) -> String {
-    let scope_part = if key.scope == DEFAULT_SCOPE {
+/// Which of the two documented forms of an entry's resource path a request used: `DataStoreEntry`
+/// lists `…/entries/{id}` and `…/scopes/{scope}/entries/{id}`, so an answer names the entry the way
+/// it was asked for and a `/scopes/global/…` request keeps its scope segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PathForm {
+    /// `…/data-stores/{ds}/entries/…`: scope `global` implied.
+    Unscoped,
+    /// `…/data-stores/{ds}/scopes/{scope}/entries/…` (including `scopes/-`).
+    Scoped,
+}
+
+/// The resource path of an entry (`id` may carry `@<revision>`) in `form`; an entry outside
+/// `global` always names its scope, since the unscoped form would point at another entry.
+pub(super) fn entry_path(key: &EntryKey, id: &str, form: PathForm) -> String {
+    let scope_part = if form == PathForm::Unscoped && key.scope == DEFAULT_SCOPE {
         String::new()
     } else {
         format!("/scopes/{}", key.scope)
@@ -100,6 +112,8 @@ pub(super) struct Collection<'a> {
     pub datastore: &'a str,
     /// The scope, `global` on unscoped paths, `-` for every scope.
     pub scope: &'a str,
+    /// Whether the path named the scope, which the answers' entry paths repeat.
+    pub form: PathForm,
 }
 
 impl<'a> Collection<'a> {
@@ -109,6 +123,10 @@ impl<'a> Collection<'a> {
             universe: call.param("universe").unwrap_or_default(),
             datastore: call.param("datastore").unwrap_or_default(),
             scope: call.param("scope").unwrap_or(DEFAULT_SCOPE),
+            form: match call.param("scope") {
+                Some(_) => PathForm::Scoped,
+                None => PathForm::Unscoped,
+            },
         }
     }
 

@@ -59,7 +59,7 @@ pub(crate) async fn create(call: Call, body: Bytes) -> Response {
                     StoreError::PreconditionFailed { .. } => invalid("The entry already exists."),
                     other => store_error(&other),
                 })?;
-            Ok(Json(entry_json(&key, &entry, false)).into_response())
+            Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
         },
     )
     .await
@@ -114,7 +114,7 @@ pub(crate) async fn patch(call: Call, body: Bytes) -> Response {
                 Outcome::StaleEtag => Err(etag_mismatch()),
                 Outcome::Done => {
                     let entry = result.ok_or_else(not_found)?;
-                    Ok(Json(entry_json(&key, &entry, false)).into_response())
+                    Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
                 }
             }
         },
@@ -209,7 +209,7 @@ async fn increment(call: &Call, raw_id: &str, body: &[u8]) -> Response {
                     user_ids,
                 )
                 .map_err(|e| store_error(&e))?;
-            Ok(Json(entry_json(&key, &entry, false)).into_response())
+            Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
         },
     )
     .await
