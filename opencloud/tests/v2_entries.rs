@@ -486,3 +486,55 @@ async fn scoped_requests_keep_the_scope_segment_in_entry_paths() {
     let (_, got) = v2.get("/entries/w").await;
     assert_eq!(got["path"], unscoped.as_str());
 }
+
+#[tokio::test]
+async fn increment_accepts_whole_amounts_written_with_a_fraction_or_exponent() {
+    // The schema types `amount` as a double and v2 uses the proto3 JSON mapping: `1.0` and `1e1`
+    // are whole numbers; `1.5` is not.
+    let h = start(config()).await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/cloud/v2/universes/{UNIVERSE}/data-stores/{DS}/entries/coins:increment",
+        h.server.base_url()
+    );
+    let mut expected = 0;
+    for (body, by) in [
+        (r#"{"amount": 1.0}"#, 1),
+        (r#"{"amount": 1e1}"#, 10),
+        (r#"{"amount": -2.50E1}"#, -25),
+        (r#"{"amount": 3}"#, 3),
+    ] {
+        let r = http
+            .post(&url)
+            .header("x-api-key", ADMIN_SECRET)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{body}");
+        let answer: serde_json::Value = r.json().await.unwrap();
+        expected += by;
+        assert_eq!(answer["value"], expected, "{body}");
+    }
+    for body in [
+        r#"{"amount": 1.5}"#,
+        r#"{"amount": 1e-1}"#,
+        r#"{"amount": 1e19}"#,
+    ] {
+        let r = http
+            .post(&url)
+            .header("x-api-key", ADMIN_SECRET)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(code(&answer), "INVALID_ARGUMENT", "{body}");
+    }
+    assert_eq!(
+        h.emulator.store.get(&key("coins")).unwrap().value,
+        expected.to_string()
+    );
+}
