@@ -1,15 +1,19 @@
 //! Per-key throughput (Roblox: writes 4 MB/min, reads 25 MB/min per key, each request rounded up
 //! to the next KB) answered with 429 and rate-limit headers in v1 and v2, shared between them,
-//! refusing without writing, and off unless configured.
+//! refusing without writing, and off unless configured; and the legacy v1 request classes.
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::*;
 use opencloud::emulator::budget::{KEY_READ_BYTES_PER_MINUTE, KEY_WRITE_BYTES_PER_MINUTE};
 use opencloud::emulator::store::EntryKey;
-use opencloud::emulator::{BudgetConfig, Clock, EmulatorConfig, ManualClock, ThroughputConfig};
+use opencloud::emulator::{
+    BudgetClass, BudgetConfig, Clock, EmulatorConfig, ManualClock, ThroughputConfig,
+};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// 00:00:30 of a minute, so the window resets in 30 s.
@@ -194,4 +198,72 @@ async fn per_key_limits_are_off_by_default_and_roblox_sized_when_on() {
     for _ in 0..100 {
         assert_eq!(v1_set(&h, "big", 50_000).await.status(), 200);
     }
+}
+
+/// A raw v1 request on `…/standard-datastores{path}` (path and query).
+async fn v1_raw(h: &Harness, method: Method, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(
+            method,
+            format!(
+                "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores{path}",
+                h.server.base_url()
+            ),
+        )
+        .header("x-api-key", ADMIN_SECRET)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn legacy_v1_counts_delete_entry_as_a_write_and_lists_as_reads() {
+    // Roblox's legacy v1 limits have three request types: Write (create, delete entry, update,
+    // increment), Read (list data stores, list entries, get, list revisions) and Delete (whole data
+    // stores). v2 keeps its own List and Remove classes.
+    let clock: Arc<dyn Clock> = ManualClock::shared(T0);
+    let h = start_on(
+        clock,
+        EmulatorConfig {
+            budgets: BudgetConfig {
+                per_minute: HashMap::from([
+                    (BudgetClass::Read, 3),
+                    (BudgetClass::Write, 2),
+                    (BudgetClass::List, 100),
+                    (BudgetClass::Remove, 100),
+                ]),
+            },
+            ..config()
+        },
+        |c| c,
+    )
+    .await;
+    let entry = format!("/datastore/entries/entry?datastoreName={DS}&entryKey=a");
+    assert_eq!(v1_set(&h, "a", 10).await.status(), 200);
+    let deleted = v1_raw(&h, Method::DELETE, &entry).await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(header(&deleted, "x-ratelimit-remaining"), "0");
+    let refused = v1_set(&h, "b", 10).await;
+    assert_eq!(refused.status(), 429, "the delete spent the last write");
+    assert_eq!(header(&refused, "x-ratelimit-limit"), "2");
+
+    let get = Method::GET;
+    for path in [
+        "".to_owned(),
+        format!("/datastore/entries?datastoreName={DS}"),
+        format!("/datastore/entries/entry/versions?datastoreName={DS}&entryKey=a"),
+    ] {
+        let listed = v1_raw(&h, get.clone(), &path).await;
+        assert_eq!(listed.status(), 200, "{path}");
+        assert_eq!(header(&listed, "x-ratelimit-limit"), "3", "{path}");
+    }
+    let refused = v1_raw(&h, get.clone(), &entry).await;
+    assert_eq!(refused.status(), 429, "the lists spent every read");
+    let refused = v1_raw(&h, get, &format!("/datastore/entries?datastoreName={DS}")).await;
+    assert_eq!(refused.status(), 429);
+
+    // v2 lists and deletes still draw on List and Remove.
+    let v2 = V2::new(&h);
+    let (status, _) = v2.get("/entries").await;
+    assert_eq!(status, 200);
 }

@@ -669,3 +669,46 @@ async fn raw_http_details_match_roblox() {
         "ExclusiveCreateAndMatchVersionCannotBeSet"
     );
 }
+
+#[tokio::test]
+async fn list_keys_refuses_a_scope_together_with_all_scopes() {
+    // `allScopes=true` lists every scope; the engine equivalent (`ListKeysAsync` with
+    // `DataStoreOptions.AllScopes`) errors on a non-empty scope, so the emulator refuses the
+    // contradiction instead of silently ignoring `scope`.
+    let h = start(config()).await;
+    h.client
+        .set_entry(&wallet(1), "0", &SetOptions::default())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let list = |query: &str| {
+        http.get(format!(
+            "{}/datastores/v1/universes/{UNIVERSE}/standard-datastores/datastore/entries?datastoreName=EconomyWallet&{query}",
+            h.server.base_url()
+        ))
+        .header("x-api-key", ADMIN_SECRET)
+        .send()
+    };
+    for query in ["allScopes=true&scope=global", "AllScopes=TRUE&scope=beta"] {
+        let r = list(query).await.unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "INVALID_ARGUMENT", "{query}");
+        assert_eq!(
+            body["errorDetails"][0]["datastoreErrorCode"], "InvalidDataStoreScope",
+            "{query}"
+        );
+    }
+    // Either one alone is fine; an empty scope is the same as none.
+    for query in [
+        "allScopes=true",
+        "allScopes=true&scope=",
+        "scope=global",
+        "allScopes=false&scope=global",
+    ] {
+        let r = list(query).await.unwrap();
+        assert_eq!(r.status(), 200, "{query}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["keys"][0]["key"], "wallet_1", "{query}");
+    }
+}

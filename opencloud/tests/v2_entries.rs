@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use opencloud::EntryPath;
-use opencloud::emulator::Operation;
 use opencloud::emulator::store::{EntryKey, SetCondition, Writer};
+use opencloud::emulator::{Clock, ManualClock, Operation};
 use serde_json::json;
 
 fn key(k: &str) -> EntryKey {
@@ -408,4 +410,131 @@ async fn v2_auth_and_scopes() {
         .await;
     assert_eq!(status, 403);
     assert_eq!(h.emulator.store.head(&key("w")), None);
+}
+
+#[tokio::test]
+async fn get_latest_at_must_be_after_the_epoch_and_at_most_ten_minutes_ahead() {
+    // Roblox's Get entry: the time of `@latest:<time>` "must be after the Unix epoch (1/1/1970)
+    // and not more than ten minutes in the future". A manual clock makes "now" exact.
+    let now = 1_795_219_200_000; // 2026-11-21T00:00:00Z
+    let clock: Arc<dyn Clock> = ManualClock::shared(now);
+    let h = start_on(clock, config(), |c| c).await;
+    let v2 = V2::new(&h);
+    let (status, _) = v2.post("/entries?id=w", json!({"value": 1})).await;
+    assert_eq!(status, 200);
+
+    for (time, expected) in [
+        ("2026-11-21T00:10:00Z", 200), // exactly ten minutes ahead
+        ("2026-11-21T00:00:00Z", 200),
+        ("1970-01-01T00:00:00.001Z", 404), // after the epoch, before the entry existed
+        ("2026-11-21T00:10:00.001Z", 400),
+        ("2027-01-01T00:00:00Z", 400),
+        ("1970-01-01T00:00:00Z", 400),
+        ("1969-12-31T23:59:59Z", 400),
+    ] {
+        for collection in ["/entries", "/scopes/global/entries"] {
+            let (status, body) = v2.get(&format!("{collection}/w@latest:{time}")).await;
+            assert_eq!(status, expected, "{collection} {time}: {body}");
+            if expected == 400 {
+                assert_eq!(code(&body), "INVALID_ARGUMENT", "{time}: {body}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn scoped_requests_keep_the_scope_segment_in_entry_paths() {
+    // `DataStoreEntry.path` has two documented forms; an answer names the entry in the form the
+    // request used, so `/scopes/global/...` keeps `scopes/global`.
+    let h = start(config()).await;
+    let v2 = V2::new(&h);
+    let (status, _) = v2.post("/entries?id=w", json!({"value": 1})).await;
+    assert_eq!(status, 200);
+    let scoped = format!("universes/{UNIVERSE}/data-stores/{DS}/scopes/global/entries/w");
+    let unscoped = format!("universes/{UNIVERSE}/data-stores/{DS}/entries/w");
+
+    let (status, listed) = v2.get("/scopes/global/entries").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["dataStoreEntries"],
+        json!([{"path": scoped, "id": "w"}])
+    );
+    let (_, every_scope) = v2.get("/scopes/-/entries").await;
+    assert_eq!(every_scope["dataStoreEntries"][0]["path"], scoped.as_str());
+    let (_, plain) = v2.get("/entries").await;
+    assert_eq!(plain["dataStoreEntries"][0]["path"], unscoped.as_str());
+
+    let (_, got) = v2.get("/scopes/global/entries/w").await;
+    assert_eq!(
+        (got["path"].as_str(), got["id"].as_str()),
+        (Some(&*scoped), Some("w"))
+    );
+    let (_, updated) = v2
+        .patch("/scopes/global/entries/w", json!({"value": 2}))
+        .await;
+    assert_eq!(updated["path"], scoped.as_str());
+    let (_, incremented) = v2
+        .post("/scopes/global/entries/w:increment", json!({"amount": 1}))
+        .await;
+    assert_eq!(incremented["path"], scoped.as_str());
+    let (_, revisions) = v2.get("/scopes/global/entries/w:listRevisions").await;
+    let revision = &revisions["dataStoreEntries"][0];
+    assert_eq!(
+        revision["path"],
+        format!("{scoped}@{}", revision["revisionId"].as_str().unwrap())
+    );
+    let (_, got) = v2.get("/entries/w").await;
+    assert_eq!(got["path"], unscoped.as_str());
+}
+
+#[tokio::test]
+async fn increment_accepts_whole_amounts_written_with_a_fraction_or_exponent() {
+    // The schema types `amount` as a double and v2 uses the proto3 JSON mapping: `1.0` and `1e1`
+    // are whole numbers; `1.5` is not.
+    let h = start(config()).await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/cloud/v2/universes/{UNIVERSE}/data-stores/{DS}/entries/coins:increment",
+        h.server.base_url()
+    );
+    let mut expected = 0;
+    for (body, by) in [
+        (r#"{"amount": 1.0}"#, 1),
+        (r#"{"amount": 1e1}"#, 10),
+        (r#"{"amount": -2.50E1}"#, -25),
+        (r#"{"amount": 3}"#, 3),
+    ] {
+        let r = http
+            .post(&url)
+            .header("x-api-key", ADMIN_SECRET)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{body}");
+        let answer: serde_json::Value = r.json().await.unwrap();
+        expected += by;
+        assert_eq!(answer["value"], expected, "{body}");
+    }
+    for body in [
+        r#"{"amount": 1.5}"#,
+        r#"{"amount": 1e-1}"#,
+        r#"{"amount": 1e19}"#,
+    ] {
+        let r = http
+            .post(&url)
+            .header("x-api-key", ADMIN_SECRET)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(code(&answer), "INVALID_ARGUMENT", "{body}");
+    }
+    assert_eq!(
+        h.emulator.store.get(&key("coins")).unwrap().value,
+        expected.to_string()
+    );
 }

@@ -24,13 +24,13 @@ pub const V1_UNIVERSE_WRITE_BYTES_PER_MINUTE: u64 = 10 * 1024 * 1024;
 /// What a request spends budget on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BudgetClass {
-    /// Get entry / get version.
+    /// Get entry / get version; legacy v1 lists too (v1 has no List class).
     Read,
-    /// Set / increment.
+    /// Set / increment; legacy v1 delete entry too (v1 counts it as a write).
     Write,
-    /// List stores, keys, versions.
+    /// v2 list entries / revisions.
     List,
-    /// Delete.
+    /// v2 delete entry.
     Remove,
     /// Messaging publish.
     Publish,

@@ -22,6 +22,13 @@ use crate::emulator::store::{
 };
 use crate::timefmt;
 
+/// Legacy v1 lists (data stores, keys, versions) spend the Read budget: Roblox's v1 limits have
+/// no List class (<https://create.roblox.com/docs/cloud/guides/data-stores/throttling>).
+const V1_LIST: BudgetClass = BudgetClass::Read;
+/// Legacy v1 delete entry spends the Write budget: Roblox's v1 limits count it with create, update
+/// and increment; their Delete class is for deleting whole data stores.
+const V1_DELETE_ENTRY: BudgetClass = BudgetClass::Write;
+
 /// Default and largest page sizes (list keys / versions default 16; data stores default 1).
 const MAX_PAGE: usize = 100;
 
@@ -199,7 +206,7 @@ pub(crate) async fn list_datastores(call: Call) -> Response {
             Operation::ListDataStores,
             u,
             &[scopes::CONTROL_LIST],
-            BudgetClass::List,
+            V1_LIST,
         ),
         |_gate| {
             let u = universe(&call)?;
@@ -224,12 +231,7 @@ pub(crate) async fn list_datastores(call: Call) -> Response {
 pub(crate) async fn list_keys(call: Call) -> Response {
     let u = call.universe_id();
     call.handle(
-        needs(
-            Operation::ListKeys,
-            u,
-            &[scopes::OBJECTS_LIST],
-            BudgetClass::List,
-        ),
+        needs(Operation::ListKeys, u, &[scopes::OBJECTS_LIST], V1_LIST),
         |_gate| {
             let u = universe(&call)?;
             let q = &call.query;
@@ -239,10 +241,18 @@ pub(crate) async fn list_keys(call: Call) -> Response {
             let all_scopes = q
                 .flag("allScopes")
                 .map_err(|()| v1_invalid("Unknown", "allScopes must be true or false."))?;
-            let scope = if all_scopes {
-                None
-            } else {
-                Some(q.get("scope").unwrap_or(DEFAULT_SCOPE))
+            let scope = match (all_scopes, q.get("scope")) {
+                // The v1 call's engine equivalent, `ListKeysAsync` on a data store opened with
+                // `DataStoreOptions.AllScopes`, requires an empty scope and errors otherwise; the
+                // emulator refuses the same contradiction rather than silently dropping the scope.
+                (true, Some(scope)) if !scope.is_empty() => {
+                    return Err(v1_invalid(
+                        "InvalidDataStoreScope",
+                        "scope cannot be set when allScopes is true.",
+                    ));
+                }
+                (true, _) => None,
+                (false, scope) => Some(scope.unwrap_or(DEFAULT_SCOPE)),
             };
             let limit = limit(q, 16)?;
             let page = call
@@ -385,7 +395,7 @@ pub(crate) async fn delete_entry(call: Call) -> Response {
             Operation::DeleteEntry,
             u,
             &[scopes::OBJECTS_DELETE],
-            BudgetClass::Remove,
+            V1_DELETE_ENTRY,
         ),
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
@@ -412,7 +422,7 @@ pub(crate) async fn list_versions(call: Call) -> Response {
             Operation::ListVersions,
             u,
             &[scopes::VERSIONS_LIST],
-            BudgetClass::List,
+            V1_LIST,
         ),
         |_gate| {
             let q = &call.query;

@@ -51,6 +51,33 @@ pub(super) fn parse_attributes(body: &Value) -> Result<Option<String>, Response>
     }
 }
 
+/// `amount` of an `:increment` body as an integer. The schema types it `number` (`double`) and
+/// Roblox's v2 follows the proto3 JSON mapping, where `1.0` and `1e3` are valid spellings of
+/// whole numbers, so any integral number within `i64` is accepted; fractions are refused because
+/// "the increment amount must be [an integer]".
+pub(super) fn parse_amount(body: &Value) -> Result<i64, Response> {
+    let amount = body
+        .get("amount")
+        .ok_or_else(|| invalid("amount is required."))?;
+    integral(amount).ok_or_else(|| invalid("amount must be a whole number within 64-bit range."))
+}
+
+/// A JSON number as an `i64` when it is a whole number in range, however it is written.
+fn integral(value: &Value) -> Option<i64> {
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    // Floats (and integers beyond i64) arrive as f64: exact below 2^53, and any f64 at or above
+    // 2^53 in magnitude is whole, so only the range decides.
+    let f = value.as_f64()?;
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.fract() != 0.0 || !(-TWO_POW_63..TWO_POW_63).contains(&f) {
+        return None;
+    }
+    // Whole and in range (checked above), so the cast is exact.
+    Some(f as i64)
+}
+
 /// The body as a JSON object.
 pub(super) fn parse_json_body(raw: &[u8]) -> Result<Value, Response> {
     let body: Value =
@@ -79,4 +106,29 @@ pub(super) fn parse_entry_body(raw: &[u8]) -> Result<EntryBody, Response> {
             Some(_) => return Err(invalid("etag must be a string.")),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_are_whole_numbers_however_written() {
+        let amount = |text: &str| integral(&serde_json::from_str(text).unwrap());
+        assert_eq!(amount("1"), Some(1));
+        assert_eq!(amount("1.0"), Some(1));
+        assert_eq!(amount("-2.000"), Some(-2));
+        assert_eq!(amount("1e3"), Some(1000));
+        assert_eq!(amount("2.5E1"), Some(25));
+        assert_eq!(amount("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(amount("-9223372036854775808.0"), Some(i64::MIN));
+        assert_eq!(amount("1.5"), None);
+        assert_eq!(amount("1e-1"), None);
+        assert_eq!(amount("9223372036854775808"), None);
+        assert_eq!(amount("9.3e18"), None);
+        assert_eq!(amount("\"1\""), None);
+        assert_eq!(amount("null"), None);
+        assert!(parse_amount(&json!({})).is_err());
+    }
 }

@@ -12,7 +12,8 @@ use super::paging::{
 };
 use super::render::{entry_json, revision_json};
 use super::resource::{
-    ALL_SCOPES, Collection, Revision, entry_id, entry_path, needs, parse_entry_id, split_method,
+    ALL_SCOPES, Collection, Revision, check_latest_at, entry_id, entry_path, needs, parse_entry_id,
+    split_method,
 };
 use crate::emulator::auth::scopes;
 use crate::emulator::budget::{BudgetClass, KeyDirection};
@@ -67,7 +68,7 @@ pub(crate) async fn list(call: Call) -> Response {
                 .iter()
                 .map(|(scope, key)| {
                     let key = EntryKey::scoped(u, c.datastore, scope, key);
-                    json!({"path": entry_path(&key, &key.key), "id": key.key})
+                    json!({"path": entry_path(&key, &key.key, c.form), "id": key.key})
                 })
                 .collect();
             let mut body = json!({ "dataStoreEntries": entries });
@@ -102,6 +103,10 @@ async fn get_entry(call: &Call, raw_id: &str) -> Response {
         ),
         |_| {
             let (key_name, revision) = parse_entry_id(raw_id).map_err(|m| invalid(&m))?;
+            if let Revision::LatestAt(at) = revision {
+                check_latest_at(at, call.emu.clock.now_ms())
+                    .map_err(|e| invalid(&e.to_string()))?;
+            }
             let key = c.key(&key_name)?;
             let store = &call.emu.store;
             let (entry, with_revision) = match revision {
@@ -122,7 +127,7 @@ async fn get_entry(call: &Call, raw_id: &str) -> Response {
                 }
             };
             call.spend_key(Shape::V2, &key, KeyDirection::Read, entry.value.len())?;
-            Ok(Json(entry_json(&key, &entry, with_revision)).into_response())
+            Ok(Json(entry_json(&key, &entry, with_revision, c.form)).into_response())
         },
     )
     .await
@@ -158,7 +163,7 @@ async fn list_revisions(call: &Call, raw_id: &str) -> Response {
             let revisions: Vec<Value> = page
                 .versions
                 .iter()
-                .map(|v| revision_json(&key, v))
+                .map(|v| revision_json(&key, v, c.form))
                 .collect();
             let mut body = json!({ "dataStoreEntries": revisions });
             if let Some(next) = page.next_cursor {

@@ -3,12 +3,17 @@
 
 use serde_json::{Value, json};
 
-use super::resource::entry_path;
+use super::resource::{PathForm, entry_path};
 use crate::emulator::store::{Entry, EntryKey, VersionInfo};
 use crate::timefmt;
 
-/// A full `DataStoreEntry`.
-pub(super) fn entry_json(key: &EntryKey, entry: &Entry, with_revision: bool) -> Value {
+/// A full `DataStoreEntry`, its `path` in `form`.
+pub(super) fn entry_json(
+    key: &EntryKey,
+    entry: &Entry,
+    with_revision: bool,
+    form: PathForm,
+) -> Value {
     let value: Value = serde_json::from_str(&entry.value).unwrap_or(Value::Null);
     let attributes: Value = entry
         .attributes
@@ -21,7 +26,7 @@ pub(super) fn entry_json(key: &EntryKey, entry: &Entry, with_revision: bool) -> 
         key.key.clone()
     };
     json!({
-        "path": entry_path(key, &id),
+        "path": entry_path(key, &id, form),
         "createTime": timefmt::format_rfc3339(entry.created_ms),
         "revisionId": entry.version,
         "revisionCreateTime": timefmt::format_rfc3339(entry.updated_ms),
@@ -34,11 +39,11 @@ pub(super) fn entry_json(key: &EntryKey, entry: &Entry, with_revision: bool) -> 
     })
 }
 
-/// A partial entry of a revision listing: no value, users or attributes.
-pub(super) fn revision_json(key: &EntryKey, v: &VersionInfo) -> Value {
+/// A partial entry of a revision listing: no value, users or attributes; its `path` in `form`.
+pub(super) fn revision_json(key: &EntryKey, v: &VersionInfo, form: PathForm) -> Value {
     let id = format!("{}@{}", key.key, v.version);
     json!({
-        "path": entry_path(key, &id),
+        "path": entry_path(key, &id, form),
         "createTime": timefmt::format_rfc3339(v.object_created_ms),
         "revisionId": v.version,
         "revisionCreateTime": timefmt::format_rfc3339(v.created_ms),

@@ -2,6 +2,7 @@
 //! optional revision or `:method` suffix, and the resource path of an entry in answers.
 
 use axum::response::Response;
+use thiserror::Error;
 
 use super::errors::invalid;
 use crate::emulator::budget::BudgetClass;
@@ -41,6 +42,32 @@ pub(super) fn parse_entry_id(raw: &str) -> Result<(String, Revision), String> {
     Ok((key.to_owned(), revision))
 }
 
+/// How far ahead of the emulator's clock an `@latest:<time>` may point (Roblox: ten minutes).
+const LATEST_AT_MAX_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// Why an `@latest:<time>` time is refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub(super) enum LatestAtError {
+    /// At or before 1970-01-01T00:00:00Z.
+    #[error("The time of @latest:<time> must be after the Unix epoch.")]
+    NotAfterEpoch,
+    /// More than ten minutes ahead of now.
+    #[error("The time of @latest:<time> must be at most ten minutes in the future.")]
+    TooFarAhead,
+}
+
+/// Roblox's rule for `@latest:<time>`: after the Unix epoch and not more than ten minutes in the
+/// future (Get entry reference). Checked against the emulator's clock, not the wall clock.
+pub(super) fn check_latest_at(at_ms: i64, now_ms: i64) -> Result<(), LatestAtError> {
+    if at_ms <= 0 {
+        Err(LatestAtError::NotAfterEpoch)
+    } else if at_ms > now_ms.saturating_add(LATEST_AT_MAX_AHEAD_MS) {
+        Err(LatestAtError::TooFarAhead)
+    } else {
+        Ok(())
+    }
+}
+
 /// Splits a trailing `:method` off an entry id (`key:increment`, `key:listRevisions`).
 pub(super) fn split_method<'a>(raw_id: &'a str, method: &str) -> Option<&'a str> {
     raw_id
@@ -53,9 +80,21 @@ pub(super) fn entry_id(call: &Call) -> &str {
     call.param("entry").unwrap_or_default()
 }
 
-/// The resource path of an entry (`id` may carry `@<revision>`).
-pub(super) fn entry_path(key: &EntryKey, id: &str) -> String {
-    let scope_part = if key.scope == DEFAULT_SCOPE {
+/// Which of the two documented forms of an entry's resource path a request used: `DataStoreEntry`
+/// lists `…/entries/{id}` and `…/scopes/{scope}/entries/{id}`, so an answer names the entry the way
+/// it was asked for and a `/scopes/global/…` request keeps its scope segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PathForm {
+    /// `…/data-stores/{ds}/entries/…`: scope `global` implied.
+    Unscoped,
+    /// `…/data-stores/{ds}/scopes/{scope}/entries/…` (including `scopes/-`).
+    Scoped,
+}
+
+/// The resource path of an entry (`id` may carry `@<revision>`) in `form`; an entry outside
+/// `global` always names its scope, since the unscoped form would point at another entry.
+pub(super) fn entry_path(key: &EntryKey, id: &str, form: PathForm) -> String {
+    let scope_part = if form == PathForm::Unscoped && key.scope == DEFAULT_SCOPE {
         String::new()
     } else {
         format!("/scopes/{}", key.scope)
@@ -73,6 +112,8 @@ pub(super) struct Collection<'a> {
     pub datastore: &'a str,
     /// The scope, `global` on unscoped paths, `-` for every scope.
     pub scope: &'a str,
+    /// Whether the path named the scope, which the answers' entry paths repeat.
+    pub form: PathForm,
 }
 
 impl<'a> Collection<'a> {
@@ -82,6 +123,10 @@ impl<'a> Collection<'a> {
             universe: call.param("universe").unwrap_or_default(),
             datastore: call.param("datastore").unwrap_or_default(),
             scope: call.param("scope").unwrap_or(DEFAULT_SCOPE),
+            form: match call.param("scope") {
+                Some(_) => PathForm::Scoped,
+                None => PathForm::Unscoped,
+            },
         }
     }
 
@@ -140,6 +185,22 @@ mod tests {
         assert!(
             parse_entry_id("user@example").is_err(),
             "a key with @ needs @latest"
+        );
+    }
+
+    #[test]
+    fn latest_at_is_after_the_epoch_and_at_most_ten_minutes_ahead() {
+        let now = 1_795_219_200_000;
+        assert_eq!(check_latest_at(1, now), Ok(()));
+        assert_eq!(check_latest_at(now + 600_000, now), Ok(()));
+        assert_eq!(check_latest_at(0, now), Err(LatestAtError::NotAfterEpoch));
+        assert_eq!(
+            check_latest_at(-86_400_000, now),
+            Err(LatestAtError::NotAfterEpoch)
+        );
+        assert_eq!(
+            check_latest_at(now + 600_001, now),
+            Err(LatestAtError::TooFarAhead)
         );
     }
 

@@ -6,7 +6,9 @@ use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::body::{EntryBody, parse_attributes, parse_entry_body, parse_json_body, parse_users};
+use super::body::{
+    EntryBody, parse_amount, parse_attributes, parse_entry_body, parse_json_body, parse_users,
+};
 use super::errors::{etag_mismatch, invalid, not_found, store_error};
 use super::render::entry_json;
 use super::resource::{Collection, entry_id, needs, split_method};
@@ -59,7 +61,7 @@ pub(crate) async fn create(call: Call, body: Bytes) -> Response {
                     StoreError::PreconditionFailed { .. } => invalid("The entry already exists."),
                     other => store_error(&other),
                 })?;
-            Ok(Json(entry_json(&key, &entry, false)).into_response())
+            Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
         },
     )
     .await
@@ -114,7 +116,7 @@ pub(crate) async fn patch(call: Call, body: Bytes) -> Response {
                 Outcome::StaleEtag => Err(etag_mismatch()),
                 Outcome::Done => {
                     let entry = result.ok_or_else(not_found)?;
-                    Ok(Json(entry_json(&key, &entry, false)).into_response())
+                    Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
                 }
             }
         },
@@ -189,12 +191,7 @@ async fn increment(call: &Call, raw_id: &str, body: &[u8]) -> Response {
         |gate| {
             let key = c.key(raw_id)?;
             let json_body = parse_json_body(body)?;
-            let amount = match json_body.get("amount") {
-                None => return Err(invalid("amount is required.")),
-                Some(a) => a
-                    .as_i64()
-                    .ok_or_else(|| invalid("amount must be a 64-bit integer."))?,
-            };
+            let amount = parse_amount(&json_body)?;
             let user_ids = parse_users(&json_body)?;
             let attributes = parse_attributes(&json_body)?;
             call.spend_key(Shape::V2, &key, KeyDirection::Write, 0)?;
@@ -209,7 +206,7 @@ async fn increment(call: &Call, raw_id: &str, body: &[u8]) -> Response {
                     user_ids,
                 )
                 .map_err(|e| store_error(&e))?;
-            Ok(Json(entry_json(&key, &entry, false)).into_response())
+            Ok(Json(entry_json(&key, &entry, false, c.form)).into_response())
         },
     )
     .await
