@@ -17,7 +17,10 @@ if [[ ! -x "$VENV/bin/st" ]]; then
   fi
 fi
 
-cargo build -q --locked -p api --bin economy-api
+# With `-p sandbox` selected too, features unify as in the test build and `cargo run -p sandbox`
+# (sandbox depends on every crate), so after .ci/run's build nothing is recompiled; `-p api`
+# alone unifies differently and rebuilt much of the dependency tree.
+cargo build -q --locked -p sandbox -p api --bin economy-api
 BIN="${CARGO_TARGET_DIR:-target}/debug/economy-api"
 tmp=$(mktemp -d)
 key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
