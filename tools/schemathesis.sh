@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Signed schemathesis run: starts economy-api on a temporary SQLite database with a random key,
 # generates requests from its own OpenAPI document and fails on any 5xx, any response that does
-# not match the document, and any schema-allowed request the server refuses (hooks in
-# tools/schemathesis_hooks.py sign every request as docs/protocol.md §5 says).
+# not match the document, any schema-allowed request the server refuses, and (negative data) any
+# request the document forbids that the server accepts (hooks in tools/schemathesis_hooks.py sign
+# every request as docs/protocol.md §5 says).
 # Installs schemathesis into .cache/ when missing and fails loudly if it cannot.
 # Env: ST_MAX_EXAMPLES (default 40 per operation), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -39,9 +40,15 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-ST_KEY_ID=st ST_KEY_HEX="$key" PYTHONPATH=tools SCHEMATHESIS_HOOKS=schemathesis_hooks \
-  "$VENV/bin/st" run "$tmp/openapi.json" --base-url "http://127.0.0.1:$port" \
-  --experimental=openapi-3.1 --data-generation-method positive \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,schema_allowed_is_accepted \
-  --hypothesis-max-examples "${ST_MAX_EXAMPLES:-40}" --hypothesis-seed 16 \
-  --generation-allow-x00 false --hypothesis-suppress-health-check=filter_too_much,too_slow --no-color
+# Two runs: schema-valid requests (each must be accepted and answered as documented) and
+# schema-invalid ones (each must be refused). One `all` run splits its examples between the two
+# and sent few invalid ones.
+for method in positive negative; do
+  echo "schemathesis: $method data" >&2
+  ST_KEY_ID=st ST_KEY_HEX="$key" PYTHONPATH=tools SCHEMATHESIS_HOOKS=schemathesis_hooks \
+    "$VENV/bin/st" run "$tmp/openapi.json" --base-url "http://127.0.0.1:$port" \
+    --experimental=openapi-3.1 --data-generation-method "$method" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,schema_allowed_is_accepted,negative_data_rejection \
+    --hypothesis-max-examples "${ST_MAX_EXAMPLES:-40}" --hypothesis-seed 16 \
+    --generation-allow-x00 false --hypothesis-suppress-health-check=filter_too_much,too_slow --no-color
+done

@@ -91,7 +91,7 @@ pub fn apply(doc: &mut Value) {
         ("userId", int(1, max)),
         ("since", int(0, max)),
         ("until", int(0, max)),
-        ("limit", json!({"type": "integer", "minimum": 1})),
+        ("limit", int(1, max)),
         (
             "actor",
             json!({"type": "string", "pattern": ACTOR_ID_PATTERN}),

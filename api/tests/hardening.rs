@@ -161,6 +161,9 @@ async fn cursors_are_tamper_evident_and_integers_plain(b: Backend) {
         "limit=+5",
         "limit=05",
         "limit=5.0",
+        // Integers stop at 2^53 - 1, as the OpenAPI document says (a double holds the bound).
+        "limit=9007199254740992",
+        "limit=9223372036854775808",
         "userId=+23",
         "since=-0",
     ] {
@@ -183,6 +186,12 @@ async fn cursors_are_tamper_evident_and_integers_plain(b: Backend) {
         refused(&app, req, "invalid-query", "wait", q).await;
     }
     assert_eq!(send(&app, get(&app.reader, "limit=5")).await.status(), 200);
+    assert_eq!(
+        send(&app, get(&app.reader, "limit=9007199254740991"))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(send(&app, get(&app.reader, "since=0")).await.status(), 200);
     app.finish().await;
 }

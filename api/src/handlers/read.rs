@@ -97,7 +97,9 @@ fn parse_list(
         filter.until = Some(int_param("until (Unix ms)", v, 0, MAX_SAFE_INTEGER)?);
     }
     if let Some(v) = limit {
-        filter.limit = int_param("limit", v, 1, i64::MAX)?.min(MAX_LIMIT);
+        // Bounded like every other integer here (2^53 - 1), so the OpenAPI maximum is exact for
+        // clients that hold JSON numbers as doubles.
+        filter.limit = int_param("limit", v, 1, MAX_SAFE_INTEGER)?.min(MAX_LIMIT);
     }
     if let Some(v) = cursor {
         filter.before_seq = Some(crate::cursor::open(secret, v).ok_or_else(|| {
