@@ -211,13 +211,13 @@ impl Server {
     }
 
     /// A player joins (fires PlayerAdded).
-    pub(crate) fn player_join(&self, user_id: u64, name: &str) -> Result<(), EmuError> {
+    pub(crate) fn player_join(&self, user_id: i64, name: &str) -> Result<(), EmuError> {
         self.ctx.players.set(self.ctx.players.get() + 1);
         self.call("playerJoin", (user_id as f64, name)).map(|_| ())
     }
 
     /// A player leaves (fires PlayerRemoving).
-    pub(crate) fn player_leave(&self, user_id: u64) -> Result<(), EmuError> {
+    pub(crate) fn player_leave(&self, user_id: i64) -> Result<(), EmuError> {
         self.call("playerLeave", (user_id as f64,)).map(|_| ())
     }
 

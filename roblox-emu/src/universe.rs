@@ -233,11 +233,35 @@ impl Universe {
         self.register_user(user_id, &name);
         self.shared
             .trace(Some(server), "join", &user_id.to_string());
-        self.live(server)?.player_join(user_id, &name)
+        self.live(server)?.player_join(roblox_id(user_id)?, &name)
     }
 
     /// A player leaves a server now.
     pub fn player_leave(&mut self, server: usize, user_id: u64) -> Result<(), EmuError> {
+        self.leave(server, roblox_id(user_id)?)
+    }
+
+    /// Studio's local test player `n` (1, 2, ...) joins: `Player<n>` with user id `-n`, as in a
+    /// Studio "Local Server" test. Only in a universe configured as Studio.
+    pub fn studio_test_player_join(&mut self, server: usize, n: u32) -> Result<(), EmuError> {
+        if !self.shared.cfg.studio {
+            return Err(EmuError::Engine(
+                "test players with negative user ids exist only in Studio".into(),
+            ));
+        }
+        let user_id = -i64::from(n.max(1));
+        self.shared
+            .trace(Some(server), "join", &user_id.to_string());
+        self.live(server)?
+            .player_join(user_id, &format!("Player{n}"))
+    }
+
+    /// Studio's local test player `n` leaves.
+    pub fn studio_test_player_leave(&mut self, server: usize, n: u32) -> Result<(), EmuError> {
+        self.leave(server, -i64::from(n.max(1)))
+    }
+
+    fn leave(&mut self, server: usize, user_id: i64) -> Result<(), EmuError> {
         self.shared
             .trace(Some(server), "leave", &user_id.to_string());
         let s = self.live(server)?;
@@ -523,4 +547,12 @@ impl Universe {
             .map(Server::script_errors)
             .sum()
     }
+}
+
+/// A Roblox user id as the engine holds it (ids of real accounts are positive and below 2^53).
+fn roblox_id(user_id: u64) -> Result<i64, EmuError> {
+    i64::try_from(user_id)
+        .ok()
+        .filter(|&id| id < (1 << 53))
+        .ok_or_else(|| EmuError::Engine(format!("user id {user_id} is beyond 2^53")))
 }

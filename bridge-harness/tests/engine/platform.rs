@@ -3,6 +3,7 @@
 //! where `game.JobId` is "".
 
 use crate::support::*;
+use opencloud::emulator::EntryKey;
 use roblox_emu::{HeaderNames, Library, Universe, UniverseConfig};
 use shared::Op;
 use std::io::{Read, Write};
@@ -186,4 +187,32 @@ fn in_studio_records_carry_a_server_id_the_api_accepts() {
         api.rows_of(&second)[0].record.server_job_id.as_deref(),
         Some(job.as_str())
     );
+}
+
+#[test]
+fn studio_test_players_get_no_wallet_and_nothing_is_written_for_them() {
+    let mut u = universe_cfg(Library::ProfileStore, 1, &ApiAccess::nowhere(), |cfg| {
+        cfg.studio = true
+    });
+    u.run_for(2.0).unwrap();
+    u.studio_test_player_join(0, 1).unwrap();
+    u.run_for(10.0).unwrap();
+    let warned = lines(
+        &u,
+        0,
+        "Player1 has user id -1 (a Studio test player): no wallet",
+    );
+    assert_eq!(warned.len(), 1, "{:?}", all_lines(&u, ""));
+    assert!(lines(&u, 0, "session started for user -1").is_empty());
+    // Nothing in the experience's data store for a test account.
+    let key = EntryKey::scoped(
+        u.config().universe_id,
+        "EconomyWallet",
+        "global",
+        "wallet_-1",
+    );
+    assert!(u.backend().store.get(&key).is_none());
+    // Outside Studio there are no such players.
+    let mut live = universe_cfg(Library::ProfileStore, 1, &ApiAccess::nowhere(), |_| {});
+    assert!(live.studio_test_player_join(0, 1).is_err());
 }
