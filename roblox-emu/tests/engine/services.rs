@@ -343,6 +343,39 @@ fn a_rojo_project_directory_loads_scripts_and_modules() {
 }
 
 #[test]
+fn get_async_serves_its_cache_unless_use_cache_is_false() {
+    // DataStoreGetOptions.UseCache: false reads the store even within the 4 s cache.
+    let mut u = Universe::new(UniverseConfig::default(), Place::new());
+    let (a, b) = (u.start_server().unwrap(), u.start_server().unwrap());
+    u.run_snippet(
+        a,
+        "Reader",
+        r#"
+        local ds = game:GetService("DataStoreService"):GetDataStore("C")
+        ds:SetAsync("k", 1)
+        print((ds:GetAsync("k")))
+        task.wait(2)
+        print((ds:GetAsync("k")))
+        local fresh = Instance.new("DataStoreGetOptions")
+        fresh.UseCache = false
+        print((ds:GetAsync("k", fresh)))
+        "#,
+    )
+    .unwrap();
+    u.run_snippet(
+        b,
+        "Writer",
+        r#"
+        task.wait(1)
+        game:GetService("DataStoreService"):GetDataStore("C"):SetAsync("k", 2)
+        "#,
+    )
+    .unwrap();
+    u.run_for(10.0).unwrap();
+    assert_eq!(prints(&u, a), vec!["1", "1", "2"]);
+}
+
+#[test]
 fn datastore_versions_metadata_and_cache() {
     let (mut u, s) = one(r#"
         local ds = game:GetService("DataStoreService"):GetDataStore("S", "scope1")
