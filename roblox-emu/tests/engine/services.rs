@@ -351,11 +351,16 @@ fn get_async_serves_its_cache_unless_use_cache_is_false() {
         a,
         "Reader",
         r#"
-        local ds = game:GetService("DataStoreService"):GetDataStore("C")
+        local DataStoreService = game:GetService("DataStoreService")
+        local ds = DataStoreService:GetDataStore("C")
+        local function budget()
+            return DataStoreService:GetRequestBudgetForRequestType(Enum.DataStoreRequestType.GetAsync)
+        end
         ds:SetAsync("k", 1)
         print((ds:GetAsync("k")))
         task.wait(2)
-        print((ds:GetAsync("k")))
+        local before = budget()
+        print((ds:GetAsync("k")), budget() == before)
         local fresh = Instance.new("DataStoreGetOptions")
         fresh.UseCache = false
         print((ds:GetAsync("k", fresh)))
@@ -372,7 +377,34 @@ fn get_async_serves_its_cache_unless_use_cache_is_false() {
     )
     .unwrap();
     u.run_for(10.0).unwrap();
-    assert_eq!(prints(&u, a), vec!["1", "1", "2"]);
+    // The cached read spends no budget; the value written meanwhile appears with UseCache = false.
+    assert_eq!(prints(&u, a), vec!["1", "1 true", "2"]);
+    // The cache expires: a plain read 4 s after the last one sees the other server's write.
+    let mut u = Universe::new(UniverseConfig::default(), Place::new());
+    let (a, b) = (u.start_server().unwrap(), u.start_server().unwrap());
+    u.run_snippet(
+        a,
+        "Reader",
+        r#"
+        local ds = game:GetService("DataStoreService"):GetDataStore("C")
+        ds:SetAsync("k", 1)
+        print((ds:GetAsync("k")))
+        task.wait(5)
+        print((ds:GetAsync("k")))
+        "#,
+    )
+    .unwrap();
+    u.run_snippet(
+        b,
+        "Writer",
+        r#"
+        task.wait(1)
+        game:GetService("DataStoreService"):GetDataStore("C"):SetAsync("k", 2)
+        "#,
+    )
+    .unwrap();
+    u.run_for(10.0).unwrap();
+    assert_eq!(prints(&u, a), vec!["1", "2"]);
 }
 
 #[test]
