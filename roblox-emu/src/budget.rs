@@ -6,18 +6,22 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::config::DataStoreLimits;
 
-/// The request types that have separate budgets.
+/// The request types that have separate budgets: the standard data store types of
+/// `Enum.DataStoreRequestType` (Data stores › Server limits, 2026).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Budget {
-    /// GetAsync.
-    Get,
-    /// SetAsync, IncrementAsync, RemoveAsync.
-    SetIncrement,
-    /// ListVersionsAsync, ListKeysAsync.
+    /// `StandardRead`: GetAsync, GetVersionAsync, and the read of UpdateAsync.
+    Read,
+    /// `StandardWrite`: SetAsync, IncrementAsync, and the write of UpdateAsync.
+    Write,
+    /// `StandardList`: ListKeysAsync, ListVersionsAsync.
     List,
-    /// GetVersionAsync.
-    GetVersion,
+    /// `StandardRemove`: RemoveAsync.
+    Remove,
 }
+
+/// Every budget, in a fixed order.
+const BUDGETS: [Budget; 4] = [Budget::Read, Budget::Write, Budget::List, Budget::Remove];
 
 /// The operation a DataStore call performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +30,7 @@ pub enum Op {
     Get,
     /// SetAsync.
     Set,
-    /// UpdateAsync (spends Get and SetIncrement budget).
+    /// UpdateAsync (spends Read and Write budget).
     Update,
     /// RemoveAsync.
     Remove,
@@ -55,10 +59,10 @@ impl Op {
 
     fn budgets(self) -> &'static [Budget] {
         match self {
-            Op::Get => &[Budget::Get],
-            Op::Set | Op::Remove | Op::Increment => &[Budget::SetIncrement],
-            Op::Update => &[Budget::Get, Budget::SetIncrement],
-            Op::Version => &[Budget::GetVersion],
+            Op::Get | Op::Version => &[Budget::Read],
+            Op::Set | Op::Increment => &[Budget::Write],
+            Op::Update => &[Budget::Read, Budget::Write],
+            Op::Remove => &[Budget::Remove],
             Op::List => &[Budget::List],
         }
     }
@@ -110,12 +114,7 @@ impl Throttle {
             queued_until: HashMap::new(),
             next_write: HashMap::new(),
         };
-        for b in [
-            Budget::Get,
-            Budget::SetIncrement,
-            Budget::List,
-            Budget::GetVersion,
-        ] {
+        for b in BUDGETS {
             let per_min = t.per_minute(b, players);
             t.tokens.insert(b, per_min);
         }
@@ -133,12 +132,7 @@ impl Throttle {
     fn refill(&mut self, players: usize, now_s: f64) {
         let dt = (now_s - self.last_refill_s).max(0.0);
         self.last_refill_s = now_s;
-        for b in [
-            Budget::Get,
-            Budget::SetIncrement,
-            Budget::List,
-            Budget::GetVersion,
-        ] {
+        for b in BUDGETS {
             let rate = self.per_minute(b, players);
             let cap = rate * self.limits.budget_cap_minutes;
             let tok = self.tokens.entry(b).or_insert(0.0);
@@ -249,8 +243,38 @@ mod tests {
 
     #[test]
     fn budget_grows_with_players_and_is_capped() {
+        // Server limits (2026): Read, Write and Remove 60 + 40 per player, List 5 + 2 per player.
         let mut t = Throttle::new(DataStoreLimits::default(), 10, 0.0);
-        assert_eq!(t.budget(Budget::Get, 10, 0.0), 160.0);
-        assert_eq!(t.budget(Budget::Get, 10, 3600.0), 480.0);
+        assert_eq!(t.budget(Budget::Read, 10, 0.0), 460.0);
+        assert_eq!(t.budget(Budget::Write, 10, 0.0), 460.0);
+        assert_eq!(t.budget(Budget::Remove, 10, 0.0), 460.0);
+        assert_eq!(t.budget(Budget::List, 10, 0.0), 25.0);
+        assert_eq!(t.budget(Budget::Read, 10, 3600.0), 1380.0);
+    }
+
+    #[test]
+    fn each_operation_spends_its_documented_request_types() {
+        let mut t = Throttle::new(DataStoreLimits::default(), 0, 0.0);
+        let spend = |t: &mut Throttle, op: Op, key: &str| {
+            let before = BUDGETS.map(|b| t.budget(b, 0, 0.0));
+            t.admit(op, key, 0, 0.0).unwrap();
+            let after = BUDGETS.map(|b| t.budget(b, 0, 0.0));
+            BUDGETS
+                .iter()
+                .zip(before.iter().zip(after))
+                .filter(|(_, (b, a))| *b != a)
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spend(&mut t, Op::Get, "a"), vec![Budget::Read]);
+        assert_eq!(spend(&mut t, Op::Version, "b"), vec![Budget::Read]);
+        assert_eq!(spend(&mut t, Op::Set, "c"), vec![Budget::Write]);
+        assert_eq!(spend(&mut t, Op::Increment, "d"), vec![Budget::Write]);
+        assert_eq!(
+            spend(&mut t, Op::Update, "e"),
+            vec![Budget::Read, Budget::Write]
+        );
+        assert_eq!(spend(&mut t, Op::Remove, "f"), vec![Budget::Remove]);
+        assert_eq!(spend(&mut t, Op::List, "g"), vec![Budget::List]);
     }
 }

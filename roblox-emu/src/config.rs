@@ -11,10 +11,12 @@ pub enum TimeMode {
     RealTime,
 }
 
-/// Roblox's DataStore limits as the engine applies them (per game server).
+/// Roblox's DataStore limits as the engine applies them (per game server). Defaults: the server
+/// limits of "Data stores › Error codes and limits" (2026): StandardRead, StandardWrite and
+/// StandardRemove 60 + 40 per player, StandardList 5 + 2 per player, queues of 30.
 #[derive(Clone, Debug)]
 pub struct DataStoreLimits {
-    /// Requests per minute for each request type: `base + per_player * players`.
+    /// Requests per minute for read, write and remove: `base + per_player * players`.
     pub budget_base: f64,
     /// Extra requests per minute per player.
     pub budget_per_player: f64,
@@ -36,7 +38,7 @@ impl Default for DataStoreLimits {
     fn default() -> Self {
         Self {
             budget_base: 60.0,
-            budget_per_player: 10.0,
+            budget_per_player: 40.0,
             list_base: 5.0,
             list_per_player: 2.0,
             budget_cap_minutes: 3.0,

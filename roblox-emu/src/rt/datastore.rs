@@ -375,16 +375,23 @@ fn list_keys(
     ])
 }
 
-/// `GetRequestBudgetForRequestType`: requests left now (0 for unknown types).
+/// `GetRequestBudgetForRequestType`: requests left now (0 for types not emulated). The legacy
+/// items name the standard type that now holds their budget; UpdateAsync is the smaller of the
+/// two it spends.
 fn budget(_lua: &Lua, c: &ServerCtx, name: String) -> mlua::Result<f64> {
-    let b = match name.as_str() {
-        "GetAsync" => Budget::Get,
-        "SetIncrementAsync" | "UpdateAsync" | "RemoveAsync" => Budget::SetIncrement,
-        "ListAsync" => Budget::List,
-        "GetVersionAsync" => Budget::GetVersion,
+    let budgets: &[Budget] = match name.as_str() {
+        "StandardRead" | "GetAsync" | "GetVersionAsync" => &[Budget::Read],
+        "StandardWrite" | "SetIncrementAsync" => &[Budget::Write],
+        "UpdateAsync" => &[Budget::Read, Budget::Write],
+        "StandardRemove" => &[Budget::Remove],
+        "StandardList" | "ListAsync" => &[Budget::List],
         _ => return Ok(0.0),
     };
     let now = c.now_s();
     let players = c.players.get();
-    Ok(c.throttle.borrow_mut().budget(b, players, now))
+    let mut throttle = c.throttle.borrow_mut();
+    Ok(budgets
+        .iter()
+        .map(|b| throttle.budget(*b, players, now))
+        .fold(f64::INFINITY, f64::min))
 }
