@@ -92,6 +92,19 @@ impl DiscordSettings {
             Some(_) => {}
         }
         let guild_id = snowflake(&get, "DISCORD_GUILD_ID", &mut errors);
+        // In Discord a guild's @everyone role has the guild's own id: listing it as a staff role
+        // would make every member staff.
+        if let Some(guild) = guild_id
+            && let Some(spec) = get("STAFF_ROLES")
+            && let Ok(roles) = crate::config::parse_roles(&spec)
+            && roles.contains_key(&guild.to_string())
+        {
+            errors.push(
+                "STAFF_ROLES lists DISCORD_GUILD_ID, which is the guild's @everyone role: every \
+                 member would be staff; list only staff roles"
+                    .to_owned(),
+            );
+        }
         let log_channel_id = snowflake(&get, "DISCORD_LOG_CHANNEL_ID", &mut errors);
         let confirm_timeout = seconds(
             &get,
@@ -119,6 +132,21 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn the_everyone_role_cannot_be_a_staff_role() {
+        let lookup = |roles: &'static str| {
+            move |k: &str| match k {
+                "DISCORD_TOKEN" => Some(TOKEN.into()),
+                "DISCORD_GUILD_ID" => Some("123456789012345678".into()),
+                "STAFF_ROLES" => Some(roles.into()),
+                _ => None,
+            }
+        };
+        let err = DiscordSettings::from_lookup(lookup("111:10,123456789012345678:5")).unwrap_err();
+        assert!(err.to_string().contains("@everyone"), "{err}");
+        assert!(DiscordSettings::from_lookup(lookup("111:10")).is_ok());
+    }
 
     #[test]
     fn token_is_never_shown_and_ids_parse() {
