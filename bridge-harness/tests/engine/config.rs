@@ -143,5 +143,33 @@ fn good_settings_start_with_warnings_for_plain_http() {
         "{all}"
     );
     assert!(all.contains("config: apiUrl: plain http://"), "{all}");
+    // Port 9: below 1024 and not 80/443, blocked for live game servers.
+    assert!(
+        all.contains("config: apiUrl: port 9 is blocked for game servers"),
+        "{all}"
+    );
     assert_eq!(u.script_errors(), 0, "{all}");
+}
+
+#[test]
+fn allowed_ports_get_no_port_warning() {
+    for (port, blocked) in [(443, false), (8080, false), (1194, true), (22, true)] {
+        let mut place = project();
+        place.library(Library::ProfileStore, None).unwrap();
+        let access = ApiAccess {
+            url: format!("https://127.0.0.1:{port}"),
+            ..ApiAccess::nowhere()
+        };
+        place.module(
+            "ServerStorage.EconomyBridgeSecrets",
+            secrets_source(Library::ProfileStore, &access),
+        );
+        let u = run(place);
+        let all = format!("{:?}", output(&u));
+        assert_eq!(
+            all.contains(&format!("apiUrl: port {port} is blocked")),
+            blocked,
+            "{port}: {all}"
+        );
+    }
 }
