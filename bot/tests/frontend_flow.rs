@@ -27,6 +27,8 @@ struct FakeUi {
     working: Vec<(Op, i64, u64)>,
     pending: Vec<Receipt>,
     on_pending: Option<OnPending>,
+    /// How long the member takes to answer the prompt.
+    think: Duration,
 }
 
 impl FakeUi {
@@ -37,6 +39,7 @@ impl FakeUi {
             working: vec![],
             pending: vec![],
             on_pending: None,
+            think: Duration::ZERO,
         }
     }
 }
@@ -47,8 +50,11 @@ impl Confirm for FakeUi {
     fn confirm<'a>(&'a mut self, p: Prompt<'a>) -> BoxFut<'a, Result<Decision, Failure>> {
         self.prompts
             .push((p.op, p.amount, p.player.name.clone(), p.threshold));
-        let answer = self.answer;
-        Box::pin(async move { Ok(answer) })
+        let (answer, think) = (self.answer, self.think);
+        Box::pin(async move {
+            tokio::time::sleep(think).await;
+            Ok(answer)
+        })
     }
 
     fn working<'a>(
@@ -301,6 +307,52 @@ async fn a_pending_receipt_is_shown_then_followed_until_it_settles() {
         "{result:?}"
     );
     assert_eq!(result.metric_label(), "applied");
+}
+
+#[tokio::test]
+async fn the_follow_up_deadline_counts_from_the_command_not_the_receipt() {
+    // Discord's token expires 15 minutes after the interaction, however long the member took to
+    // confirm: a follow-up counted from the receipt could edit after the token died.
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let server = StandInServer::start(&world, "job-Q", Some(api.game_client()));
+    server.join(ALICE);
+    server.pause();
+    let mut config = service_config();
+    config.reply_budget = Duration::from_secs(1);
+    let service: Arc<Service> = Arc::new(world.service(&api, config).await);
+    let mut ui = FakeUi::answering(Decision::Confirmed);
+    ui.think = Duration::from_secs(2);
+    // The txn settles right after the pending receipt: a follow-up that still had time would
+    // report it.
+    let (svc, srv) = (service.clone(), server.clone());
+    ui.on_pending = Some(Box::new(move |r: &Receipt| {
+        let (svc, srv, txn) = (svc.clone(), srv.clone(), r.txn.clone());
+        tokio::spawn(async move {
+            srv.resume(true);
+            svc.confirm(&txn, Duration::from_secs(30)).await.unwrap();
+        });
+    }));
+    let follow = FollowUp {
+        within: Duration::from_millis(1500),
+        every: Duration::from_millis(100),
+    };
+    let result = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        args("alice", 200_000),
+        &mut ui,
+        follow,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ui.prompts.len(), 1, "the amount asks to confirm");
+    assert_eq!(ui.pending.len(), 1);
+    assert!(
+        matches!(&result, MoveResult::StillPending(_)),
+        "the deadline had passed while the member was confirming: {result:?}"
+    );
 }
 
 #[tokio::test]

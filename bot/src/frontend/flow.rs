@@ -81,7 +81,9 @@ pub trait Confirm: Send {
 /// How long and how often a pending receipt re-reads its txn's stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FollowUp {
-    /// Give up after this long (the reconciler keeps driving the txn).
+    /// Give up this long after the command started (not after the receipt: the confirmation
+    /// prompt and the delivery count too, since Discord's token expires 15 minutes after the
+    /// interaction whatever happened meanwhile); the reconciler keeps driving the txn.
     pub within: Duration,
     /// Pause between two reads.
     pub every: Duration,
@@ -163,6 +165,7 @@ pub async fn run_move<C: Confirm>(
     ui: &mut C,
     follow: FollowUp,
 ) -> Result<MoveResult, C::Error> {
+    let started = Instant::now();
     service
         .config()
         .policy
@@ -200,13 +203,17 @@ pub async fn run_move<C: Confirm>(
         return Ok(MoveResult::Done(receipt));
     }
     ui.pending(&receipt).await?;
-    Ok(follow_up(service, receipt, follow).await)
+    Ok(follow_up(service, receipt, follow, started + follow.within).await)
 }
 
-/// Re-reads a pending txn's stored state until it settles or `follow.within` passes.
-pub async fn follow_up(service: &Service, receipt: Receipt, follow: FollowUp) -> MoveResult {
-    let until = Instant::now() + follow.within;
-    while Instant::now() < until {
+/// Re-reads a pending txn's stored state every `follow.every` until it settles or `until`.
+async fn follow_up(
+    service: &Service,
+    receipt: Receipt,
+    follow: FollowUp,
+    until: Instant,
+) -> MoveResult {
+    while Instant::now() + follow.every <= until {
         tokio::time::sleep(follow.every).await;
         match service.stored_outcome(&receipt.txn).await {
             Ok(Some(Outcome::Pending)) | Err(_) => continue,
