@@ -121,6 +121,13 @@ fn every_command_obeys_discords_rules() {
             .parse()
             .unwrap();
         assert_eq!(perms, MANAGE_GUILD, "{name}: default_member_permissions");
+        // Installable in guilds only (GUILD_INSTALL = 0): never run from a user install in
+        // another guild, whatever the application's installation settings.
+        assert_eq!(
+            c["integration_types"],
+            serde_json::json!([0]),
+            "{name}: integration_types"
+        );
         assert_eq!(
             c["contexts"],
             serde_json::json!([0]),

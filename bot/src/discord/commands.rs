@@ -51,6 +51,7 @@ async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
 #[poise::command(
     slash_command,
     guild_only,
+    install_context = "Guild",
     ephemeral,
     default_member_permissions = "MANAGE_GUILD",
     check = "is_staff",
@@ -88,6 +89,7 @@ pub async fn give(
 #[poise::command(
     slash_command,
     guild_only,
+    install_context = "Guild",
     ephemeral,
     default_member_permissions = "MANAGE_GUILD",
     check = "is_staff",
@@ -160,6 +162,7 @@ async fn move_flow(
 #[poise::command(
     slash_command,
     guild_only,
+    install_context = "Guild",
     ephemeral,
     default_member_permissions = "MANAGE_GUILD",
     check = "is_staff",
@@ -191,6 +194,7 @@ pub async fn balance(
 #[poise::command(
     slash_command,
     guild_only,
+    install_context = "Guild",
     ephemeral,
     default_member_permissions = "MANAGE_GUILD",
     check = "is_staff",
