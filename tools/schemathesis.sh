@@ -6,6 +6,8 @@
 # every request as docs/protocol.md §5 says).
 # Installs schemathesis into .cache/ when missing and fails loudly if it cannot.
 # Env: ST_MAX_EXAMPLES (default 40 per operation), CARGO_TARGET_DIR.
+# `--install-only`: install schemathesis and stop (.ci/run does this in the background while it
+# builds).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +18,9 @@ if [[ ! -x "$VENV/bin/st" ]]; then
     echo "schemathesis: FAILED to install schemathesis (python3-venv and pip needed)" >&2
     exit 1
   fi
+fi
+if [[ ${1:-} == --install-only ]]; then
+  exit 0
 fi
 
 # With `-p sandbox` selected too, features unify as in the test build and `cargo run -p sandbox`
