@@ -16,6 +16,8 @@ pub const AUDIT_RETRY_QUEUE: &str = "economy_bot_audit_retry_queue";
 pub const PENDING_TXNS: &str = "economy_bot_pending_txns";
 /// Log-channel posts, by `result` (ok / error).
 pub const LOG_POSTS: &str = "economy_bot_log_channel_posts_total";
+/// Seconds the bot waited before connecting to Discord because it restarted too often.
+pub const IDENTIFY_PAUSED: &str = "economy_bot_identify_paused_seconds_total";
 
 /// Registers descriptions (shown as `# HELP` lines).
 pub fn describe() {
@@ -29,6 +31,10 @@ pub fn describe() {
     metrics::describe_gauge!(AUDIT_RETRY_QUEUE, "Audit records awaiting acknowledgement");
     metrics::describe_gauge!(PENDING_TXNS, "Txns not confirmed yet");
     metrics::describe_counter!(LOG_POSTS, "Log channel posts, by result");
+    metrics::describe_counter!(
+        IDENTIFY_PAUSED,
+        "Seconds waited before connecting to Discord after too many restarts"
+    );
 }
 
 /// Counts one command.
@@ -59,4 +65,9 @@ pub fn queues(audit_retry: i64, pending_txns: i64) {
 pub fn log_post(ok: bool) {
     let result = if ok { "ok" } else { "error" };
     metrics::counter!(LOG_POSTS, "result" => result).increment(1);
+}
+
+/// Counts a pause before connecting to Discord (restarts too frequent).
+pub fn identify_paused(pause: std::time::Duration) {
+    metrics::counter!(IDENTIFY_PAUSED).increment(pause.as_secs());
 }

@@ -370,3 +370,36 @@ async fn sqlite_out_of_order_clock_readings() {
 async fn postgres_out_of_order_clock_readings() {
     out_of_order_clock_readings(&postgres().await).await;
 }
+
+/// Gateway starts are kept for a day, oldest first, this one included.
+async fn gateway_starts_are_kept_for_a_day(db: &Db) {
+    let day = 86_400_000;
+    let t0 = 1_800_000_000_000;
+    assert_eq!(db.record_gateway_start(t0).await.unwrap(), vec![t0]);
+    assert_eq!(
+        db.record_gateway_start(t0 + 1_000).await.unwrap(),
+        vec![t0, t0 + 1_000]
+    );
+    // A day after the first start, it no longer counts.
+    assert_eq!(
+        db.record_gateway_start(t0 + day).await.unwrap(),
+        vec![t0 + 1_000, t0 + day]
+    );
+    let starts = db.record_gateway_start(t0 + day + 5_000).await.unwrap();
+    assert_eq!(starts, vec![t0 + day, t0 + day + 5_000]);
+    assert_eq!(
+        bot::discord::identify_guard::pause_before_identify(&starts, t0 + day + 5_000),
+        std::time::Duration::ZERO
+    );
+}
+
+#[tokio::test]
+async fn sqlite_gateway_starts() {
+    let (db, _dir) = sqlite().await;
+    gateway_starts_are_kept_for_a_day(&db).await;
+}
+
+#[tokio::test]
+async fn postgres_gateway_starts() {
+    gateway_starts_are_kept_for_a_day(&postgres().await).await;
+}

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod confirm;
 pub mod data;
 pub mod error;
+pub mod identify_guard;
 pub mod render;
 pub mod reply;
 pub mod settings;
@@ -146,6 +147,25 @@ pub async fn run_until(
         shards.shutdown_all().await;
     });
 
+    // A crash loop must not spend Discord's daily IDENTIFY budget (identify_guard).
+    let now = service.clock().now_ms();
+    match service.db().record_gateway_start(now).await {
+        Ok(starts) => {
+            let pause = identify_guard::pause_before_identify(&starts, now);
+            if !pause.is_zero() {
+                tracing::warn!(
+                    starts_today = starts.len(),
+                    pause_secs = pause.as_secs(),
+                    "many restarts: waiting before connecting to Discord so the daily IDENTIFY limit is not spent (check why the bot keeps exiting)"
+                );
+                crate::metrics::identify_paused(pause);
+                tokio::time::sleep(pause).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record the gateway start; connecting anyway")
+        }
+    }
     let result = client.start().await;
     watcher.abort();
     let still = in_flight.drained(DRAIN_FOR).await;

@@ -413,6 +413,24 @@ impl Db {
             .unwrap_or(Outcome::Pending))
     }
 
+    /// Records a Discord gateway start at `now_ms`, forgets starts older than a day, and answers
+    /// the starts of the last 24 hours (this one included), oldest first.
+    pub async fn record_gateway_start(&self, now_ms: i64) -> Result<Vec<i64>, DbError> {
+        let day_ago = now_ms - 86_400_000;
+        let forget = self.sql("DELETE FROM gateway_starts WHERE at_ms <= ?");
+        let insert = self.sql("INSERT INTO gateway_starts (at_ms) VALUES (?)");
+        let select = self.sql("SELECT at_ms FROM gateway_starts WHERE at_ms > ? ORDER BY at_ms");
+        let starts: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query(&forget).bind(day_ago).execute(pool).await?;
+            sqlx::query(&insert).bind(now_ms).execute(pool).await?;
+            sqlx::query_scalar(&select)
+                .bind(day_ago)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(starts)
+    }
+
     /// Marks the audit record of `txn` as acknowledged by the audit API.
     pub async fn mark_audit_acked(&self, txn: &TxnId) -> Result<(), DbError> {
         let sql = self.sql("UPDATE txns SET audit_acked = 1 WHERE txn_id = ?");

@@ -121,6 +121,11 @@ impl Service {
         &self.db
     }
 
+    /// The service's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.ports.clock
+    }
+
     /// Resolves a target to a Roblox user (id or username), for showing before money moves.
     pub async fn resolve(&self, target: &Target) -> Result<RobloxUser, ServiceError> {
         let found = match target {
