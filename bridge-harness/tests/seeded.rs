@@ -1,7 +1,8 @@
 //! Seeded randomized runs of the bridge with every fault at once, on both libraries, with the real
 //! audit API: joins, leaves, hops (overlapping), Discord commands re-published by a bot loop until
 //! stored or expired, in-game grants/spends, crashes, graceful shutdowns, zombies (cut off longer
-//! than the steal time), throttling, DataStore 5xx, message drop/duplicate/delay, and the API going
+//! than the steal time), throttling, DataStore 5xx (also after a write landed), message
+//! drop/duplicate/delay, and the API going
 //! down and coming back. After a settle phase every run must keep the bridge's guarantees:
 //! - the session-lock invariant held on every DataStore write (checked by the store's write hook);
 //! - no txn changed a balance twice and balance = the sum of the applied movements: each wallet's
@@ -75,6 +76,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         http_enabled: true,
         faults: Faults {
             datastore_error_rate: 0.02,
+            datastore_lost_answer_rate: 0.02,
             message_drop: 0.1,
             message_duplicate: 0.1,
             message_delay: 0.2,

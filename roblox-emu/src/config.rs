@@ -55,6 +55,9 @@ impl Default for DataStoreLimits {
 pub struct Faults {
     /// Probability that a DataStore request fails with a 5xx-style error.
     pub datastore_error_rate: f64,
+    /// Probability that a write (SetAsync, UpdateAsync's commit) lands in the store but the call
+    /// still fails with a 5xx-style error, as when the answer is lost on its way back.
+    pub datastore_lost_answer_rate: f64,
     /// Probability that a message is dropped before reaching a server.
     pub message_drop: f64,
     /// Probability that a message reaches a server twice.

@@ -214,6 +214,8 @@ pub fn run_random(run: &RandomRun, libs_dir: Option<&Path>) -> Result<Report, Em
     let faults = if run.faults {
         Faults {
             datastore_error_rate: 0.02,
+            // Off here: the recorded replays of this runner must keep their paths.
+            datastore_lost_answer_rate: 0.0,
             message_drop: 0.05,
             message_duplicate: 0.05,
             message_delay: 0.1,

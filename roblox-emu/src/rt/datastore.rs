@@ -11,7 +11,7 @@ use super::ds_values::{
     WriteArgs, check_key, check_names, cursor, cutoff_error, metadata, next_cursor, store_error,
     user_ids, value_and_info,
 };
-use super::{Answer, Registry};
+use super::{Answer, Failure, Registry};
 use crate::budget::{Budget, Op};
 use crate::server::ServerCtx;
 
@@ -112,6 +112,20 @@ fn begin(
     Ok(vec![Value::Number(wait)])
 }
 
+/// Whether a write that just landed answers with an error anyway (`datastore_lost_answer_rate`).
+fn answer_lost(c: &ServerCtx, what: &str) -> Result<(), Failure> {
+    let p = c.shared.cfg.faults.datastore_lost_answer_rate;
+    if p > 0.0 && c.shared.chance(p) {
+        c.trace("ds-fail", &format!("{what} landed, answer lost"));
+        return Err(
+            "502: API Services rejected request with error. HTTP 500 (Internal Server Error)"
+                .to_owned()
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// Half a request's latency: the time between an UpdateAsync's read and its commit.
 fn commit_delay(_lua: &Lua, c: &ServerCtx, (): ()) -> Answer {
     let d = c.latency(c.shared.cfg.datastore_latency_s) / 2.0;
@@ -203,6 +217,7 @@ fn commit(
                 &format!("update {name}/{scope}/{key} -> {}", e.version),
             );
             remember(c, (&name, &scope, &key), Some(e.clone()));
+            answer_lost(c, &format!("update {name}/{scope}/{key}"))?;
             let mut r = vec![Value::String(lua.create_string("ok")?)];
             r.extend(value_and_info(lua, Some(&e))?);
             Ok(r)
@@ -239,6 +254,7 @@ fn set(
         .map_err(|e| store_error(&e))?;
     c.trace("ds", &format!("set {name}/{scope}/{key} -> {}", e.version));
     remember(c, (&name, &scope, &key), Some(e.clone()));
+    answer_lost(c, &format!("set {name}/{scope}/{key}"))?;
     Ok(vec![Value::String(lua.create_string(&e.version)?)])
 }
 

@@ -343,6 +343,36 @@ fn a_rojo_project_directory_loads_scripts_and_modules() {
 }
 
 #[test]
+fn a_write_can_land_and_still_answer_an_error() {
+    let cfg = UniverseConfig {
+        faults: roblox_emu::Faults {
+            datastore_lost_answer_rate: 1.0,
+            ..roblox_emu::Faults::default()
+        },
+        ..UniverseConfig::default()
+    };
+    let (mut u, s) = one_with(
+        r#"
+        local ds = game:GetService("DataStoreService"):GetDataStore("L")
+        local fresh = Instance.new("DataStoreGetOptions")
+        fresh.UseCache = false
+        print(pcall(function() return ds:SetAsync("k", 1) end))
+        print((ds:GetAsync("k", fresh)))
+        print(pcall(function() return ds:UpdateAsync("k", function(v) return v + 1 end) end))
+        print((ds:GetAsync("k", fresh)))
+        "#,
+        cfg,
+    );
+    u.run_for(20.0).unwrap();
+    let printed = prints(&u, s);
+    assert_eq!(printed.len(), 4, "{printed:?}");
+    assert!(printed[0].starts_with("false 502: "), "{printed:?}");
+    assert_eq!(printed[1], "1", "the failed SetAsync landed");
+    assert!(printed[2].starts_with("false 502: "), "{printed:?}");
+    assert_eq!(printed[3], "2", "the failed UpdateAsync landed");
+}
+
+#[test]
 fn get_async_serves_its_cache_unless_use_cache_is_false() {
     // DataStoreGetOptions.UseCache: false reads the store even within the 4 s cache.
     let mut u = Universe::new(UniverseConfig::default(), Place::new());
