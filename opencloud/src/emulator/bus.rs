@@ -97,6 +97,27 @@ pub struct BusStats {
     pub delayed: u64,
     /// Messages held back for reordering.
     pub reordered: u64,
+    /// Receipts not made because the topic's per-minute receive limit was spent.
+    pub over_receive_limit: u64,
+}
+
+/// MessagingService's per-topic receive limit: `base + per_server × servers` receipts per minute,
+/// a receipt being one subscriber getting one message (MessagingService › Limits). Servers are
+/// counted as the topic's subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiveLimit {
+    /// Receipts per minute with no server.
+    pub base: u64,
+    /// Extra receipts per minute per subscribed server.
+    pub per_server: u64,
+}
+
+impl ReceiveLimit {
+    /// Roblox's documented limit: 40 + 80 × servers per minute.
+    pub const ROBLOX: ReceiveLimit = ReceiveLimit {
+        base: 40,
+        per_server: 80,
+    };
 }
 
 type TopicKey = (u64, String);
@@ -126,6 +147,9 @@ struct BusState {
     /// Ordered by topic so every walk over it is deterministic.
     held: BTreeMap<TopicKey, Vec<Held>>,
     stats: BusStats,
+    receive_limit: Option<ReceiveLimit>,
+    /// Receipts per topic in the current minute window: `(window index, count)`.
+    received: HashMap<TopicKey, (i64, u64)>,
 }
 
 /// The messaging service of every emulated universe; clones share subscribers.
@@ -219,6 +243,12 @@ impl Bus {
             let rng = ChaCha8Rng::seed_from_u64(f.seed);
             (f, rng)
         });
+    }
+
+    /// Sets (or with `None` clears) the per-topic receive limit; none by default. What Roblox does
+    /// with messages over the limit is undocumented: here they are not received.
+    pub fn set_receive_limit(&self, limit: Option<ReceiveLimit>) {
+        self.state.lock().receive_limit = limit;
     }
 
     /// True when [`Bus::publish_faulty`] applies faults.
@@ -364,13 +394,29 @@ impl Bus {
     }
 
     fn deliver(&self, universe_id: u64, message: &Message) -> usize {
+        let now = self.clock.now_ms();
         let callbacks: Vec<Subscriber> = {
-            let state = self.state.lock();
-            state
+            let mut state = self.state.lock();
+            let key = (universe_id, message.topic.clone());
+            let mut callbacks: Vec<Subscriber> = state
                 .subscribers
-                .get(&(universe_id, message.topic.clone()))
+                .get(&key)
                 .map(|subs| subs.iter().map(|(_, cb)| cb.clone()).collect())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            if let Some(limit) = state.receive_limit {
+                let allowed = limit.base + limit.per_server * callbacks.len() as u64;
+                let window = now.div_euclid(60_000);
+                let slot = state.received.entry(key).or_insert((window, 0));
+                if slot.0 != window {
+                    *slot = (window, 0);
+                }
+                let room = allowed.saturating_sub(slot.1) as usize;
+                let cut = callbacks.len().saturating_sub(room);
+                callbacks.truncate(callbacks.len() - cut);
+                slot.1 += callbacks.len() as u64;
+                state.stats.over_receive_limit += cut as u64;
+            }
+            callbacks
         };
         for cb in &callbacks {
             cb(message);
@@ -593,5 +639,32 @@ mod tests {
         assert!((150..250).contains(&stats.dropped), "{stats:?}");
         assert!((50..150).contains(&stats.duplicated), "{stats:?}");
         assert_eq!(a.len() as u64, 1000 - stats.dropped + stats.duplicated);
+    }
+
+    #[test]
+    fn a_topic_receives_at_most_its_per_minute_limit() {
+        let clock = ManualClock::shared(0);
+        let bus = Bus::new(clock.clone());
+        bus.set_receive_limit(Some(ReceiveLimit::ROBLOX));
+        let (_a, got_a) = recorder(&bus, 1, "t");
+        // One server: 40 + 80 = 120 receipts a minute.
+        for i in 0..130 {
+            bus.publish(1, "t", format!("{i}"));
+        }
+        assert_eq!(got_a.lock().len(), 120);
+        assert_eq!(bus.stats().over_receive_limit, 10);
+        // Another topic has its own limit; the next minute starts afresh.
+        let (_b, got_b) = recorder(&bus, 1, "other");
+        bus.publish(1, "other", "x");
+        assert_eq!(got_b.lock().len(), 1);
+        clock.advance(60_000);
+        bus.publish(1, "t", "again");
+        assert_eq!(got_a.lock().len(), 121);
+        // Two servers: 40 + 160 = 200 receipts, i.e. 100 messages each.
+        let (_c, got_c) = recorder(&bus, 1, "t");
+        for i in 0..150 {
+            bus.publish(1, "t", format!("{i}"));
+        }
+        assert_eq!(got_a.lock().len() - 121 + got_c.lock().len(), 199);
     }
 }

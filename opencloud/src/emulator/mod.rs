@@ -26,7 +26,7 @@ pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
 pub use server::{Emulator, EmulatorConfig, PreconditionBody, RunningEmulator};
 pub use users::User;
 
-pub use bus::{Bus, BusStats, Message, MessageFaults, Subscriber, SubscriptionId};
+pub use bus::{Bus, BusStats, Message, MessageFaults, ReceiveLimit, Subscriber, SubscriptionId};
 /// The emulator runs on the workspace's one clock abstraction.
 pub use shared::clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use store::{

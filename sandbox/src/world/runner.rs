@@ -297,6 +297,10 @@ pub(super) fn world_main(
         http_enabled: true,
         ..defaults
     };
+    // MessagingService's documented per-topic receive limit (40 + 80 × servers a minute).
+    backend
+        .bus
+        .set_receive_limit(Some(opencloud::emulator::ReceiveLimit::ROBLOX));
     let u = Universe::with_backend(cfg, config.place, backend);
     u.add_invariant(
         "session_lock",
