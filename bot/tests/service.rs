@@ -5,6 +5,7 @@ mod support;
 
 use api::testing::TestKeys;
 use bot::adapters::audit_api::ApiAuditLog;
+use bot::adapters::counting::Calls;
 use bot::service::{
     BoxFut, Committer, Outcome, PortError, Refusal, ServiceError, Target, WalletEntry, WalletStore,
     WalletWrite, WriteError,
@@ -148,32 +149,6 @@ impl WalletStore for JoinBeforeFirstWrite {
     }
 }
 
-#[tokio::test]
-async fn a_player_joining_mid_command_turns_the_write_into_a_412_and_a_publish() {
-    let world = World::new();
-    let api = AuditApi::start().await;
-    world.seed_offline_profile(ALICE, 10);
-    let server = StandInServer::start(&world, "job-B", Some(api.game_client()));
-    let wallets = Arc::new(JoinBeforeFirstWrite {
-        inner: world.ports.clone(),
-        server: server.clone(),
-        user: ALICE,
-        fired: AtomicBool::new(false),
-    });
-    let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
-    let service = world.service_with(audit, wallets, service_config()).await;
-    let c0 = world.calls();
-    let receipt = service.execute(request(Op::Give, ALICE, 5)).await.unwrap();
-    let (balance, by) = applied(&receipt.outcome);
-    assert_eq!(balance, 15);
-    assert!(matches!(by, Committer::GameServer(_)), "{by:?}");
-    let c = world.calls().since(&c0);
-    assert_eq!(c.set, 1, "the one CAS write was refused with 412");
-    assert!(c.publish >= 1);
-    assert_eq!(world.wallet(ALICE).balance, 15, "applied exactly once");
-    world.assert_single_writer();
-}
-
 /// A store whose 412s carry no entry: Roblox does not document a 412's body.
 struct ErrorOnlyConflicts<W>(W);
 
@@ -192,18 +167,24 @@ impl<W: WalletStore> WalletStore for ErrorOnlyConflicts<W> {
     }
 }
 
-#[tokio::test]
-async fn a_412_without_the_entry_is_followed_by_one_read_not_blind_writes() {
+/// An offline give whose one compare-and-swap write meets a player who just joined a server (a
+/// 412, carrying the entry or not): the holder applies it, exactly once. Answers the calls made.
+async fn join_mid_command(job: &str, entry_in_412: bool) -> Calls {
     let world = World::new();
     let api = AuditApi::start().await;
     world.seed_offline_profile(ALICE, 10);
-    let server = StandInServer::start(&world, "job-B2", Some(api.game_client()));
-    let wallets = Arc::new(ErrorOnlyConflicts(JoinBeforeFirstWrite {
+    let server = StandInServer::start(&world, job, Some(api.game_client()));
+    let joining = JoinBeforeFirstWrite {
         inner: world.ports.clone(),
         server: server.clone(),
         user: ALICE,
         fired: AtomicBool::new(false),
-    }));
+    };
+    let wallets: Arc<dyn WalletStore> = if entry_in_412 {
+        Arc::new(joining)
+    } else {
+        Arc::new(ErrorOnlyConflicts(joining))
+    };
     let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
     let service = world.service_with(audit, wallets, service_config()).await;
     let c0 = world.calls();
@@ -214,12 +195,23 @@ async fn a_412_without_the_entry_is_followed_by_one_read_not_blind_writes() {
     let c = world.calls().since(&c0);
     assert_eq!(
         c.set, 1,
-        "one CAS write, refused; no write on a guessed entry: {c:?}"
+        "one CAS write, refused with 412; no write on a guessed entry: {c:?}"
     );
-    assert!(c.get >= 2, "the entry was read again after the 412: {c:?}");
     assert!(c.publish >= 1);
     assert_eq!(world.wallet(ALICE).balance, 15, "applied exactly once");
     world.assert_single_writer();
+    c
+}
+
+#[tokio::test]
+async fn a_player_joining_mid_command_turns_the_write_into_a_412_and_a_publish() {
+    join_mid_command("job-B", true).await;
+}
+
+#[tokio::test]
+async fn a_412_without_the_entry_is_followed_by_one_read_not_blind_writes() {
+    let c = join_mid_command("job-B2", false).await;
+    assert!(c.get >= 2, "the entry was read again after the 412: {c:?}");
 }
 
 #[tokio::test]

@@ -372,14 +372,30 @@ fn a_write_can_land_and_still_answer_an_error() {
     assert_eq!(printed[3], "2", "the failed UpdateAsync landed");
 }
 
-#[test]
-fn get_async_serves_its_cache_unless_use_cache_is_false() {
-    // DataStoreGetOptions.UseCache: false reads the store even within the 4 s cache.
+/// Two servers: `reader` runs on the first while the second writes `k = 2` after 1 s (the reader
+/// has written `k = 1` first); answers what the reader printed.
+fn read_while_another_server_writes(reader: &str) -> Vec<String> {
     let mut u = Universe::new(UniverseConfig::default(), Place::new());
     let (a, b) = (u.start_server().unwrap(), u.start_server().unwrap());
+    u.run_snippet(a, "Reader", reader).unwrap();
     u.run_snippet(
-        a,
-        "Reader",
+        b,
+        "Writer",
+        r#"
+        task.wait(1)
+        game:GetService("DataStoreService"):GetDataStore("C"):SetAsync("k", 2)
+        "#,
+    )
+    .unwrap();
+    u.run_for(10.0).unwrap();
+    prints(&u, a)
+}
+
+#[test]
+fn get_async_serves_its_cache_unless_use_cache_is_false() {
+    // DataStoreGetOptions.UseCache: false reads the store even within the 4 s cache; the cached
+    // read spends no budget.
+    let printed = read_while_another_server_writes(
         r#"
         local DataStoreService = game:GetService("DataStoreService")
         local ds = DataStoreService:GetDataStore("C")
@@ -395,26 +411,10 @@ fn get_async_serves_its_cache_unless_use_cache_is_false() {
         fresh.UseCache = false
         print((ds:GetAsync("k", fresh)))
         "#,
-    )
-    .unwrap();
-    u.run_snippet(
-        b,
-        "Writer",
-        r#"
-        task.wait(1)
-        game:GetService("DataStoreService"):GetDataStore("C"):SetAsync("k", 2)
-        "#,
-    )
-    .unwrap();
-    u.run_for(10.0).unwrap();
-    // The cached read spends no budget; the value written meanwhile appears with UseCache = false.
-    assert_eq!(prints(&u, a), vec!["1", "1 true", "2"]);
+    );
+    assert_eq!(printed, vec!["1", "1 true", "2"]);
     // The cache expires: a plain read 4 s after the last one sees the other server's write.
-    let mut u = Universe::new(UniverseConfig::default(), Place::new());
-    let (a, b) = (u.start_server().unwrap(), u.start_server().unwrap());
-    u.run_snippet(
-        a,
-        "Reader",
+    let printed = read_while_another_server_writes(
         r#"
         local ds = game:GetService("DataStoreService"):GetDataStore("C")
         ds:SetAsync("k", 1)
@@ -422,19 +422,8 @@ fn get_async_serves_its_cache_unless_use_cache_is_false() {
         task.wait(5)
         print((ds:GetAsync("k")))
         "#,
-    )
-    .unwrap();
-    u.run_snippet(
-        b,
-        "Writer",
-        r#"
-        task.wait(1)
-        game:GetService("DataStoreService"):GetDataStore("C"):SetAsync("k", 2)
-        "#,
-    )
-    .unwrap();
-    u.run_for(10.0).unwrap();
-    assert_eq!(prints(&u, a), vec!["1", "2"]);
+    );
+    assert_eq!(printed, vec!["1", "2"]);
 }
 
 #[test]
