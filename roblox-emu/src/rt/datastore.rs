@@ -18,7 +18,7 @@ use crate::server::ServerCtx;
 /// Registers every `ds_*` primitive.
 pub(super) fn register(r: &Registry) -> mlua::Result<()> {
     r.answer("ds_check_names", check_names_call)?;
-    r.answer("ds_validate", validate)?;
+    r.answer("ds_encode", encode)?;
     r.answer("ds_begin", begin)?;
     r.answer("ds_commit_delay", commit_delay)?;
     r.answer("ds_cached", cached)?;
@@ -69,9 +69,9 @@ fn check_names_call(_lua: &Lua, _c: &ServerCtx, (name, scope): (String, String))
 }
 
 /// Checks a value, user ids and metadata before a write is queued.
-fn validate(_lua: &Lua, _c: &ServerCtx, (value, ids, meta): (Value, Value, Value)) -> Answer {
-    WriteArgs::check(&value, &ids, &meta)?;
-    Ok(vec![])
+fn encode(lua: &Lua, _c: &ServerCtx, (value, ids, meta): (Value, Value, Value)) -> Answer {
+    let write = WriteArgs::check(&value, &ids, &meta)?;
+    Ok(vec![Value::String(lua.create_string(&write.text)?)])
 }
 
 /// Admits a request: names, cut-off, injected 5xx, budget and throttle queue. Answers how long
@@ -180,18 +180,18 @@ fn read(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
 fn commit(
     lua: &Lua,
     c: &ServerCtx,
-    (name, scope, key, expected, value, ids, meta): (
+    (name, scope, key, expected, text, ids, meta): (
         String,
         String,
         String,
         String,
-        Value,
+        String,
         Value,
         Value,
     ),
 ) -> Answer {
     reachable(c)?;
-    let write = WriteArgs::check(&value, &ids, &meta)?;
+    let write = WriteArgs::encoded(text, &ids, &meta)?;
     let conflict = Cell::new(false);
     let ek = c.entry_key(&name, &scope, &key);
     let res = c.shared.store.update(&ek, &c.writer(), |cur| {
@@ -235,10 +235,10 @@ fn commit(
 fn set(
     lua: &Lua,
     c: &ServerCtx,
-    (name, scope, key, value, ids, meta): (String, String, String, Value, Value, Value),
+    (name, scope, key, text, ids, meta): (String, String, String, String, Value, Value),
 ) -> Answer {
     reachable(c)?;
-    let write = WriteArgs::check(&value, &ids, &meta)?;
+    let write = WriteArgs::encoded(text, &ids, &meta)?;
     let ek = c.entry_key(&name, &scope, &key);
     let e = c
         .shared

@@ -142,6 +142,15 @@ impl WriteArgs {
             metadata: metadata(meta)?,
         })
     }
+
+    /// A write of a value already encoded by `ds_encode` (JSON text), with its ids and metadata.
+    pub fn encoded(text: String, ids: &Value, meta: &Value) -> Result<Self, String> {
+        Ok(Self {
+            text,
+            user_ids: user_ids(ids)?,
+            metadata: metadata(meta)?,
+        })
+    }
 }
 
 /// DataStore name (1–50 characters) and scope (1–50).

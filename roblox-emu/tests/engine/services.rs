@@ -343,6 +343,31 @@ fn a_rojo_project_directory_loads_scripts_and_modules() {
 }
 
 #[test]
+fn a_write_stores_the_value_as_it_was_when_handed_over() {
+    // SetAsync and UpdateAsync encode the value when it is handed over; a change made while the
+    // request is in flight is not stored.
+    let (mut u, s) = one(
+        r#"
+        local ds = game:GetService("DataStoreService"):GetDataStore("E")
+        local fresh = Instance.new("DataStoreGetOptions")
+        fresh.UseCache = false
+        local a = { n = 1 }
+        task.defer(function() a.n = 99 end)
+        ds:SetAsync("set", a)
+        print(ds:GetAsync("set", fresh).n, a.n)
+        local b = { n = 2 }
+        ds:UpdateAsync("update", function()
+            task.defer(function() b.n = 99 end)
+            return b
+        end)
+        print(ds:GetAsync("update", fresh).n, b.n)
+        "#,
+    );
+    u.run_for(20.0).unwrap();
+    assert_eq!(prints(&u, s), vec!["1 99", "2 99"]);
+}
+
+#[test]
 fn a_write_can_land_and_still_answer_an_error() {
     let cfg = UniverseConfig {
         faults: roblox_emu::Faults {
