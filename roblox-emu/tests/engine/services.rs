@@ -346,8 +346,7 @@ fn a_rojo_project_directory_loads_scripts_and_modules() {
 fn a_write_stores_the_value_as_it_was_when_handed_over() {
     // SetAsync and UpdateAsync encode the value when it is handed over; a change made while the
     // request is in flight is not stored.
-    let (mut u, s) = one(
-        r#"
+    let (mut u, s) = one(r#"
         local ds = game:GetService("DataStoreService"):GetDataStore("E")
         local fresh = Instance.new("DataStoreGetOptions")
         fresh.UseCache = false
@@ -361,8 +360,7 @@ fn a_write_stores_the_value_as_it_was_when_handed_over() {
             return b
         end)
         print(ds:GetAsync("update", fresh).n, b.n)
-        "#,
-    );
+        "#);
     u.run_for(20.0).unwrap();
     assert_eq!(prints(&u, s), vec!["1 99", "2 99"]);
 }
