@@ -126,11 +126,15 @@ impl Route {
         }
     }
 
-    /// Interaction routes are authorised by their token, the others by the bot token.
+    /// Interaction routes are authorised by their token, `GET /gateway` by nothing, the others
+    /// by the bot token.
     fn needs_bot_token(&self) -> bool {
         !matches!(
             self,
-            Route::Callback { .. } | Route::Followup { .. } | Route::WebhookMessage { .. }
+            Route::Gateway
+                | Route::Callback { .. }
+                | Route::Followup { .. }
+                | Route::WebhookMessage { .. }
         )
     }
 }

@@ -1,0 +1,10 @@
+//! End to end: the real bot against the Discord fake (see `harness`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod audit;
+mod harness;
+mod lifecycle;
+mod moves;
+mod registration;

@@ -1,0 +1,121 @@
+//! Command registration (issue 15, items 1 and 9): a failing registration is retried and
+//! reported while commands registered by an earlier start keep working, and the scope the bot
+//! does not register in is emptied.
+
+use crate::harness::*;
+use crate::support::{ALICE, World};
+use discord_fake::Fault;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_registration_is_retried_and_reported_while_commands_keep_working() {
+    let fake = discord().await;
+    // An earlier start registered the commands; this start's registration fails a few times.
+    let earlier = E2e::start().await;
+    let registered = earlier.fake.commands(Some(GUILD));
+    earlier.finish().await;
+    fake.preregister(Some(GUILD), &registered);
+    fake.fail_registrations([Fault::ServerError, Fault::MissingAccess, Fault::ServerError]);
+    let e = E2e::launch(fake, World::new(), Setup::default()).await;
+    let status = e.status.clone();
+    let why = e
+        .fake
+        .wait_until("a reported registration failure", WAIT, |_| {
+            status
+                .problems()
+                .into_iter()
+                .find(|p| p.contains("not registered:"))
+        })
+        .await
+        .unwrap();
+    assert!(why.contains("500") || why.contains("50001"), "{why}");
+    e.world.seed_offline_profile(ALICE, 3);
+    // Commands answer although registration has not gone through (it used to hang them all).
+    let ix = e.run(MOD, "balance", &[("user", "alice".into())]);
+    e.reply_containing(ix, "Balance: 3").await;
+    e.ready().await;
+    assert!(e.status.problems().is_empty(), "{:?}", e.status.problems());
+    let puts: Vec<u16> = e
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.route.ends_with(&format!("/guilds/{GUILD}/commands")))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        puts,
+        [500, 403, 500, 200],
+        "three failures, then the overwrite that went through"
+    );
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guild_the_bot_is_not_in_is_reported_with_what_to_check() {
+    let mut e = E2e::launch(
+        discord().await,
+        World::new(),
+        Setup {
+            guild_id: Some(123_456_789),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let status = e.status.clone();
+    let why = e
+        .fake
+        .wait_until("the 403 to be reported", WAIT, |_| {
+            status.problems().into_iter().find(|p| p.contains("50001"))
+        })
+        .await
+        .unwrap();
+    assert!(why.contains("DISCORD_GUILD_ID"), "{why}");
+    assert!(!e.status.commands_registered());
+    // Shutdown is not held up by the retrying registration.
+    e.stop_bot().await.unwrap();
+    assert!(e.fake.problems().is_empty(), "{:?}", e.fake.problems());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_between_guild_and_global_registration_leaves_no_duplicates() {
+    let fake = discord().await;
+    fake.preregister(
+        None,
+        &[serde_json::json!({"name": "give", "description": "old global give"})],
+    );
+    let mut e = E2e::launch(fake, World::new(), Setup::default()).await;
+    e.ready().await;
+    e.fake
+        .wait_until("the global scope to be emptied", WAIT, |f| {
+            f.commands(None).is_empty().then_some(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(e.fake.commands(Some(GUILD)).len(), 4);
+    e.stop_bot().await.unwrap();
+
+    // The same bot switched to global registration.
+    let mut global = E2e::launch(
+        e.fake,
+        e.world,
+        Setup {
+            guild_id: None,
+            ..Setup::default()
+        },
+    )
+    .await;
+    global.ready().await;
+    global
+        .fake
+        .wait_until("the guild scope to be emptied", WAIT, |f| {
+            f.commands(Some(GUILD)).is_empty().then_some(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(global.fake.commands(None).len(), 4);
+    global.stop_bot().await.unwrap();
+    assert!(
+        global.fake.problems().is_empty(),
+        "{:?}",
+        global.fake.problems()
+    );
+}
