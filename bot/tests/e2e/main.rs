@@ -6,5 +6,7 @@ mod support;
 mod audit;
 mod harness;
 mod lifecycle;
+mod log_channel;
 mod moves;
+mod refusals;
 mod registration;
