@@ -389,9 +389,12 @@ impl DiscordFake {
         let Some(i) = w.interactions.get(&to.id) else {
             return Vec::new();
         };
-        let own = i
-            .original
-            .filter(|_| matches!(i.kind, InteractionKind::Command));
+        // A button press's original is the pressed message unless the press got its own answer.
+        let own = i.original.filter(|id| {
+            w.messages
+                .get(id)
+                .is_some_and(|m| m.interaction == Some(i.id))
+        });
         own.into_iter()
             .chain(i.followups.iter().copied())
             .filter_map(|id| w.messages.get(&id))

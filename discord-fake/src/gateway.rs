@@ -16,6 +16,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 /// The heartbeat interval announced in HELLO (Discord's usual value).
 pub const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 
+/// GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT: they need approval in the developer
+/// portal, which the fake's application does not have.
+pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
+
 /// What a connection task is told to send.
 #[derive(Debug)]
 pub enum Outbound {
@@ -181,6 +185,12 @@ fn identify(shared: &Arc<Shared>, d: &Value, conn_no: u64, tx: &mpsc::UnboundedS
     shared.world.lock().identifies += 1;
     if !token_ok(shared, d.get("token").and_then(Value::as_str)) {
         let _ = tx.send(Outbound::Close(4004, "Authentication failed."));
+        return;
+    }
+    let intents = d.get("intents").and_then(Value::as_u64).unwrap_or(0);
+    if intents & PRIVILEGED_INTENTS != 0 {
+        // The fake's application has no privileged intent enabled in its portal settings.
+        let _ = tx.send(Outbound::Close(4014, "Disallowed intent(s)."));
         return;
     }
     let (ready, guilds) = {

@@ -358,7 +358,7 @@ async fn registration_in_a_guild_the_bot_is_not_in_is_missing_access() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_token_is_refused_on_rest_and_closed_with_4004_on_the_gateway() {
+async fn a_wrong_token_is_refused_and_closed_with_4004_and_privileged_intents_with_4014() {
     let fake = fake().await;
     let wrong = s::HttpBuilder::new("d3Jvbmc.d3Jvbmc.d3Jvbmc")
         .proxy(fake.rest_base())
@@ -373,6 +373,11 @@ async fn a_wrong_token_is_refused_on_rest_and_closed_with_4004_on_the_gateway() 
         bot.identify("d3Jvbmc.d3Jvbmc.d3Jvbmc").await.unwrap_err(),
         Some(4004)
     );
+    assert!(!fake.connected());
+    // A privileged intent the application was not granted (MESSAGE_CONTENT) is closed with 4014.
+    let mut bot = RawBot::connect(&fake).await;
+    let refused = bot.identify_with(&fake.token(), 1 | (1 << 15)).await;
+    assert_eq!(refused.unwrap_err(), Some(4014));
     assert!(!fake.connected());
 }
 

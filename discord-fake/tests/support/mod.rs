@@ -127,8 +127,17 @@ impl RawBot {
 
     /// IDENTIFY with `token`; returns READY's event and the GUILD_CREATEs.
     pub async fn identify(&mut self, token: &str) -> Result<Vec<s::Event>, Option<u16>> {
+        self.identify_with(token, 1).await
+    }
+
+    /// IDENTIFY with `token` and `intents`.
+    pub async fn identify_with(
+        &mut self,
+        token: &str,
+        intents: u64,
+    ) -> Result<Vec<s::Event>, Option<u16>> {
         self.send(
-            json!({"op": 2, "d": {"token": format!("Bot {token}"), "intents": 1,
+            json!({"op": 2, "d": {"token": format!("Bot {token}"), "intents": intents,
             "properties": {"os": "linux", "browser": "t", "device": "t"}}}),
         )
         .await;
