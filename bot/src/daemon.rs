@@ -1,5 +1,5 @@
 //! `economy-bot serve`: the Discord front end, the reconciler and the log-channel poster
-//! ([`crate::discord::run_until`]) plus a small HTTP endpoint for health and metrics, all stopped
+//! ([`crate::discord::run_with`]) plus a small HTTP endpoint for health and metrics, all stopped
 //! together on SIGTERM / Ctrl-C.
 
 use crate::discord::{self, DiscordSettings, DiscordStatus, RunOptions};
