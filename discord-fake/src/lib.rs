@@ -173,6 +173,16 @@ impl DiscordFake {
     pub fn fail_registrations(&self, faults: impl IntoIterator<Item = Fault>) {
         self.shared.world.lock().registration_faults.extend(faults);
     }
+
+    /// Registration calls fail like this until [`DiscordFake::clear_registration_faults`].
+    pub fn fail_registrations_until_cleared(&self, fault: Fault) {
+        self.fail_registrations(std::iter::repeat_n(fault, 1_000_000));
+    }
+
+    /// Scripted registration failures end now.
+    pub fn clear_registration_faults(&self) {
+        self.shared.world.lock().registration_faults.clear();
+    }
 }
 
 impl Drop for DiscordFake {

@@ -100,8 +100,10 @@ pub struct RunOptions {
     pub endpoint: Endpoint,
     /// Gateway and registration health, shared with `/healthz`.
     pub status: DiscordStatus,
-    /// First pause after a failed command registration (doubles up to five minutes).
+    /// First pause after a failed command registration (doubles up to `registration_retry_max`).
     pub registration_retry: Duration,
+    /// Longest pause between two registration attempts.
+    pub registration_retry_max: Duration,
 }
 
 impl Default for RunOptions {
@@ -110,6 +112,7 @@ impl Default for RunOptions {
             endpoint: Endpoint::Discord,
             status: DiscordStatus::default(),
             registration_retry: Duration::from_secs(2),
+            registration_retry_max: Duration::from_secs(300),
         }
     }
 }
@@ -137,6 +140,7 @@ pub async fn run_with(
         endpoint,
         status,
         registration_retry,
+        registration_retry_max,
     } = options;
     let in_flight = tasks::InFlight::default();
     let log_wake = Arc::new(Notify::new());
@@ -180,7 +184,7 @@ pub async fn run_with(
                     scope,
                     guilds,
                     setup_status,
-                    registration_retry,
+                    (registration_retry, registration_retry_max),
                     setup_stop,
                 ));
                 tracing::info!(bot = %ready.user.name, scope = ?scope, "connected to Discord");

@@ -10,9 +10,6 @@ use serenity::all as s;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The longest pause between two registration attempts.
-const MAX_PAUSE: Duration = Duration::from_secs(300);
-
 /// Where the commands go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -90,20 +87,20 @@ async fn clean_others(http: &s::Http, scope: Scope, guilds: &[s::GuildId]) {
 }
 
 /// Registers `commands` in `scope` until it goes through (or `stop` turns true), then cleans
-/// the other scopes among `guilds`. `first_pause` is the first pause after a failure (it
-/// doubles, up to five minutes).
+/// the other scopes among `guilds`. `pauses` are the first pause after a failure and the
+/// longest (the pause doubles in between).
 pub async fn keep_registering(
     http: std::sync::Arc<s::Http>,
     commands: Vec<s::CreateCommand>,
     scope: Scope,
     guilds: Vec<s::GuildId>,
     status: DiscordStatus,
-    first_pause: Duration,
+    pauses: (Duration, Duration),
     mut stop: watch::Receiver<bool>,
 ) {
     let backoff = ExponentialBuilder::default()
-        .with_min_delay(first_pause)
-        .with_max_delay(MAX_PAUSE)
+        .with_min_delay(pauses.0)
+        .with_max_delay(pauses.1)
         .with_jitter()
         .without_max_times();
     let attempt = || write(&http, scope, &commands);

@@ -1,13 +1,14 @@
 //! What `/healthz` reports about Discord: whether the gateway is connected and whether the
 //! commands are registered (with the last registration error, in words, without secrets).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Default)]
 struct Inner {
     connected: AtomicBool,
     registered: AtomicBool,
+    failed_registrations: AtomicU64,
     registration_error: Mutex<Option<String>>,
 }
 
@@ -34,6 +35,11 @@ impl DiscordStatus {
     /// Whether this start's command registration went through.
     pub fn commands_registered(&self) -> bool {
         self.inner.registered.load(Ordering::SeqCst)
+    }
+
+    /// Registration attempts that failed since the start.
+    pub fn failed_registrations(&self) -> u64 {
+        self.inner.failed_registrations.load(Ordering::SeqCst)
     }
 
     /// What is wrong, one line each; empty when healthy.
@@ -66,6 +72,9 @@ impl DiscordStatus {
 
     /// Records a failed registration attempt (the Discord front end calls this).
     pub fn set_registration_failed(&self, why: String) {
+        self.inner
+            .failed_registrations
+            .fetch_add(1, Ordering::SeqCst);
         *self.error() = Some(why);
     }
 }

@@ -132,6 +132,7 @@ impl E2e {
             endpoint: Endpoint::local(&self.fake.rest_base()).unwrap(),
             status: self.status.clone(),
             registration_retry: Duration::from_millis(20),
+            registration_retry_max: Duration::from_millis(200),
         };
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);
@@ -145,15 +146,33 @@ impl E2e {
         )));
     }
 
+    /// Waits until `f` holds for the bot's Discord status (polled: the status changes inside the
+    /// bot, not in the fake).
+    pub async fn wait_status<T>(
+        &self,
+        what: &str,
+        mut f: impl FnMut(&DiscordStatus) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(t) = f(&self.status) {
+                return t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.status.problems()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until the gateway is connected and the commands are registered.
     pub async fn ready(&self) {
-        let status = self.status.clone();
-        self.fake
-            .wait_until("the bot to connect and register", WAIT, |_| {
-                (status.gateway_connected() && status.commands_registered()).then_some(())
-            })
-            .await
-            .unwrap();
+        self.wait_status("the bot to connect and register", |s| {
+            (s.gateway_connected() && s.commands_registered()).then_some(())
+        })
+        .await;
     }
 
     /// `user` types `/name` with `options` in the staff channel.
