@@ -213,19 +213,23 @@ impl E2e {
             .unwrap_or_else(|| panic!("no {label} button on {message:?}"))
             .custom_id
             .clone();
+        let mut presses = Vec::new();
         for _ in 0..40 {
-            let Ok(press) = self.fake.press(user, message.id, &id) else {
-                break;
-            };
+            // Once the bot has answered and removed the button, pressing fails: keep waiting
+            // for the answer to an earlier press.
+            if let Ok(press) = self.fake.press(user, message.id, &id) {
+                presses.push(press);
+            }
             let answered = self
                 .fake
-                .wait_until(
-                    "the press to be answered",
-                    Duration::from_millis(500),
-                    |f| f.response_type(press).map(|_| ()),
-                )
+                .wait_until("a press to be answered", Duration::from_millis(500), |f| {
+                    presses
+                        .iter()
+                        .find(|p| f.response_type(**p).is_some())
+                        .copied()
+                })
                 .await;
-            if answered.is_ok() {
+            if let Ok(press) = answered {
                 return press;
             }
         }
