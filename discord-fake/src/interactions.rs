@@ -114,6 +114,7 @@ pub fn callback(w: &mut World, id: u64, token: &str, body: &Body) -> Result<Repl
                     visible_to: (flags & EPHEMERAL != 0).then_some(i.user_id),
                     interaction: Some(i.id),
                     loading: true,
+                    allowed_mentions: serde_json::json!({"parse": ["users"]}),
                     deleted: false,
                     created_ms: now,
                     edited_ms: None,

@@ -245,7 +245,19 @@ pub fn create(body: &Body, place: Place, w: &World) -> Result<Message, ApiError>
         return Err(ApiError::empty_message());
     }
     let now = w.now_ms();
+    // Discord's defaults when a body has none: users only for interaction answers and webhooks,
+    // every kind for channel messages.
+    let default = if place.interaction.is_some() {
+        serde_json::json!({"parse": ["users"]})
+    } else {
+        serde_json::json!({"parse": ["users", "roles", "everyone"]})
+    };
     Ok(Message {
+        allowed_mentions: body
+            .json
+            .get("allowed_mentions")
+            .cloned()
+            .unwrap_or(default),
         id: w.next_id(),
         channel_id: place.channel_id,
         guild_id: place.guild_id,
@@ -315,6 +327,9 @@ pub fn edit(msg: &mut Message, body: &Body, w: &World) -> Result<(), ApiError> {
         next.components = c;
     }
     next.attachments = attachments;
+    if let Some(a) = body.json.get("allowed_mentions") {
+        next.allowed_mentions = a.clone();
+    }
     if next.content.is_empty()
         && next.embeds.is_empty()
         && next.attachments.is_empty()

@@ -47,6 +47,8 @@ pub struct Seen {
     pub loading: bool,
     /// The interaction it answers.
     pub interaction: Option<u64>,
+    /// Which mentions in its content may notify (`allowed_mentions` as in effect).
+    pub allowed_mentions: Value,
 }
 
 impl Seen {
@@ -88,7 +90,23 @@ impl Seen {
             ephemeral: m.flags & EPHEMERAL != 0,
             loading: m.loading,
             interaction: m.interaction,
+            allowed_mentions: m.allowed_mentions.clone(),
         }
+    }
+
+    /// Whether no mention in its content can notify anyone (no type parsed, no user or role
+    /// listed).
+    pub fn mentions_nobody(&self) -> bool {
+        let empty = |k: &str| {
+            self.allowed_mentions
+                .get(k)
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+        };
+        self.allowed_mentions.get("parse").is_some()
+            && empty("parse")
+            && empty("users")
+            && empty("roles")
     }
 
     /// Everything readable on the message in one string: content, then each embed's author,

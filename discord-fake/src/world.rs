@@ -147,6 +147,9 @@ pub struct Message {
     pub interaction: Option<u64>,
     /// A deferred answer not yet edited ("… is thinking").
     pub loading: bool,
+    /// Which mentions in its content may notify: the last `allowed_mentions` sent, else
+    /// Discord's default for how it was sent.
+    pub allowed_mentions: Value,
     /// Deleted.
     pub deleted: bool,
     /// Created (fake clock).

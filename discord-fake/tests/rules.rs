@@ -240,6 +240,20 @@ async fn ephemeral_messages_are_seen_only_by_their_member() {
         .collect();
     assert_eq!(mine, ["secret", "public"]);
     assert_eq!(theirs, ["public"]);
+    // Without `allowed_mentions`, Discord's defaults let mentions notify.
+    assert!(
+        fake.seen_by(MOD, CHANNEL)
+            .iter()
+            .all(|m| !m.mentions_nobody())
+    );
+    http.send_message(
+        s::ChannelId::new(LOGS),
+        vec![],
+        &json!({"content": "<@1>", "allowed_mentions": {"parse": []}}),
+    )
+    .await
+    .unwrap();
+    assert!(fake.seen_by(MOD, LOGS)[0].mentions_nobody());
     // A bystander cannot press a button they cannot see.
     let secret = fake.seen_by(MOD, CHANNEL)[0].id;
     assert!(fake.press(BYSTANDER, secret, "go").is_err());

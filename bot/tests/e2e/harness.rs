@@ -283,6 +283,14 @@ impl E2e {
             .filter(|r| r.status == 400)
             .collect();
         assert!(malformed.is_empty(), "Discord would refuse: {malformed:#?}");
+        // Names and reasons typed by staff must never ping anyone.
+        for member in [MOD, JUNIOR_MOD, OUTSIDER, BYSTANDER] {
+            for channel in [CHANNEL, LOGS] {
+                for m in self.fake.seen_by(member, channel) {
+                    assert!(m.mentions_nobody(), "a message may ping: {m:#?}");
+                }
+            }
+        }
         self.world.assert_single_writer();
     }
 }
