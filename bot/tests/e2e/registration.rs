@@ -91,7 +91,13 @@ async fn switching_between_guild_and_global_registration_leaves_no_duplicates() 
         })
         .await
         .unwrap();
-    assert_eq!(e.fake.commands(Some(GUILD)).len(), 4);
+    let registered = e.fake.commands(Some(GUILD));
+    assert_eq!(registered.len(), 4);
+    for c in &registered {
+        // Installable to guilds only, usable in guilds only.
+        assert_eq!(c["integration_types"], serde_json::json!([0]), "{c}");
+        assert_eq!(c["contexts"], serde_json::json!([0]), "{c}");
+    }
     e.stop_bot().await.unwrap();
 
     // The same bot switched to global registration.
