@@ -1,8 +1,8 @@
 //! `economy-bot serve`: the Discord front end, the reconciler and the log-channel poster
-//! ([`crate::discord::run_until`]) plus a small HTTP endpoint for health and metrics, all stopped
+//! ([`crate::discord::run_with`]) plus a small HTTP endpoint for health and metrics, all stopped
 //! together on SIGTERM / Ctrl-C.
 
-use crate::discord::{self, DiscordSettings};
+use crate::discord::{self, DiscordSettings, DiscordStatus, RunOptions};
 use crate::service::Service;
 use anyhow::Context as _;
 use axum::extract::State;
@@ -35,6 +35,8 @@ pub struct Endpoint {
     pub service: Arc<Service>,
     /// Renders the Prometheus text.
     pub metrics: PrometheusHandle,
+    /// Whether the Discord gateway is up and the commands registered.
+    pub discord: DiscordStatus,
 }
 
 /// `/healthz` and `/metrics`.
@@ -45,13 +47,22 @@ pub fn router(endpoint: Endpoint) -> axum::Router {
         .with_state(endpoint)
 }
 
+/// 200 `ok` when the database answers, the gateway is connected and the commands are
+/// registered; otherwise 503 with one line per problem.
 async fn healthz(State(e): State<Endpoint>) -> impl IntoResponse {
-    match e.service.queue_sizes().await {
-        Ok(_) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
-        }
+    let mut problems = Vec::new();
+    if let Err(err) = e.service.queue_sizes().await {
+        tracing::warn!(error = %err, "health check: database unavailable");
+        problems.push("database unavailable".to_owned());
+    }
+    problems.extend(e.discord.problems());
+    if problems.is_empty() {
+        (StatusCode::OK, "ok\n".to_owned())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            problems.iter().map(|p| format!("{p}\n")).collect(),
+        )
     }
 }
 
@@ -92,9 +103,11 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
     let mut server_stop = stop_rx.clone();
+    let status = DiscordStatus::default();
     let app = router(Endpoint {
         service: service.clone(),
         metrics: handle,
+        discord: status.clone(),
     });
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -104,7 +117,11 @@ pub async fn serve(
             .await
     });
     let mut discord_stop = stop_rx;
-    let result = discord::run_until(service.clone(), discord_settings, async move {
+    let options = RunOptions {
+        status,
+        ..RunOptions::default()
+    };
+    let result = discord::run_with(service.clone(), discord_settings, options, async move {
         let _ = discord_stop.wait_for(|stop| *stop).await;
     })
     .await;

@@ -18,6 +18,10 @@ pub const PENDING_TXNS: &str = "economy_bot_pending_txns";
 pub const LOG_POSTS: &str = "economy_bot_log_channel_posts_total";
 /// Seconds the bot waited before connecting to Discord because it restarted too often.
 pub const IDENTIFY_PAUSED: &str = "economy_bot_identify_paused_seconds_total";
+/// 1 while the Discord gateway is connected.
+pub const DISCORD_CONNECTED: &str = "economy_bot_discord_connected";
+/// 1 once this start registered the slash commands.
+pub const COMMANDS_REGISTERED: &str = "economy_bot_commands_registered";
 
 /// Registers descriptions (shown as `# HELP` lines).
 pub fn describe() {
@@ -34,6 +38,14 @@ pub fn describe() {
     metrics::describe_counter!(
         IDENTIFY_PAUSED,
         "Seconds waited before connecting to Discord after too many restarts"
+    );
+    metrics::describe_gauge!(
+        DISCORD_CONNECTED,
+        "1 while the Discord gateway is connected"
+    );
+    metrics::describe_gauge!(
+        COMMANDS_REGISTERED,
+        "1 once the slash commands are registered"
     );
 }
 
@@ -70,4 +82,10 @@ pub fn log_post(ok: bool) {
 /// Counts a pause before connecting to Discord (restarts too frequent).
 pub fn identify_paused(pause: std::time::Duration) {
     metrics::counter!(IDENTIFY_PAUSED).increment(pause.as_secs());
+}
+
+/// Sets the Discord gauges (gateway connected, commands registered).
+pub fn discord_state(connected: bool, registered: bool) {
+    metrics::gauge!(DISCORD_CONNECTED).set(f64::from(u8::from(connected)));
+    metrics::gauge!(COMMANDS_REGISTERED).set(f64::from(u8::from(registered)));
 }

@@ -39,12 +39,21 @@ async fn health_and_metrics_over_http() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let discord = bot::discord::DiscordStatus::default();
     let app = router(Endpoint {
         service: service.clone(),
         metrics: handle,
+        discord: discord.clone(),
     });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
+    // Not connected to Discord yet: unhealthy, saying why.
+    let (status, body) = get(addr, "/healthz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("discord gateway not connected"), "{body}");
+    assert!(body.contains("slash commands not registered"), "{body}");
+    discord.set_connected(true);
+    discord.set_registered();
     assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_owned()));
     let (status, text) = get(addr, "/metrics").await;
     assert_eq!(status, 200);

@@ -16,6 +16,8 @@ pub struct Data {
     pub in_flight: InFlight,
     /// Wakes the log-channel poster after a settlement.
     pub log_wake: Arc<Notify>,
+    /// Gateway and registration health (`/healthz`).
+    pub status: super::status::DiscordStatus,
 }
 
 /// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).

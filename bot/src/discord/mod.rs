@@ -14,19 +14,29 @@
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
 //! - [`tasks`]: commands in flight, the reconciler loop, the log-channel poster.
+//! - [`endpoint`]: where Discord is (discord.com, or a loopback stand-in in tests).
+//! - [`registration`]: slash-command registration, retried until it goes through, and the
+//!   other scope cleaned.
+//! - [`status`]: gateway and registration health for `/healthz`.
+//! - [`identify_guard`]: pauses a crash loop before it spends Discord's daily IDENTIFY budget.
 
 pub mod commands;
 pub mod confirm;
 pub mod data;
+pub mod endpoint;
 pub mod error;
 pub mod identify_guard;
+pub mod registration;
 pub mod render;
 pub mod reply;
 pub mod settings;
+pub mod status;
 pub mod tasks;
 
 pub use commands::commands;
+pub use endpoint::Endpoint;
 pub use settings::DiscordSettings;
+pub use status::DiscordStatus;
 
 use crate::service::Service;
 use anyhow::Context as _;
@@ -80,6 +90,58 @@ pub async fn run_until(
     settings: DiscordSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_with(service, settings, RunOptions::default(), shutdown).await
+}
+
+/// How [`run_with`] reaches Discord and reports on it.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where Discord is (discord.com unless a test points at a loopback stand-in).
+    pub endpoint: Endpoint,
+    /// Gateway and registration health, shared with `/healthz`.
+    pub status: DiscordStatus,
+    /// First pause after a failed command registration (doubles up to `registration_retry_max`).
+    pub registration_retry: Duration,
+    /// Longest pause between two registration attempts.
+    pub registration_retry_max: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            endpoint: Endpoint::Discord,
+            status: DiscordStatus::default(),
+            registration_retry: Duration::from_secs(2),
+            registration_retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Keeps the status in step with the gateway (events reach this only after setup returned).
+async fn track_gateway(event: &s::FullEvent, status: &DiscordStatus) -> Result<(), data::Error> {
+    match event {
+        s::FullEvent::Ready { .. } | s::FullEvent::Resume { .. } => status.set_connected(true),
+        s::FullEvent::ShardStageUpdate { event } => {
+            status.set_connected(event.new == s::ConnectionStage::Connected)
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Like [`run_until`], against `options.endpoint`, reporting into `options.status`.
+pub async fn run_with(
+    service: Arc<Service>,
+    settings: DiscordSettings,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let RunOptions {
+        endpoint,
+        status,
+        registration_retry,
+        registration_retry_max,
+    } = options;
     let in_flight = tasks::InFlight::default();
     let log_wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -89,36 +151,51 @@ pub async fn run_until(
         settings: settings.clone(),
         in_flight: in_flight.clone(),
         log_wake: log_wake.clone(),
+        status: status.clone(),
     };
-    let guild = settings.guild_id.map(s::GuildId::new);
+    let scope = match settings.guild_id {
+        Some(g) => registration::Scope::Guild(s::GuildId::new(g)),
+        None => registration::Scope::Global,
+    };
+    let setup_status = status.clone();
+    let setup_stop = stop_rx.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands(),
             on_error: |e| Box::pin(commands::on_error(e)),
             allowed_mentions: Some(s::CreateAllowedMentions::new()),
+            event_handler: |framework, event| {
+                Box::pin(track_gateway(event, &framework.user_data.status))
+            },
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
-                // Bulk overwrite: re-registering on every start creates nothing new.
-                match guild {
-                    Some(g) => {
-                        poise::builtins::register_in_guild(ctx, &framework.options().commands, g)
-                            .await?
-                    }
-                    None => {
-                        poise::builtins::register_globally(ctx, &framework.options().commands)
-                            .await?
-                    }
-                }
-                tracing::info!(bot = %ready.user.name, guild = ?guild, "connected; commands registered");
+                // Registration runs beside the commands, never before them: until poise's setup
+                // returns, every interaction waits, so a failing registration (a 5xx, a wrong
+                // guild, a missing scope) must not hold it. Commands registered by an earlier
+                // start keep working meanwhile; the bulk overwrite creates nothing new.
+                let commands =
+                    poise::builtins::create_application_commands(&framework.options().commands);
+                let guilds = ready.guilds.iter().map(|g| g.id).collect();
+                tokio::spawn(registration::keep_registering(
+                    ctx.http.clone(),
+                    commands,
+                    scope,
+                    guilds,
+                    setup_status,
+                    (registration_retry, registration_retry_max),
+                    setup_stop,
+                ));
+                tracing::info!(bot = %ready.user.name, scope = ?scope, "connected to Discord");
                 Ok(data)
             })
         })
         .build();
 
     // Slash commands and buttons arrive without privileged intents.
-    let mut client = s::ClientBuilder::new(settings.token.expose(), s::GatewayIntents::GUILDS)
+    let http = endpoint.http(settings.token.expose());
+    let mut client = s::ClientBuilder::new_with_http(http, s::GatewayIntents::GUILDS)
         .framework(framework)
         .await
         .context("cannot set up the Discord client (check DISCORD_TOKEN)")?;
@@ -167,6 +244,7 @@ pub async fn run_until(
         }
     }
     let result = client.start().await;
+    status.set_connected(false);
     watcher.abort();
     let still = in_flight.drained(DRAIN_FOR).await;
     if still > 0 {

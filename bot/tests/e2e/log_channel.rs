@@ -1,0 +1,58 @@
+//! The log channel under Discord's rate limit: a post refused with 429 is not lost; it goes out
+//! once the bucket's window has passed (on the fake's clock).
+
+use crate::harness::*;
+use crate::support::ALICE;
+use discord_fake::{BucketKind, Limit};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_log_post_is_sent_after_the_window() {
+    let e = E2e::start().await;
+    e.fake.set_rate_limit(
+        BucketKind::ChannelMessages,
+        Limit {
+            limit: 2,
+            window: Duration::from_secs(60),
+        },
+    );
+    e.world.seed_offline_profile(ALICE, 0);
+    for n in 1..=3_i64 {
+        let ix = e.run(
+            MOD,
+            "give",
+            &[
+                ("user", "alice".into()),
+                ("amount", 1_i64.into()),
+                ("reason", "x".into()),
+            ],
+        );
+        e.reply_containing(ix, &format!("New balance: {n}")).await;
+    }
+    let logs = format!("/channels/{LOGS}/messages");
+    e.fake
+        .wait_until("a post refused with 429", WAIT, |f| {
+            f.requests()
+                .iter()
+                .any(|r| r.route == logs && r.status == 429)
+                .then_some(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(e.fake.seen_by(BYSTANDER, LOGS).len(), 2);
+    e.fake.advance(Duration::from_secs(60));
+    // The next movement wakes the poster; the refused post goes out with it.
+    let ix = e.run(
+        MOD,
+        "give",
+        &[
+            ("user", "alice".into()),
+            ("amount", 1_i64.into()),
+            ("reason", "x".into()),
+        ],
+    );
+    e.reply_containing(ix, "New balance: 4").await;
+    let posts = e.log_posts(4).await;
+    assert_eq!(posts.len(), 4, "every movement posted once");
+    e.finish().await;
+}

@@ -1,0 +1,12 @@
+//! End to end: the real bot against the Discord fake (see `harness`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod audit;
+mod harness;
+mod lifecycle;
+mod log_channel;
+mod moves;
+mod refusals;
+mod registration;

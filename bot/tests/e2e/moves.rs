@@ -1,0 +1,156 @@
+//! `/give`, `/deduct` and `/balance` through Discord: offline and online players, the Confirm /
+//! Cancel prompt, its timeout, refusals, bad input, and the log channel.
+
+use crate::harness::*;
+use crate::support::{ALICE, StandInServer, wallet_key};
+use discord_fake::OptionValue;
+use std::time::Duration;
+
+fn give(user: &str, amount: i64, reason: &str) -> Vec<(&'static str, OptionValue)> {
+    vec![
+        ("user", user.into()),
+        ("amount", amount.into()),
+        ("reason", reason.into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balance_shows_the_wallet_only_to_the_member_who_asked() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(MOD, "balance", &[("user", "alice".into())]);
+    let reply = e.reply_containing(ix, "Balance: 5").await;
+    assert!(reply.ephemeral, "answers are ephemeral");
+    assert!(reply.text().contains("Alice the Brave"), "{}", reply.text());
+    assert!(
+        e.fake.seen_by(BYSTANDER, CHANNEL).is_empty(),
+        "a bystander sees nothing"
+    );
+    assert_eq!(
+        e.fake.response_type(ix),
+        Some(5),
+        "deferred first (Discord's 3 s)"
+    );
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn give_and_deduct_to_an_offline_player_move_money_once_and_post_to_the_log_channel() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(MOD, "give", &give("1001", 7, "event prize"));
+    e.reply_containing(ix, "New balance: 12").await;
+    assert_eq!(e.world.wallet(ALICE).balance, 12);
+    let ix = e.run(MOD, "deduct", &give("alice", 2, "refund"));
+    e.reply_containing(ix, "New balance: 10").await;
+    assert_eq!(e.world.wallet(ALICE).balance, 10);
+    let posts = e.log_posts(2).await;
+    assert_eq!(posts.len(), 2, "one post per movement");
+    assert!(
+        posts
+            .iter()
+            .all(|p| !p.ephemeral && p.text().contains("1001"))
+    );
+    assert!(posts[0].text().contains("event prize") || posts[1].text().contains("event prize"));
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_give_to_an_online_player_waits_for_confirm_and_is_applied_by_the_game_server() {
+    let e = E2e::start().await;
+    let server = StandInServer::start(&e.world, "job-1", Some(e.api.game_client()));
+    server.join(ALICE);
+    let ix = e.run(MOD, "give", &give("alice", 150_000, "tournament"));
+    let prompt = e.reply_containing(ix, "150000").await;
+    assert!(prompt.button("Cancel").is_some());
+    assert_eq!(server.seen(), 0, "nothing is published before Confirm");
+    e.press(MOD, &prompt, "Confirm").await;
+    let receipt = e.reply_containing(ix, "New balance: 150000").await;
+    assert!(receipt.buttons.is_empty(), "no live buttons on a receipt");
+    assert!(
+        receipt.text().contains("job-1") || receipt.text().contains("job\\-1"),
+        "{}",
+        receipt.text()
+    );
+    assert_eq!(server.applied(), 1);
+    assert_eq!(e.world.wallet(ALICE).balance, 150_000);
+    e.log_posts(1).await;
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_moves_nothing() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(MOD, "give", &give("alice", 500_000, "oops"));
+    let prompt = e.reply_containing(ix, "500000").await;
+    e.press(MOD, &prompt, "Cancel").await;
+    let done = e.reply_containing(ix, "Cancelled").await;
+    assert!(done.buttons.is_empty(), "no live buttons after a decision");
+    assert_eq!(e.world.wallet(ALICE).balance, 5);
+    assert!(
+        e.world
+            .stored(ALICE)
+            .is_some_and(|v| v["Data"]["ring"].as_array().is_some_and(Vec::is_empty))
+    );
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_press_before_the_confirm_timeout_cancels() {
+    let e = E2e::start_with(Setup {
+        confirm_timeout: Duration::from_millis(300),
+        ..Setup::default()
+    })
+    .await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(MOD, "give", &give("alice", 500_000, "late"));
+    let done = e.reply_containing(ix, "Not confirmed in time").await;
+    assert!(done.buttons.is_empty());
+    assert_eq!(e.world.wallet(ALICE).balance, 5);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_without_a_staff_role_or_over_their_role_maximum_are_refused() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(OUTSIDER, "give", &give("alice", 1, "hi"));
+    e.reply_containing(ix, "not allowed").await;
+    let ix = e.run(JUNIOR_MOD, "give", &give("alice", 51, "too much"));
+    e.reply_containing(ix, "at most 50").await;
+    let ix = e.run(JUNIOR_MOD, "give", &give("alice", 50, "fine"));
+    e.reply_containing(ix, "New balance: 55").await;
+    assert_eq!(e.world.wallet(ALICE).balance, 55);
+    // Discord itself hides the commands from a member without Manage Server.
+    assert!(
+        e.fake
+            .run_command(BYSTANDER, CHANNEL, "give", &give("alice", 1, "x"))
+            .is_err()
+    );
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_answered_in_words_and_changes_nothing() {
+    let e = E2e::start().await;
+    let ix = e.run(MOD, "give", &give("not a name!", 5, "x"));
+    let reply = e.reply_containing(ix, "user").await;
+    assert!(
+        reply.text().contains("not a Roblox username"),
+        "{}",
+        reply.text()
+    );
+    let ix = e.run(MOD, "give", &give("nobody_here", 5, "x"));
+    e.reply_containing(ix, "No Roblox user named").await;
+    let ix = e.run(MOD, "balance", &[("user", "0".into())]);
+    e.reply_containing(ix, "not a Roblox user id").await;
+    assert!(e.world.emulator.store.get(&wallet_key(ALICE)).is_none());
+    let calls = e.world.calls();
+    assert_eq!(
+        (calls.set, calls.publish),
+        (0, 0),
+        "nothing written or published"
+    );
+    e.finish().await;
+}

@@ -1,0 +1,466 @@
+//! Discord's rules that bite, each as the fake enforces it, driven through serenity's own HTTP
+//! client (docs/platform.md D6 cites the source of each).
+
+mod support;
+
+use discord_fake::{BucketKind, Fault, Limit, OptionValue};
+use serde_json::json;
+use serenity::all as s;
+use serenity::builder::Builder as _;
+use std::time::Duration;
+use support::*;
+
+const DEFER_EPHEMERAL: u64 = 5;
+
+async fn typed(
+    fake: &discord_fake::DiscordFake,
+    bot: &mut RawBot,
+) -> (discord_fake::InteractionRef, s::CommandInteraction) {
+    let ix = fake
+        .run_command(MOD, CHANNEL, "ping", &[("text", "hi".into())])
+        .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("not a command interaction")
+    };
+    assert_eq!(c.id.get(), ix.id);
+    (ix, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_after_three_seconds_is_an_unknown_interaction() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (_, c) = typed(&fake, &mut bot).await;
+    fake.advance(Duration::from_millis(3001));
+    let late = http
+        .create_interaction_response(
+            c.id,
+            &c.token,
+            &json!({"type": DEFER_EPHEMERAL, "data": {"flags": 64}}),
+            vec![],
+        )
+        .await;
+    assert_eq!(refused(late), (404, 10062));
+    // The token is dead for webhooks too.
+    let followup = http
+        .create_followup_message(&c.token, &json!({"content": "x"}), vec![])
+        .await;
+    assert_eq!(refused(followup), (401, 50027));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_acknowledgement_is_refused() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (ix, c) = typed(&fake, &mut bot).await;
+    fake.advance(Duration::from_millis(2900));
+    http.create_interaction_response(
+        c.id,
+        &c.token,
+        &json!({"type": 5, "data": {"flags": 64}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let again = http
+        .create_interaction_response(
+            c.id,
+            &c.token,
+            &json!({"type": 4, "data": {"content": "x"}}),
+            vec![],
+        )
+        .await;
+    assert_eq!(refused(again), (400, 40060));
+    assert_eq!(fake.response_type(ix), Some(5));
+    // A command cannot be answered with a component-only type.
+    let (_, c2) = typed(&fake, &mut bot).await;
+    let wrong = http
+        .create_interaction_response(c2.id, &c2.token, &json!({"type": 6}), vec![])
+        .await;
+    assert_eq!(refused(wrong), (400, 50035));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_calls_more_than_fifteen_minutes_after_the_interaction_are_refused() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (_, c) = typed(&fake, &mut bot).await;
+    http.create_interaction_response(
+        c.id,
+        &c.token,
+        &json!({"type": 5, "data": {"flags": 64}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    fake.advance(Duration::from_secs(15 * 60));
+    // Exactly 15 minutes: still valid.
+    http.edit_original_interaction_response(&c.token, &json!({"content": "in time"}), vec![])
+        .await
+        .unwrap();
+    fake.advance(Duration::from_millis(1));
+    let late = http
+        .edit_original_interaction_response(&c.token, &json!({"content": "late"}), vec![])
+        .await;
+    assert_eq!(refused(late), (401, 50027));
+    let late = http
+        .create_followup_message(&c.token, &json!({"content": "late"}), vec![])
+        .await;
+    assert_eq!(refused(late), (401, 50027));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followup_right_after_a_defer_edits_the_loading_message() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (ix, c) = typed(&fake, &mut bot).await;
+    http.create_interaction_response(
+        c.id,
+        &c.token,
+        &json!({"type": 5, "data": {"flags": 64}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let loading = fake.replies(ix);
+    assert_eq!(loading.len(), 1);
+    assert!(loading[0].loading && loading[0].ephemeral);
+    // Not ephemeral on the followup: the defer's choice stays.
+    let first = http
+        .create_followup_message(&c.token, &json!({"content": "first"}), vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        first.id.get(),
+        loading[0].id,
+        "the loading message was edited"
+    );
+    assert!(first.flags.unwrap().contains(s::MessageFlags::EPHEMERAL));
+    let second = http
+        .create_followup_message(&c.token, &json!({"content": "second"}), vec![])
+        .await
+        .unwrap();
+    assert_ne!(second.id, first.id, "later followups are new messages");
+    let seen = fake.replies(ix);
+    assert_eq!(
+        seen.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["first", "second"]
+    );
+    assert!(!seen[0].loading);
+    assert!(!seen[1].ephemeral, "a followup without the flag is public");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_edit_an_attachments_array_keeps_only_the_listed_files_and_omitting_it_keeps_all() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (ix, c) = typed(&fake, &mut bot).await;
+    http.create_interaction_response(
+        c.id,
+        &c.token,
+        &json!({"type": 5, "data": {"flags": 64}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let m = s::CreateInteractionResponseFollowup::new()
+        .content("page 1")
+        .add_file(s::CreateAttachment::bytes(b"a,b\n".to_vec(), "audit.csv"))
+        .add_file(s::CreateAttachment::bytes(b"x".to_vec(), "other.txt"))
+        .execute(&http, (None, &c.token))
+        .await
+        .unwrap();
+    assert_eq!(m.attachments.len(), 2);
+    // No `attachments`: every file stays.
+    http.edit_followup_message(&c.token, m.id, &json!({"content": "page 2"}), vec![])
+        .await
+        .unwrap();
+    let seen = fake.replies(ix);
+    assert_eq!(seen[0].files.len(), 2);
+    assert_eq!(seen[0].file("audit.csv").unwrap().bytes, b"a,b\n");
+    // `attachments` lists one: only that one stays.
+    let keep =
+        json!({"content": "page 3", "attachments": [{"id": m.attachments[0].id.to_string()}]});
+    http.edit_followup_message(&c.token, m.id, &keep, vec![])
+        .await
+        .unwrap();
+    let seen = fake.replies(ix);
+    assert_eq!(
+        seen[0]
+            .files
+            .iter()
+            .map(|f| f.filename.as_str())
+            .collect::<Vec<_>>(),
+        ["audit.csv"]
+    );
+    // serenity's followup builder always sends its (here empty) list: an edit through it
+    // without files removes them all (the trap behind issue 15's item 2).
+    s::CreateInteractionResponseFollowup::new()
+        .content("page 4")
+        .execute(&http, (Some(m.id), &c.token))
+        .await
+        .unwrap();
+    let seen = fake.replies(ix);
+    assert_eq!(seen[0].content, "page 4");
+    assert!(seen[0].files.is_empty(), "{:?}", seen[0].files);
+    assert!(fake.replies(ix)[0].files.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_messages_are_seen_only_by_their_member() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    let (_, c) = typed(&fake, &mut bot).await;
+    http.create_interaction_response(c.id, &c.token, &json!({"type": 4, "data": {"content": "secret", "flags": 64,
+        "components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}]}}), vec![])
+        .await
+        .unwrap();
+    http.send_message(
+        s::ChannelId::new(CHANNEL),
+        vec![],
+        &json!({"content": "public"}),
+    )
+    .await
+    .unwrap();
+    let mine: Vec<String> = fake
+        .seen_by(MOD, CHANNEL)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    let theirs: Vec<String> = fake
+        .seen_by(BYSTANDER, CHANNEL)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(mine, ["secret", "public"]);
+    assert_eq!(theirs, ["public"]);
+    // Without `allowed_mentions`, Discord's defaults let mentions notify.
+    assert!(
+        fake.seen_by(MOD, CHANNEL)
+            .iter()
+            .all(|m| !m.mentions_nobody())
+    );
+    http.send_message(
+        s::ChannelId::new(LOGS),
+        vec![],
+        &json!({"content": "<@1>", "allowed_mentions": {"parse": []}}),
+    )
+    .await
+    .unwrap();
+    assert!(fake.seen_by(MOD, LOGS)[0].mentions_nobody());
+    // A bystander cannot press a button they cannot see.
+    let secret = fake.seen_by(MOD, CHANNEL)[0].id;
+    assert!(fake.press(BYSTANDER, secret, "go").is_err());
+    let press = fake.press(MOD, secret, "go").unwrap();
+    let s::Interaction::Component(p) = bot.interaction().await else {
+        panic!("not a press")
+    };
+    assert_eq!(
+        (p.id.get(), p.data.custom_id.as_str(), p.message.id.get()),
+        (press.id, "go", secret)
+    );
+    // Type 7 edits the message the button is on.
+    http.create_interaction_response(
+        p.id,
+        &p.token,
+        &json!({"type": 7, "data": {"content": "pressed", "components": []}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.seen_by(MOD, CHANNEL)[0].content, "pressed");
+    assert!(fake.seen_by(MOD, CHANNEL)[0].buttons.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_has_rate_limit_headers_and_a_spent_bucket_answers_429() {
+    let fake = fake().await;
+    fake.set_rate_limit(
+        BucketKind::ChannelMessages,
+        Limit {
+            limit: 2,
+            window: Duration::from_secs(5),
+        },
+    );
+    let path = format!("/api/v10/channels/{LOGS}/messages");
+    let body = r#"{"content":"log"}"#;
+    let (status, headers, _) = raw(&fake, "POST", &path, body).await;
+    assert_eq!(status, 200);
+    for h in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-bucket",
+    ] {
+        assert!(
+            headers.iter().any(|(k, _)| k == h),
+            "{h} missing: {headers:?}"
+        );
+    }
+    let (_, headers, _) = raw(&fake, "GET", "/api/v10/gateway", "").await;
+    assert!(
+        headers.iter().any(|(k, _)| k == "x-ratelimit-bucket"),
+        "{headers:?}"
+    );
+    raw(&fake, "POST", &path, body).await;
+    fake.advance(Duration::from_secs(2));
+    let (status, headers, body429) = raw(&fake, "POST", &path, body).await;
+    assert_eq!(status, 429);
+    let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(h("retry-after").as_deref(), Some("3"));
+    assert_eq!(h("x-ratelimit-scope").as_deref(), Some("user"));
+    let v: serde_json::Value = serde_json::from_str(&body429).unwrap();
+    assert_eq!(v["retry_after"], 3.0);
+    // serenity without its rate limiter reports the 429 to the caller.
+    let http = http(&fake);
+    let r = http
+        .send_message(s::ChannelId::new(LOGS), vec![], &json!({"content": "log"}))
+        .await;
+    assert_eq!(refused(r).0, 429);
+    fake.advance(Duration::from_secs(3));
+    assert_eq!(
+        raw(&fake, "POST", &path, r#"{"content":"log"}"#).await.0,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_in_a_guild_the_bot_is_not_in_is_missing_access() {
+    let fake = fake().await;
+    let http = http(&fake);
+    let cmds = json!([{"name": "balance", "description": "Show a balance", "type": 1}]);
+    let r = http
+        .create_guild_commands(s::GuildId::new(123_456), &cmds)
+        .await;
+    assert_eq!(refused(r), (403, 50001));
+    fake.fail_registrations([Fault::ServerError]);
+    assert_eq!(
+        refused(
+            http.create_guild_commands(s::GuildId::new(GUILD), &cmds)
+                .await
+        )
+        .0,
+        500
+    );
+    // Bulk overwrite replaces the whole list; a command keeps its id.
+    let first = http
+        .create_guild_commands(s::GuildId::new(GUILD), &cmds)
+        .await
+        .unwrap();
+    let again = http
+        .create_guild_commands(s::GuildId::new(GUILD), &cmds)
+        .await
+        .unwrap();
+    assert_eq!(first[0].id, again[0].id);
+    assert_eq!(fake.commands(Some(GUILD)).len(), 1, "/ping was replaced");
+    http.create_global_commands(&json!([])).await.unwrap();
+    assert_eq!(fake.registrations(), [Some(GUILD), Some(GUILD), None]);
+    let bad = http
+        .create_guild_commands(
+            s::GuildId::new(GUILD),
+            &json!([{"name": "Bad Name", "description": "x"}]),
+        )
+        .await;
+    assert_eq!(refused(bad), (400, 50035));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_and_closed_with_4004_and_privileged_intents_with_4014() {
+    let fake = fake().await;
+    let wrong = s::HttpBuilder::new("d3Jvbmc.d3Jvbmc.d3Jvbmc")
+        .proxy(fake.rest_base())
+        .ratelimiter_disabled(true)
+        .build();
+    assert_eq!(
+        refused(wrong.get_current_application_info().await),
+        (401, 0)
+    );
+    let mut bot = RawBot::connect(&fake).await;
+    assert_eq!(
+        bot.identify("d3Jvbmc.d3Jvbmc.d3Jvbmc").await.unwrap_err(),
+        Some(4004)
+    );
+    assert!(!fake.connected());
+    // A privileged intent the application was not granted (MESSAGE_CONTENT) is closed with 4014.
+    let mut bot = RawBot::connect(&fake).await;
+    let refused = bot.identify_with(&fake.token(), 1 | (1 << 15)).await;
+    assert_eq!(refused.unwrap_err(), Some(4014));
+    assert!(!fake.connected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_refuses_options_discord_would_not_send_and_hidden_commands() {
+    let fake = fake().await;
+    let _bot = bot(&fake).await;
+    let run = |opts: &[(&str, OptionValue)]| fake.run_command(MOD, CHANNEL, "ping", opts);
+    assert!(run(&[]).is_err(), "a required option is missing");
+    assert!(run(&[("text", "toolong".into())]).is_err());
+    assert!(run(&[("text", "ok".into()), ("n", 11_i64.into())]).is_err());
+    assert!(run(&[("text", 3_i64.into())]).is_err());
+    assert!(
+        run(&[
+            ("text", "ok".into()),
+            ("n", 10_i64.into()),
+            ("who", OptionValue::User(BYSTANDER))
+        ])
+        .is_ok()
+    );
+    assert!(fake.run_command(MOD, CHANNEL, "nope", &[]).is_err());
+    fake.preregister(
+        Some(GUILD),
+        &[json!({"name": "admin", "description": "x", "default_member_permissions": "32"})],
+    );
+    assert!(matches!(
+        fake.run_command(BYSTANDER, CHANNEL, "admin", &[]),
+        Err(discord_fake::UseError::Hidden(_))
+    ));
+    assert!(fake.run_command(MOD, CHANNEL, "admin", &[]).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_then_resume_replays_what_was_missed() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let session = match &bot.events[1] {
+        s::GatewayEvent::Dispatch(_, s::Event::Ready(r)) => r.ready.session_id.clone(),
+        other => panic!("{other:?}"),
+    };
+    fake.request_reconnect().unwrap();
+    assert!(matches!(bot.next().await, Ok(s::GatewayEvent::Reconnect)));
+    drop(bot);
+    fake.wait_until("the old connection to go", WAIT, |f| {
+        (!f.connected()).then_some(())
+    })
+    .await
+    .unwrap();
+    // Missed while away: nobody can type a command without a connected bot.
+    assert!(
+        fake.run_command(MOD, CHANNEL, "ping", &[("text", "hi".into())])
+            .is_err()
+    );
+    let mut again = RawBot::connect(&fake).await;
+    again.send(json!({"op": 6, "d": {"token": format!("Bot {}", fake.token()), "session_id": session, "seq": 1}})).await;
+    // GUILD_CREATE (seq 2) is replayed, then RESUMED.
+    assert!(matches!(
+        again.next().await,
+        Ok(s::GatewayEvent::Dispatch(2, s::Event::GuildCreate(_)))
+    ));
+    assert!(matches!(
+        again.next().await,
+        Ok(s::GatewayEvent::Dispatch(3, s::Event::Resumed(_)))
+    ));
+    assert_eq!(fake.gateway_counts(), (1, 1));
+    // Heartbeats are acknowledged.
+    again.send(json!({"op": 1, "d": 3})).await;
+    assert!(matches!(
+        again.next().await,
+        Ok(s::GatewayEvent::HeartbeatAck)
+    ));
+}
