@@ -131,10 +131,13 @@ pub async fn run_until(
         stop_rx.clone(),
     ));
     let poster = settings.log_channel_id.map(|id| {
+        let sink = tasks::DiscordLogChannel {
+            http: client.http.clone(),
+            channel: s::ChannelId::new(id),
+        };
         tokio::spawn(tasks::log_poster(
             service.clone(),
-            client.http.clone(),
-            s::ChannelId::new(id),
+            Arc::new(sink),
             log_wake.clone(),
             stop_rx.clone(),
         ))

@@ -2,7 +2,7 @@
 //! reconciler loop and the log-channel poster.
 
 use super::render;
-use crate::service::Service;
+use crate::service::{BoxFut, LogPolicy, LogSink, PostFailure, Service, SettledTxn};
 use serenity::all as s;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,60 +103,63 @@ pub async fn reconciler(
     }
 }
 
-/// Posts one embed per settled movement to `channel`, each claimed in the database first so
-/// several bot replicas never post the same txn twice; a failed post is released and retried.
+/// The Discord log channel as a [`LogSink`]: one embed per movement, mentions off.
+pub struct DiscordLogChannel {
+    /// Discord's REST client.
+    pub http: Arc<s::Http>,
+    /// The channel.
+    pub channel: s::ChannelId,
+}
+
+impl LogSink for DiscordLogChannel {
+    fn post<'a>(&'a self, t: &'a SettledTxn) -> BoxFut<'a, Result<(), PostFailure>> {
+        Box::pin(async move {
+            let message = s::CreateMessage::new()
+                .embed(render::log_embed(t))
+                .allowed_mentions(s::CreateAllowedMentions::new());
+            match self.channel.send_message(&self.http, message).await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(PostFailure {
+                    error: e.to_string(),
+                    channel_wide: true,
+                }),
+            }
+        })
+    }
+}
+
+/// Posts settled movements to `sink` after every wake-up (a settlement) and every 10 s, until
+/// `stop` turns true.
 pub async fn log_poster(
     service: Arc<Service>,
-    http: Arc<s::Http>,
-    channel: s::ChannelId,
+    sink: Arc<dyn LogSink>,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        post_pending_logs(&service, &http, channel).await;
+        post_pending_logs(&service, sink.as_ref()).await;
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
             _ = stop.changed() => {
                 // One last pass so movements settled during shutdown are posted.
-                post_pending_logs(&service, &http, channel).await;
+                post_pending_logs(&service, sink.as_ref()).await;
                 return;
             }
         }
     }
 }
 
-async fn post_pending_logs(service: &Service, http: &s::Http, channel: s::ChannelId) {
-    let settled = match service.unlogged(20).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read movements to log");
-            return;
-        }
-    };
-    for t in settled {
-        match service.claim_logged(&t.txn).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim a log post");
-                return;
+async fn post_pending_logs(service: &Service, sink: &dyn LogSink) {
+    match service.deliver_logs(sink, &LogPolicy::new(10)).await {
+        Ok(pass) => {
+            for _ in 0..pass.posted {
+                crate::metrics::log_post(true);
             }
-        }
-        let message = s::CreateMessage::new()
-            .embed(render::log_embed(&t))
-            .allowed_mentions(s::CreateAllowedMentions::new());
-        match channel.send_message(http, message).await {
-            Ok(_) => crate::metrics::log_post(true),
-            Err(e) => {
+            for _ in 0..pass.failed {
                 crate::metrics::log_post(false);
-                tracing::warn!(error = %e, txn = %t.txn, "log channel post failed; retrying later");
-                if let Err(e) = service.release_logged(&t.txn).await {
-                    tracing::warn!(error = %e, "cannot release a log claim");
-                }
-                // The channel is unreachable or rate limited: wait for the next pass.
-                return;
             }
         }
+        Err(e) => tracing::warn!(error = %e, "cannot deliver log-channel posts"),
     }
 }
