@@ -134,10 +134,12 @@ pub async fn run_until(
         let sink = tasks::DiscordLogChannel {
             http: client.http.clone(),
             channel: s::ChannelId::new(id),
+            token: settings.token.clone(),
         };
         tokio::spawn(tasks::log_poster(
             service.clone(),
             Arc::new(sink),
+            crate::service::LogPolicy::new(settings.log_max_attempts),
             log_wake.clone(),
             stop_rx.clone(),
         ))

@@ -2,6 +2,7 @@
 //! reconciler loop and the log-channel poster.
 
 use super::render;
+use crate::config::SecretString;
 use crate::service::{BoxFut, LogPolicy, LogSink, PostFailure, Service, SettledTxn};
 use serenity::all as s;
 use std::sync::Arc;
@@ -103,12 +104,19 @@ pub async fn reconciler(
     }
 }
 
-/// The Discord log channel as a [`LogSink`]: one embed per movement, mentions off.
+/// How long one log-channel post may take (well under the claim's lease, so a slow post is not
+/// retried by another replica while it still runs).
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Discord log channel as a [`LogSink`]: one embed per movement (carrying its txn id, so a
+/// rare duplicate after a crash is recognisable), mentions off.
 pub struct DiscordLogChannel {
     /// Discord's REST client.
     pub http: Arc<s::Http>,
     /// The channel.
     pub channel: s::ChannelId,
+    /// The bot token, only to keep it out of any error text that is logged or stored.
+    pub token: SecretString,
 }
 
 impl LogSink for DiscordLogChannel {
@@ -117,14 +125,58 @@ impl LogSink for DiscordLogChannel {
             let message = s::CreateMessage::new()
                 .embed(render::log_embed(t))
                 .allowed_mentions(s::CreateAllowedMentions::new());
-            match self.channel.send_message(&self.http, message).await {
-                Ok(_) => Ok(()),
-                Err(e) => Err(PostFailure {
-                    error: e.to_string(),
+            let sent =
+                tokio::time::timeout(POST_TIMEOUT, self.channel.send_message(&self.http, message))
+                    .await;
+            let failure = match sent {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => post_failure(&e),
+                Err(_) => PostFailure {
+                    error: format!("no answer from Discord within {} s", POST_TIMEOUT.as_secs()),
                     channel_wide: true,
-                }),
-            }
+                },
+            };
+            Err(PostFailure {
+                error: redact(&failure.error, self.token.expose()),
+                ..failure
+            })
         })
+    }
+}
+
+/// A failed post in words, and whether the channel itself is the problem: only 400 / 413 (this
+/// message's body refused) concern one post; 401, 403, 404, 429, 5xx and network errors would
+/// fail every post.
+pub fn post_failure(e: &serenity::Error) -> PostFailure {
+    match e {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            PostFailure {
+                error: format!("HTTP {status}, Discord code {}: {e}", r.error.code),
+                channel_wide: !matches!(status, 400 | 413),
+            }
+        }
+        serenity::Error::Http(h) => PostFailure {
+            // The request error's source says what failed (connect, TLS, timeout).
+            error: match std::error::Error::source(h) {
+                Some(cause) => format!("{h}: {cause}"),
+                None => h.to_string(),
+            },
+            channel_wide: true,
+        },
+        other => PostFailure {
+            error: other.to_string(),
+            channel_wide: true,
+        },
+    }
+}
+
+/// `text` with every occurrence of `secret` replaced by `<redacted>`.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "<redacted>")
     }
 }
 
@@ -133,33 +185,45 @@ impl LogSink for DiscordLogChannel {
 pub async fn log_poster(
     service: Arc<Service>,
     sink: Arc<dyn LogSink>,
+    policy: LogPolicy,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        post_pending_logs(&service, sink.as_ref()).await;
+        post_pending_logs(&service, sink.as_ref(), &policy).await;
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
             _ = stop.changed() => {
                 // One last pass so movements settled during shutdown are posted.
-                post_pending_logs(&service, sink.as_ref()).await;
+                post_pending_logs(&service, sink.as_ref(), &policy).await;
                 return;
             }
         }
     }
 }
 
-async fn post_pending_logs(service: &Service, sink: &dyn LogSink) {
-    match service.deliver_logs(sink, &LogPolicy::new(10)).await {
-        Ok(pass) => {
-            for _ in 0..pass.posted {
-                crate::metrics::log_post(true);
-            }
-            for _ in 0..pass.failed {
-                crate::metrics::log_post(false);
-            }
-        }
+async fn post_pending_logs(service: &Service, sink: &dyn LogSink, policy: &LogPolicy) {
+    match service.deliver_logs(sink, policy).await {
+        Ok(pass) => crate::metrics::log_pass(&pass),
         Err(e) => tracing::warn!(error = %e, "cannot deliver log-channel posts"),
+    }
+    if let Ok((backlog, dead)) = service.log_queue_sizes().await {
+        crate::metrics::log_queue(backlog, dead);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_reaches_a_post_error() {
+        let token = "MTA5ODc2.GhIjKl.abcdef";
+        assert_eq!(
+            redact(&format!("401 for {token} at {token}"), token),
+            "401 for <redacted> at <redacted>"
+        );
+        assert_eq!(redact("no secret here", ""), "no secret here");
     }
 }
