@@ -41,6 +41,8 @@ ENV BOT_DATABASE_URL=sqlite:///var/lib/economy/economy-bot.db \
     BOT_METRICS_BIND=0.0.0.0:9100 \
     RUST_LOG=info
 EXPOSE 9100
+# tini passes SIGTERM on; a clean stop takes up to about 45 s (docs/operations.md, "Stopping the
+# bot"): run it with `docker stop -t 60` or compose's stop_grace_period, not Docker's default 10 s.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9100 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 CMD ["economy-bot", "serve"]

@@ -9,7 +9,7 @@ use crate::frontend::{
 };
 use crate::service::{ActorCtx, BoxFut, RobloxUser, Service};
 use clap::{Parser, Subcommand};
-use shared::Op;
+use shared::{Op, TxnId};
 
 /// Economy Bridge bot: give / deduct / balance / audit from the command line.
 #[derive(Debug, Parser)]
@@ -71,11 +71,33 @@ pub enum CliCommand {
         #[arg(long, default_value_t = 30)]
         budget: u64,
     },
+    /// The log channel's dead letters (movements set aside after too many failed posts).
+    LogChannel {
+        /// List them, or put them back in the queue.
+        #[command(subcommand)]
+        action: LogChannelAction,
+    },
     /// Check the configuration and exit.
     CheckConfig,
     /// Run the Discord bot with the reconciler and the /healthz + /metrics endpoint until
     /// SIGTERM / Ctrl-C.
     Serve,
+}
+
+/// `log-channel` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogChannelAction {
+    /// List the dead letters: txn id, when it settled, failed posts, the last error.
+    DeadLetters,
+    /// Put dead letters back in the queue with fresh attempts; the running bot posts them.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["txn", "all"])))]
+    Retry {
+        /// The txn id of one dead letter.
+        txn: Option<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// `audit` pages.
@@ -188,6 +210,47 @@ pub async fn run_balance(service: &Service, actor: &ActorCtx, user: &str) -> any
         .await
         .map_err(failure)?;
     println!("{}", draw(&words::balance(&view, &DIALECT)));
+    Ok(())
+}
+
+/// `log-channel dead-letters` / `log-channel retry`.
+pub async fn run_log_channel(service: &Service, action: LogChannelAction) -> anyhow::Result<()> {
+    match action {
+        LogChannelAction::DeadLetters => {
+            let letters = service.log_dead_letters().await?;
+            if letters.is_empty() {
+                println!("no dead letters");
+            }
+            for l in letters {
+                println!(
+                    "{} · settled {} · {} failed posts · {}",
+                    l.txn,
+                    words::utc(l.settled_at_ms),
+                    l.attempts,
+                    l.error
+                );
+            }
+        }
+        LogChannelAction::Retry { txn, .. } => {
+            let txn = match txn {
+                Some(t) => Some(t.trim().parse::<TxnId>().map_err(|_| {
+                    anyhow::anyhow!("{t:?} is not a txn id (26 characters, as listed)")
+                })?),
+                None => None,
+            };
+            let back = service.retry_log_dead_letters(txn.as_ref()).await?;
+            if let Some(t) = &txn
+                && back == 0
+            {
+                anyhow::bail!(
+                    "{t} is not a dead letter (see `economy-bot log-channel dead-letters`)"
+                );
+            }
+            println!(
+                "{back} dead letter(s) back in the queue; the running bot posts them on its next pass"
+            );
+        }
+    }
     Ok(())
 }
 

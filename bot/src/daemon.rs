@@ -71,6 +71,9 @@ async fn metrics_text(State(e): State<Endpoint>) -> impl IntoResponse {
     if let Ok((unacked, pending)) = e.service.queue_sizes().await {
         crate::metrics::queues(unacked, pending);
     }
+    if let Ok((backlog, dead)) = e.service.log_queue_sizes().await {
+        crate::metrics::log_queue(backlog, dead);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         e.metrics.render(),

@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.settled, report.still_pending, report.audit_posted
             );
         }
+        CliCommand::LogChannel { action } => cli::run_log_channel(&service, action).await?,
         CliCommand::CheckConfig | CliCommand::Serve => {}
     }
     service.db().close().await;

@@ -16,6 +16,12 @@ pub const AUDIT_RETRY_QUEUE: &str = "economy_bot_audit_retry_queue";
 pub const PENDING_TXNS: &str = "economy_bot_pending_txns";
 /// Log-channel posts, by `result` (ok / error).
 pub const LOG_POSTS: &str = "economy_bot_log_channel_posts_total";
+/// Settled movements waiting for their log-channel post (retries included, dead letters not).
+pub const LOG_BACKLOG: &str = "economy_bot_log_backlog";
+/// Log-channel dead letters now: movements set aside after too many failed posts.
+pub const LOG_DEAD_LETTERS: &str = "economy_bot_log_dead_letters";
+/// Movements this process set aside as log-channel dead letters.
+pub const LOG_DEAD_LETTERED: &str = "economy_bot_log_dead_letters_total";
 /// Seconds the bot waited before connecting to Discord because it restarted too often.
 pub const IDENTIFY_PAUSED: &str = "economy_bot_identify_paused_seconds_total";
 /// 1 while the Discord gateway is connected.
@@ -35,6 +41,18 @@ pub fn describe() {
     metrics::describe_gauge!(AUDIT_RETRY_QUEUE, "Audit records awaiting acknowledgement");
     metrics::describe_gauge!(PENDING_TXNS, "Txns not confirmed yet");
     metrics::describe_counter!(LOG_POSTS, "Log channel posts, by result");
+    metrics::describe_gauge!(
+        LOG_BACKLOG,
+        "Settled movements waiting for their log channel post"
+    );
+    metrics::describe_gauge!(
+        LOG_DEAD_LETTERS,
+        "Log channel dead letters waiting for an operator (economy-bot log-channel)"
+    );
+    metrics::describe_counter!(
+        LOG_DEAD_LETTERED,
+        "Movements set aside as log channel dead letters after too many failed posts"
+    );
     metrics::describe_counter!(
         IDENTIFY_PAUSED,
         "Seconds waited before connecting to Discord after too many restarts"
@@ -73,10 +91,17 @@ pub fn queues(audit_retry: i64, pending_txns: i64) {
     metrics::gauge!(PENDING_TXNS).set(pending_txns as f64);
 }
 
-/// Counts one log-channel post.
-pub fn log_post(ok: bool) {
-    let result = if ok { "ok" } else { "error" };
-    metrics::counter!(LOG_POSTS, "result" => result).increment(1);
+/// Counts the posts of one log-channel delivery pass.
+pub fn log_pass(pass: &crate::service::LogPass) {
+    metrics::counter!(LOG_POSTS, "result" => "ok").increment(u64::from(pass.posted));
+    metrics::counter!(LOG_POSTS, "result" => "error").increment(u64::from(pass.failed));
+    metrics::counter!(LOG_DEAD_LETTERED).increment(u64::from(pass.dead_lettered));
+}
+
+/// Sets the log-channel gauges read from the database.
+pub fn log_queue(backlog: i64, dead_letters: i64) {
+    metrics::gauge!(LOG_BACKLOG).set(backlog as f64);
+    metrics::gauge!(LOG_DEAD_LETTERS).set(dead_letters as f64);
 }
 
 /// Counts a pause before connecting to Discord (restarts too frequent).

@@ -286,3 +286,63 @@ async fn broken_configuration_lists_every_problem_without_secrets() {
     assert!(err.contains("BOT_METRICS_BIND must be an address"), "{err}");
     assert!(!err.contains("oops"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_channel_dead_letters_are_listed_and_retried() {
+    let env = env().await;
+    let (ok, _, err) = env.run(&["give", "alice", "5", "--reason", "prize"]).await;
+    assert!(ok, "give failed: {err}");
+    let url = env
+        .vars
+        .iter()
+        .find(|(k, _)| k == "BOT_DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    // The log channel refused the movement's post too often (as the bot would record it).
+    let db = bot::service::Db::open(&url).await.unwrap();
+    let due = db.log_due(i64::MAX, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let txn = due[0].0.txn.clone();
+    assert!(db.claim_log(&txn, 0, 1_000).await.unwrap());
+    let failure = bot::service::db::LogFailure {
+        attempts: 10,
+        next_at_ms: 0,
+        error: "HTTP 400, Discord code 50035: Invalid Form Body",
+        dead: true,
+    };
+    db.log_failed(&txn, &failure).await.unwrap();
+    db.close().await;
+
+    let (ok, out, err) = env.run(&["log-channel", "dead-letters"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(txn.as_str())
+            && out.contains("10 failed posts")
+            && out.contains("Invalid Form Body"),
+        "{out}"
+    );
+    let (ok, _, err) = env.run(&["log-channel", "retry", "nope"]).await;
+    assert!(!ok && err.contains("is not a txn id"), "{err}");
+    let other = shared::TxnId::generate();
+    let (ok, _, err) = env.run(&["log-channel", "retry", other.as_str()]).await;
+    assert!(!ok && err.contains("is not a dead letter"), "{err}");
+    let (ok, _, err) = env.run(&["log-channel", "retry"]).await;
+    assert!(
+        !ok && err.contains("--all"),
+        "a txn id or --all is required: {err}"
+    );
+    let (ok, out, err) = env.run(&["log-channel", "retry", txn.as_str()]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("1 dead letter(s) back in the queue"),
+        "{out}"
+    );
+    let (ok, out, _) = env.run(&["log-channel", "dead-letters"]).await;
+    assert!(ok && out.trim() == "no dead letters", "{out}");
+    let db = bot::service::Db::open(&url).await.unwrap();
+    assert_eq!(
+        db.log_due(i64::MAX, 10).await.unwrap().len(),
+        1,
+        "queued again"
+    );
+}

@@ -1,5 +1,6 @@
 //! The daemon's health and metrics endpoint over real HTTP: `/healthz` follows the bot
-//! database, `/metrics` is Prometheus text with the command counters and queue gauges.
+//! database, `/metrics` is Prometheus text with the command counters and queue gauges (the
+//! log channel's backlog and dead letters included).
 
 mod support;
 
@@ -36,6 +37,11 @@ async fn health_and_metrics_over_http() {
     bot::metrics::command("give", "applied");
     bot::metrics::command("give", "applied");
     bot::metrics::command("audit", "refused");
+    bot::metrics::log_pass(&bot::service::LogPass {
+        posted: 3,
+        failed: 2,
+        dead_lettered: 1,
+    });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -67,6 +73,17 @@ async fn health_and_metrics_over_http() {
     );
     assert!(text.contains("economy_bot_audit_retry_queue 0"), "{text}");
     assert!(text.contains("economy_bot_pending_txns 0"), "{text}");
+    // The give settled: its log-channel post waits (read at scrape time).
+    assert!(text.contains("economy_bot_log_backlog 1"), "{text}");
+    assert!(text.contains("economy_bot_log_dead_letters 0"), "{text}");
+    assert!(
+        text.contains("economy_bot_log_dead_letters_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"economy_bot_log_channel_posts_total{result="error"} 2"#),
+        "{text}"
+    );
     assert!(text.contains("# HELP economy_bot_commands_total"), "{text}");
     assert_eq!(get(addr, "/nope").await.0, 404);
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use bot::service::db::{NewTxn, ReserveRefusal};
+use bot::service::db::{LogFailure, NewTxn, ReserveRefusal};
 use bot::service::{Committer, Db, DbKind, Outcome, Refusal, ServiceError};
 use shared::{AuditRecord, Op, RecordOutcome, Source, TxnId};
 use std::sync::Arc;
@@ -58,7 +58,8 @@ fn record(txn: &TxnId) -> AuditRecord {
     }
 }
 
-/// Cooldown, rolling daily cap, first settlement wins, audit retry queue, log claims.
+/// Cooldown, rolling daily cap, first settlement wins, audit retry queue, log-channel delivery
+/// state (claims, lapsed claims, backoff, dead letters, retry).
 async fn ledger_rules(db: &Db) {
     let t0 = 1_800_000_000_000;
     let a = TxnId::generate();
@@ -143,25 +144,74 @@ async fn ledger_rules(db: &Db) {
     assert!(db.audit_acked(&a).await.unwrap());
     assert_eq!(db.unacked_count().await.unwrap(), 0);
 
-    // Log channel: each settled txn claimed once; a released claim comes back.
-    let unlogged: Vec<TxnId> = db
-        .unlogged(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.txn)
-        .collect();
-    assert_eq!(unlogged, vec![a.clone(), b.clone()]);
-    assert!(db.claim_logged(&a).await.unwrap());
-    assert!(!db.claim_logged(&a).await.unwrap(), "claimed twice");
+    // Log channel: a claim holds a settled txn for its lease; a lapsed claim makes it due
+    // again; a failure waits its backoff; a dead letter is set aside until retried.
+    let due = |now| async move {
+        db.log_due(now, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(r, attempts)| (r.txn, attempts))
+            .collect::<Vec<_>>()
+    };
+    let now = t0 + 10_000;
+    assert_eq!(due(now).await, vec![(a.clone(), 0), (b.clone(), 0)]);
+    assert!(db.claim_log(&a, now, 1_000).await.unwrap());
     assert!(
-        !db.claim_logged(&c).await.unwrap(),
+        !db.claim_log(&a, now, 1_000).await.unwrap(),
+        "claimed twice"
+    );
+    assert!(
+        !db.claim_log(&c, now, 1_000).await.unwrap(),
         "pending txns are not logged"
     );
-    db.release_logged(&a).await.unwrap();
-    assert!(db.claim_logged(&a).await.unwrap());
-    assert!(db.claim_logged(&b).await.unwrap());
-    assert!(db.unlogged(10).await.unwrap().is_empty());
+    assert_eq!(due(now).await, vec![(b.clone(), 0)]);
+    assert_eq!(due(now + 1_000).await, vec![(a.clone(), 0), (b.clone(), 0)]);
+    assert!(
+        db.claim_log(&a, now + 1_000, 1_000).await.unwrap(),
+        "lapsed"
+    );
+    db.mark_logged(&a).await.unwrap();
+    assert!(
+        !db.claim_log(&a, now + 5_000, 1_000).await.unwrap(),
+        "posted"
+    );
+    assert!(db.claim_log(&b, now, 1_000).await.unwrap());
+    let failure = |attempts, next_at_ms, dead| LogFailure {
+        attempts,
+        next_at_ms,
+        error: "HTTP 400, Discord code 50035: Invalid Form Body",
+        dead,
+    };
+    db.log_failed(&b, &failure(1, now + 10_000, false))
+        .await
+        .unwrap();
+    assert_eq!(db.log_counts().await.unwrap(), (1, 0));
+    assert!(due(now + 9_999).await.is_empty(), "in backoff");
+    assert_eq!(due(now + 10_000).await, vec![(b.clone(), 1)]);
+    db.log_failed(&b, &failure(2, now + 30_000, true))
+        .await
+        .unwrap();
+    assert!(
+        due(now + DAY_MS).await.is_empty(),
+        "dead letters are skipped"
+    );
+    assert_eq!(db.log_counts().await.unwrap(), (0, 1));
+    let dead = db.log_dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (&dead[0].txn, dead[0].attempts, dead[0].settled_at_ms),
+        (&b, 2, t0 + 7)
+    );
+    assert!(dead[0].error.contains("50035"), "{}", dead[0].error);
+    assert_eq!(
+        db.retry_dead_letters(Some(&a)).await.unwrap(),
+        0,
+        "not dead"
+    );
+    assert_eq!(db.retry_dead_letters(None).await.unwrap(), 1);
+    assert_eq!(due(now).await, vec![(b.clone(), 0)], "fresh attempts");
+    assert!(db.log_dead_letters().await.unwrap().is_empty());
 }
 
 /// Many reservations of one actor at once: exactly as many as fit under the cap succeed.

@@ -126,7 +126,7 @@ pub async fn deduct(
 async fn run_move(ctx: Context<'_>, op: Op, input: MoveInput) -> Result<(), Error> {
     // Discord's 3 s limit: acknowledge before any remote call.
     ctx.defer_ephemeral().await?;
-    let _running = ctx.data().in_flight.enter();
+    let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let result = move_flow(ctx, op, &input).await;
     let label = match &result {
         Ok(r) => r.metric_label(),
@@ -176,7 +176,7 @@ pub async fn balance(
     user: String,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let _running = ctx.data().in_flight.enter();
+    let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let result: Result<(), CommandError> = async {
         let args = BalanceArgs::parse(&user)?;
         let actor = actor_of(ctx).await?;
@@ -214,7 +214,7 @@ pub async fn audit(
     #[description = "Also attach up to 1000 matching records as CSV"] csv: Option<bool>,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let _running = ctx.data().in_flight.enter();
+    let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let result = audit_flow(
         ctx,
         user.as_deref(),

@@ -2,7 +2,8 @@
 //! where button presses come from (the gateway in production, a channel in tests).
 //!
 //! Rules: only the invoking member's presses count (others are answered and ignored); no press
-//! before the deadline cancels; nothing is executed unless Confirm was pressed in time.
+//! before the deadline cancels; shutdown cancels an open prompt; nothing is executed unless
+//! Confirm was pressed in time.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -73,6 +74,14 @@ impl Confirmation {
         Step::Decided(d)
     }
 
+    /// Shutdown closes the prompt: cancelled, unless already decided (the first decision is
+    /// final).
+    pub fn close(&mut self) -> Decision {
+        *self
+            .decided
+            .get_or_insert(Decision::Cancelled(CancelReason::Restarting))
+    }
+
     /// Cancels when the deadline has passed; returns the decision if one is taken.
     pub fn expire(&mut self, now: Instant) -> Option<Decision> {
         if self.decided.is_none() && now >= self.deadline {
@@ -126,17 +135,38 @@ pub trait PressSource: Send {
 }
 
 /// Waits for the invoker's decision, answering every press on the way.
-pub async fn await_decision<S: PressSource>(source: &mut S, mut machine: Confirmation) -> Decision {
+pub async fn await_decision<S: PressSource>(source: &mut S, machine: Confirmation) -> Decision {
+    await_decision_until(source, machine, std::future::pending()).await
+}
+
+/// Like [`await_decision`], but when `closing` resolves first (the bot is shutting down) the
+/// prompt is cancelled at once as [`CancelReason::Restarting`]: its presses arrive over the
+/// gateway, which is about to close.
+pub async fn await_decision_until<S: PressSource>(
+    source: &mut S,
+    mut machine: Confirmation,
+    closing: impl Future<Output = ()>,
+) -> Decision {
+    let mut closing = std::pin::pin!(closing);
     loop {
         let now = Instant::now();
         if let Some(d) = machine.expire(now) {
             return d;
         }
         let wait = machine.deadline().saturating_duration_since(now);
-        let Some(press) = source.next(wait).await else {
+        let next = tokio::select! {
+            biased;
+            () = &mut closing => return machine.close(),
+            press = source.next(wait) => press,
+        };
+        let Some(press) = next else {
             // No press in time, or the source is gone (no press can come any more): the
             // deadline decides, never a default "yes".
-            tokio::time::sleep_until(machine.deadline()).await;
+            tokio::select! {
+                biased;
+                () = &mut closing => return machine.close(),
+                () = tokio::time::sleep_until(machine.deadline()) => {}
+            }
             continue;
         };
         match machine.press(press.user, press.button, Instant::now()) {

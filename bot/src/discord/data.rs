@@ -1,7 +1,7 @@
 //! What every slash command can reach ([`Data`]) and poise's context and error types over it.
 
 use super::settings::DiscordSettings;
-use super::tasks::InFlight;
+use super::shutdown::InFlight;
 use crate::service::Service;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -12,7 +12,7 @@ pub struct Data {
     pub service: Arc<Service>,
     /// Discord settings.
     pub settings: DiscordSettings,
-    /// Commands still running (drained on shutdown).
+    /// Admits commands and counts those running (refused and drained on shutdown).
     pub in_flight: InFlight,
     /// Wakes the log-channel poster after a settlement.
     pub log_wake: Arc<Notify>,

@@ -1,5 +1,5 @@
 //! What went wrong in a Discord command, and how it is told to the member: the shared words
-//! (`crate::frontend::error`) for option and service errors, plus Discord's own two cases. The
+//! (`crate::frontend::error`) for option and service errors, plus Discord's own cases. The
 //! full error goes to the log under a short reference the member can quote.
 
 use crate::frontend::error::{service_label, service_message};
@@ -23,6 +23,9 @@ pub enum CommandError {
     /// Talking to Discord failed.
     #[error("discord request failed: {0}")]
     Discord(#[from] serenity::Error),
+    /// The bot is shutting down and takes no new command.
+    #[error("the bot is restarting: nothing was done; try again in a minute")]
+    Restarting(#[from] super::shutdown::Restarting),
 }
 
 impl From<Failure> for CommandError {
@@ -41,6 +44,9 @@ impl CommandError {
             CommandError::Option(e) => e.to_string(),
             CommandError::Service(e) => service_message(e, reference),
             CommandError::NotInGuild => self.to_string(),
+            CommandError::Restarting(_) => {
+                "The bot is restarting: nothing was done. Try again in a minute.".to_owned()
+            }
             CommandError::Discord(_) => format!(
                 "Discord did not accept the bot's reply (ref {reference}). If money moved, \
                  the log channel shows it; check /balance before trying again."
@@ -54,6 +60,7 @@ impl CommandError {
             CommandError::Option(_) => "bad_input",
             CommandError::Service(e) => service_label(e),
             CommandError::NotInGuild => "refused",
+            CommandError::Restarting(_) => "restarting",
             CommandError::Discord(_) => "discord_error",
         }
     }

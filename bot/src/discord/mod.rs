@@ -13,7 +13,8 @@
 //! - [`commands`]: the poise commands (options → shared args → shared flow → reply) and
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
-//! - [`tasks`]: commands in flight, the reconciler loop, the log-channel poster.
+//! - [`shutdown`]: the gate commands pass, and the shutdown order (gateway-free).
+//! - [`tasks`]: the reconciler loop and the log-channel poster.
 //! - [`endpoint`]: where Discord is (discord.com, or a loopback stand-in in tests).
 //! - [`registration`]: slash-command registration, retried until it goes through, and the
 //!   other scope cleaned.
@@ -30,6 +31,7 @@ pub mod registration;
 pub mod render;
 pub mod reply;
 pub mod settings;
+pub mod shutdown;
 pub mod status;
 pub mod tasks;
 
@@ -46,9 +48,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
-/// How long shutdown waits for commands still running (a confirmation in progress settles or
-/// answers "pending"; the reconciler resumes it after a restart).
-const DRAIN_FOR: Duration = Duration::from_secs(30);
+/// How long shutdown waits for commands still running, with the gateway still open (a
+/// confirmation in progress settles or answers "pending"; the reconciler resumes it after a
+/// restart). The whole shutdown takes at most this plus [`tasks::LAST_LOG_PASS`] and a few
+/// seconds: give the process manager a longer stop grace period (infra/docker-compose.yml).
+pub const DRAIN_FOR: Duration = Duration::from_secs(30);
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
@@ -83,8 +87,9 @@ pub async fn run(service: Arc<Service>, settings: DiscordSettings) -> anyhow::Re
     run_until(service, settings, shutdown_signal()).await
 }
 
-/// Like [`run`], stopping when `shutdown` resolves: the gateway closes, running commands get up
-/// to 30 s to finish, the log channel gets a last pass.
+/// Like [`run`], stopping when `shutdown` resolves: new commands are refused ("restarting") and
+/// open prompts closed, running commands get up to [`DRAIN_FOR`] to finish, then the gateway
+/// closes and the log channel gets a last pass ([`shutdown::shut_down`]).
 pub async fn run_until(
     service: Arc<Service>,
     settings: DiscordSettings,
@@ -142,7 +147,7 @@ pub async fn run_with(
         registration_retry,
         registration_retry_max,
     } = options;
-    let in_flight = tasks::InFlight::default();
+    let in_flight = shutdown::InFlight::default();
     let log_wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
 
@@ -208,20 +213,32 @@ pub async fn run_with(
         stop_rx.clone(),
     ));
     let poster = settings.log_channel_id.map(|id| {
+        let sink = tasks::DiscordLogChannel {
+            http: client.http.clone(),
+            channel: s::ChannelId::new(id),
+            token: settings.token.clone(),
+        };
         tokio::spawn(tasks::log_poster(
             service.clone(),
-            client.http.clone(),
-            s::ChannelId::new(id),
+            Arc::new(sink),
+            crate::service::LogPolicy::new(settings.log_max_attempts),
             log_wake.clone(),
             stop_rx.clone(),
         ))
     });
 
     let shards = client.shard_manager.clone();
+    let gate = in_flight.clone();
     let watcher = tokio::spawn(async move {
         shutdown.await;
-        tracing::info!("shutting down: closing the gateway");
-        shards.shutdown_all().await;
+        tracing::info!(
+            "shutting down: refusing new commands, closing open prompts, waiting for running commands"
+        );
+        shutdown::shut_down(&gate, DRAIN_FOR, async {
+            tracing::info!("closing the gateway");
+            shards.shutdown_all().await;
+        })
+        .await
     });
 
     // A crash loop must not spend Discord's daily IDENTIFY budget (identify_guard).
@@ -245,8 +262,15 @@ pub async fn run_with(
     }
     let result = client.start().await;
     status.set_connected(false);
-    watcher.abort();
-    let still = in_flight.drained(DRAIN_FOR).await;
+    let still = if in_flight.is_closing() {
+        // Shutting down: the watcher drained before closing the gateway.
+        watcher.await.unwrap_or(0)
+    } else {
+        // The gateway ended on its own (an error): no press can arrive any more, so close the
+        // prompts and let running commands finish their replies over HTTP.
+        watcher.abort();
+        shutdown::shut_down(&in_flight, DRAIN_FOR, async {}).await
+    };
     if still > 0 {
         tracing::warn!(
             still,

@@ -110,7 +110,8 @@ impl Confirm for MoveReply<'_> {
             };
             let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
             crate::metrics::pending_confirmations(1.0);
-            let decision = confirm::await_decision(&mut presses, machine).await;
+            let closing = ctx.data().in_flight.closing();
+            let decision = confirm::await_decision_until(&mut presses, machine, closing).await;
             crate::metrics::pending_confirmations(-1.0);
             Ok(decision)
         })
@@ -239,15 +240,21 @@ pub async fn audit_pages(
     let handle = ctx.send(first).await?;
     query.cursor = page.next_cursor;
     let until = Instant::now() + AUDIT_PAGING_FOR;
+    // Shutdown ends paging at once (its presses come over the gateway, about to close).
+    let mut closing = std::pin::pin!(data.in_flight.closing());
     while query.cursor.is_some() {
         let wait = until.saturating_duration_since(Instant::now());
         let wanted = older_id.clone();
-        let Some(press) = s::ComponentInteractionCollector::new(ctx.serenity_context())
+        let collector = s::ComponentInteractionCollector::new(ctx.serenity_context())
             .timeout(wait)
             .filter(move |i| i.data.custom_id == wanted)
-            .next()
-            .await
-        else {
+            .next();
+        let next = tokio::select! {
+            biased;
+            () = &mut closing => None,
+            press = collector => press,
+        };
+        let Some(press) = next else {
             break;
         };
         if press.user.id != ctx.author().id {

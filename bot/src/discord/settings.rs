@@ -18,32 +18,45 @@ pub struct DiscordSettings {
     pub confirm_timeout: Duration,
     /// Pause between reconciler passes (`RECONCILE_EVERY_SECONDS`, 1-3600).
     pub reconcile_every: Duration,
+    /// Failed posts of one movement before the log channel sets it aside as a dead letter
+    /// (`DISCORD_LOG_MAX_ATTEMPTS`, 1-100).
+    pub log_max_attempts: u32,
 }
 
-fn seconds(
+fn whole(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
     errors: &mut Vec<String>,
-) -> Duration {
+) -> u32 {
     let Some(v) = get(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
     else {
-        return Duration::from_secs(default);
+        return default;
     };
-    match v.parse::<u64>() {
-        Ok(s) if range.contains(&s) => Duration::from_secs(s),
+    match v.parse::<u32>() {
+        Ok(n) if range.contains(&n) => n,
         _ => {
             errors.push(format!(
                 "{name} must be a whole number from {} to {}",
                 range.start(),
                 range.end()
             ));
-            Duration::from_secs(default)
+            default
         }
     }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Vec<String>,
+) -> Duration {
+    Duration::from_secs(u64::from(whole(get, name, default, range, errors)))
 }
 
 fn snowflake(
@@ -114,6 +127,7 @@ impl DiscordSettings {
             &mut errors,
         );
         let reconcile_every = seconds(&get, "RECONCILE_EVERY_SECONDS", 15, 1..=3600, &mut errors);
+        let log_max_attempts = whole(&get, "DISCORD_LOG_MAX_ATTEMPTS", 10, 1..=100, &mut errors);
         match token {
             Some(token) if errors.is_empty() => Ok(Self {
                 token: SecretString::new(token),
@@ -121,6 +135,7 @@ impl DiscordSettings {
                 log_channel_id,
                 confirm_timeout,
                 reconcile_every,
+                log_max_attempts,
             }),
             _ => Err(ConfigError(errors)),
         }
@@ -159,6 +174,7 @@ mod tests {
         assert_eq!(s.guild_id, Some(123456789012345678));
         assert_eq!(s.log_channel_id, None);
         assert_eq!(s.confirm_timeout, Duration::from_secs(60));
+        assert_eq!(s.log_max_attempts, 10);
         let shown = format!("{s:?}");
         assert!(
             !shown.contains("GhIjKl") && shown.contains("<redacted>"),
@@ -172,10 +188,17 @@ mod tests {
             "DISCORD_TOKEN" => Some("not a token secret".into()),
             "DISCORD_LOG_CHANNEL_ID" => Some("#logs".into()),
             "DISCORD_CONFIRM_TIMEOUT_SECONDS" => Some("5".into()),
+            "DISCORD_LOG_MAX_ATTEMPTS" => Some("0".into()),
             _ => None,
         })
         .unwrap_err();
-        assert_eq!(err.0.len(), 3, "{:?}", err.0);
+        assert_eq!(err.0.len(), 4, "{:?}", err.0);
+        assert!(
+            err.0
+                .contains(&"DISCORD_LOG_MAX_ATTEMPTS must be a whole number from 1 to 100".into()),
+            "{:?}",
+            err.0
+        );
         assert!(!err.to_string().contains("secret"));
         let missing = DiscordSettings::from_lookup(|_| None).unwrap_err();
         assert!(missing.0[0].starts_with("DISCORD_TOKEN is missing"));

@@ -1,63 +1,12 @@
-//! Background work of the Discord front end: commands in flight (drained on shutdown), the
-//! reconciler loop and the log-channel poster.
+//! Background work of the Discord front end: the reconciler loop and the log-channel poster.
 
 use super::render;
-use crate::service::Service;
+use crate::config::SecretString;
+use crate::service::{BoxFut, LogPolicy, LogSink, PostFailure, Service, SettledTxn};
 use serenity::all as s;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
-
-/// Counts commands still running so shutdown can wait for them.
-#[derive(Debug, Clone, Default)]
-pub struct InFlight {
-    inner: Arc<(AtomicUsize, Notify)>,
-}
-
-/// Held while a command runs.
-#[derive(Debug)]
-pub struct InFlightGuard {
-    inner: Arc<(AtomicUsize, Notify)>,
-}
-
-impl InFlight {
-    /// Marks a command as running until the guard drops.
-    pub fn enter(&self) -> InFlightGuard {
-        self.inner.0.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard {
-            inner: self.inner.clone(),
-        }
-    }
-
-    /// Commands running now.
-    pub fn count(&self) -> usize {
-        self.inner.0.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no command runs, or `limit` passes; returns how many still run.
-    pub async fn drained(&self, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let notified = self.inner.1.notified();
-            let n = self.count();
-            if n == 0 {
-                return 0;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.count();
-            }
-        }
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        if self.inner.0.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.inner.1.notify_waiters();
-        }
-    }
-}
 
 /// Settles pending txns every `every` (each for up to `budget`) until `stop` turns true.
 pub async fn reconciler(
@@ -103,60 +52,133 @@ pub async fn reconciler(
     }
 }
 
-/// Posts one embed per settled movement to `channel`, each claimed in the database first so
-/// several bot replicas never post the same txn twice; a failed post is released and retried.
+/// How long one log-channel post may take (well under the claim's lease, so a slow post is not
+/// retried by another replica while it still runs).
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Discord log channel as a [`LogSink`]: one embed per movement (carrying its txn id, so a
+/// rare duplicate after a crash is recognisable), mentions off.
+pub struct DiscordLogChannel {
+    /// Discord's REST client.
+    pub http: Arc<s::Http>,
+    /// The channel.
+    pub channel: s::ChannelId,
+    /// The bot token, only to keep it out of any error text that is logged or stored.
+    pub token: SecretString,
+}
+
+impl LogSink for DiscordLogChannel {
+    fn post<'a>(&'a self, t: &'a SettledTxn) -> BoxFut<'a, Result<(), PostFailure>> {
+        Box::pin(async move {
+            let message = s::CreateMessage::new()
+                .embed(render::log_embed(t))
+                .allowed_mentions(s::CreateAllowedMentions::new());
+            let sent =
+                tokio::time::timeout(POST_TIMEOUT, self.channel.send_message(&self.http, message))
+                    .await;
+            let failure = match sent {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => post_failure(&e),
+                Err(_) => PostFailure {
+                    error: format!("no answer from Discord within {} s", POST_TIMEOUT.as_secs()),
+                    channel_wide: true,
+                },
+            };
+            Err(PostFailure {
+                error: redact(&failure.error, self.token.expose()),
+                ..failure
+            })
+        })
+    }
+}
+
+/// A failed post in words, and whether the channel itself is the problem: only 400 / 413 (this
+/// message's body refused) concern one post; 401, 403, 404, 429, 5xx and network errors would
+/// fail every post.
+pub fn post_failure(e: &serenity::Error) -> PostFailure {
+    match e {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            PostFailure {
+                error: format!("HTTP {status}, Discord code {}: {e}", r.error.code),
+                channel_wide: !matches!(status, 400 | 413),
+            }
+        }
+        serenity::Error::Http(h) => PostFailure {
+            // The request error's source says what failed (connect, TLS, timeout).
+            error: match std::error::Error::source(h) {
+                Some(cause) => format!("{h}: {cause}"),
+                None => h.to_string(),
+            },
+            channel_wide: true,
+        },
+        other => PostFailure {
+            error: other.to_string(),
+            channel_wide: true,
+        },
+    }
+}
+
+/// `text` with every occurrence of `secret` replaced by `<redacted>`.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "<redacted>")
+    }
+}
+
+/// The longest the log channel's last pass may take at shutdown.
+pub const LAST_LOG_PASS: Duration = Duration::from_secs(10);
+
+/// Posts settled movements to `sink` after every wake-up (a settlement) and every 10 s, until
+/// `stop` turns true.
 pub async fn log_poster(
     service: Arc<Service>,
-    http: Arc<s::Http>,
-    channel: s::ChannelId,
+    sink: Arc<dyn LogSink>,
+    policy: LogPolicy,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        post_pending_logs(&service, &http, channel).await;
+        post_pending_logs(&service, sink.as_ref(), &policy).await;
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
             _ = stop.changed() => {
-                // One last pass so movements settled during shutdown are posted.
-                post_pending_logs(&service, &http, channel).await;
+                // One last, bounded pass so movements settled during shutdown are posted; a
+                // post cut short is posted after the restart (its claim lapses).
+                let last = post_pending_logs(&service, sink.as_ref(), &policy);
+                if tokio::time::timeout(LAST_LOG_PASS, last).await.is_err() {
+                    tracing::warn!("the last log-channel pass did not finish; the next start posts the rest");
+                }
                 return;
             }
         }
     }
 }
 
-async fn post_pending_logs(service: &Service, http: &s::Http, channel: s::ChannelId) {
-    let settled = match service.unlogged(20).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read movements to log");
-            return;
-        }
-    };
-    for t in settled {
-        match service.claim_logged(&t.txn).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim a log post");
-                return;
-            }
-        }
-        let message = s::CreateMessage::new()
-            .embed(render::log_embed(&t))
-            .allowed_mentions(s::CreateAllowedMentions::new());
-        match channel.send_message(http, message).await {
-            Ok(_) => crate::metrics::log_post(true),
-            Err(e) => {
-                crate::metrics::log_post(false);
-                tracing::warn!(error = %e, txn = %t.txn, "log channel post failed; retrying later");
-                if let Err(e) = service.release_logged(&t.txn).await {
-                    tracing::warn!(error = %e, "cannot release a log claim");
-                }
-                // The channel is unreachable or rate limited: wait for the next pass.
-                return;
-            }
-        }
+async fn post_pending_logs(service: &Service, sink: &dyn LogSink, policy: &LogPolicy) {
+    match service.deliver_logs(sink, policy).await {
+        Ok(pass) => crate::metrics::log_pass(&pass),
+        Err(e) => tracing::warn!(error = %e, "cannot deliver log-channel posts"),
+    }
+    if let Ok((backlog, dead)) = service.log_queue_sizes().await {
+        crate::metrics::log_queue(backlog, dead);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_reaches_a_post_error() {
+        let token = "MTA5ODc2.GhIjKl.abcdef";
+        assert_eq!(
+            redact(&format!("401 for {token} at {token}"), token),
+            "401 for <redacted> at <redacted>"
+        );
+        assert_eq!(redact("no secret here", ""), "no secret here");
     }
 }

@@ -18,6 +18,8 @@ pub enum CancelReason {
     ByInvoker,
     /// Nobody confirmed before the deadline.
     TimedOut,
+    /// The bot began shutting down while the prompt was open.
+    Restarting,
     /// The command lacked the front end's explicit "yes" (the CLI's `--yes`, `confirm:yes`).
     NotConfirmed {
         /// How to say yes in this front end.

@@ -305,6 +305,9 @@ pub fn cancelled(op: Op, amount: i64, why: CancelReason) -> Card {
         CancelReason::TimedOut => {
             "Not confirmed in time: nothing was sent and nothing moved.".to_owned()
         }
+        CancelReason::Restarting => "The bot restarted before this was confirmed: nothing was \
+                                     sent and nothing moved. Run the command again in a minute."
+            .to_owned(),
         CancelReason::NotConfirmed { flag, threshold } => format!(
             "Not confirmed: {amount} is above the confirmation threshold ({threshold}); repeat \
              the command with {flag}. Nothing was sent and nothing moved."

@@ -1,5 +1,6 @@
 //! The bot's own database: pending confirmations that survive restarts, the per-actor daily cap
-//! and cooldown ledger, audit records awaiting acknowledgement and log-channel bookkeeping.
+//! and cooldown ledger, audit records awaiting acknowledgement and log-channel bookkeeping
+//! (`logged`: 0 waiting, 1 posted, 2 dead letter; see migration 0004).
 //!
 //! Two concrete backends behind one type, chosen by the URL scheme: SQLite (one connection, so
 //! reservations are serialised) and PostgreSQL (several bot replicas; reservations of one actor
@@ -95,6 +96,32 @@ pub struct NewTxn<'a> {
     pub expires_at: i64,
     /// The signed message.
     pub message: &'a str,
+}
+
+/// A failed log-channel post, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFailure<'a> {
+    /// Failed posts of this txn so far, this one included.
+    pub attempts: u32,
+    /// When it may be tried next (Unix ms).
+    pub next_at_ms: i64,
+    /// What the channel answered (no secrets).
+    pub error: &'a str,
+    /// Set aside: never tried again until an operator retries it.
+    pub dead: bool,
+}
+
+/// A settled txn the log channel never accepted, set aside until an operator retries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The txn id.
+    pub txn: TxnId,
+    /// When it settled (Unix ms).
+    pub settled_at_ms: i64,
+    /// Failed posts.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -470,7 +497,8 @@ impl Db {
         Ok(on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?))
     }
 
-    /// Settled txns not yet posted to the log channel, oldest settlement first.
+    /// Settled txns not yet posted to the log channel (waiting or in backoff, not dead
+    /// letters), oldest settlement first.
     pub async fn unlogged(&self, limit: u32) -> Result<Vec<TxnRow>, DbError> {
         let sql = self.sql(
             "SELECT * FROM txns WHERE logged = 0 AND state <> 'pending'
@@ -482,23 +510,128 @@ impl Db {
         })
     }
 
-    /// Claims `txn` for posting to the log channel; `false` when another poster claimed it.
-    pub async fn claim_logged(&self, txn: &TxnId) -> Result<bool, DbError> {
+    /// Settled txns due for a log-channel post at `now_ms` (not posted, not claimed, not in
+    /// backoff, not dead letters), oldest settlement first, with their failed attempts so far.
+    pub async fn log_due(&self, now_ms: i64, limit: u32) -> Result<Vec<(TxnRow, u32)>, DbError> {
         let sql = self.sql(
-            "UPDATE txns SET logged = 1 WHERE txn_id = ? AND logged = 0 AND state <> 'pending'",
+            "SELECT * FROM txns WHERE logged = 0 AND state <> 'pending' AND log_next_at <= ?
+             ORDER BY settled_at LIMIT ?",
+        );
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&sql)
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let row = Self::decode(r)?;
+                    let attempts: i64 = r.try_get("log_attempts")?;
+                    Ok((row, u32::try_from(attempts).unwrap_or(u32::MAX)))
+                })
+                .collect()
+        })
+    }
+
+    /// Claims `txn` for one log-channel post until `now_ms + lease_ms` (so bot replicas do not
+    /// post it at once); `false` when it is not due (another poster holds it, or it was posted).
+    /// A claim that lapses (the process died mid-post) makes the txn due again: at-least-once.
+    pub async fn claim_log(
+        &self,
+        txn: &TxnId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, DbError> {
+        let sql = self.sql(
+            "UPDATE txns SET log_next_at = ?
+             WHERE txn_id = ? AND logged = 0 AND state <> 'pending' AND log_next_at <= ?",
         );
         let done = on_pool!(self, pool => {
-            sqlx::query(&sql).bind(txn.as_str()).execute(pool).await?.rows_affected()
+            sqlx::query(&sql)
+                .bind(now_ms.saturating_add(lease_ms))
+                .bind(txn.as_str())
+                .bind(now_ms)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(done == 1)
     }
 
-    /// Gives a claim back (the post failed; a later pass retries).
-    pub async fn release_logged(&self, txn: &TxnId) -> Result<(), DbError> {
-        let sql = self.sql("UPDATE txns SET logged = 0 WHERE txn_id = ?");
+    /// Marks `txn` posted: Discord accepted its log-channel message.
+    pub async fn mark_logged(&self, txn: &TxnId) -> Result<(), DbError> {
+        let sql = self.sql("UPDATE txns SET logged = 1, log_error = NULL WHERE txn_id = ?");
         on_pool!(self, pool => {
             sqlx::query(&sql).bind(txn.as_str()).execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// Records a failed log-channel post of `txn`: its failed attempts so far, when to try
+    /// next, the error, and whether it is now a dead letter (never tried again until retried).
+    pub async fn log_failed(&self, txn: &TxnId, failure: &LogFailure<'_>) -> Result<(), DbError> {
+        let sql = self.sql(
+            "UPDATE txns SET log_attempts = ?, log_next_at = ?, log_error = ?, logged = ?
+             WHERE txn_id = ? AND logged = 0",
+        );
+        on_pool!(self, pool => {
+            sqlx::query(&sql)
+                .bind(i64::from(failure.attempts))
+                .bind(failure.next_at_ms)
+                .bind(failure.error)
+                .bind(if failure.dead { 2_i64 } else { 0 })
+                .bind(txn.as_str())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The log channel's dead letters, oldest settlement first.
+    pub async fn log_dead_letters(&self) -> Result<Vec<DeadLetter>, DbError> {
+        let sql = self.sql(
+            "SELECT txn_id, settled_at, log_attempts, log_error FROM txns WHERE logged = 2
+             ORDER BY settled_at",
+        );
+        let rows: Vec<(String, Option<i64>, i64, Option<String>)> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(id, settled_at, attempts, error)| {
+                Ok(DeadLetter {
+                    txn: id.parse().map_err(|_| DbError::Corrupt(id.clone()))?,
+                    settled_at_ms: settled_at.unwrap_or_default(),
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    error: error.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Puts dead letters back in the queue with a fresh attempt count: `txn` only, or all of
+    /// them. Returns how many came back (0 when `txn` is not a dead letter).
+    pub async fn retry_dead_letters(&self, txn: Option<&TxnId>) -> Result<u64, DbError> {
+        let sql = self.sql(
+            "UPDATE txns SET logged = 0, log_attempts = 0, log_next_at = 0
+             WHERE logged = 2 AND (? OR txn_id = ?)",
+        );
+        let done = on_pool!(self, pool => {
+            sqlx::query(&sql)
+                .bind(txn.is_none())
+                .bind(txn.map(TxnId::as_str).unwrap_or_default())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done)
+    }
+
+    /// Log-channel counts for monitoring: (settled txns waiting to be posted, dead letters).
+    pub async fn log_counts(&self) -> Result<(i64, i64), DbError> {
+        // Two counts over the two partial indexes (the posted rows are never scanned).
+        let sql = "SELECT
+            CAST((SELECT COUNT(*) FROM txns WHERE logged = 0 AND state <> 'pending') AS BIGINT),
+            CAST((SELECT COUNT(*) FROM txns WHERE logged = 2) AS BIGINT)";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?))
     }
 }

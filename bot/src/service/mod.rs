@@ -25,4 +25,7 @@ pub use ports::{
     WalletEntry, WalletStore, WalletWrite, WriteCondition, WriteError,
 };
 pub use profile::{Profile, ProfileLibrary, Session};
-pub use txn::{BalanceView, Ports, ReconcileReport, Service, ServiceConfig, SettledTxn};
+pub use txn::{
+    BalanceView, LogPass, LogPolicy, LogSink, Ports, PostFailure, ReconcileReport, Service,
+    ServiceConfig, SettledTxn,
+};

@@ -126,6 +126,7 @@ impl E2e {
             log_channel_id: self.setup.log_channel,
             confirm_timeout: self.setup.confirm_timeout,
             reconcile_every: Duration::from_secs(3600),
+            log_max_attempts: 10,
         };
         self.status = DiscordStatus::default();
         let options = RunOptions {

@@ -62,6 +62,7 @@ async fn a_wrong_token_stops_the_bot_with_an_error() {
         log_channel_id: None,
         confirm_timeout: Duration::from_secs(60),
         reconcile_every: Duration::from_secs(3600),
+        log_max_attempts: 10,
     };
     let options = RunOptions {
         endpoint: Endpoint::local(&fake.rest_base()).unwrap(),

@@ -11,12 +11,15 @@
 //! - `delivery`: delivering and confirming one command, step by step, until it settles.
 //! - `follow_up`: continued confirmation and the reconciler pass.
 //! - `audit_posting`: the bot's own audit records (outbox pruning, posting).
+//! - [`log_channel`]: posting settled movements to the log channel through a [`LogSink`].
 
 mod audit_posting;
 mod delivery;
 mod execute;
 mod follow_up;
+pub mod log_channel;
 pub mod service;
 
 pub use follow_up::ReconcileReport;
+pub use log_channel::{LogPass, LogPolicy, LogSink, PostFailure};
 pub use service::{BalanceView, Ports, Service, ServiceConfig, SettledTxn};

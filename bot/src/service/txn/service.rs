@@ -163,34 +163,31 @@ impl Service {
         Ok((unacked, pending))
     }
 
-    /// Settled txns not yet posted to the log channel (oldest first, at most `limit`).
+    /// Settled txns not yet posted to the log channel (oldest first, at most `limit`; dead
+    /// letters excluded).
     pub async fn unlogged(&self, limit: u32) -> Result<Vec<SettledTxn>, ServiceError> {
-        let mut out = Vec::new();
-        for row in self.db.unlogged(limit).await? {
-            let reason = self.command_of(&row)?.reason;
-            out.push(SettledTxn {
-                outcome: row.outcome.clone(),
-                settled_at_ms: row.settled_at.unwrap_or(row.created_at),
-                txn: row.txn,
-                user_id: row.user_id,
-                op: row.op,
-                amount: row.amount,
-                actor_id: row.actor_id,
-                actor_name: row.actor_name,
-                reason,
-            });
-        }
-        Ok(out)
+        self.db
+            .unlogged(limit)
+            .await?
+            .into_iter()
+            .map(|row| self.settled_txn(row))
+            .collect()
     }
 
-    /// Claims `txn` for one log-channel post; `false` when another poster has it.
-    pub async fn claim_logged(&self, txn: &TxnId) -> Result<bool, ServiceError> {
-        Ok(self.db.claim_logged(txn).await?)
-    }
-
-    /// Gives a log claim back after a failed post.
-    pub async fn release_logged(&self, txn: &TxnId) -> Result<(), ServiceError> {
-        Ok(self.db.release_logged(txn).await?)
+    /// A settled row as the log channel shows it (the reason comes from the signed message).
+    pub(super) fn settled_txn(&self, row: TxnRow) -> Result<SettledTxn, ServiceError> {
+        let reason = self.command_of(&row)?.reason;
+        Ok(SettledTxn {
+            outcome: row.outcome,
+            settled_at_ms: row.settled_at.unwrap_or(row.created_at),
+            txn: row.txn,
+            user_id: row.user_id,
+            op: row.op,
+            amount: row.amount,
+            actor_id: row.actor_id,
+            actor_name: row.actor_name,
+            reason,
+        })
     }
 
     /// A player's balance as of the last save, and whether a live server holds the wallet.
