@@ -79,6 +79,12 @@ pub enum CliCommand {
     },
     /// Check the configuration and exit.
     CheckConfig,
+    /// Print the link a server admin opens to add the bot (scopes `bot` and
+    /// `applications.commands`, the permissions the log channel needs); reads no configuration.
+    InviteUrl {
+        /// The application id (Developer Portal, General Information).
+        application_id: u64,
+    },
     /// Run the Discord bot with the reconciler and the /healthz + /metrics endpoint until
     /// SIGTERM / Ctrl-C.
     Serve,

@@ -77,6 +77,10 @@ fn actor(config: &Config) -> ActorCtx {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let CliCommand::InviteUrl { application_id } = cli.command {
+        println!("{}", bot::discord::settings::invite_url(application_id));
+        return Ok(());
+    }
     let config = Config::from_env()?;
     if matches!(cli.command, CliCommand::CheckConfig) {
         println!("configuration OK");
@@ -126,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         CliCommand::LogChannel { action } => cli::run_log_channel(&service, action).await?,
-        CliCommand::CheckConfig | CliCommand::Serve => {}
+        CliCommand::CheckConfig | CliCommand::Serve | CliCommand::InviteUrl { .. } => {}
     }
     service.db().close().await;
     Ok(())

@@ -138,10 +138,11 @@ fn every_command_obeys_discords_rules() {
         check_options(name, &options, &mut total);
         assert!(total <= 8000, "{name}: {total} characters > 8000");
     }
-    let expected: std::collections::HashSet<String> = ["give", "deduct", "balance", "audit"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let expected: std::collections::HashSet<String> =
+        ["give", "deduct", "balance", "audit", "help"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     assert_eq!(names, expected);
 }
 

@@ -165,6 +165,43 @@ fn all() -> Value {
         "working".into(),
         json!(render::working_embed(Op::Give, 9, &player())),
     );
+    let policy = bot::service::Policy {
+        role_max: [("111".to_string(), 1_000_000), ("222".to_string(), 50)].into(),
+        daily_cap: 10_000_000,
+        cooldown: Duration::from_secs(3),
+        confirm_above: 100_000,
+    };
+    put(
+        "help staff".into(),
+        json!(render::help_embed(
+            &policy,
+            Some(1_000_000),
+            Duration::from_secs(60)
+        )),
+    );
+    put(
+        "help not staff".into(),
+        json!(render::help_embed(&policy, None, Duration::from_secs(60))),
+    );
+    let pending = Receipt {
+        txn: txn(),
+        user: player(),
+        op: Op::Give,
+        amount: 1_250_000,
+        outcome: Outcome::Pending,
+    };
+    for (key, channel) in [
+        ("still pending, log channel", Some(42)),
+        ("still pending", None),
+    ] {
+        put(
+            key.into(),
+            json!(render::final_embed(
+                &bot::frontend::MoveResult::StillPending(pending.clone()),
+                channel
+            )),
+        );
+    }
     let errors = [
         CommandError::Service(ServiceError::Refused(Refusal::NotAllowed)),
         CommandError::Service(ServiceError::Refused(Refusal::OverRoleMax { max: 100 })),

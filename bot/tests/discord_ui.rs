@@ -9,7 +9,7 @@ use bot::discord::confirm::{
 };
 use bot::discord::error::CommandError;
 use bot::discord::render::{self, embed_limit_problems};
-use bot::frontend::OptionError;
+use bot::frontend::{MoveResult, OptionError};
 use bot::service::{
     BalanceView, Committer, Outcome, PortError, Receipt, Refusal, RobloxUser, ServiceError,
     SettledTxn,
@@ -120,14 +120,14 @@ fn every_outcome_renders_a_receipt_within_discord_limits() {
                 Outcome::Applied { balance_after, .. } => {
                     assert_eq!(
                         field(&v, "New balance"),
-                        Some(balance_after.to_string().as_str())
+                        Some(bot::frontend::words::amount(*balance_after).as_str())
                     )
                 }
                 Outcome::Rejected { reason, balance } => {
                     assert_eq!(field(&v, "Why"), Some(render::reject_words(*reason)));
                     assert_eq!(
                         field(&v, "Balance (unchanged)"),
-                        Some(balance.to_string().as_str())
+                        Some(bot::frontend::words::amount(*balance).as_str())
                     );
                 }
                 Outcome::AlreadyProcessed { .. } => {
@@ -513,5 +513,322 @@ fn audit_csv_quotes_and_defuses_text_typed_by_people() {
         render::audit_csv(&[]).matches("\r\n").count(),
         1,
         "header only"
+    );
+}
+
+#[test]
+fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
+    // Inside a code span Discord shows every character as is: a markdown escape there would
+    // show up as `\-`; a backtick would end the span early.
+    let r = Receipt {
+        txn: TxnId::generate(),
+        user: user("Builder", "builderman"),
+        op: Op::Give,
+        amount: 5,
+        outcome: Outcome::Applied {
+            balance_after: 5,
+            committed_by: Committer::GameServer(Some("job-1_a`b\nc".into())),
+        },
+    };
+    let v = json(&render::receipt_embed(&r));
+    assert_eq!(
+        field(&v, "Saved by"),
+        Some("game server `job-1_a\u{2cb}b c`")
+    );
+    let record = AuditRecord {
+        txn_id: TxnId::generate(),
+        source: Source::Discord,
+        user_id: 1,
+        op: Op::Give,
+        amount: 3,
+        outcome: RecordOutcome::Applied,
+        reject_reason: None,
+        balance_after: 3,
+        reason: "a_b".into(),
+        actor_id: Some("4-2".into()),
+        actor_name: Some("o_k".into()),
+        server_job_id: None,
+        issued_at: 1,
+        applied_at: 2,
+    };
+    let page = json(&render::audit_embed("All movements", &[record], false));
+    let details = page["fields"][0]["value"].as_str().unwrap();
+    // Typed text outside code is escaped; the id inside code is not.
+    assert!(details.contains("by o\\_k (`4-2`)"), "{details}");
+    assert!(details.contains("\na\\_b\n"), "{details}");
+
+    // The bot's own words mark option names as code: they must render as code, not as
+    // escaped backticks.
+    for e in [
+        OptionError::BadUsername,
+        OptionError::Amount { max: 9 },
+        OptionError::Txn,
+    ] {
+        let msg = CommandError::Option(e).user_message("r");
+        let v = json(&render::error_embed(&msg));
+        let shown = v["description"].as_str().unwrap();
+        assert!(shown.starts_with('`') && !shown.contains("\\`"), "{shown}");
+    }
+    // Text typed by people inside a message stays escaped, and an unpaired backtick stays a
+    // visible backtick.
+    let v = json(&render::error_embed(
+        "No Roblox user named \"a_b\". Nothing moved `x",
+    ));
+    assert_eq!(
+        v["description"].as_str().unwrap(),
+        "No Roblox user named \"a\\_b\". Nothing moved \\`x"
+    );
+}
+
+#[test]
+fn amounts_shown_to_staff_have_thousands_separators() {
+    let r = Receipt {
+        txn: TxnId::generate(),
+        user: user("Builder", "builderman"),
+        op: Op::Give,
+        amount: 1_250_000,
+        outcome: Outcome::Applied {
+            balance_after: 10_000_000,
+            committed_by: Committer::Bot,
+        },
+    };
+    let v = json(&render::receipt_embed(&r));
+    assert_eq!(v["title"], "✅ Applied: Give 1,250,000");
+    assert_eq!(field(&v, "Amount"), Some("1,250,000"));
+    assert_eq!(field(&v, "New balance"), Some("10,000,000"));
+    // A user id is an id, not an amount.
+    assert!(field(&v, "Player").unwrap().contains("`9007199254740991`"));
+    // The CLI and the console write the same words.
+    let cli = bot::frontend::words::receipt(&r, None, &bot::cli::DIALECT);
+    assert_eq!(cli.title, "✅ Applied: Give 1,250,000");
+    let rejected = Receipt {
+        outcome: Outcome::Rejected {
+            reason: RejectReason::InsufficientFunds,
+            balance: 1_000,
+        },
+        ..r.clone()
+    };
+    let v = json(&render::receipt_embed(&rejected));
+    assert_eq!(field(&v, "Balance (unchanged)"), Some("1,000"));
+
+    let v = json(&render::confirm_prompt_embed(
+        Op::Deduct,
+        1_250_000,
+        &user("Builder", "builderman"),
+        "x",
+        100_000,
+        Duration::from_secs(60),
+    ));
+    assert_eq!(v["title"], "Confirm: Deduct 1,250,000?");
+    assert!(v["description"].as_str().unwrap().contains("100,000"));
+    let v = json(&render::cancelled_embed(
+        Op::Give,
+        1_250_000,
+        CancelReason::TimedOut,
+    ));
+    assert_eq!(v["title"], "Cancelled: Give 1,250,000");
+    let v = json(&render::working_embed(Op::Give, 1_250_000, &user("B", "b")));
+    assert!(v["title"].as_str().unwrap().ends_with("Give 1,250,000"));
+    let view = BalanceView {
+        user: user("B", "b"),
+        balance: 1_234_567,
+        as_of_ms: None,
+        in_live_server: false,
+    };
+    assert_eq!(
+        field(&json(&render::balance_embed(&view)), "Balance"),
+        Some("1,234,567")
+    );
+    let record = AuditRecord {
+        txn_id: TxnId::generate(),
+        source: Source::Discord,
+        user_id: 1001,
+        op: Op::Give,
+        amount: 1_000_000,
+        outcome: RecordOutcome::Applied,
+        reject_reason: None,
+        balance_after: 2_500_000,
+        reason: "r".into(),
+        actor_id: None,
+        actor_name: None,
+        server_job_id: None,
+        issued_at: 1,
+        applied_at: 2,
+    };
+    let (head, details) = bot::frontend::words::record_line(&record, 200, &bot::cli::DIALECT);
+    assert_eq!(head, "Give 1,000,000 · user 1001 · applied");
+    assert!(details.contains("balance 2,500,000"), "{details}");
+    let t = SettledTxn {
+        txn: TxnId::generate(),
+        user_id: 1,
+        op: Op::Give,
+        amount: 1_250_000,
+        actor_id: "1".into(),
+        actor_name: "a".into(),
+        reason: "r".into(),
+        outcome: Outcome::NotDelivered,
+        settled_at_ms: 0,
+    };
+    assert!(
+        json(&render::log_embed(&t))["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("Give 1,250,000")
+    );
+    for (e, want) in [
+        (
+            Refusal::DailyCap {
+                cap: 10_000_000,
+                used: 9_500_000,
+            },
+            vec!["10,000,000", "9,500,000"],
+        ),
+        (Refusal::OverRoleMax { max: 1_000_000 }, vec!["1,000,000"]),
+        (
+            Refusal::AmountOutOfRange { max: 1_000_000_000 },
+            vec!["1,000,000,000"],
+        ),
+    ] {
+        let msg = CommandError::Service(ServiceError::Refused(e)).user_message("r");
+        for w in want {
+            assert!(msg.contains(w), "{msg} lacks {w}");
+        }
+    }
+    let msg = CommandError::Option(OptionError::Amount { max: 1_000_000 }).user_message("r");
+    assert!(msg.contains("from 1 to 1,000,000"), "{msg}");
+}
+
+#[test]
+fn a_receipt_that_outlives_its_follow_up_says_where_the_outcome_will_appear() {
+    let r = Receipt {
+        txn: TxnId::generate(),
+        user: user("Builder", "builderman"),
+        op: Op::Give,
+        amount: 5,
+        outcome: Outcome::Pending,
+    };
+    let last = |channel| {
+        json(&render::final_embed(
+            &MoveResult::StillPending(r.clone()),
+            channel,
+        ))
+    };
+    for (channel, place) in [(Some(42), "<#42>"), (None, "`/audit`")] {
+        let v = last(channel);
+        let status = field(&v, "Status").unwrap();
+        assert!(
+            status.contains("no longer updated") && status.contains("`/audit`"),
+            "{status}"
+        );
+        assert!(status.contains(place), "{status}");
+        assert!(!status.contains("updated when it settles"), "{status}");
+        assert!(v.to_string().contains(r.txn.as_str()));
+        assert_eq!(
+            embed_limit_problems(&render::final_embed(
+                &MoveResult::StillPending(r.clone()),
+                channel
+            )),
+            Vec::<String>::new()
+        );
+    }
+    assert!(!last(None).to_string().contains("<#"));
+    // Anything else ends as its receipt (or cancel).
+    let applied = Receipt {
+        outcome: Outcome::Applied {
+            balance_after: 5,
+            committed_by: Committer::Bot,
+        },
+        ..r.clone()
+    };
+    assert_eq!(
+        json(&render::final_embed(
+            &MoveResult::SettledLater(applied.clone()),
+            Some(42)
+        )),
+        json(&render::receipt_embed(&applied))
+    );
+}
+
+#[test]
+fn audit_page_edits_keep_the_csv() {
+    // Discord keeps only the attachments an edit's `attachments` array lists; omitting the
+    // array keeps them all. An empty array (what poise sends on followup edits) drops the CSV.
+    let csv = serenity::all::AttachmentId::new(1_234_567_890_123);
+    let older = vec![serenity::all::CreateActionRow::Buttons(vec![
+        serenity::all::CreateButton::new("econ:1:older").label("Older"),
+    ])];
+    for components in [older, vec![]] {
+        let edit = bot::discord::reply::audit_edit(
+            render::audit_embed("All movements", &[], false),
+            components.clone(),
+            &[csv],
+        );
+        let v = serde_json::to_value(&edit).unwrap();
+        let kept = v["attachments"].as_array().expect("the files are listed");
+        assert_eq!(kept.len(), 1, "{v}");
+        assert_eq!(kept[0]["id"].to_string().trim_matches('"'), "1234567890123");
+        assert_eq!(v["embeds"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            v["components"].as_array().unwrap().len(),
+            components.len(),
+            "{v}"
+        );
+    }
+    // Without files there is nothing to keep, and nothing to drop.
+    let edit = bot::discord::reply::audit_edit(
+        render::audit_embed("All movements", &[], false),
+        vec![],
+        &[],
+    );
+    let v = serde_json::to_value(&edit).unwrap();
+    assert!(
+        v.get("attachments")
+            .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty)),
+        "{v}"
+    );
+}
+
+#[test]
+fn help_names_every_command_and_who_may_use_it() {
+    let policy = bot::service::Policy {
+        role_max: [("111".to_string(), 1_000_000), ("222".to_string(), 50)].into(),
+        daily_cap: 10_000_000,
+        cooldown: Duration::from_secs(3),
+        confirm_above: 100_000,
+    };
+    let outsider = render::help_embed(&policy, None, Duration::from_secs(60));
+    assert_eq!(embed_limit_problems(&outsider), Vec::<String>::new());
+    let v = json(&outsider);
+    for c in bot::discord::commands() {
+        assert!(
+            field(&v, &format!("/{}", c.name)).is_some(),
+            "/help does not explain /{}",
+            c.name
+        );
+    }
+    let text = v.to_string();
+    assert!(
+        text.contains("<@&111>") && text.contains("<@&222>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("None of your roles is a staff role"),
+        "{text}"
+    );
+    assert!(
+        text.contains("10,000,000") && text.contains("100,000"),
+        "{text}"
+    );
+    let staff = json(&render::help_embed(
+        &policy,
+        Some(1_000_000),
+        Duration::from_secs(60),
+    ));
+    assert!(
+        staff["description"]
+            .as_str()
+            .unwrap()
+            .contains("You may move up to 1,000,000 per command."),
+        "{staff}"
     );
 }

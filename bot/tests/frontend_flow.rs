@@ -365,3 +365,108 @@ async fn balance_goes_through_the_shared_arguments() {
     let view = flow::run_balance(&service, &staff(), &args).await.unwrap();
     assert_eq!((view.user.id, view.balance), (ALICE, 0));
 }
+
+#[tokio::test]
+async fn a_cooldown_or_daily_cap_refusal_comes_before_the_prompt() {
+    // Confirming a command that the cooldown or the daily cap then refuses left the member
+    // with a "sending" message beside an error: the flow checks both first (read-only).
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let mut config = service_config();
+    config.policy.cooldown = Duration::from_secs(3);
+    config.policy.daily_cap = 600_000;
+    let service = world.service(&api, config).await;
+    let first = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        args("1001", 10),
+        &mut FakeUi::answering(Decision::Confirmed),
+        FollowUp::NONE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.metric_label(), "applied");
+
+    // Within the cooldown: refused before the player is looked up or anything is asked.
+    let before = world.calls();
+    let mut ui = FakeUi::answering(Decision::Confirmed);
+    let err = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        args("alice", 500_000),
+        &mut ui,
+        FollowUp::NONE,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Failure::Service(ServiceError::Refused(Refusal::Cooldown { .. }))
+        ),
+        "{err:?}"
+    );
+    assert!(ui.prompts.is_empty() && ui.working.is_empty());
+    let after = world.calls().since(&before);
+    assert_eq!((after.users, after.open_cloud()), (0, 0));
+
+    // A replay of the first command is not a new command: the cooldown does not apply.
+    let replay = MoveArgs {
+        replay: first.receipt().map(|r| r.txn.clone()),
+        ..args("1001", 10)
+    };
+    let again = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        replay,
+        &mut FakeUi::answering(Decision::Confirmed),
+        FollowUp::NONE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.metric_label(), "duplicate");
+
+    // Past the cooldown, over the daily cap (10 used + 600,000 > 600,000): refused, no prompt.
+    world.clock.advance(3_000);
+    let mut ui = FakeUi::answering(Decision::Confirmed);
+    let err = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        args("alice", 600_000),
+        &mut ui,
+        FollowUp::NONE,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Failure::Service(ServiceError::Refused(Refusal::DailyCap {
+                cap: 600_000,
+                used: 10
+            }))
+        ),
+        "{err:?}"
+    );
+    assert!(ui.prompts.is_empty() && ui.working.is_empty());
+
+    // Within both: asked, then applied.
+    let mut ui = FakeUi::answering(Decision::Confirmed);
+    let done = flow::run_move(
+        &service,
+        staff(),
+        Op::Give,
+        args("alice", 500_000),
+        &mut ui,
+        FollowUp::NONE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.metric_label(), "applied");
+    assert_eq!(ui.prompts.len(), 1);
+    assert_eq!(world.wallet(ALICE).balance, 500_010);
+}

@@ -4,8 +4,8 @@
 
 use super::data::{Context, Data, Error};
 use super::error::CommandError;
-use super::render;
 use super::reply::{self, MoveReply, embed_reply};
+use super::{render, settings};
 use crate::frontend::flow::{self, FollowUp};
 use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits,
@@ -22,7 +22,7 @@ pub const AUDIT_PAGES: PageLimits = PageLimits {
 
 /// Every command of the bot, in registration order.
 pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    vec![give(), deduct(), balance(), audit()]
+    vec![give(), deduct(), balance(), audit(), help()]
 }
 
 /// The member as the service sees them: id, display name and role ids.
@@ -127,35 +127,39 @@ async fn run_move(ctx: Context<'_>, op: Op, input: MoveInput) -> Result<(), Erro
     // Discord's 3 s limit: acknowledge before any remote call.
     ctx.defer_ephemeral().await?;
     let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
-    let result = move_flow(ctx, op, &input).await;
+    let mut reply = MoveReply::new(ctx);
+    let result = move_flow(ctx, op, &input, &mut reply).await;
     let label = match &result {
         Ok(r) => r.metric_label(),
         Err(e) => e.metric_label(),
     };
     crate::metrics::command(op.as_str(), label);
     ctx.data().log_wake.notify_one();
-    result.map(|_| ()).map_err(Into::into)
+    let Err(e) = result else {
+        return Ok(());
+    };
+    // The refusal or error takes the place of the prompt or "sending" message when one is on
+    // screen, so nothing is left saying "sending"; otherwise `on_error` answers.
+    let r = reference(ctx);
+    if reply.replace_with_error(&e.user_message(&r)).await {
+        tracing::warn!(reference = %r, command = %ctx.command().name, error = %e, "command failed");
+        return Ok(());
+    }
+    Err(e.into())
 }
 
 async fn move_flow(
     ctx: Context<'_>,
     op: Op,
     input: &MoveInput,
+    reply: &mut MoveReply<'_>,
 ) -> Result<MoveResult, CommandError> {
     let service = &ctx.data().service;
     let args = MoveArgs::parse(input, service.config().limits.max_amount)?;
     let actor = actor_of(ctx).await?;
-    let mut reply = MoveReply::new(ctx);
-    match flow::run_move(service, actor, op, args, &mut reply, FollowUp::DISCORD).await {
-        Ok(result) => {
-            reply.finish(&result).await?;
-            Ok(result)
-        }
-        Err(e) => {
-            reply.failed().await;
-            Err(e)
-        }
-    }
+    let result = flow::run_move(service, actor, op, args, reply, FollowUp::DISCORD).await?;
+    reply.finish(&result).await?;
+    Ok(result)
 }
 
 /// Show a Roblox player's balance
@@ -245,6 +249,37 @@ async fn audit_flow(
     let me = actor_of(ctx).await?;
     let answer = flow::run_audit(&ctx.data().service, &me, &args).await?;
     reply::audit_pages(ctx, &me, answer, actor_filter, csv).await
+}
+
+/// What each economy command does and who may use it
+#[poise::command(
+    slash_command,
+    guild_only,
+    install_context = "Guild",
+    ephemeral,
+    default_member_permissions = "MANAGE_GUILD",
+    category = "Economy"
+)]
+pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
+    // No staff check: a member the allowlist refuses learns why from the answer itself. Nothing
+    // remote is called, so no defer is needed.
+    let actor = actor_of(ctx).await.map_err(Error::from)?;
+    let data = ctx.data();
+    let policy = &data.service.config().policy;
+    let mut embed = render::help_embed(
+        policy,
+        policy.max_for(&actor).ok(),
+        data.settings.confirm_timeout,
+    );
+    if let Some(app) = ctx.http().application_id() {
+        embed = embed.field(
+            "Add the bot to a server",
+            settings::invite_url(app.get()),
+            false,
+        );
+    }
+    ctx.send(embed_reply(embed)).await?;
+    Ok(())
 }
 
 /// Reference shown to members for an error (the invocation id in hex; also in the log line).

@@ -3,9 +3,9 @@
 //! embed-limit check. No I/O, so every variant is tested without a gateway.
 
 use super::confirm::custom_ids;
-use crate::frontend::CancelReason;
 use crate::frontend::words::{self, Card, Dialect, Tone};
-use crate::service::{BalanceView, Receipt, RobloxUser, SettledTxn};
+use crate::frontend::{CancelReason, MoveResult};
+use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, Timestamp,
 };
@@ -45,7 +45,7 @@ fn colour(tone: Tone) -> u32 {
 /// Escapes Discord markdown and mentions in text typed by people (names, reasons), and cuts it
 /// to `max` characters.
 pub fn plain(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max * 2));
+    let mut out = String::with_capacity(text.len().min(max.saturating_mul(2)));
     for (n, c) in text.chars().enumerate() {
         if n >= max {
             out.push('…');
@@ -65,6 +65,39 @@ pub fn plain(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` as an inline code span: Discord shows everything inside as is, so nothing is escaped;
+/// a backtick (which would end the span) becomes U+02CB, a look-alike, and line breaks become
+/// spaces. Cut to `max` characters.
+pub fn code_span(text: &str, max: usize) -> String {
+    let inner = words::cut(text, max).replace('`', "\u{2cb}");
+    if inner.trim().is_empty() {
+        // An empty span would show its two backticks.
+        return "(none)".to_owned();
+    }
+    format!("`{inner}`")
+}
+
+/// The bot's own words with `` `code` `` spans: the spans are kept as code (their text as
+/// is), everything between them is escaped like text typed by people (anything interpolated
+/// into a message may be), and a backtick without a partner is shown as a backtick.
+pub fn prose(text: &str, max: usize) -> String {
+    let text = words::cut(text, max);
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        let is_code = i % 2 == 1 && i + 1 < parts.len();
+        if is_code {
+            out.push_str(&code_span(part, usize::MAX));
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            out.push_str(&plain(part, usize::MAX));
+        }
+    }
+    out
+}
+
 /// How Discord writes the shared words: markdown escaped, ids as code, relative timestamps,
 /// member mentions (never pinging: mentions are disabled on every message).
 pub struct DiscordDialect;
@@ -74,8 +107,12 @@ impl Dialect for DiscordDialect {
         plain(text, max)
     }
 
-    fn code(&self, text: &str) -> String {
-        format!("`{text}`")
+    fn code(&self, text: &str, max: usize) -> String {
+        code_span(text, max)
+    }
+
+    fn prose(&self, text: &str, max: usize) -> String {
+        prose(text, max)
     }
 
     fn button(&self, label: &str) -> String {
@@ -87,7 +124,11 @@ impl Dialect for DiscordDialect {
     }
 
     fn member(&self, id: &str) -> String {
-        format!("<@{id}>")
+        if (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
+            format!("<@{id}>")
+        } else {
+            code_span(id, 20)
+        }
     }
 
     fn option(&self, name: &str) -> String {
@@ -96,6 +137,14 @@ impl Dialect for DiscordDialect {
 
     fn updates_receipts(&self) -> bool {
         true
+    }
+
+    fn role(&self, id: &str) -> String {
+        if (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
+            format!("<@&{id}>")
+        } else {
+            code_span(id, 20)
+        }
     }
 }
 
@@ -129,6 +178,23 @@ pub fn reject_words(reason: RejectReason) -> &'static str {
 /// The receipt of a give / deduct, for every outcome.
 pub fn receipt_embed(receipt: &Receipt) -> CreateEmbed {
     embed(&words::receipt(receipt, None, &DiscordDialect))
+}
+
+/// How a give / deduct's reply ends: the cancel, the receipt, or (a receipt still pending when
+/// its follow-up ended) where the outcome will appear, naming the log channel when there is one.
+pub fn final_embed(result: &MoveResult, log_channel: Option<u64>) -> CreateEmbed {
+    match result {
+        MoveResult::Cancelled { op, amount, why } => cancelled_embed(*op, *amount, *why),
+        MoveResult::Done(r) | MoveResult::SettledLater(r) => receipt_embed(r),
+        MoveResult::StillPending(r) => {
+            let channel = log_channel.map(|id| format!("<#{id}>"));
+            embed(&words::no_longer_followed(
+                r,
+                channel.as_deref(),
+                &DiscordDialect,
+            ))
+        }
+    }
 }
 
 /// The question asked before a large amount moves.
@@ -256,6 +322,11 @@ pub fn log_embed(t: &SettledTxn) -> CreateEmbed {
         Timestamp::from_unix_timestamp(t.settled_at_ms.div_euclid(1000))
             .unwrap_or_else(|_| Timestamp::now()),
     )
+}
+
+/// `/help` for a member whose largest amount per command is `mine` (`None`: not staff).
+pub fn help_embed(policy: &Policy, mine: Option<i64>, confirm_timeout: Duration) -> CreateEmbed {
+    embed(&words::help(policy, mine, confirm_timeout, &DiscordDialect))
 }
 
 /// A message for the member, in plain words (never internals).

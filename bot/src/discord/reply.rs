@@ -29,21 +29,52 @@ pub fn embed_reply(embed: s::CreateEmbed) -> CreateReply {
         .allowed_mentions(s::CreateAllowedMentions::new())
 }
 
+/// The edit of an `/audit` message (the next page, or the last one without its button) that
+/// keeps its files. Discord keeps only the attachments an edit's `attachments` array lists
+/// (omitting the array keeps them all); poise's followup edits always send an empty array, which
+/// dropped the CSV on the first Older press or when paging ended. This body lists every file
+/// of `keep`, the message's current attachments.
+pub fn audit_edit(
+    embed: s::CreateEmbed,
+    components: Vec<s::CreateActionRow>,
+    keep: &[s::AttachmentId],
+) -> s::EditWebhookMessage {
+    let mut edit = s::EditWebhookMessage::new()
+        .embeds(vec![embed])
+        .components(components)
+        .allowed_mentions(s::CreateAllowedMentions::new());
+    for id in keep {
+        edit = edit.keep_existing_attachment(*id);
+    }
+    edit
+}
+
+/// Sends an [`audit_edit`] for the followup message `message` of this interaction.
+async fn edit_audit_message(
+    ctx: Context<'_>,
+    message: s::MessageId,
+    edit: &s::EditWebhookMessage,
+) -> Result<(), CommandError> {
+    let poise::Context::Application(app) = ctx else {
+        // The economy commands are slash commands only.
+        return Ok(());
+    };
+    ctx.http()
+        .edit_followup_message(&app.interaction.token, message, edit, vec![])
+        .await?;
+    Ok(())
+}
+
 /// A give / deduct's reply message as the shared flow drives it.
 pub struct MoveReply<'a> {
     ctx: Context<'a>,
     handle: Option<ReplyHandle<'a>>,
-    prompted: bool,
 }
 
 impl<'a> MoveReply<'a> {
     /// No message yet (the command is deferred).
     pub fn new(ctx: Context<'a>) -> Self {
-        Self {
-            ctx,
-            handle: None,
-            prompted: false,
-        }
+        Self { ctx, handle: None }
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
@@ -54,33 +85,37 @@ impl<'a> MoveReply<'a> {
         Ok(())
     }
 
-    /// Draws how the flow ended, in place of the prompt / "sending" message.
+    /// Draws how the flow ended, in place of the prompt / "sending" message; a receipt still
+    /// pending gets one last edit saying where its outcome will appear.
     pub async fn finish(&mut self, result: &MoveResult) -> Result<(), CommandError> {
+        let last = render::final_embed(result, self.ctx.data().settings.log_channel_id);
         match result {
-            MoveResult::Cancelled { op, amount, why } => {
-                self.show(render::cancelled_embed(*op, *amount, *why)).await
-            }
-            MoveResult::Done(r) => self.show(render::receipt_embed(r)).await,
-            MoveResult::SettledLater(r) => {
+            MoveResult::Cancelled { .. } | MoveResult::Done(_) => self.show(last).await,
+            MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
                 // The pending receipt is already on screen: a failed update is only logged.
-                if let Err(e) = self.show(render::receipt_embed(r)).await {
+                if let Err(e) = self.show(last).await {
                     tracing::warn!(error = %e, txn = %r.txn, "could not update the receipt");
                 }
                 Ok(())
             }
-            MoveResult::StillPending(_) => Ok(()),
         }
     }
 
-    /// The flow failed before money moved: the error reply (`on_error`) replaces the "sending"
-    /// message (a prompt stays, showing what was asked).
-    pub async fn failed(&mut self) {
-        if self.prompted {
-            return;
-        }
-        if let Some(h) = self.handle.take() {
-            if let Err(d) = h.delete(self.ctx).await {
-                tracing::warn!(error = %d, "could not remove the sending message");
+    /// The flow failed: the message on screen (the prompt, "sending") becomes the error, its
+    /// buttons gone. `false` when there is no message or the edit failed (the caller then
+    /// answers with a new message).
+    pub async fn replace_with_error(&mut self, message: &str) -> bool {
+        let Some(h) = &self.handle else {
+            return false;
+        };
+        match h
+            .edit(self.ctx, embed_reply(render::error_embed(message)))
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not turn the reply into the error");
+                false
             }
         }
     }
@@ -103,7 +138,6 @@ impl Confirm for MoveReply<'_> {
             );
             let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
             self.handle = Some(ctx.send(reply).await?);
-            self.prompted = true;
             let mut presses = GatewayPresses {
                 ctx: ctx.serenity_context().clone(),
                 prefix: ctx.id(),
@@ -238,6 +272,13 @@ pub async fn audit_pages(
         ));
     }
     let handle = ctx.send(first).await?;
+    // After the defer this is a followup: poise hands back the message Discord returned, with
+    // the ids of its files, without another request.
+    let sent = handle.into_message().await?;
+    let (message, files) = (
+        sent.id,
+        sent.attachments.iter().map(|a| a.id).collect::<Vec<_>>(),
+    );
     query.cursor = page.next_cursor;
     let until = Instant::now() + AUDIT_PAGING_FOR;
     // Shutdown ends paging at once (its presses come over the gateway, about to close).
@@ -272,14 +313,13 @@ pub async fn audit_pages(
         let page = service.audit(me, &query).await?;
         let more = page.next_cursor.is_some();
         shown = render::audit_embed(&filter, &page.records, more);
-        handle
-            .edit(ctx, embed_reply(shown.clone()).components(buttons(more)))
-            .await?;
+        let edit = audit_edit(shown.clone(), buttons(more), &files);
+        edit_audit_message(ctx, message, &edit).await?;
         query.cursor = page.next_cursor;
     }
     if query.cursor.is_some() {
         // Paging timed out: drop the button so nobody presses a dead one.
-        handle.edit(ctx, embed_reply(shown)).await?;
+        edit_audit_message(ctx, message, &audit_edit(shown, vec![], &files)).await?;
     }
     Ok(())
 }

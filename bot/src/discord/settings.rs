@@ -23,6 +23,25 @@ pub struct DiscordSettings {
     pub log_max_attempts: u32,
 }
 
+/// What the bot needs in a guild, as Discord permission bits (topics/permissions): View Channel
+/// (`1 << 10`), Send Messages (`1 << 11`) and Embed Links (`1 << 14`), all for posting embeds in
+/// the log channel. Nothing else: replies to commands are interaction responses, which need no
+/// channel permission, and the bot reads no messages.
+pub const BOT_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14);
+
+/// The OAuth2 scopes the bot is installed with: `bot` (the bot user, for the gateway and the log
+/// channel) and `applications.commands` (its slash commands).
+pub const OAUTH2_SCOPES: [&str; 2] = ["bot", "applications.commands"];
+
+/// The link a server admin opens to add the bot: the scopes above, [`BOT_PERMISSIONS`], and the
+/// guild install only (`integration_type=0`, matching the commands' install context).
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope={}&permissions={BOT_PERMISSIONS}&integration_type=0",
+        OAUTH2_SCOPES.join("+")
+    )
+}
+
 fn whole(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
@@ -147,6 +166,15 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn the_invite_asks_for_the_two_scopes_and_three_permissions() {
+        assert_eq!(BOT_PERMISSIONS, 19_456);
+        assert_eq!(
+            invite_url(1234),
+            "https://discord.com/oauth2/authorize?client_id=1234&scope=bot+applications.commands&permissions=19456&integration_type=0"
+        );
+    }
 
     #[test]
     fn the_everyone_role_cannot_be_a_staff_role() {

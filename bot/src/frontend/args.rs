@@ -22,7 +22,7 @@ pub enum OptionError {
     #[error("`user` is not a Roblox username (3-20 letters, digits or one _ inside) nor a user id")]
     BadUsername,
     /// `amount` is out of range.
-    #[error("`amount` must be a whole number from 1 to {max}")]
+    #[error("`amount` must be a whole number from 1 to {}", super::words::amount(*max))]
     Amount {
         /// The configured maximum.
         max: i64,

@@ -3,6 +3,7 @@
 //! them under the reference the message quotes.
 
 use super::args::OptionError;
+use super::words::amount;
 use crate::service::{Refusal, ServiceError};
 
 /// A command that did not go through, in any front end.
@@ -66,9 +67,23 @@ pub fn service_label(e: &ServiceError) -> &'static str {
     }
 }
 
-/// A refusal with a first letter in upper case and a full stop.
+/// A refusal with a first letter in upper case and a full stop; amounts grouped by thousands
+/// (the service's own text, kept plain for logs, says the same).
 pub fn refusal_message(r: &Refusal) -> String {
-    let text = r.to_string();
+    let text = match r {
+        Refusal::OverRoleMax { max } => {
+            format!("your roles allow at most {} per command", amount(*max))
+        }
+        Refusal::AmountOutOfRange { max } => {
+            format!("the amount must be between 1 and {}", amount(*max))
+        }
+        Refusal::DailyCap { cap, used } => format!(
+            "this would pass your daily cap of {} (used in the last 24 h: {})",
+            amount(*cap),
+            amount(*used)
+        ),
+        other => other.to_string(),
+    };
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!("{}{}. Nothing moved.", first.to_uppercase(), chars.as_str()),

@@ -156,9 +156,10 @@ pub fn outcome_label(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// A give / deduct: refuses an amount over the actor's role maximum before anything is asked,
-/// resolves the player, asks to confirm above the threshold, executes, and follows a pending
-/// receipt up to `follow.within` (sleeping on tokio's clock, so tests can pause time).
+/// A give / deduct: refuses an amount over the actor's role maximum, and a new command the
+/// cooldown or daily cap would refuse, before anything is asked; resolves the player, asks to
+/// confirm above the threshold, executes, and follows a pending receipt up to `follow.within`
+/// (sleeping on tokio's clock, so tests can pause time).
 pub async fn run_move<C: Confirm>(
     service: &Service,
     actor: ActorCtx,
@@ -173,6 +174,10 @@ pub async fn run_move<C: Confirm>(
         .policy
         .authorize(&actor, args.amount)
         .map_err(ServiceError::from)?;
+    if args.replay.is_none() {
+        // A replay of a known txn reserves nothing, so only new commands are checked here.
+        service.check_limits(&actor, args.amount).await?;
+    }
     let player = service.resolve(&args.target).await?;
     if service.needs_confirmation(args.amount) {
         let prompt = Prompt {

@@ -5,7 +5,7 @@
 //! [`Dialect`].
 
 use super::flow::CancelReason;
-use crate::service::{BalanceView, Committer, Outcome, Receipt, RobloxUser, SettledTxn};
+use crate::service::{BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn};
 use shared::{AuditRecord, Op, RecordOutcome, RejectReason};
 use std::time::Duration;
 
@@ -88,8 +88,12 @@ pub trait Dialect {
     /// Text typed by people (names, reasons, ids from storage), made safe and cut to `max`
     /// characters.
     fn typed(&self, text: &str, max: usize) -> String;
-    /// An id shown as code.
-    fn code(&self, text: &str) -> String;
+    /// Text shown as code (ids, job ids): as stored, never escaped (a code span shows every
+    /// character as is), cut to `max` characters.
+    fn code(&self, text: &str, max: usize) -> String;
+    /// The bot's own words, in which `` `name` `` marks code (an option name); anything
+    /// interpolated into them is escaped like [`Dialect::typed`]. Cut to `max` characters.
+    fn prose(&self, text: &str, max: usize) -> String;
     /// A button name in running text.
     fn button(&self, label: &str) -> String;
     /// A moment (Unix ms).
@@ -100,6 +104,10 @@ pub trait Dialect {
     fn option(&self, name: &str) -> String;
     /// Whether a pending receipt is updated in place when its txn settles.
     fn updates_receipts(&self) -> bool;
+    /// A Discord role by id.
+    fn role(&self, id: &str) -> String {
+        format!("role {}", cut(id, 20))
+    }
 }
 
 /// Plain text (the CLI, the sandbox console): nothing escaped, times in UTC.
@@ -111,19 +119,15 @@ pub struct PlainText {
 
 impl Dialect for PlainText {
     fn typed(&self, text: &str, max: usize) -> String {
-        let mut out: String = text
-            .chars()
-            .take(max)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        if text.chars().nth(max).is_some() {
-            out.push('…');
-        }
-        out
+        cut(text, max)
     }
 
-    fn code(&self, text: &str) -> String {
-        text.to_owned()
+    fn code(&self, text: &str, max: usize) -> String {
+        cut(text, max)
+    }
+
+    fn prose(&self, text: &str, max: usize) -> String {
+        cut(text, max)
     }
 
     fn button(&self, label: &str) -> String {
@@ -135,7 +139,7 @@ impl Dialect for PlainText {
     }
 
     fn member(&self, id: &str) -> String {
-        format!("member {id}")
+        format!("member {}", cut(id, 20))
     }
 
     fn option(&self, name: &str) -> String {
@@ -145,6 +149,36 @@ impl Dialect for PlainText {
     fn updates_receipts(&self) -> bool {
         false
     }
+}
+
+/// `text` on one line (control characters as spaces), cut to `max` characters with `…`.
+pub fn cut(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// An amount or balance as staff read it: digits grouped by thousands (`1,250,000`). Ids are
+/// never written this way.
+pub fn amount(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Unix ms as `YYYY-MM-DD HH:MM:SS UTC` (on the shared calendar).
@@ -170,7 +204,7 @@ pub fn player_line(user: &RobloxUser, d: &dyn Dialect) -> String {
         "{} (@{}, {})",
         d.typed(&user.display_name, 40),
         d.typed(&user.name, 40),
-        d.code(&user.id.to_string())
+        d.code(&user.id.to_string(), 20)
     )
 }
 
@@ -191,7 +225,7 @@ pub fn reject_words(reason: RejectReason) -> &'static str {
 fn committer_words(by: &Committer, d: &dyn Dialect) -> String {
     match by {
         Committer::Bot => "the bot (player offline)".to_owned(),
-        Committer::GameServer(Some(job)) => format!("game server {}", d.code(&d.typed(job, 64))),
+        Committer::GameServer(Some(job)) => format!("game server {}", d.code(job, 64)),
         Committer::GameServer(None) => "the game server".to_owned(),
     }
 }
@@ -209,7 +243,7 @@ fn outcome_parts(
             "✅ Applied",
             Tone::Applied,
             vec![
-                ("New balance".into(), balance_after.to_string()),
+                ("New balance".into(), amount(*balance_after)),
                 ("Saved by".into(), committer_words(committed_by, d)),
             ],
         ),
@@ -218,7 +252,7 @@ fn outcome_parts(
             Tone::Rejected,
             vec![
                 ("Why".into(), reject_words(*reason).to_owned()),
-                ("Balance (unchanged)".into(), balance.to_string()),
+                ("Balance (unchanged)".into(), amount(*balance)),
             ],
         ),
         Outcome::AlreadyProcessed { original } => {
@@ -261,45 +295,72 @@ fn outcome_parts(
 /// The receipt of a give / deduct, for every outcome; `reason` is shown when given.
 pub fn receipt(r: &Receipt, reason: Option<&str>, d: &dyn Dialect) -> Card {
     let (title, tone, extra) = outcome_parts(&r.outcome, d);
-    let mut card = Card::new(format!("{title}: {} {}", verb(r.op), r.amount), tone)
-        .field("Player", player_line(&r.user, d), false)
-        .field("Amount", r.amount.to_string(), true);
+    let mut card = Card::new(
+        format!("{title}: {} {}", verb(r.op), amount(r.amount)),
+        tone,
+    )
+    .field("Player", player_line(&r.user, d), false)
+    .field("Amount", amount(r.amount), true);
     for (name, value) in extra {
         card = card.field(name, value, true);
     }
     if let Some(reason) = reason {
         card = card.field("Reason", d.typed(reason, 200), false);
     }
-    card.field("Txn id", d.code(r.txn.as_str()), false)
+    card.field("Txn id", d.code(r.txn.as_str(), 26), false)
         .footer(format!(
             "Replay with {} to re-check without moving money twice.",
             d.option("txn")
         ))
 }
 
+/// A pending receipt whose follow-up has ended (Discord allows edits for 15 minutes after the
+/// command): it says that it is no longer updated and where the outcome will appear.
+/// `log_channel` is the log channel as the front end names it, when there is one.
+pub fn no_longer_followed(r: &Receipt, log_channel: Option<&str>, d: &dyn Dialect) -> Card {
+    let mut card = receipt(r, None, d);
+    let places = match log_channel {
+        Some(channel) => format!("in {channel} and in {}", d.code("/audit", 10)),
+        None => format!("in {}", d.code("/audit", 10)),
+    };
+    let status = format!(
+        "sent, not confirmed yet; this message is no longer updated. The bot keeps following \
+         it up: the outcome will appear {places} (or replay with {}).",
+        d.option("txn")
+    );
+    for f in card.fields.iter_mut().filter(|f| f.name == "Status") {
+        f.value.clone_from(&status);
+    }
+    card
+}
+
 /// The question asked before a large amount moves.
 pub fn confirm_prompt(
     op: Op,
-    amount: i64,
+    how_much: i64,
     user: &RobloxUser,
     reason: &str,
     threshold: i64,
     timeout: Duration,
     d: &dyn Dialect,
 ) -> Card {
-    Card::new(format!("Confirm: {} {amount}?", verb(op)), Tone::Pending)
-        .description(format!(
-            "This is above the confirmation threshold of {threshold}. Press {} within {} s to \
+    Card::new(
+        format!("Confirm: {} {}?", verb(op), amount(how_much)),
+        Tone::Pending,
+    )
+    .description(format!(
+        "This is above the confirmation threshold of {}. Press {} within {} s to \
              send it; nothing moves otherwise.",
-            d.button("Confirm"),
-            timeout.as_secs()
-        ))
-        .field("Player", player_line(user, d), false)
-        .field("Reason", d.typed(reason, 200), false)
+        amount(threshold),
+        d.button("Confirm"),
+        timeout.as_secs()
+    ))
+    .field("Player", player_line(user, d), false)
+    .field("Reason", d.typed(reason, 200), false)
 }
 
 /// Shown when a confirmation ends without going ahead.
-pub fn cancelled(op: Op, amount: i64, why: CancelReason) -> Card {
+pub fn cancelled(op: Op, how_much: i64, why: CancelReason) -> Card {
     let text = match why {
         CancelReason::ByInvoker => "Cancelled: nothing was sent and nothing moved.".to_owned(),
         CancelReason::TimedOut => {
@@ -309,20 +370,26 @@ pub fn cancelled(op: Op, amount: i64, why: CancelReason) -> Card {
                                      sent and nothing moved. Run the command again in a minute."
             .to_owned(),
         CancelReason::NotConfirmed { flag, threshold } => format!(
-            "Not confirmed: {amount} is above the confirmation threshold ({threshold}); repeat \
-             the command with {flag}. Nothing was sent and nothing moved."
+            "Not confirmed: {} is above the confirmation threshold ({}); repeat the command \
+             with {flag}. Nothing was sent and nothing moved.",
+            amount(how_much),
+            amount(threshold)
         ),
     };
-    Card::new(format!("Cancelled: {} {amount}", verb(op)), Tone::Duplicate).description(text)
+    Card::new(
+        format!("Cancelled: {} {}", verb(op), amount(how_much)),
+        Tone::Duplicate,
+    )
+    .description(text)
 }
 
 /// Shown while a command is being delivered (right away, or after Confirm).
-pub fn working(op: Op, amount: i64, user: &RobloxUser, d: &dyn Dialect) -> Card {
-    Card::new(format!("⏳ Sending: {} {amount}", verb(op)), Tone::Pending).field(
-        "Player",
-        player_line(user, d),
-        false,
+pub fn working(op: Op, how_much: i64, user: &RobloxUser, d: &dyn Dialect) -> Card {
+    Card::new(
+        format!("⏳ Sending: {} {}", verb(op), amount(how_much)),
+        Tone::Pending,
     )
+    .field("Player", player_line(user, d), false)
 }
 
 /// A balance.
@@ -338,7 +405,7 @@ pub fn balance(view: &BalanceView, d: &dyn Dialect) -> Card {
     };
     Card::new("Balance", Tone::Info)
         .field("Player", player_line(&view.user, d), false)
-        .field("Balance", view.balance.to_string(), true)
+        .field("Balance", amount(view.balance), true)
         .field("As of", as_of, true)
         .field("In a live server", live, false)
 }
@@ -368,7 +435,7 @@ pub fn record_line(r: &AuditRecord, reason_chars: usize, d: &dyn Dialect) -> (St
         (RecordOutcome::Rejected, None) => "rejected".to_owned(),
     };
     let by = match (&r.actor_name, &r.actor_id) {
-        (Some(name), Some(id)) => format!("{} ({})", d.typed(name, 32), d.code(&d.typed(id, 20))),
+        (Some(name), Some(id)) => format!("{} ({})", d.typed(name, 32), d.code(id, 20)),
         (Some(name), None) => d.typed(name, 32),
         _ => r.source.as_str().to_owned(),
     };
@@ -376,15 +443,15 @@ pub fn record_line(r: &AuditRecord, reason_chars: usize, d: &dyn Dialect) -> (St
         format!(
             "{} {} · user {} · {outcome}",
             verb(r.op),
-            r.amount,
+            amount(r.amount),
             r.user_id
         ),
         format!(
             "{} · balance {} · by {by}\n{}\n{}",
             d.time(r.applied_at),
-            r.balance_after,
+            amount(r.balance_after),
             d.typed(&r.reason, reason_chars),
-            d.code(r.txn_id.as_str())
+            d.code(r.txn_id.as_str(), 26)
         ),
     )
 }
@@ -415,27 +482,101 @@ pub fn audit_page(
 /// The log channel's post for one settled movement.
 pub fn log_post(t: &SettledTxn, d: &dyn Dialect) -> Card {
     let (title, tone, extra) = outcome_parts(&t.outcome, d);
-    let mut card = Card::new(format!("{title}: {} {}", verb(t.op), t.amount), tone)
-        .field("Roblox user id", d.code(&t.user_id.to_string()), true)
-        .field(
-            "By",
-            format!(
-                "{} ({})",
-                d.typed(&t.actor_name, 32),
-                d.member(&d.typed(&t.actor_id, 20))
-            ),
-            true,
-        )
-        .field("Reason", d.typed(&t.reason, 200), false);
+    let mut card = Card::new(
+        format!("{title}: {} {}", verb(t.op), amount(t.amount)),
+        tone,
+    )
+    .field("Roblox user id", d.code(&t.user_id.to_string(), 20), true)
+    .field(
+        "By",
+        format!("{} ({})", d.typed(&t.actor_name, 32), d.member(&t.actor_id)),
+        true,
+    )
+    .field("Reason", d.typed(&t.reason, 200), false);
     for (name, value) in extra {
         card = card.field(name, value, true);
     }
-    card.field("Txn id", d.code(t.txn.as_str()), false)
+    card.field("Txn id", d.code(t.txn.as_str(), 26), false)
+}
+
+/// `/help`: what each command does and who may use it. `mine` is the asking member's largest
+/// amount per command, `None` when none of their roles is a staff role.
+pub fn help(
+    policy: &Policy,
+    mine: Option<i64>,
+    confirm_timeout: Duration,
+    d: &dyn Dialect,
+) -> Card {
+    let roles: Vec<String> = policy.role_max.keys().map(|r| d.role(r)).collect();
+    let you = match mine {
+        Some(max) => format!("You may move up to {} per command.", amount(max)),
+        None => "None of your roles is a staff role, so the commands will refuse you.".to_owned(),
+    };
+    let confirm = format!(
+        "Above {} you are shown the player first and press {} within {} s to send it.",
+        amount(policy.confirm_above),
+        d.button("Confirm"),
+        confirm_timeout.as_secs()
+    );
+    Card::new("Economy commands", Tone::Info)
+        .description(format!(
+            "Staff give and deduct the game's currency for Roblox players; every movement is \
+             confirmed by the game and recorded in the audit log. Who may use them: members \
+             holding a staff role ({}), each up to that role's maximum per command. {you}",
+            if roles.is_empty() {
+                "none configured".to_owned()
+            } else {
+                roles.join(", ")
+            }
+        ))
+        .field(
+            "/give",
+            format!(
+                "Give currency to a player (Roblox user id or username), with a reason for the \
+                 audit log. {confirm}"
+            ),
+            false,
+        )
+        .field(
+            "/deduct",
+            format!("Take currency from a player; refused when the balance is smaller. {confirm}"),
+            false,
+        )
+        .field(
+            "/balance",
+            "A player's balance as last saved, and whether a game server holds the wallet now.",
+            false,
+        )
+        .field(
+            "/audit",
+            format!(
+                "Recent movements, newest first, for a player and/or by a staff member; {} shows \
+                 older ones, {} attaches up to 1,000 records as a spreadsheet file.",
+                d.button("Older"),
+                d.code("csv:True", 10)
+            ),
+            false,
+        )
+        .field("/help", "This message.", false)
+        .field(
+            "Limits per staff member",
+            format!(
+                "{} in any 24 hours; {} s between two commands.",
+                amount(policy.daily_cap),
+                policy.cooldown.as_secs_f64()
+            ),
+            false,
+        )
+        .footer(format!(
+            "Every receipt shows a txn id: repeat the command with {} to see its outcome; money \
+             never moves twice.",
+            d.option("txn")
+        ))
 }
 
 /// A command that did not go through: the message from [`super::error`], in plain words.
 pub fn not_done(message: &str, d: &dyn Dialect) -> Card {
-    Card::new("Not done", Tone::Rejected).description(d.typed(message, 1000))
+    Card::new("Not done", Tone::Rejected).description(d.prose(message, 1000))
 }
 
 #[cfg(test)]
@@ -458,5 +599,19 @@ mod tests {
         assert_eq!(d.typed("abcdef", 3), "abc…");
         assert_eq!(d.typed("abc", 3), "abc");
         assert_eq!(d.option("txn"), "--txn");
+    }
+
+    #[test]
+    fn amounts_are_grouped_by_thousands() {
+        for (n, shown) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (1_250_000, "1,250,000"),
+            (-1_234, "-1,234"),
+            (i64::MIN, "-9,223,372,036,854,775,808"),
+        ] {
+            assert_eq!(amount(n), shown);
+        }
     }
 }

@@ -126,6 +126,21 @@ pub struct DeadLetter {
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The cooldown rule: refused when the actor's last command was less than `cooldown_ms` ago.
+/// A cooldown of 0 is off: concurrent reservations may carry clock readings out of order (the
+/// later one committed first), which must not count as "too soon".
+fn too_soon(last: Option<i64>, now_ms: i64, cooldown_ms: i64) -> Option<ReserveRefusal> {
+    let last = last?;
+    (cooldown_ms > 0 && now_ms - last < cooldown_ms).then(|| ReserveRefusal::Cooldown {
+        retry_after_ms: cooldown_ms - (now_ms - last),
+    })
+}
+
+/// The daily-cap rule: refused when `amount` on top of what was `used` passes the cap.
+fn over_cap(used: i64, amount: i64, daily_cap: i64) -> Option<ReserveRefusal> {
+    (used.saturating_add(amount) > daily_cap).then_some(ReserveRefusal::DailyCap { used })
+}
+
 /// The bot database.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -278,23 +293,16 @@ impl Db {
                 .bind(t.actor_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            // A cooldown of 0 is off: concurrent reservations may carry clock readings out of
-            // order (the later one committed first), which must not count as "too soon".
-            if let Some(last) = last
-                && cooldown_ms > 0
-                && t.now_ms - last < cooldown_ms
-            {
-                return Ok(Err(ReserveRefusal::Cooldown {
-                    retry_after_ms: cooldown_ms - (t.now_ms - last),
-                }));
+            if let Some(refused) = too_soon(last, t.now_ms, cooldown_ms) {
+                return Ok(Err(refused));
             }
             let used: i64 = sqlx::query_scalar(&used_sql)
                 .bind(t.actor_id)
                 .bind(t.now_ms - DAY_MS)
                 .fetch_one(&mut *tx)
                 .await?;
-            if used.saturating_add(t.amount) > daily_cap {
-                return Ok(Err(ReserveRefusal::DailyCap { used }));
+            if let Some(refused) = over_cap(used, t.amount, daily_cap) {
+                return Ok(Err(refused));
             }
             sqlx::query(&insert_sql)
                 .bind(t.txn.as_str())
@@ -310,6 +318,38 @@ impl Db {
                 .await?;
             tx.commit().await?;
             Ok(Ok(()))
+        })
+    }
+
+    /// What [`Db::reserve`] would answer for `amount` now, read-only and without a lock: lets a
+    /// front end refuse before asking the member to confirm. `reserve` still decides.
+    pub async fn check_limits(
+        &self,
+        actor_id: &str,
+        amount: i64,
+        now_ms: i64,
+        cooldown_ms: i64,
+        daily_cap: i64,
+    ) -> Result<Result<(), ReserveRefusal>, DbError> {
+        let last_sql = self.sql("SELECT MAX(created_at) FROM txns WHERE actor_id = ?");
+        let used_sql = self.sql(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
+             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')",
+        );
+        on_pool!(self, pool => {
+            let last: Option<i64> = sqlx::query_scalar(&last_sql)
+                .bind(actor_id)
+                .fetch_one(pool)
+                .await?;
+            if let Some(refused) = too_soon(last, now_ms, cooldown_ms) {
+                return Ok(Err(refused));
+            }
+            let used: i64 = sqlx::query_scalar(&used_sql)
+                .bind(actor_id)
+                .bind(now_ms - DAY_MS)
+                .fetch_one(pool)
+                .await?;
+            Ok(over_cap(used, amount, daily_cap).map_or(Ok(()), Err))
         })
     }
 

@@ -476,7 +476,7 @@ mod tests {
             ))
             .contains("`reason` must be")
         );
-        assert!(bad("/give user:alice amount:1000001 reason:x").contains("from 1 to 1000000"));
+        assert!(bad("/give user:alice amount:1000001 reason:x").contains("from 1 to 1,000,000"));
         assert!(bad("/audit user:a_").contains("`user`"));
     }
 }

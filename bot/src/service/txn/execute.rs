@@ -91,23 +91,12 @@ impl Service {
             message: &message,
         };
         let policy = &self.config.policy;
-        match self
+        if let Err(refused) = self
             .db
             .reserve(&new, ms(policy.cooldown), policy.daily_cap)
             .await?
         {
-            Ok(()) => {}
-            Err(ReserveRefusal::Cooldown { retry_after_ms }) => {
-                return Err(Refusal::Cooldown { retry_after_ms }.into());
-            }
-            Err(ReserveRefusal::DailyCap { used }) => {
-                tracing::warn!(actor = %cmd.actor.id, used, "daily cap reached");
-                return Err(Refusal::DailyCap {
-                    cap: policy.daily_cap,
-                    used,
-                }
-                .into());
-            }
+            return Err(self.limit_refusal(&cmd.actor.id, refused).into());
         }
         tracing::info!(txn = %cmd.txn, user = user.id, op = cmd.op.as_str(), amount = cmd.amount, "command accepted");
         let deadline = now + ms(self.config.reply_budget);
@@ -119,6 +108,43 @@ impl Service {
             amount: req.amount,
             outcome,
         })
+    }
+
+    /// Whether `actor` may start a new command of `amount` now under the cooldown and the daily
+    /// cap, read-only: front ends ask before showing a confirmation prompt, so the member is
+    /// never asked to confirm what would be refused. [`Service::execute`] still decides (another
+    /// command may take the room in between).
+    pub async fn check_limits(&self, actor: &ActorCtx, amount: i64) -> Result<(), ServiceError> {
+        let policy = &self.config.policy;
+        let now = self.ports.clock.now_ms();
+        match self
+            .db
+            .check_limits(
+                &actor.id,
+                amount,
+                now,
+                ms(policy.cooldown),
+                policy.daily_cap,
+            )
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(refused) => Err(self.limit_refusal(&actor.id, refused).into()),
+        }
+    }
+
+    /// A cooldown or daily-cap refusal in the member's terms.
+    fn limit_refusal(&self, actor_id: &str, refused: ReserveRefusal) -> Refusal {
+        match refused {
+            ReserveRefusal::Cooldown { retry_after_ms } => Refusal::Cooldown { retry_after_ms },
+            ReserveRefusal::DailyCap { used } => {
+                tracing::warn!(actor = %actor_id, used, "daily cap reached");
+                Refusal::DailyCap {
+                    cap: self.config.policy.daily_cap,
+                    used,
+                }
+            }
+        }
     }
 
     /// A replay of a txn the bot already knows: its stored outcome, or continued confirmation.
