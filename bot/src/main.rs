@@ -77,6 +77,14 @@ fn actor(config: &Config) -> ActorCtx {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let CliCommand::Doctor {
+        canary_place,
+        canary_version,
+    } = cli.command
+    {
+        // The doctor reports configuration problems as its own lines.
+        return bot::doctor::command(canary_place, canary_version).await;
+    }
     let config = Config::from_env()?;
     if matches!(cli.command, CliCommand::CheckConfig) {
         println!("configuration OK");
@@ -125,7 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.settled, report.still_pending, report.audit_posted
             );
         }
-        CliCommand::CheckConfig | CliCommand::Serve => {}
+        CliCommand::CheckConfig | CliCommand::Serve | CliCommand::Doctor { .. } => {}
     }
     service.db().close().await;
     Ok(())
