@@ -292,3 +292,27 @@ async fn a_clock_ten_minutes_off_is_named_as_the_cause_of_refused_signatures() {
     .await;
     assert!(!report.has_problems(), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_settings_are_problem_lines_and_nothing_is_called() {
+    let mut env = env(&["*"]).await;
+    env.vars.retain(|(k, _)| k != "AUDIT_API_URL");
+    env.set("ROBLOX_UNIVERSE_ID", "not-a-number".into());
+    let (ok, out) = env.doctor().await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("problem  configuration: AUDIT_API_URL is missing")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("problem  configuration: ROBLOX_UNIVERSE_ID")),
+        "{out}"
+    );
+    assert_eq!(
+        env.emulator
+            .requests(opencloud::emulator::Operation::GetEntry),
+        0
+    );
+}
