@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints and format-checks the repository's own Luau — the bridge (bridge/: modules, boot script,
-# settings template; not a developer's secrets/ nor Wally's downloads) and the emulator's engine
-# surface and scenario harness (roblox-emu/engine, roblox-emu/harness) — with selene (selene.toml;
+# settings template; not a developer's secrets/ nor Wally's downloads), the doctor's canary script
+# (bot/src/doctor) and the emulator's engine surface and scenario harness (roblox-emu/engine,
+# roblox-emu/harness) — with selene (selene.toml;
 # std roblox-emu/roblox-emu.yml = the emulated surface) and StyLua (stylua.toml). Fails on any
 # finding.
 # CI installs the tools with: cargo install --locked selene; cargo install --locked stylua --features luau
@@ -15,7 +16,7 @@ for tool in selene stylua; do
   fi
 done
 
-mapfile -t files < <(find bridge/EconomyBridge bridge/boot bridge/templates roblox-emu/engine roblox-emu/harness -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
+mapfile -t files < <(find bridge/EconomyBridge bridge/boot bridge/templates bot/src/doctor roblox-emu/engine roblox-emu/harness -name '*.luau' ! -name '*.d.luau' 2>/dev/null | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "lint-luau: no Luau files found" >&2
   exit 1

@@ -85,6 +85,17 @@ pub enum CliCommand {
         /// The application id (Developer Portal, General Information).
         application_id: u64,
     },
+    /// Check the deployment with the real settings, without moving money: one line per check
+    /// (audit API, Open Cloud key, Discord), non-zero exit on any problem.
+    Doctor {
+        /// Also run the live canary: the bridge's self-test in a server of this test place
+        /// (Open Cloud Luau Execution).
+        #[arg(long)]
+        canary_place: Option<u64>,
+        /// The place version the canary runs (default: the current one).
+        #[arg(long, requires = "canary_place")]
+        canary_version: Option<u64>,
+    },
     /// Run the Discord bot with the reconciler and the /healthz + /metrics endpoint until
     /// SIGTERM / Ctrl-C.
     Serve,

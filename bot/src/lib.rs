@@ -9,12 +9,14 @@
 //! - [`discord`]: the poise / serenity front end (slash commands, receipts, log channel).
 //! - [`metrics`]: metric names and recording helpers.
 //! - [`daemon`]: `economy-bot serve` (Discord + reconciler + health / metrics endpoint).
+//! - [`doctor`]: `economy-bot doctor`, checks of a real deployment without moving money.
 
 pub mod adapters;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod discord;
+pub mod doctor;
 pub mod frontend;
 pub mod metrics;
 pub mod service;

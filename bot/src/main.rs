@@ -81,6 +81,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", bot::discord::settings::invite_url(application_id));
         return Ok(());
     }
+    if let CliCommand::Doctor {
+        canary_place,
+        canary_version,
+    } = cli.command
+    {
+        // The doctor reports configuration problems as its own lines.
+        return bot::doctor::command(canary_place, canary_version).await;
+    }
     let config = Config::from_env()?;
     if matches!(cli.command, CliCommand::CheckConfig) {
         println!("configuration OK");
@@ -130,7 +138,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         CliCommand::LogChannel { action } => cli::run_log_channel(&service, action).await?,
-        CliCommand::CheckConfig | CliCommand::Serve | CliCommand::InviteUrl { .. } => {}
+        CliCommand::CheckConfig | CliCommand::Serve | CliCommand::InviteUrl { .. }
+        | CliCommand::Doctor { .. } => {}
     }
     service.db().close().await;
     Ok(())

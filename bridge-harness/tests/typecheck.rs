@@ -1,8 +1,9 @@
 //! Type-checks the repository's own Luau under `--!strict` against the emulator's
 //! `roblox-emu/types/roblox.d.luau` with Luau's analyzer (crate `luau-analyzer-sys`, old solver):
-//! the bridge modules, the boot script, the settings template and the emulator's scenario harness
-//! scripts, with `require(script.Parent.X)` resolved between modules so exported types and module
-//! values flow across them. Errors and lint warnings fail the test, each reported as
+//! the bridge modules, the boot script, the settings template, the doctor's canary script
+//! (`bot/src/doctor`) and the emulator's scenario harness scripts, with
+//! `require(script.Parent.X)` resolved between modules so exported types and module values flow
+//! across them. Errors and lint warnings fail the test, each reported as
 //! `path:line:col: message`. `roblox-emu/engine/*.luau` is left out: it is the emulator's
 //! internals, `--!nonstrict` on purpose (dynamic proxies).
 //!
@@ -30,10 +31,11 @@ const DEFS: &str = include_str!("../../roblox-emu/types/roblox.d.luau");
 
 /// The repository's folders of strict Luau, from the repository root (the lint script's list
 /// minus the emulator's `engine`).
-const CHECKED_DIRS: [&str; 4] = [
+const CHECKED_DIRS: [&str; 5] = [
     "bridge/EconomyBridge",
     "bridge/boot",
     "bridge/templates",
+    "bot/src/doctor",
     "roblox-emu/harness",
 ];
 

@@ -12,6 +12,7 @@
 //!   engine area (time, scripts, codecs, DataStore, messaging, HTTP, players).
 //! - [`place`]: the source tree (Rojo-style directories or built in code).
 //! - [`libs`]: locating the third-party Luau libraries fetched at setup.
+//! - [`luau_task`]: Open Cloud Luau Execution tasks run on a fresh server of the place.
 //! - [`invariant`]: checks on every DataStore write (session lock).
 //! - [`scenario`]: seeded session scenarios for ProfileStore / ProfileService.
 //! - [`budget`], [`http`], [`json`], [`timefmt`], [`trace`]: engine semantics in Rust.
@@ -27,6 +28,7 @@ pub mod http;
 pub mod invariant;
 pub mod json;
 pub mod libs;
+pub mod luau_task;
 pub mod place;
 mod rt;
 pub mod scenario;
@@ -41,6 +43,7 @@ pub use backend::Backend;
 pub use config::{DataStoreLimits, Faults, HeaderNames, TimeMode, UniverseConfig};
 pub use error::EmuError;
 pub use libs::Library;
+pub use luau_task::TaskRunner;
 pub use place::Place;
 pub use server::{OutputLine, RemoteCall, Server};
 pub use universe::{Lifecycle, Universe};

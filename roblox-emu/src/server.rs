@@ -118,6 +118,9 @@ impl ServerCtx {
     }
 }
 
+/// A Luau Execution task running on a server (its engine-side result table).
+pub struct TaskHandle(Table);
+
 /// A running game server.
 pub struct Server {
     pub(crate) ctx: Rc<ServerCtx>,
@@ -253,6 +256,42 @@ impl Server {
         let id = self.ctx.shared.add_source(name, source);
         self.call("runSnippet", (Value::Integer(id as i64), name))
             .map(|_| ())
+    }
+
+    /// Runs Luau source as a Luau Execution task's script; its result is read with
+    /// [`Server::task_result`].
+    pub(crate) fn run_task(&self, name: &str, source: &str) -> Result<TaskHandle, EmuError> {
+        let id = self.ctx.shared.add_source(name, source);
+        let result = self
+            .call("runTask", (Value::Integer(id as i64), name))?
+            .pop_front();
+        match result {
+            Some(Value::Table(t)) => Ok(TaskHandle(t)),
+            _ => Err(EmuError::Engine("runTask returned no result table".into())),
+        }
+    }
+
+    /// A task's end: `None` while it runs; its return values as JSON (values JSON cannot hold
+    /// become null) or its error message.
+    pub(crate) fn task_result(
+        &self,
+        task: &TaskHandle,
+    ) -> Result<Option<Result<Vec<serde_json::Value>, String>>, EmuError> {
+        if !task.0.get::<bool>("done")? {
+            return Ok(None);
+        }
+        if !task.0.get::<bool>("ok")? {
+            let message: String = task.0.get("error").unwrap_or_default();
+            return Ok(Some(Err(message)));
+        }
+        let values: Table = task.0.get("values")?;
+        let n: i64 = values.get("n")?;
+        let mut out = Vec::new();
+        for i in 1..=n {
+            let v: Value = values.get(i)?;
+            out.push(json::to_json(&v, json::Rules::Http).unwrap_or(serde_json::Value::Null));
+        }
+        Ok(Some(Ok(out)))
     }
 
     /// A client fires a RemoteEvent at this server.

@@ -165,6 +165,17 @@ impl Universe {
 
     /// Starts a new server running the place; returns its index.
     pub fn start_server(&mut self) -> Result<usize, EmuError> {
+        self.start_server_with(true)
+    }
+
+    /// Starts a server whose place is mounted but whose Scripts do not run, as Luau Execution
+    /// tasks see a place ("Server and local scripts within the place also do not automatically
+    /// run"); returns its index.
+    pub fn start_task_server(&mut self) -> Result<usize, EmuError> {
+        self.start_server_with(false)
+    }
+
+    fn start_server_with(&mut self, scripts: bool) -> Result<usize, EmuError> {
         let index = self.slots.len();
         let job_id = self.shared.guid().to_ascii_lowercase();
         let ctx = Rc::new(ServerCtx {
@@ -193,7 +204,7 @@ impl Universe {
             server: Some(server),
             state: Lifecycle::Running,
         });
-        if let Some(s) = self.slots[index].server.as_ref() {
+        if let Some(s) = self.slots[index].server.as_ref().filter(|_| scripts) {
             s.start()?;
         }
         Ok(index)
@@ -326,6 +337,26 @@ impl Universe {
     /// Runs Luau source as a new Script on a server.
     pub fn run_snippet(&self, index: usize, name: &str, source: &str) -> Result<(), EmuError> {
         self.live(index)?.run_snippet(name, source)
+    }
+
+    /// Runs Luau source as a Luau Execution task's script on a server (see
+    /// [`Universe::start_task_server`]); poll it with [`Universe::task_result`].
+    pub fn run_task(
+        &self,
+        index: usize,
+        name: &str,
+        source: &str,
+    ) -> Result<crate::server::TaskHandle, EmuError> {
+        self.live(index)?.run_task(name, source)
+    }
+
+    /// A task's end, once it ended: its return values as JSON, or its error message.
+    pub fn task_result(
+        &self,
+        index: usize,
+        task: &crate::server::TaskHandle,
+    ) -> Result<Option<Result<Vec<serde_json::Value>, String>>, EmuError> {
+        self.live(index)?.task_result(task)
     }
 
     /// A player's client fires a RemoteEvent (`path` below the DataModel) with JSON-array args.

@@ -85,6 +85,9 @@ pub const NAMED_USERS: &[(u64, &str)] = &[
 /// First id of the simulated players.
 pub const SIMULATED_FIRST_ID: u64 = 2_001;
 
+/// The version number of the sandbox's one place, as Luau Execution sees it.
+pub const PLACE_VERSION: u64 = 1;
+
 /// The running sandbox.
 pub struct Sandbox {
     /// API, emulator, bot service.
@@ -186,23 +189,35 @@ impl Sandbox {
             seed: options.seed,
         });
         let progress = status.clone();
-        let world = WorldHandle::start(
-            WorldConfig {
-                servers: options.servers,
-                seed: options.seed,
-                pace: options.pace,
-                fps: options.fps,
-                universe_id: options.universe_id,
-                start_unix_ms,
-                place,
-                users: named,
-                population,
-                datastore_latency_s: options.datastore_latency_s,
-                message_latency_s: options.message_latency_s,
-            },
+        let world_config = WorldConfig {
+            servers: options.servers,
+            seed: options.seed,
+            pace: options.pace,
+            fps: options.fps,
+            universe_id: options.universe_id,
+            start_unix_ms,
+            place,
+            users: named,
+            population,
+            datastore_latency_s: options.datastore_latency_s,
+            message_latency_s: options.message_latency_s,
+        };
+        // Open Cloud Luau Execution tasks (the doctor's canary) run on a fresh server of the
+        // same place, over the same data stores.
+        let universe = crate::world::universe_config(&world_config);
+        status(&format!(
+            "Luau Execution tasks run in place {} (version {PLACE_VERSION})",
+            universe.place_id
+        ));
+        stack.emulator.set_luau_runner(roblox_emu::TaskRunner::new(
+            universe,
+            world_config.place.clone(),
             stack.backend.clone(),
-            move |line| progress(line),
-        )
+            PLACE_VERSION,
+        ));
+        let world = WorldHandle::start(world_config, stack.backend.clone(), move |line| {
+            progress(line)
+        })
         .await;
         let world = match world {
             Ok(w) => w,

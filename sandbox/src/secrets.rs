@@ -65,6 +65,16 @@ impl Secrets {
         self.ring(&format!("{COMMAND_KEY_ID}:{}", self.command))
     }
 
+    /// `AUDIT_API_KEY` of a bot using this sandbox (`id:read+write:hex`; a secret).
+    pub fn bot_audit_key_spec(&self) -> String {
+        format!("{BOT_AUDIT_KEY_ID}:read+write:{}", self.bot_audit)
+    }
+
+    /// `COMMAND_KEYS` of a bot using this sandbox (`id:hex`; a secret).
+    pub fn command_keys_spec(&self) -> String {
+        format!("{COMMAND_KEY_ID}:{}", self.command)
+    }
+
     /// The bot's Open Cloud API key text (for the emulator's key list and the client).
     pub fn open_cloud_key(&self) -> &str {
         &self.open_cloud

@@ -263,6 +263,32 @@ impl Stack {
         })
     }
 
+    /// The settings (`name`, `value`) an `economy-bot` process needs to work against this
+    /// sandbox, as its environment would hold them (secrets included: never print them).
+    pub fn bot_settings(&self) -> Vec<(String, String)> {
+        [
+            ("ROBLOX_UNIVERSE_ID", self.universe_id.to_string()),
+            (
+                "ROBLOX_OPEN_CLOUD_API_KEY",
+                self.secrets.open_cloud_key().to_owned(),
+            ),
+            (
+                "ROBLOX_OPEN_CLOUD_BASE_URL",
+                self.emulator_url().unwrap_or_default(),
+            ),
+            ("WALLET_DATASTORE", DATASTORE.to_owned()),
+            ("WALLET_KEY_PREFIX", KEY_PREFIX.to_owned()),
+            ("COMMAND_TOPIC", TOPIC.to_owned()),
+            ("COMMAND_KEYS", self.secrets.command_keys_spec()),
+            ("AUDIT_API_URL", self.api.base_url()),
+            ("AUDIT_API_KEY", self.secrets.bot_audit_key_spec()),
+            ("STAFF_ROLES", format!("{STAFF_ROLE}:1000000")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     /// The emulator's base URL.
     pub fn emulator_url(&self) -> Option<String> {
         self.emulator_server.as_ref().map(RunningEmulator::base_url)

@@ -21,6 +21,9 @@ pub enum OpClass {
     Write,
     /// Messaging publishes.
     Publish,
+    /// Luau Execution tasks (their quotas are per API key owner, not per universe: no default
+    /// budget here).
+    LuauExecution,
 }
 
 impl OpClass {
@@ -30,6 +33,7 @@ impl OpClass {
             OpClass::Read => "read",
             OpClass::Write => "write",
             OpClass::Publish => "publish",
+            OpClass::LuauExecution => "luau_execution",
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The Open Cloud client used by the bot: one reused `reqwest::Client`, retries, budgets and
-//! typed errors over data stores (v1, v2 get), messaging and users.
+//! typed errors over data stores (v1, v2 get), messaging, users and Luau Execution.
 
 mod config;
 mod datastores;
 mod error;
 mod limiter;
+mod luau_execution;
 mod messaging;
 mod transport;
 mod types;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use config::{ApiKey, ClientConfig, MessagingApi, RetryPolicy};
 pub use error::{ApiError, Error};
 pub use limiter::{Limiter, LimiterConfig, OpClass, Rate};
+pub use luau_execution::{LuauTask, LuauTaskError, LuauTaskOutput};
 pub use types::{
     DataStoreEntry, EntryPath, EntryV2, EntryVersion, KeyRef, KeysPage, ListKeys, ListVersions,
     SetOptions, UserInfo, UsernameMatch, VersionsPage,

@@ -38,6 +38,8 @@ pub const ALL_SCOPES: &[&str] = &[
     scopes::CONTROL_LIST,
     scopes::CONTROL_CREATE,
     scopes::PUBLISH,
+    scopes::LUAU_READ,
+    scopes::LUAU_WRITE,
 ];
 
 /// API-key scope names, as each endpoint's reference lists them (for example
@@ -63,6 +65,10 @@ pub mod scopes {
     pub const CONTROL_CREATE: &str = "universe-datastores.control:create";
     /// Publish messages.
     pub const PUBLISH: &str = "universe-messaging-service:publish";
+    /// Read Luau Execution tasks and their logs (the write scope also allows it).
+    pub const LUAU_READ: &str = "universe.place.luau-execution-session:read";
+    /// Create Luau Execution tasks.
+    pub const LUAU_WRITE: &str = "universe.place.luau-execution-session:write";
 }
 
 impl ApiKey {

@@ -49,6 +49,12 @@ pub enum Operation {
     GetUser,
     /// Legacy username → id.
     UsernameLookup,
+    /// Luau Execution: create a task.
+    CreateLuauTask,
+    /// Luau Execution: get a task.
+    GetLuauTask,
+    /// Luau Execution: list a task's logs.
+    ListLuauTaskLogs,
 }
 
 /// What an injected fault does.

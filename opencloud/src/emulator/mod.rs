@@ -5,6 +5,7 @@
 //! - [`bus`]: MessagingService topics with synchronous fan-out and seeded message faults.
 //! - [`auth`], [`budget`], [`faults`], [`users`]: API keys and scopes, per-universe budgets,
 //!   seeded HTTP faults and latency, emulated users.
+//! - [`luau_execution`]: Luau Execution tasks, run through a [`LuauRunner`] the caller installs.
 //! - [`server`]: the [`Emulator`] (all of the above) and its axum router over real HTTP.
 //!
 //! The synchronous core is shared by the HTTP router, the Roblox engine emulator and tests, so game
@@ -15,6 +16,7 @@ pub mod budget;
 pub mod bus;
 pub mod faults;
 mod http;
+pub mod luau_execution;
 pub mod server;
 pub mod store;
 pub mod users;
@@ -23,6 +25,9 @@ pub mod version;
 pub use auth::{ApiKey, ApiKeys};
 pub use budget::{BudgetClass, BudgetConfig, ThroughputConfig};
 pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
+pub use luau_execution::{
+    LuauErrorCode, LuauLog, LuauMessageType, LuauRun, LuauRunner, LuauTaskRequest,
+};
 pub use server::{Emulator, EmulatorConfig, PreconditionBody, RunningEmulator};
 pub use users::User;
 

@@ -12,6 +12,7 @@ use super::auth::{ApiKey, ApiKeys};
 use super::budget::{BudgetConfig, Budgets, ThroughputConfig};
 use super::bus::{Bus, MessageFaults};
 use super::faults::{FaultPlan, Faults, Operation};
+use super::luau_execution::{LuauRunner, LuauTasks};
 use super::store::{Store, VersionRetention};
 use super::users::{User, UserDirectory};
 use shared::clock::Clock;
@@ -59,6 +60,8 @@ pub struct Emulator {
     pub bus: Bus,
     /// Known users.
     pub users: UserDirectory,
+    /// Luau Execution tasks (run by the runner [`Emulator::set_luau_runner`] installs).
+    pub luau: Arc<LuauTasks>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: ApiKeys,
     pub(crate) budgets: Budgets,
@@ -90,12 +93,18 @@ impl Emulator {
             store,
             bus,
             users,
+            luau: Arc::default(),
             clock,
             keys: ApiKeys::new(config.api_keys),
             budgets: Budgets::with_throughput(config.budgets, config.throughput),
             faults: Faults::new(config.faults),
             precondition_body: config.precondition_body,
         })
+    }
+
+    /// Installs what runs Luau Execution tasks (without one, every place is unknown: 404).
+    pub fn set_luau_runner(&self, runner: Arc<dyn LuauRunner>) {
+        self.luau.set_runner(runner);
     }
 
     /// Replaces the HTTP fault plan.

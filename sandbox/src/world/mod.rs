@@ -18,6 +18,7 @@ mod runner;
 
 use crate::population::PopulationConfig;
 use control::{Control, Reply};
+pub(crate) use runner::universe_config;
 use runner::world_main;
 
 /// How the universe's virtual time follows the wall clock.

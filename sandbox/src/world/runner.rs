@@ -265,18 +265,10 @@ impl Runner {
     }
 }
 
-/// The world thread's body.
-pub(super) fn world_main(
-    config: WorldConfig,
-    backend: Backend,
-    rx: mpsc::Receiver<Control>,
-    log: Arc<Mutex<Vec<LogLine>>>,
-    writes: Arc<AtomicU64>,
-    ready: oneshot::Sender<Result<(), String>>,
-    progress: impl Fn(&str),
-) {
+/// The universe settings of a world (also what a Luau Execution task's server runs with).
+pub(crate) fn universe_config(config: &WorldConfig) -> UniverseConfig {
     let defaults = UniverseConfig::default();
-    let cfg = UniverseConfig {
+    UniverseConfig {
         seed: config.seed,
         mode: match config.pace {
             Pace::RealTime => TimeMode::RealTime,
@@ -296,7 +288,20 @@ pub(super) fn world_main(
         // The sandbox's experience allows HTTP requests, as an installed bridge needs.
         http_enabled: true,
         ..defaults
-    };
+    }
+}
+
+/// The world thread's body.
+pub(super) fn world_main(
+    config: WorldConfig,
+    backend: Backend,
+    rx: mpsc::Receiver<Control>,
+    log: Arc<Mutex<Vec<LogLine>>>,
+    writes: Arc<AtomicU64>,
+    ready: oneshot::Sender<Result<(), String>>,
+    progress: impl Fn(&str),
+) {
+    let cfg = universe_config(&config);
     // MessagingService's documented per-topic receive limit (40 + 80 × servers a minute).
     backend
         .bus

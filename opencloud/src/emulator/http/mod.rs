@@ -10,7 +10,7 @@
 //! - `gate`: what a request must pass, and the headers added to its answer.
 //! - `query`: query strings matched by name in any letter case.
 //! - `errors`: Open Cloud's error bodies (v1 data stores, v2, gateway).
-//! - `v1_datastores`, `v2_datastores`, `messaging`, `users`: the handlers.
+//! - `v1_datastores`, `v2_datastores`, `messaging`, `users`, `luau_execution`: the handlers.
 
 // Handler helpers short-circuit with a ready `Response` as the error; it is built once per request,
 // so its size does not matter.
@@ -19,6 +19,7 @@
 mod call;
 mod errors;
 mod gate;
+mod luau_execution;
 mod messaging;
 mod query;
 mod routes;

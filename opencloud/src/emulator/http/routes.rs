@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use super::{errors, messaging, users, v1_datastores, v2_datastores};
+use super::{errors, luau_execution, messaging, users, v1_datastores, v2_datastores};
 use crate::emulator::server::Emulator;
 
 /// Largest request body read. axum's default (2 MiB) is below Roblox's 4,194,304-character
@@ -36,8 +36,21 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
                         .post(v2_datastores::post),
                 )
         });
+    let places = "/cloud/v2/universes/{universe}/places/{place}";
+    let task =
+        format!("{places}/versions/{{version}}/luau-execution-sessions/{{session}}/tasks/{{task}}");
     Router::new()
         .merge(v2_entries)
+        .route(
+            &format!("{places}/luau-execution-session-tasks"),
+            post(luau_execution::create),
+        )
+        .route(
+            &format!("{places}/versions/{{version}}/luau-execution-session-tasks"),
+            post(luau_execution::create),
+        )
+        .route(&task, get(luau_execution::get))
+        .route(&format!("{task}/logs"), get(luau_execution::logs))
         .route(v1, get(v1_datastores::list_datastores))
         .route(
             &format!("{v1}/datastore/entries"),
