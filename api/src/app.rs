@@ -1,7 +1,7 @@
 //! The router: routes, middleware stack (request ids, tracing, panics, timeouts, auth, metrics).
 
 use crate::config::Config;
-use crate::handlers::{health, post, read};
+use crate::handlers::{health, post, read, totals};
 use crate::problem::ApiError;
 use crate::ratelimit::Limiters;
 use crate::store::Store;
@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             "/log/transactions",
             post_route(post::post_transactions).get(read::list_transactions),
         )
+        .route("/log/totals", get(totals::totals))
         .route("/log/verify", get(read::verify_log))
         .route("/log/checkpoints/latest", get(read::latest_checkpoint))
         .route("/openapi.json", get(openapi_json))

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and wire types.
 
-use crate::handlers::{health, post, read};
+use crate::handlers::{health, post, read, totals};
 use crate::model::{
     BrokenRow, LoggedRecord, Page, PostResponse, RecordResult, RecordStatus, VerifyReport,
 };
@@ -55,6 +55,7 @@ impl Modify for Signed {
         post::post_transactions,
         read::list_transactions,
         read::get_transaction,
+        totals::totals,
         read::verify_log,
         read::latest_checkpoint,
         health::livez,
@@ -64,7 +65,8 @@ impl Modify for Signed {
     components(schemas(
         AuditRecordSchema, BatchBody, PostBodySchema, PostResponse, RecordResult, RecordStatus,
         LoggedRecord, Page, VerifyReport, BrokenRow, Problem, crate::checkpoint::Checkpoint,
-        crate::model::CheckpointsReport, crate::model::CheckpointFailure
+        crate::model::CheckpointsReport, crate::model::CheckpointFailure,
+        audit_client::Totals, audit_client::TotalsGroup, audit_client::Sums, audit_client::GroupBy
     )),
     modifiers(&Signed)
 )]
@@ -107,6 +109,7 @@ mod tests {
             "/log/transactions/{txnId}",
             "/log/verify",
             "/log/checkpoints/latest",
+            "/log/totals",
             "/readyz",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");

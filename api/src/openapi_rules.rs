@@ -102,10 +102,20 @@ pub fn apply(doc: &mut Value) {
             json!({"type": "string", "pattern": "^[0-9a-f]{48}$"}),
         ),
     ];
-    if let Some(params) = doc["paths"]["/log/transactions"]["get"]["parameters"].as_array_mut() {
-        for p in params.iter_mut() {
-            if let Some((_, schema)) = bounds.iter().find(|(n, _)| p["name"] == *n) {
-                p["schema"] = schema.clone();
+    let group_by = (
+        "groupBy",
+        json!({"type": "string", "enum": ["actor", "user"]}),
+    );
+    for path in ["/log/transactions", "/log/totals"] {
+        if let Some(params) = doc["paths"][path]["get"]["parameters"].as_array_mut() {
+            for p in params.iter_mut() {
+                if let Some((_, schema)) = bounds
+                    .iter()
+                    .chain(std::iter::once(&group_by))
+                    .find(|(n, _)| p["name"] == *n)
+                {
+                    p["schema"] = schema.clone();
+                }
             }
         }
     }

@@ -190,6 +190,14 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if matches!(e, crate::store::StoreError::TotalsTooLarge) {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "totals-too-large",
+                "Totals too large",
+            )
+            .detail("a total exceeds 2^53 - 1; ask for a shorter range");
+        }
         // The text goes to the log only; the client sees a generic problem.
         tracing::error!(error = %e, "store error");
         if e.is_unavailable() {

@@ -9,6 +9,7 @@ use crate::params::ListParams;
 use crate::post::PostResponse;
 use crate::problem::Problem;
 use crate::read::{LoggedRecord, Page};
+use crate::totals::{Totals, TotalsParams};
 use crate::verify::VerifyReport;
 use shared::request_signing::{RequestParts, sign_request};
 use shared::{AuditRecord, Key, TxnId};
@@ -228,6 +229,17 @@ impl AuditClient {
     /// A page of records, newest first.
     pub async fn list(&self, params: &ListParams) -> Result<Page, ClientError> {
         self.get_json("/log/transactions", &params.query())
+            .await?
+            .ok_or(ClientError::Api {
+                status: 404,
+                problem: None,
+                retry_after: None,
+            })
+    }
+
+    /// Sums given and deducted per actor or per user over a range (`GET /log/totals`).
+    pub async fn totals(&self, params: &TotalsParams) -> Result<Totals, ClientError> {
+        self.get_json("/log/totals", &params.query())
             .await?
             .ok_or(ClientError::Api {
                 status: 404,

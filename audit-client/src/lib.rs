@@ -10,6 +10,7 @@
 //! - [`problem`]: [`Problem`], the `application/problem+json` document of every error.
 //! - [`post`]: what a POST answers ([`PostResponse`], [`RecordResult`], [`RecordStatus`]).
 //! - [`read`]: what the read endpoints answer ([`LoggedRecord`], [`Page`]).
+//! - [`totals`]: what `GET /log/totals` answers ([`Totals`]) and its query ([`TotalsParams`]).
 //! - [`verify`]: the chain verification report ([`VerifyReport`] and its parts).
 //! - `schema` (feature `openapi`): OpenAPI schemas for types `shared` defines.
 
@@ -22,6 +23,7 @@ pub mod problem;
 pub mod read;
 #[cfg(feature = "openapi")]
 pub mod schema;
+pub mod totals;
 pub mod verify;
 
 pub use client::{AuditClient, PostResult, SignedRequest, post_body};
@@ -30,6 +32,7 @@ pub use params::ListParams;
 pub use post::{PostResponse, RecordResult, RecordStatus};
 pub use problem::Problem;
 pub use read::{LoggedRecord, Page};
+pub use totals::{GroupBy, Sums, Totals, TotalsGroup, TotalsParams};
 pub use verify::{
     Break, BrokenRow, CheckpointFailure, CheckpointProblem, CheckpointsReport, VerifyReport,
 };

@@ -138,7 +138,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         CliCommand::LogChannel { action } => cli::run_log_channel(&service, action).await?,
-        CliCommand::CheckConfig | CliCommand::Serve | CliCommand::InviteUrl { .. }
+        CliCommand::CheckConfig
+        | CliCommand::Serve
+        | CliCommand::InviteUrl { .. }
         | CliCommand::Doctor { .. } => {}
     }
     service.db().close().await;

@@ -3,3 +3,4 @@
 pub mod health;
 pub mod post;
 pub mod read;
+pub mod totals;

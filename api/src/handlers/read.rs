@@ -26,7 +26,7 @@ fn plain_digits(v: &str) -> bool {
     !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0'))
 }
 
-fn int_param(name: &str, v: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+pub(super) fn int_param(name: &str, v: &str, min: i64, max: i64) -> Result<i64, ApiError> {
     Some(v)
         .filter(|v| plain_digits(v))
         .and_then(|v| v.parse::<i64>().ok())
@@ -36,7 +36,11 @@ fn int_param(name: &str, v: &str, min: i64, max: i64) -> Result<i64, ApiError> {
         })
 }
 
-fn once<'a>(slot: &mut Option<&'a str>, name: &str, value: &'a str) -> Result<(), ApiError> {
+pub(super) fn once<'a>(
+    slot: &mut Option<&'a str>,
+    name: &str,
+    value: &'a str,
+) -> Result<(), ApiError> {
     if slot.replace(value).is_some() {
         return Err(ApiError::invalid_query(format!(
             "{name} given more than once"

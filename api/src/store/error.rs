@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A stored response could not be encoded or decoded.
     #[error("stored response is not valid JSON")]
     Encoding,
+    /// A total over the asked range exceeds 2^53 - 1 (JSON-safe integers).
+    #[error("a total exceeds 2^53 - 1")]
+    TotalsTooLarge,
 }
 
 impl StoreError {

@@ -8,6 +8,7 @@
 //! - `request`: [`WriteRequest`], [`WriteOutcome`], [`StoredResponse`], [`ListFilter`].
 //! - `error`: [`StoreError`].
 //! - `sql`: SQL both backends share (columns, row decoding, the list query).
+//! - `totals`: the totals query (sums per actor or per user) both backends run.
 //! - `group`: group commit (planning a group, queueing and answering its requests).
 //! - [`sqlite`], [`postgres`]: the backends.
 
@@ -18,6 +19,7 @@ pub mod postgres;
 mod request;
 mod sql;
 pub mod sqlite;
+pub(crate) mod totals;
 
 pub use backend::Store;
 pub use error::StoreError;
@@ -26,3 +28,4 @@ pub(crate) use request::encode_response;
 pub use request::{ListFilter, StoredResponse, WriteOutcome, WriteRequest};
 pub(crate) use sql::{COLUMNS, Conditions, ListBind, decode_log_row, list_sql};
 pub use sqlite::{SqliteStore, SqliteSync};
+pub use totals::{ActorNames, GroupSums, TotalsFilter, TotalsRows};

@@ -8,9 +8,10 @@
 //! replica's long-polls wake on commit.
 
 use super::group::{self, Job, PriorKey};
+use super::totals::{run_names, run_totals};
 use super::{
-    COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, WriteOutcome, WriteRequest,
-    decode_log_row, list_sql,
+    ActorNames, COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, TotalsFilter,
+    TotalsRows, WriteOutcome, WriteRequest, decode_log_row, list_sql,
 };
 use crate::chain::{GENESIS, LogRow};
 use crate::notify::Notifier;
@@ -352,6 +353,14 @@ impl Store for PgStore {
                 .map(|r| decode_log_row!(r).map_err(StoreError::from))
                 .collect()
         })
+    }
+
+    fn totals(&self, t: TotalsFilter) -> BoxFuture<'_, Result<TotalsRows, StoreError>> {
+        Box::pin(async move { run_totals!(&self.pool, &t, |e| format!("sum(({e})::float8)")) })
+    }
+
+    fn actor_names(&self, actors: Vec<String>) -> BoxFuture<'_, Result<ActorNames, StoreError>> {
+        Box::pin(async move { run_names!(&self.pool, &actors) })
     }
 
     fn chain_page(&self, after: i64, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {

@@ -5,9 +5,10 @@ use super::queries::{chain_page, user_list_sql};
 use crate::chain::LogRow;
 use crate::notify::Notifier;
 use crate::store::group;
+use crate::store::totals::{run_names, run_totals};
 use crate::store::{
-    COLUMNS, ListBind, ListFilter, Store, StoreError, WriteOutcome, WriteRequest, decode_log_row,
-    list_sql,
+    ActorNames, COLUMNS, ListBind, ListFilter, Store, StoreError, TotalsFilter, TotalsRows,
+    WriteOutcome, WriteRequest, decode_log_row, list_sql,
 };
 use futures::future::BoxFuture;
 
@@ -59,6 +60,14 @@ impl Store for SqliteStore {
                 .map(|r| decode_log_row!(r).map_err(StoreError::from))
                 .collect()
         })
+    }
+
+    fn totals(&self, t: TotalsFilter) -> BoxFuture<'_, Result<TotalsRows, StoreError>> {
+        Box::pin(async move { run_totals!(&self.read, &t, |e| format!("total({e})")) })
+    }
+
+    fn actor_names(&self, actors: Vec<String>) -> BoxFuture<'_, Result<ActorNames, StoreError>> {
+        Box::pin(async move { run_names!(&self.read, &actors) })
     }
 
     fn chain_page(&self, after: i64, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {

@@ -1,0 +1,268 @@
+//! The totals query both backends run: sums given and deducted per actor or per user over the
+//! list filter's conditions, largest groups first.
+//!
+//! Amounts are summed in two halves (`amount >> 26` and `amount & (2^26 - 1)`), each far below
+//! 2^63 even over billions of rows, and joined in 128 bits: a plain `sum(amount)` of amounts up to
+//! 2^53 overflows a 64-bit integer after 1,024 rows (SQLite then fails the query, PostgreSQL's
+//! numeric does not fit the column type). A total beyond 2^53 - 1 is refused, not rounded.
+
+use super::request::ListFilter;
+use super::sql::{Conditions, ListBind};
+use audit_client::{GroupBy, Sums};
+use shared::limits::MAX_SAFE_INTEGER;
+
+/// Where the amount is split (see the module docs).
+const SPLIT_BITS: u32 = 26;
+
+/// What the totals query is asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotalsFilter {
+    /// Per actor or per user.
+    pub group_by: GroupBy,
+    /// Conditions (user, actor, time range); `before_seq` and `limit` are ignored.
+    pub filter: ListFilter,
+    /// Most groups to return (already capped).
+    pub limit: i64,
+}
+
+/// One group as the store answers it, before names are attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSums {
+    /// The actor id (per actor; `None` for game-server records).
+    pub actor_id: Option<String>,
+    /// The user id (per user).
+    pub user_id: Option<i64>,
+    /// The counters.
+    pub sums: Sums,
+}
+
+/// What the store answers: up to `limit + 1` groups (the extra one says there are more), and the
+/// counters over every matching record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalsRows {
+    /// Groups, largest first.
+    pub groups: Vec<GroupSums>,
+    /// All matching records.
+    pub overall: Sums,
+}
+
+/// Each listed actor's id with its newest name.
+pub type ActorNames = Vec<(String, Option<String>)>;
+
+/// A total does not fit a JSON-safe integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// The counter columns, in the order [`sums_from`] reads them (7 columns).
+fn counter_columns() -> String {
+    let mask = (1i64 << SPLIT_BITS) - 1;
+    let give = "outcome = 'applied' AND op = 'give'";
+    let deduct = "outcome = 'applied' AND op = 'deduct'";
+    let sum = |cond: &str, value: &str| {
+        format!("CAST(coalesce(sum(CASE WHEN {cond} THEN {value} ELSE 0 END), 0) AS BIGINT)")
+    };
+    [
+        sum(give, &format!("amount >> {SPLIT_BITS}")),
+        sum(give, &format!("amount & {mask}")),
+        sum(deduct, &format!("amount >> {SPLIT_BITS}")),
+        sum(deduct, &format!("amount & {mask}")),
+        sum(give, "1"),
+        sum(deduct, "1"),
+        sum("outcome = 'rejected'", "1"),
+    ]
+    .join(", ")
+}
+
+/// Joins the seven counter columns into [`Sums`].
+pub(crate) fn sums_from(c: [i64; 7]) -> Result<Sums, TooLarge> {
+    let join = |hi: i64, lo: i64| {
+        let v = (i128::from(hi) << SPLIT_BITS) + i128::from(lo);
+        i64::try_from(v)
+            .ok()
+            .filter(|v| (0..=MAX_SAFE_INTEGER).contains(v))
+            .ok_or(TooLarge)
+    };
+    Ok(Sums {
+        given: join(c[0], c[1])?,
+        deducted: join(c[2], c[3])?,
+        gives: c[4],
+        deducts: c[5],
+        rejected: c[6],
+    })
+}
+
+/// The grouped query (key column first, then the counters) and the overall query (counters
+/// only), with their bind values. `float_sum` writes a float sum of an expression in the
+/// backend's dialect; it orders the groups (never overflows; approximate only beyond 2^53).
+pub(crate) fn totals_sql(
+    t: &TotalsFilter,
+    float_sum: fn(&str) -> String,
+) -> ((String, Vec<ListBind>), (String, Vec<ListBind>)) {
+    let filter = ListFilter {
+        before_seq: None,
+        ..t.filter.clone()
+    };
+    let key = match t.group_by {
+        GroupBy::Actor => "actor_id",
+        GroupBy::User => "user_id",
+    };
+    let counters = counter_columns();
+    let moved = float_sum("CASE WHEN outcome = 'applied' THEN amount ELSE 0 END");
+
+    let mut grouped = Conditions::of(&filter);
+    let where_ = grouped.where_clause();
+    let limit = grouped.param(ListBind::Int(t.limit + 1));
+    let grouped_sql = format!(
+        "SELECT {key}, {counters} FROM audit_log{where_} GROUP BY {key} \
+         ORDER BY {moved} DESC, {key} IS NULL, {key} LIMIT {limit}"
+    );
+
+    let overall = Conditions::of(&filter);
+    let overall_sql = format!("SELECT {counters} FROM audit_log{}", overall.where_clause());
+    ((grouped_sql, grouped.binds), (overall_sql, overall.binds))
+}
+
+/// The query for each listed actor's newest name (one bind per actor id).
+pub(crate) fn names_sql(actors: &[String]) -> (String, Vec<ListBind>) {
+    let mut c = Conditions {
+        clauses: Vec::new(),
+        binds: Vec::new(),
+    };
+    let list: Vec<String> = actors
+        .iter()
+        .map(|a| c.param(ListBind::Text(a.clone())))
+        .collect();
+    (
+        format!(
+            "SELECT actor_id, actor_name FROM audit_log WHERE seq IN \
+             (SELECT max(seq) FROM audit_log WHERE actor_id IS NOT NULL AND actor_id IN ({}) \
+              GROUP BY actor_id)",
+            list.join(", ")
+        ),
+        c.binds,
+    )
+}
+
+/// Runs the totals queries on either backend.
+macro_rules! run_totals {
+    ($pool:expr, $t:expr, $float_sum:expr) => {{
+        use sqlx::Row as _;
+        let t: &$crate::store::TotalsFilter = $t;
+        let ((gsql, gbinds), (osql, obinds)) = $crate::store::totals::totals_sql(t, $float_sum);
+        let counters = |r: &_, from: usize| -> Result<[i64; 7], sqlx::Error> {
+            let mut c = [0i64; 7];
+            for (i, v) in c.iter_mut().enumerate() {
+                *v = sqlx::Row::try_get(r, from + i)?;
+            }
+            Ok(c)
+        };
+        let too_large = |_| $crate::store::StoreError::TotalsTooLarge;
+        let rows = $crate::store::ListBind::query(&gsql, gbinds)
+            .fetch_all($pool)
+            .await?;
+        let mut groups = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let sums = $crate::store::totals::sums_from(counters(r, 1)?).map_err(too_large)?;
+            let (actor_id, user_id) = match t.group_by {
+                audit_client::GroupBy::Actor => (r.try_get::<Option<String>, _>(0)?, None),
+                audit_client::GroupBy::User => (None, Some(r.try_get::<i64, _>(0)?)),
+            };
+            groups.push($crate::store::totals::GroupSums {
+                actor_id,
+                user_id,
+                sums,
+            });
+        }
+        let row = $crate::store::ListBind::query(&osql, obinds)
+            .fetch_one($pool)
+            .await?;
+        let overall = $crate::store::totals::sums_from(counters(&row, 0)?).map_err(too_large)?;
+        Ok::<_, $crate::store::StoreError>($crate::store::TotalsRows { groups, overall })
+    }};
+}
+pub(crate) use run_totals;
+
+/// Runs the names query on either backend: (actor id, newest name) pairs.
+macro_rules! run_names {
+    ($pool:expr, $actors:expr) => {{
+        use sqlx::Row as _;
+        let actors: &[String] = $actors;
+        if actors.is_empty() {
+            Ok::<_, $crate::store::StoreError>(Vec::new())
+        } else {
+            let (sql, binds) = $crate::store::totals::names_sql(actors);
+            let rows = $crate::store::ListBind::query(&sql, binds)
+                .fetch_all($pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>(0)?,
+                        r.try_get::<Option<String>, _>(1)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map_err($crate::store::StoreError::from)
+        }
+    }};
+}
+pub(crate) use run_names;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_join_exactly_up_to_the_safe_maximum_and_refuse_beyond() {
+        let split = |v: i64| (v >> SPLIT_BITS, v & ((1 << SPLIT_BITS) - 1));
+        for v in [
+            0,
+            1,
+            67_108_863,
+            67_108_864,
+            123_456_789_012,
+            MAX_SAFE_INTEGER,
+        ] {
+            let (hi, lo) = split(v);
+            assert_eq!(sums_from([hi, lo, 0, 0, 0, 0, 0]).unwrap().given, v);
+        }
+        // Two maximal amounts: the halves still fit, the total does not.
+        let (hi, lo) = split(MAX_SAFE_INTEGER);
+        assert_eq!(sums_from([0, 0, 2 * hi, 2 * lo, 0, 0, 0]), Err(TooLarge));
+        // Many lows carry into the high part.
+        assert_eq!(
+            sums_from([0, 3 * ((1 << SPLIT_BITS) - 1), 0, 0, 1, 2, 3]).unwrap(),
+            Sums {
+                given: 3 * ((1 << SPLIT_BITS) - 1),
+                deducted: 0,
+                gives: 1,
+                deducts: 2,
+                rejected: 3
+            }
+        );
+    }
+
+    #[test]
+    fn the_grouped_query_binds_its_conditions_then_the_limit() {
+        let t = TotalsFilter {
+            group_by: GroupBy::User,
+            filter: ListFilter {
+                actor: Some("9".into()),
+                since: Some(5),
+                before_seq: Some(3),
+                ..Default::default()
+            },
+            limit: 10,
+        };
+        let ((g, gb), (o, ob)) = totals_sql(&t, |e| format!("total({e})"));
+        assert!(g.contains("WHERE actor_id = $1 AND applied_at >= $2 GROUP BY user_id"));
+        assert!(g.ends_with("LIMIT $3"), "{g}");
+        assert!(!g.contains("seq <"), "the cursor is not a totals condition");
+        assert_eq!(gb.len(), 3);
+        assert!(
+            o.ends_with("WHERE actor_id = $1 AND applied_at >= $2"),
+            "{o}"
+        );
+        assert_eq!(ob.len(), 2);
+    }
+}
