@@ -3,6 +3,7 @@
 //! `loadgen http`: signs unique requests (fresh txn ids and Idempotency-Keys) and reports
 //! accepted records/s and p50/p99 latency, open-loop at a fixed offered rate (latency measured
 //! from the scheduled send time, so queueing is not hidden) or closed-loop with N workers.
+//! `loadgen totals`: times signed `GET /log/totals` queries against a running server (p50/p99).
 //! `loadgen raw`: the ceiling: plain INSERTs of the same rows into the same table with the same
 //! durability settings, no HTTP, signing, idempotency or chain.
 
@@ -43,6 +44,25 @@ enum Cmd {
         /// Seconds to run.
         #[arg(long, default_value_t = 5)]
         duration: u64,
+        /// Write every 4th record as a Discord staff movement by one of this many actors
+        /// (0: every record is a game-server record, as in the throughput runs).
+        #[arg(long, default_value_t = 0)]
+        actors: u64,
+    },
+    /// Time signed totals queries (`GET /log/totals?<query>`).
+    Totals {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Signing key, `id:scopes:hex` (needs read).
+        #[arg(long, env = "LOADGEN_KEY")]
+        key: String,
+        /// The query string, e.g. `groupBy=user&since=1700000000000`.
+        #[arg(long, default_value = "")]
+        query: String,
+        /// Sequential requests to time.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
     },
     /// Raw insert ceiling of the database.
     Raw {
@@ -68,12 +88,12 @@ enum Cmd {
     },
 }
 
-fn record(n: u64) -> AuditRecord {
+fn record(n: u64, actors: u64) -> AuditRecord {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(1);
-    AuditRecord {
+    let mut r = AuditRecord {
         txn_id: TxnId::generate(),
         source: shared::Source::Game,
         // Spread over 10,000 users (a multiplicative hash: ids are `request * 1000 + index`).
@@ -89,7 +109,18 @@ fn record(n: u64) -> AuditRecord {
         server_job_id: Some("2f0c6a2e-loadgen-job".into()),
         issued_at: now,
         applied_at: now,
+    };
+    if actors > 0 && n % 4 == 0 {
+        let actor = 100_000 + (n / 4) % actors;
+        r.source = shared::Source::Discord;
+        r.actor_id = Some(actor.to_string());
+        r.actor_name = Some(format!("staff{actor}"));
+        r.server_job_id = None;
+        if n % 3 == 0 {
+            r.op = shared::Op::Deduct;
+        }
     }
+    r
 }
 
 #[derive(Default)]
@@ -108,8 +139,16 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-async fn one(client: &AuditClient, batch: usize, n: u64, stats: &Stats, scheduled: Instant) {
-    let recs: Vec<AuditRecord> = (0..batch as u64).map(|i| record(n * 1000 + i)).collect();
+async fn one(
+    client: &AuditClient,
+    (batch, actors): (usize, u64),
+    n: u64,
+    stats: &Stats,
+    scheduled: Instant,
+) {
+    let recs: Vec<AuditRecord> = (0..batch as u64)
+        .map(|i| record(n * 1000 + i, actors))
+        .collect();
     let key = ulid::Ulid::new().to_string();
     match client.post_records(&recs, &key).await {
         Ok(r) => {
@@ -135,7 +174,7 @@ async fn http(
     batch: usize,
     rate: u64,
     concurrency: usize,
-    duration: u64,
+    (duration, actors): (u64, u64),
 ) -> anyhow::Result<()> {
     let ring = KeyRing::parse(&key).context("--key")?;
     let http = reqwest::Client::builder()
@@ -154,7 +193,7 @@ async fn http(
             tasks.push(tokio::spawn(async move {
                 while start.elapsed() < run {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
-                    one(&client, batch, n, &stats, Instant::now()).await;
+                    one(&client, (batch, actors), n, &stats, Instant::now()).await;
                 }
             }));
         }
@@ -175,7 +214,7 @@ async fn http(
             };
             let (client, stats) = (client.clone(), stats.clone());
             tasks.push(tokio::spawn(async move {
-                one(&client, batch, n, &stats, scheduled).await;
+                one(&client, (batch, actors), n, &stats, scheduled).await;
                 drop(permit);
             }));
         }
@@ -208,6 +247,46 @@ async fn http(
     Ok(())
 }
 
+async fn totals(url: String, key: String, query: String, requests: usize) -> anyhow::Result<()> {
+    let ring = KeyRing::parse(&key).context("--key")?;
+    let client = AuditClient::new(&url, ring.signing_key().clone());
+    let mut lat = Vec::with_capacity(requests);
+    let mut groups = 0;
+    let mut overall = serde_json::Value::Null;
+    for _ in 0..requests.max(1) {
+        let req = client.sign("GET", "/log/totals", &query, None, Vec::new(), unix_secs())?;
+        let t = Instant::now();
+        let resp = client.send(req).await?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await?;
+        lat.push(t.elapsed().as_micros() as u64);
+        anyhow::ensure!(status.is_success(), "the server answered {status}: {body}");
+        groups = body["groups"].as_array().map_or(0, Vec::len);
+        overall = body["overall"].clone();
+    }
+    lat.sort_unstable();
+    println!(
+        "{}",
+        serde_json::json!({
+            "mode": "totals",
+            "query": query,
+            "requests": lat.len(),
+            "groups": groups,
+            "overall": overall,
+            "p50ms": pct(&lat, 0.50),
+            "p99ms": pct(&lat, 0.99),
+        })
+    );
+    Ok(())
+}
+
+fn unix_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 async fn raw(
     url: String,
     sync: String,
@@ -220,7 +299,7 @@ async fn raw(
     let make_rows = move |n: u64| -> Vec<LogRow> {
         (0..rows as u64)
             .map(|i| {
-                let mut r = api::model::row_from_record(&record(n * 1000 + i), 1, "raw");
+                let mut r = api::model::row_from_record(&record(n * 1000 + i, 0), 1, "raw");
                 r.prev_hash = GENESIS.to_vec();
                 r.row_hash = GENESIS.to_vec();
                 r
@@ -432,7 +511,14 @@ async fn main() -> anyhow::Result<()> {
             rate,
             concurrency,
             duration,
-        } => http(url, key, batch, rate, concurrency, duration).await,
+            actors,
+        } => http(url, key, batch, rate, concurrency, (duration, actors)).await,
+        Cmd::Totals {
+            url,
+            key,
+            query,
+            requests,
+        } => totals(url, key, query, requests).await,
         Cmd::Raw {
             database_url,
             sync,

@@ -41,7 +41,9 @@ async fn a_rate_limited_log_post_is_sent_after_the_window() {
         .unwrap();
     assert_eq!(e.fake.seen_by(BYSTANDER, LOGS).len(), 2);
     e.fake.advance(Duration::from_secs(60));
-    // The next movement wakes the poster; the refused post goes out with it.
+    // The refused movement waits out its own backoff (10 s on the bot's clock) as well as
+    // Discord's window; the next movement wakes the poster and the refused post goes out with it.
+    e.world.clock.advance(10_000);
     let ix = e.run(
         MOD,
         "give",

@@ -92,7 +92,7 @@ async fn switching_between_guild_and_global_registration_leaves_no_duplicates() 
         .await
         .unwrap();
     let registered = e.fake.commands(Some(GUILD));
-    assert_eq!(registered.len(), 4);
+    assert_eq!(registered.len(), bot::discord::commands().len());
     for c in &registered {
         // Installable to guilds only, usable in guilds only.
         assert_eq!(c["integration_types"], serde_json::json!([0]), "{c}");
@@ -118,7 +118,10 @@ async fn switching_between_guild_and_global_registration_leaves_no_duplicates() 
         })
         .await
         .unwrap();
-    assert_eq!(global.fake.commands(None).len(), 4);
+    assert_eq!(
+        global.fake.commands(None).len(),
+        bot::discord::commands().len()
+    );
     global.stop_bot().await.unwrap();
     assert!(
         global.fake.problems().is_empty(),
