@@ -152,7 +152,8 @@ fn all() -> Value {
             &player(),
             "big *one*",
             100_000,
-            Duration::from_secs(60)
+            Duration::from_secs(60),
+            None
         )),
     );
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {

@@ -221,6 +221,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         &long,
         100_000,
         Duration::from_secs(60),
+        None,
     );
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
@@ -618,6 +619,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
         "x",
         100_000,
         Duration::from_secs(60),
+        None,
     ));
     assert_eq!(v["title"], "Confirm: Deduct 1,250,000?");
     assert!(v["description"].as_str().unwrap().contains("100,000"));

@@ -547,3 +547,37 @@ async fn balance_shows_the_saved_balance_and_the_live_session() {
     guest.roles.clear();
     assert!(service.balance(&guest, &Target::Id(ALICE)).await.is_err());
 }
+
+/// The wallet read for a Confirm prompt is the delivery's first read; when another movement
+/// lands in between, a refusal decided on it (here: insufficient funds) is checked on a fresh
+/// read, and a write based on it fails its compare-and-swap.
+#[tokio::test]
+async fn a_stale_prompt_read_never_decides_the_outcome() {
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let service = world.service(&api, service_config()).await;
+    world.seed_offline_profile(ALICE, 5);
+    let alice = service.resolve(&Target::Id(ALICE)).await.unwrap();
+    let stale = service.read_wallet(&alice).await.unwrap();
+    assert_eq!(stale.balance, 5);
+    service
+        .execute(request(Op::Give, ALICE, 200))
+        .await
+        .unwrap();
+    let r = service
+        .execute_after_read(request(Op::Deduct, ALICE, 100), stale.clone())
+        .await
+        .unwrap();
+    assert!(matches!(r.outcome, Outcome::Applied { .. }), "{r:?}");
+    assert_eq!(world.wallet(ALICE).balance, 105);
+    let r = service
+        .execute_after_read(request(Op::Give, ALICE, 1), stale)
+        .await
+        .unwrap();
+    assert!(matches!(r.outcome, Outcome::Applied { .. }), "{r:?}");
+    assert_eq!(
+        world.wallet(ALICE).balance,
+        106,
+        "the stale read did not win"
+    );
+}

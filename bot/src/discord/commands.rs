@@ -6,7 +6,7 @@ use super::data::{Context, Data, Error};
 use super::error::CommandError;
 use super::reply::{self, MoveReply, embed_reply};
 use super::{render, settings};
-use crate::frontend::flow::{self, FollowUp};
+use crate::frontend::flow;
 use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits,
 };
@@ -157,7 +157,7 @@ async fn move_flow(
     let service = &ctx.data().service;
     let args = MoveArgs::parse(input, service.config().limits.max_amount)?;
     let actor = actor_of(ctx).await?;
-    let result = flow::run_move(service, actor, op, args, reply, FollowUp::DISCORD).await?;
+    let result = flow::run_move(service, actor, op, args, reply, ctx.data().follow_up).await?;
     reply.finish(&result).await?;
     Ok(result)
 }

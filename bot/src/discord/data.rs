@@ -18,6 +18,8 @@ pub struct Data {
     pub log_wake: Arc<Notify>,
     /// Gateway and registration health (`/healthz`).
     pub status: super::status::DiscordStatus,
+    /// How long a pending receipt is followed (counted from the command's start).
+    pub follow_up: crate::frontend::FollowUp,
 }
 
 /// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).

@@ -40,6 +40,7 @@ pub use endpoint::Endpoint;
 pub use settings::DiscordSettings;
 pub use status::DiscordStatus;
 
+use crate::frontend::FollowUp;
 use crate::service::Service;
 use anyhow::Context as _;
 use serenity::all as s;
@@ -109,6 +110,9 @@ pub struct RunOptions {
     pub registration_retry: Duration,
     /// Longest pause between two registration attempts.
     pub registration_retry_max: Duration,
+    /// How long pending receipts are followed ([`FollowUp::DISCORD`]: within the interaction
+    /// token's 15 minutes; tests shorten it).
+    pub follow_up: FollowUp,
 }
 
 impl Default for RunOptions {
@@ -118,6 +122,7 @@ impl Default for RunOptions {
             status: DiscordStatus::default(),
             registration_retry: Duration::from_secs(2),
             registration_retry_max: Duration::from_secs(300),
+            follow_up: FollowUp::DISCORD,
         }
     }
 }
@@ -146,6 +151,7 @@ pub async fn run_with(
         status,
         registration_retry,
         registration_retry_max,
+        follow_up,
     } = options;
     let in_flight = shutdown::InFlight::default();
     let log_wake = Arc::new(Notify::new());
@@ -157,6 +163,7 @@ pub async fn run_with(
         in_flight: in_flight.clone(),
         log_wake: log_wake.clone(),
         status: status.clone(),
+        follow_up,
     };
     let scope = match settings.guild_id {
         Some(g) => registration::Scope::Guild(s::GuildId::new(g)),

@@ -4,8 +4,8 @@
 
 use super::confirm::custom_ids;
 use crate::frontend::words::{self, Card, Dialect, Tone};
-use crate::frontend::{CancelReason, MoveResult};
-use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn};
+use crate::frontend::{CancelReason, MoveResult, Prompt};
+use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn, WalletRead};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, Timestamp,
 };
@@ -205,16 +205,17 @@ pub fn confirm_prompt_embed(
     reason: &str,
     threshold: i64,
     timeout: Duration,
+    wallet: Option<&WalletRead>,
 ) -> CreateEmbed {
-    embed(&words::confirm_prompt(
+    let prompt = Prompt {
         op,
         amount,
-        user,
+        player: user,
         reason,
         threshold,
-        timeout,
-        &DiscordDialect,
-    ))
+        wallet,
+    };
+    embed(&words::confirm_prompt(&prompt, timeout, &DiscordDialect))
 }
 
 /// Confirm / Cancel buttons of invocation `prefix`.

@@ -135,6 +135,7 @@ impl Confirm for MoveReply<'_> {
                 p.reason,
                 p.threshold,
                 timeout,
+                p.wallet,
             );
             let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
             self.handle = Some(ctx.send(reply).await?);
@@ -149,6 +150,14 @@ impl Confirm for MoveReply<'_> {
             crate::metrics::pending_confirmations(-1.0);
             Ok(decision)
         })
+    }
+
+    fn shows_balance(&self) -> bool {
+        true
+    }
+
+    fn closing(&self) -> BoxFut<'static, ()> {
+        Box::pin(self.ctx.data().in_flight.closing())
     }
 
     fn working<'b>(

@@ -5,7 +5,7 @@
 use super::args::{AuditArgs, BalanceArgs, MoveArgs};
 use crate::service::{
     ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, MoveRequest, Outcome, Receipt,
-    RobloxUser, Service, ServiceError, Target,
+    RobloxUser, Service, ServiceError, Target, WalletRead,
 };
 use shared::{AuditRecord, Op};
 use std::time::Duration;
@@ -51,6 +51,9 @@ pub struct Prompt<'a> {
     pub reason: &'a str,
     /// The confirmation threshold the amount is above.
     pub threshold: i64,
+    /// The player's wallet as read for this prompt, when the front end shows it
+    /// ([`Confirm::shows_balance`]) and the read succeeded.
+    pub wallet: Option<&'a WalletRead>,
 }
 
 /// How a front end takes part in a give / deduct: it asks the member to confirm, and may show
@@ -61,6 +64,18 @@ pub trait Confirm: Send {
 
     /// Asks the member whether `prompt` goes ahead.
     fn confirm<'a>(&'a mut self, prompt: Prompt<'a>) -> BoxFut<'a, Result<Decision, Self::Error>>;
+
+    /// Whether the prompt shows the player's current balance: the wallet is then read before
+    /// the prompt, and that read is the delivery's first (no extra Open Cloud call).
+    fn shows_balance(&self) -> bool {
+        false
+    }
+
+    /// Resolves when the front end is shutting down: a pending receipt stops being followed
+    /// (the reconciler settles it) and gets its last message at once.
+    fn closing(&self) -> BoxFut<'static, ()> {
+        Box::pin(std::future::pending())
+    }
 
     /// Money is about to move to or from `player` (shown before the service is asked).
     fn working<'a>(
@@ -179,13 +194,23 @@ pub async fn run_move<C: Confirm>(
         service.check_limits(&actor, args.amount).await?;
     }
     let player = service.resolve(&args.target).await?;
+    let mut wallet = None;
     if service.needs_confirmation(args.amount) {
+        if ui.shows_balance() && args.replay.is_none() {
+            // A failed read only leaves the balance off the prompt; delivery reads again.
+            wallet = service
+                .read_wallet(&player)
+                .await
+                .inspect_err(|e| tracing::warn!(error = %e, "wallet read for the prompt failed"))
+                .ok();
+        }
         let prompt = Prompt {
             op,
             amount: args.amount,
             player: &player,
             reason: &args.reason,
             threshold: service.config().policy.confirm_above,
+            wallet: wallet.as_ref(),
         };
         if let Decision::Cancelled(why) = ui.confirm(prompt).await? {
             return Ok(MoveResult::Cancelled {
@@ -196,32 +221,42 @@ pub async fn run_move<C: Confirm>(
         }
     }
     ui.working(op, args.amount, &player).await?;
-    let receipt = service
-        .execute(MoveRequest {
-            actor,
-            op,
-            target: Target::Id(player.id),
-            amount: args.amount,
-            reason: args.reason,
-            replay: args.replay,
-        })
-        .await?;
+    let request = MoveRequest {
+        actor,
+        op,
+        target: Target::Id(player.id),
+        amount: args.amount,
+        reason: args.reason,
+        replay: args.replay,
+    };
+    let receipt = match wallet {
+        Some(read) => service.execute_after_read(request, read).await?,
+        None => service.execute(request).await?,
+    };
     if receipt.outcome != Outcome::Pending {
         return Ok(MoveResult::Done(receipt));
     }
     ui.pending(&receipt).await?;
-    Ok(follow_up(service, receipt, follow, started + follow.within).await)
+    let closing = ui.closing();
+    Ok(follow_up(service, receipt, follow, started + follow.within, closing).await)
 }
 
-/// Re-reads a pending txn's stored state every `follow.every` until it settles or `until`.
+/// Re-reads a pending txn's stored state every `follow.every` until it settles, `until`, or
+/// `closing` resolves.
 async fn follow_up(
     service: &Service,
     receipt: Receipt,
     follow: FollowUp,
     until: Instant,
+    closing: BoxFut<'static, ()>,
 ) -> MoveResult {
+    let mut closing = closing;
     while Instant::now() + follow.every <= until {
-        tokio::time::sleep(follow.every).await;
+        tokio::select! {
+            biased;
+            () = &mut closing => break,
+            () = tokio::time::sleep(follow.every) => {}
+        }
         match service.stored_outcome(&receipt.txn).await {
             Ok(Some(Outcome::Pending)) | Err(_) => continue,
             Ok(None) => break,

@@ -4,8 +4,10 @@
 //! a text box. What differs per front end (escaping, times, how an option is written) is its
 //! [`Dialect`].
 
-use super::flow::CancelReason;
-use crate::service::{BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn};
+use super::flow::{CancelReason, Prompt};
+use crate::service::{
+    BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn, WalletRead,
+};
 use shared::{AuditRecord, Op, RecordOutcome, RejectReason};
 use std::time::Duration;
 
@@ -335,28 +337,36 @@ pub fn no_longer_followed(r: &Receipt, log_channel: Option<&str>, d: &dyn Dialec
 }
 
 /// The question asked before a large amount moves.
-pub fn confirm_prompt(
-    op: Op,
-    how_much: i64,
-    user: &RobloxUser,
-    reason: &str,
-    threshold: i64,
-    timeout: Duration,
-    d: &dyn Dialect,
-) -> Card {
-    Card::new(
-        format!("Confirm: {} {}?", verb(op), amount(how_much)),
+pub fn confirm_prompt(p: &Prompt<'_>, timeout: Duration, d: &dyn Dialect) -> Card {
+    let card = Card::new(
+        format!("Confirm: {} {}?", verb(p.op), amount(p.amount)),
         Tone::Pending,
     )
     .description(format!(
         "This is above the confirmation threshold of {}. Press {} within {} s to \
              send it; nothing moves otherwise.",
-        amount(threshold),
+        amount(p.threshold),
         d.button("Confirm"),
         timeout.as_secs()
     ))
-    .field("Player", player_line(user, d), false)
-    .field("Reason", d.typed(reason, 200), false)
+    .field("Player", player_line(p.player, d), false);
+    let card = match p.wallet {
+        Some(w) => card.field("Current balance", prompt_balance(w), true),
+        None => card,
+    };
+    card.field("Reason", d.typed(p.reason, 200), false)
+}
+
+/// The balance on a confirmation prompt, as of the wallet's last save.
+pub fn prompt_balance(w: &WalletRead) -> String {
+    if w.in_live_server {
+        format!(
+            "{} (last save; the player is in a game server, so it may be newer)",
+            amount(w.balance)
+        )
+    } else {
+        amount(w.balance)
+    }
 }
 
 /// Shown when a confirmation ends without going ahead.

@@ -27,5 +27,5 @@ pub use ports::{
 pub use profile::{Profile, ProfileLibrary, Session};
 pub use txn::{
     BalanceView, LogPass, LogPolicy, LogSink, Ports, PostFailure, ReconcileReport, Service,
-    ServiceConfig, SettledTxn,
+    ServiceConfig, SettledTxn, WALLET_READ_REUSABLE_MS, WalletRead,
 };

@@ -67,3 +67,38 @@ async fn audit_csv_attaches_every_matching_record() {
     assert_eq!(fields(&reply), 7);
     e.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_csv_stays_attached_when_the_older_page_is_shown() {
+    let e = E2e::start().await;
+    records(&e, 12).await;
+    let ix = e.run(
+        MOD,
+        "audit",
+        &[("user", "alice".into()), ("csv", true.into())],
+    );
+    let first = e
+        .fake
+        .wait_reply(ix, WAIT, |m| {
+            m.button("Older").is_some() && m.file("audit.csv").is_some()
+        })
+        .await
+        .unwrap();
+    e.press(MOD, &first, "Older").await;
+    let second = e
+        .fake
+        .wait_reply(ix, WAIT, |m| m.id == first.id && fields(m) == 2)
+        .await
+        .unwrap();
+    // Discord keeps only the files an edit lists: an edit without the CSV's id drops it.
+    let csv = second
+        .file("audit.csv")
+        .unwrap_or_else(|| panic!("the CSV is gone after Older: {second:#?}"));
+    let csv = String::from_utf8(csv.bytes.clone()).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        13,
+        "a header and twelve records: {csv}"
+    );
+    e.finish().await;
+}

@@ -6,6 +6,7 @@
 use crate::support::{AuditApi, World, service_config};
 use bot::config::SecretString;
 use bot::discord::{DiscordSettings, DiscordStatus, Endpoint, RunOptions};
+use bot::frontend::FollowUp;
 use bot::service::{Service, ServiceConfig};
 use discord_fake::{
     DiscordFake, FakeConfig, InteractionRef, MANAGE_GUILD, Member, OptionValue, Seen,
@@ -36,6 +37,7 @@ pub struct Setup {
     pub confirm_timeout: Duration,
     pub guild_id: Option<u64>,
     pub log_channel: Option<u64>,
+    pub follow_up: FollowUp,
 }
 
 impl Default for Setup {
@@ -45,6 +47,7 @@ impl Default for Setup {
             confirm_timeout: Duration::from_secs(60),
             guild_id: Some(GUILD),
             log_channel: Some(LOGS),
+            follow_up: FollowUp::DISCORD,
         }
     }
 }
@@ -134,6 +137,7 @@ impl E2e {
             status: self.status.clone(),
             registration_retry: Duration::from_millis(20),
             registration_retry_max: Duration::from_millis(200),
+            follow_up: self.setup.follow_up,
         };
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);
@@ -284,6 +288,14 @@ impl E2e {
             .filter(|r| r.status == 400)
             .collect();
         assert!(malformed.is_empty(), "Discord would refuse: {malformed:#?}");
+        // 401 on an interaction's webhook: a reply or edit after its 15-minute token.
+        let late: Vec<_> = self
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.status == 401)
+            .collect();
+        assert!(late.is_empty(), "calls after the token expired: {late:#?}");
         // Names and reasons typed by staff must never ping anyone.
         for member in [MOD, JUNIOR_MOD, OUTSIDER, BYSTANDER] {
             for channel in [CHANNEL, LOGS] {

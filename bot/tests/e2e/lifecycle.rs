@@ -80,3 +80,77 @@ async fn a_wrong_token_stops_the_bot_with_an_error() {
     );
     assert!(!fake.connected());
 }
+
+fn give(amount: i64) -> Vec<(&'static str, discord_fake::OptionValue)> {
+    vec![
+        ("user", "alice".into()),
+        ("amount", amount.into()),
+        ("reason", "tournament".into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_an_open_prompt_and_moves_nothing() {
+    let mut e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    let ix = e.run(MOD, "give", &give(500_000));
+    let prompt = e.reply_containing(ix, "Confirm: Give 500000").await;
+    let confirm = prompt.button("Confirm").unwrap().custom_id.clone();
+    let before = e.world.calls();
+    e.stop_bot().await.unwrap();
+    let closed = e
+        .reply_containing(ix, "restarted before this was confirmed")
+        .await;
+    assert_eq!(closed.id, prompt.id, "the prompt itself says so");
+    assert!(closed.buttons.is_empty(), "no live buttons: {closed:#?}");
+    assert!(
+        e.fake.press(MOD, prompt.id, &confirm).is_err(),
+        "the Confirm button is gone"
+    );
+    let calls = e.world.calls().since(&before);
+    assert_eq!((calls.set, calls.publish), (0, 0), "nothing sent");
+    assert_eq!(e.world.wallet(ALICE).balance, 5);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_a_confirmed_give_is_pending_settles_it_once() {
+    let mut config = crate::support::service_config();
+    // The game server holds the command: the bot answers "pending" after 5 s (its clock).
+    config.reply_budget = Duration::from_secs(5);
+    let mut e = E2e::start_with(Setup {
+        config,
+        ..Setup::default()
+    })
+    .await;
+    let server = crate::support::StandInServer::start(&e.world, "job-1", Some(e.api.game_client()));
+    server.join(ALICE);
+    server.pause();
+    let ix = e.run(MOD, "give", &give(150_000));
+    let prompt = e.reply_containing(ix, "Confirm: Give 150000").await;
+    e.press(MOD, &prompt, "Confirm").await;
+    e.reply_containing(ix, "this receipt is updated when it settles")
+        .await;
+    // Shutdown ends the follow-up at once; the receipt says where the outcome will appear.
+    e.stop_bot().await.unwrap();
+    let last = e.reply_containing(ix, "no longer updated").await;
+    assert!(last.text().contains("/audit"), "{}", last.text());
+    assert_eq!(server.applied(), 0);
+    assert!(e.fake.seen_by(BYSTANDER, LOGS).is_empty());
+    // While the bot is down the server applies the command and records it.
+    server.resume(true);
+    assert_eq!(server.applied(), 1);
+    e.world.clock.advance(10_000);
+    e.restart_bot().await;
+    let posts = e.log_posts(1).await;
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(posts[0].text().contains("150000") || plain(&posts[0].text()).contains("150000"));
+    assert_eq!(
+        e.service.unlogged(10).await.unwrap(),
+        vec![],
+        "nothing left to post"
+    );
+    assert_eq!(server.applied(), 1, "exactly one movement");
+    assert_eq!(e.world.wallet(ALICE).balance, 150_000);
+    e.finish().await;
+}

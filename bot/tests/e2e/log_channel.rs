@@ -39,6 +39,21 @@ async fn a_rate_limited_log_post_is_sent_after_the_window() {
         })
         .await
         .unwrap();
+    // The fake records the 429 before the bot reads it: wait until the bot has recorded the
+    // failed attempt (its next try counted from its clock now), or the clock advance below
+    // could land first and push that try past the movement that should carry it out.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let due = e.service.db().log_due(i64::MAX, 10).await.unwrap();
+        if due.iter().any(|(_, attempts)| *attempts == 1) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the failed post is never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(e.fake.seen_by(BYSTANDER, LOGS).len(), 2);
     e.fake.advance(Duration::from_secs(60));
 

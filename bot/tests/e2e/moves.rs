@@ -154,3 +154,71 @@ async fn bad_input_is_answered_in_words_and_changes_nothing() {
     );
     e.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_shows_the_current_balance_and_a_join_before_confirm_still_applies_once() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 1_234_567);
+    let ix = e.run(MOD, "give", &give("alice", 150_000, "tournament"));
+    let prompt = e.reply_containing(ix, "Confirm: Give").await;
+    assert!(
+        prompt.text().contains("Current balance") && prompt.text().contains("1,234,567"),
+        "the balance with separators: {}",
+        prompt.text()
+    );
+    let before = e.world.calls();
+    // The player joins a server between the prompt and Confirm: the wallet read for the
+    // prompt is stale (no session), so the bot's compare-and-swap fails and it publishes.
+    let server = StandInServer::start(&e.world, "job-1", Some(e.api.game_client()));
+    server.join(ALICE);
+    e.press(MOD, &prompt, "Confirm").await;
+    e.reply_containing(ix, "New balance: 1384567").await;
+    assert_eq!(server.applied(), 1, "applied once, by the server");
+    assert_eq!(e.world.wallet(ALICE).balance, 1_384_567);
+    let calls = e.world.calls().since(&before);
+    assert!(calls.publish >= 1, "{calls:?}");
+    e.log_posts(1).await;
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_that_outlives_its_follow_up_gets_a_last_edit_and_nothing_after_the_token() {
+    let mut config = crate::support::service_config();
+    config.reply_budget = Duration::from_secs(5);
+    let e = E2e::start_with(Setup {
+        config,
+        // 14 minutes in production; short here so the test takes no time.
+        follow_up: bot::frontend::FollowUp {
+            within: Duration::from_millis(600),
+            every: Duration::from_millis(100),
+        },
+        ..Setup::default()
+    })
+    .await;
+    let server = StandInServer::start(&e.world, "job-1", Some(e.api.game_client()));
+    server.join(ALICE);
+    server.pause();
+    let ix = e.run(MOD, "give", &give("alice", 1_000, "late"));
+    let last = e.reply_containing(ix, "no longer updated").await;
+    assert!(last.buttons.is_empty());
+    // Discord's token expires; the txn settles afterwards. The bot must not touch the reply
+    // any more (a late edit is refused with 401 / 50027 and fails `finish`).
+    e.fake.advance(Duration::from_secs(15 * 60 + 1));
+    server.resume(true);
+    e.world.clock.advance(10_000);
+    let report = e
+        .service
+        .reconcile_older_than(Duration::from_secs(5), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(report.settled, 1, "{report:?}");
+    assert_eq!(server.applied(), 1);
+    let replies = e.fake.replies(ix);
+    assert!(
+        replies
+            .iter()
+            .all(|m| !plain(&m.text()).contains("New balance: 1000")),
+        "the expired reply was not edited: {replies:#?}"
+    );
+    e.finish().await;
+}

@@ -79,3 +79,34 @@ async fn the_cooldown_and_the_daily_cap_refuse_before_anything_moves() {
     assert_eq!(e.world.wallet(ALICE).balance, 6);
     e.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cap_refusal_after_confirm_replaces_the_prompt() {
+    let mut config = service_config();
+    config.policy.daily_cap = 300_000;
+    let e = E2e::start_with(Setup {
+        config,
+        ..Setup::default()
+    })
+    .await;
+    e.world.seed_offline_profile(ALICE, 0);
+    // Both prompts open at once: each passes the cap check before its prompt.
+    let first = e.run(MOD, "give", &moved("alice", 200_000, None));
+    let first_prompt = e.reply_containing(first, "Confirm: Give 200000").await;
+    let second = e.run(MOD, "give", &moved("alice", 200_000, None));
+    let second_prompt = e.reply_containing(second, "Confirm: Give 200000").await;
+    e.press(MOD, &first_prompt, "Confirm").await;
+    e.reply_containing(first, "New balance: 200000").await;
+    e.press(MOD, &second_prompt, "Confirm").await;
+    let refused = e.reply_containing(second, "daily cap of 300000").await;
+    assert_eq!(refused.id, second_prompt.id, "the prompt itself answers");
+    assert!(refused.buttons.is_empty(), "no live buttons: {refused:#?}");
+    let on_screen = e.fake.seen_by(MOD, CHANNEL);
+    assert!(
+        on_screen.iter().all(|m| !m.text().contains("Sending")),
+        "nothing is left saying \"Sending\": {:#?}",
+        on_screen.iter().map(|m| m.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(e.world.wallet(ALICE).balance, 200_000);
+    e.finish().await;
+}

@@ -21,6 +21,9 @@ struct Delivery<'a> {
     last_publish: Option<i64>,
     /// Whether this delivery attempted a compare-and-swap write.
     bot_wrote: bool,
+    /// Whether the entry decided on is a read taken before the command (for its prompt) and
+    /// not read again since: a refusal that writes nothing must not be decided on it.
+    entry_from_prompt: bool,
 }
 
 impl Delivery<'_> {
@@ -45,11 +48,15 @@ enum Step {
 
 impl Service {
     /// Delivers and confirms one command until it settles or `reply_deadline` (Unix ms) passes.
+    /// `first`, when given, is the wallet as read for the command's prompt: it replaces the
+    /// first read (a stale one is safe: writes are compare-and-swap, and a refusal that writes
+    /// nothing is decided again on a fresh read).
     pub(super) async fn drive(
         &self,
         cmd: &Command,
         message: &str,
         reply_deadline: i64,
+        first: Option<Option<WalletEntry>>,
     ) -> Result<Outcome, ServiceError> {
         let mut d = Delivery {
             cmd,
@@ -58,10 +65,14 @@ impl Service {
             final_at: cmd.expires_at + ms(self.config.grace),
             last_publish: None,
             bot_wrote: false,
+            entry_from_prompt: first.is_some(),
         };
-        let mut entry = match self.first_read(&d).await {
-            Step::Again(entry) => entry,
-            Step::Done(outcome) => return Ok(outcome),
+        let mut entry = match first {
+            Some(entry) => entry,
+            None => match self.first_read(&d).await {
+                Step::Again(entry) => entry,
+                Step::Done(outcome) => return Ok(outcome),
+            },
         };
         loop {
             entry = match self.decide(&mut d, entry).await? {
@@ -129,6 +140,20 @@ impl Service {
     ) -> Result<Step, ServiceError> {
         let cmd = d.cmd;
         let rec = match apply(&mut wallet, cmd, now, &self.config.limits) {
+            ApplyOutcome::Rejected { .. } if d.entry_from_prompt => {
+                // Decided on the prompt's read, which may be stale (another movement since):
+                // writing nothing, it is not checked by a compare-and-swap, so read again.
+                return Ok(match self.ports.wallets.read(cmd.user_id).await {
+                    Ok(fresh) => {
+                        d.entry_from_prompt = false;
+                        Step::Again(fresh)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, txn = %cmd.txn, "wallet read failed");
+                        self.retry(d, entry).await
+                    }
+                });
+            }
             ApplyOutcome::Rejected { reason, balance } if !reason.is_recorded() => {
                 let outcome = Outcome::Rejected { reason, balance };
                 return Ok(Step::Done(self.settle(cmd, outcome, None).await?));

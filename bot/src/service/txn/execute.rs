@@ -7,7 +7,7 @@ use super::super::outcome::{
 };
 use super::super::ports::RobloxUser;
 use super::super::profile::Profile;
-use super::service::{Service, ms};
+use super::service::{Service, WALLET_READ_REUSABLE_MS, WalletRead, ms};
 use shared::command::is_disguising;
 use shared::limits::MAX_ACTOR_NAME_CHARS;
 use shared::{Actor, Command, TxnId, encode_command_message};
@@ -24,6 +24,25 @@ impl Service {
     /// Gives or deducts: validates, authorises, reserves against the actor's cap, then delivers
     /// and confirms. Waits up to the reply budget; after that answers `Pending`.
     pub async fn execute(&self, req: MoveRequest) -> Result<Receipt, ServiceError> {
+        self.execute_inner(req, None).await
+    }
+
+    /// Like [`Service::execute`], delivering from `read` (taken for the confirmation prompt) as
+    /// the first wallet read when it is of the target player and younger than
+    /// [`super::service::WALLET_READ_REUSABLE_MS`]; otherwise the wallet is read as usual.
+    pub async fn execute_after_read(
+        &self,
+        req: MoveRequest,
+        read: WalletRead,
+    ) -> Result<Receipt, ServiceError> {
+        self.execute_inner(req, Some(read)).await
+    }
+
+    async fn execute_inner(
+        &self,
+        req: MoveRequest,
+        read: Option<WalletRead>,
+    ) -> Result<Receipt, ServiceError> {
         let limits = self.config.limits;
         if !(1..=limits.max_amount).contains(&req.amount) {
             return Err(Refusal::AmountOutOfRange {
@@ -100,7 +119,10 @@ impl Service {
         }
         tracing::info!(txn = %cmd.txn, user = user.id, op = cmd.op.as_str(), amount = cmd.amount, "command accepted");
         let deadline = now + ms(self.config.reply_budget);
-        let outcome = self.drive(&cmd, &message, deadline).await?;
+        let first = read
+            .filter(|r| r.user_id == user.id && now - r.read_at_ms <= WALLET_READ_REUSABLE_MS)
+            .map(|r| r.entry);
+        let outcome = self.drive(&cmd, &message, deadline, first).await?;
         Ok(Receipt {
             txn: cmd.txn,
             user,
@@ -153,7 +175,7 @@ impl Service {
             Outcome::Pending => {
                 let cmd = self.command_of(&row)?;
                 let deadline = self.ports.clock.now_ms() + ms(self.config.reply_budget);
-                self.drive(&cmd, &row.message, deadline).await?
+                self.drive(&cmd, &row.message, deadline, None).await?
             }
             settled => Outcome::AlreadyProcessed {
                 original: Box::new(settled.clone()),

@@ -22,4 +22,6 @@ pub mod service;
 
 pub use follow_up::ReconcileReport;
 pub use log_channel::{LogPass, LogPolicy, LogSink, PostFailure};
-pub use service::{BalanceView, Ports, Service, ServiceConfig, SettledTxn};
+pub use service::{
+    BalanceView, Ports, Service, ServiceConfig, SettledTxn, WALLET_READ_REUSABLE_MS, WalletRead,
+};

@@ -4,7 +4,7 @@ use super::super::db::{Db, DbError, TxnRow};
 use super::super::outcome::{ActorCtx, Outcome, Refusal, ServiceError, Target};
 use super::super::policy::Policy;
 use super::super::ports::{
-    AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletStore,
+    AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletEntry, WalletStore,
 };
 use super::super::profile::{Profile, ProfileLibrary, Session};
 use shared::{Command, KeyRing, Limits, TxnId, decode_command_message};
@@ -63,6 +63,28 @@ pub struct BalanceView {
     /// Whether a game server holds the wallet right now (its in-memory balance may be newer).
     pub in_live_server: bool,
 }
+
+/// A wallet as read for a confirmation prompt (the member sees the balance before confirming).
+/// The command confirmed on it reuses this read as its first ([`Service::execute_after_read`]),
+/// so showing the balance costs no Open Cloud call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletRead {
+    /// Roblox user id.
+    pub user_id: u64,
+    /// Balance as of the last save.
+    pub balance: i64,
+    /// Whether a game server held the wallet (its in-memory balance may be newer).
+    pub in_live_server: bool,
+    /// When the read was made (the service clock's Unix ms).
+    pub read_at_ms: i64,
+    /// The entry as read.
+    pub(super) entry: Option<WalletEntry>,
+}
+
+/// How old a [`WalletRead`] may be and still serve as a command's first read: longer than the
+/// longest confirmation prompt (600 s). A stale read is safe (every write is compare-and-swap
+/// and a refusal decided on it is checked on a fresh read); only its age is bounded.
+pub const WALLET_READ_REUSABLE_MS: i64 = 11 * 60 * 1000;
 
 /// A settled movement as posted to the log channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,17 +220,30 @@ impl Service {
     ) -> Result<BalanceView, ServiceError> {
         self.config.policy.max_for(actor)?;
         let user = self.resolve(target).await?;
+        let read = self.read_wallet(&user).await?;
+        Ok(BalanceView {
+            as_of_ms: read.entry.as_ref().map(|e| e.updated_ms),
+            user,
+            balance: read.balance,
+            in_live_server: read.in_live_server,
+        })
+    }
+
+    /// Reads `user`'s wallet once: the balance and whether a live server holds it, kept for
+    /// [`Service::execute_after_read`].
+    pub async fn read_wallet(&self, user: &RobloxUser) -> Result<WalletRead, ServiceError> {
         let entry = self.ports.wallets.read(user.id).await?;
         let now = self.ports.clock.now_ms();
         let lib = self.config.library;
         let profile =
             Profile::parse(entry.as_ref().map(|e| &e.value), lib, now).map_err(Refusal::from)?;
         let wallet = profile.wallet().map_err(Refusal::from)?;
-        Ok(BalanceView {
-            user,
+        Ok(WalletRead {
+            user_id: user.id,
             balance: wallet.balance,
-            as_of_ms: entry.as_ref().map(|e| e.updated_ms),
             in_live_server: matches!(profile.session(lib, now), Session::Live { .. }),
+            read_at_ms: now,
+            entry,
         })
     }
 
