@@ -79,6 +79,23 @@ async fn a_large_give_to_an_online_player_waits_for_confirm_and_is_applied_by_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deduct_from_an_online_player_is_applied_by_the_game_server_once() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 50);
+    let server = StandInServer::start(&e.world, "job-2", Some(e.api.game_client()));
+    server.join(ALICE);
+    // Below the confirmation threshold: no prompt, the game server applies it.
+    let ix = e.run(MOD, "deduct", &give("alice", 20, "penalty"));
+    let receipt = e.reply_containing(ix, "New balance: 30").await;
+    assert!(receipt.buttons.is_empty());
+    assert_eq!(server.applied(), 1);
+    assert_eq!(e.world.wallet(ALICE).balance, 30);
+    let posts = e.log_posts(1).await;
+    assert!(posts[0].text().contains("penalty"), "{}", posts[0].text());
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_moves_nothing() {
     let e = E2e::start().await;
     e.world.seed_offline_profile(ALICE, 5);
