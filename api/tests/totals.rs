@@ -172,6 +172,34 @@ async fn totals_equal_the_sums_of_the_posted_records(b: Backend) {
     app.finish().await;
 }
 
+async fn one_players_totals_count_every_part_of_the_log(b: Backend) {
+    // More than two of SQLite's 4,096-seq user-index buckets, so a per-player query that walks
+    // the buckets must visit each of them.
+    let app = TestApp::start(b).await;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+    let mut all = Vec::new();
+    for _ in 0..90 {
+        let batch: Vec<_> = (0..100).map(|_| random_record(&mut rng)).collect();
+        app.writer.post_records(&batch, &idem()).await.unwrap();
+        all.extend(batch);
+    }
+    for user in [1, 7, 12] {
+        let q = TotalsParams {
+            user_id: Some(user),
+            ..Default::default()
+        };
+        let got = app.reader.totals(&q).await.unwrap();
+        let (want, overall) = expected(&all, &q);
+        assert!(
+            overall.gives + overall.deducts + overall.rejected > 600,
+            "user {user}"
+        );
+        assert_eq!(got.overall, overall, "user {user}");
+        assert_eq!(answered(&got), want, "user {user}");
+    }
+    app.finish().await;
+}
+
 async fn totals_beyond_the_safe_maximum_are_refused_not_rounded(b: Backend) {
     let app = TestApp::start(b).await;
     let mut big = record(1, 1);
@@ -253,6 +281,7 @@ async fn bad_totals_queries_are_refused_by_name(b: Backend) {
 
 both_backends!(
     totals_equal_the_sums_of_the_posted_records,
+    one_players_totals_count_every_part_of_the_log,
     totals_beyond_the_safe_maximum_are_refused_not_rounded,
     bad_totals_queries_are_refused_by_name,
 );

@@ -356,7 +356,9 @@ impl Store for PgStore {
     }
 
     fn totals(&self, t: TotalsFilter) -> BoxFuture<'_, Result<TotalsRows, StoreError>> {
-        Box::pin(async move { run_totals!(&self.pool, &t, |e| format!("sum(({e})::float8)")) })
+        Box::pin(
+            async move { run_totals!(&self.pool, &t, |e| format!("sum(({e})::float8)"), None) },
+        )
     }
 
     fn actor_names(&self, actors: Vec<String>) -> BoxFuture<'_, Result<ActorNames, StoreError>> {

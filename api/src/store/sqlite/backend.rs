@@ -63,7 +63,14 @@ impl Store for SqliteStore {
     }
 
     fn totals(&self, t: TotalsFilter) -> BoxFuture<'_, Result<TotalsRows, StoreError>> {
-        Box::pin(async move { run_totals!(&self.read, &t, |e| format!("total({e})")) })
+        Box::pin(async move {
+            run_totals!(
+                &self.read,
+                &t,
+                |e| format!("total({e})"),
+                Some(super::queries::USER_BUCKET_BITS)
+            )
+        })
     }
 
     fn actor_names(&self, actors: Vec<String>) -> BoxFuture<'_, Result<ActorNames, StoreError>> {

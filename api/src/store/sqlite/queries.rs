@@ -6,7 +6,7 @@ use sqlx::sqlite::SqlitePool;
 
 /// The per-user index's bucket size as a shift: `seq >> USER_BUCKET_BITS` is the first key of
 /// `audit_log_user_recent` (migrations/sqlite/0002_user_index_by_bucket.sql) and must match it.
-pub(super) const USER_BUCKET_BITS: u32 = 12;
+pub(crate) const USER_BUCKET_BITS: u32 = 12;
 
 /// The list query for one user's rows, newest first. The user index is keyed by bucket first, so
 /// the query walks buckets down from the newest, counting matches through the index, and stops
