@@ -1,6 +1,7 @@
 //! Settings from the environment (and `.env`): every problem is reported on its own line, and
 //! secrets never appear in errors or `Debug` output. bot/README.md lists every setting.
 
+use crate::service::links::LinkSettings;
 use crate::service::{Policy, ProfileLibrary};
 use shared::{KeyRing, Limits};
 use std::collections::BTreeMap;
@@ -88,6 +89,8 @@ pub struct Config {
     pub reply_budget: Duration,
     /// The CLI operator.
     pub cli_actor: CliActor,
+    /// Discord member → Roblox account link sources.
+    pub links: LinkSettings,
 }
 
 struct Reader<'a, F: Fn(&str) -> Option<String>> {
@@ -292,6 +295,7 @@ impl Config {
             r.errors
                 .push("MAX_AMOUNT / BALANCE_CAP out of range".into());
         }
+        let links = LinkSettings::read(&get, &mut r.errors);
         let database_url = r.text("BOT_DATABASE_URL", "sqlite://economy-bot.db");
         if crate::service::DbKind::of_url(&database_url).is_none() {
             r.errors
@@ -340,6 +344,7 @@ impl Config {
                 republish_every,
                 reply_budget,
                 cli_actor,
+                links,
             }),
             _ => Err(ConfigError(r.errors)),
         }

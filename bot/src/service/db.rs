@@ -144,11 +144,11 @@ fn over_cap(used: i64, amount: i64, daily_cap: i64) -> Option<ReserveRefusal> {
 /// The bot database.
 #[derive(Debug, Clone)]
 pub struct Db {
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
 
 #[derive(Debug, Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -158,11 +158,13 @@ enum Backend {
 macro_rules! on_pool {
     ($self:ident, $pool:ident => $body:expr) => {
         match &$self.backend {
-            Backend::Sqlite($pool) => $body,
-            Backend::Postgres($pool) => $body,
+            $crate::service::db::Backend::Sqlite($pool) => $body,
+            $crate::service::db::Backend::Postgres($pool) => $body,
         }
     };
 }
+// Other tables' queries (account links) live beside their own module.
+pub(crate) use on_pool;
 
 /// Which backend a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,7 +239,7 @@ impl Db {
     }
 
     /// `sql` with `?` placeholders numbered `$1, $2, …` for PostgreSQL.
-    fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+    pub(crate) fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         match self.backend {
             Backend::Sqlite(_) => Cow::Borrowed(sql),
             Backend::Postgres(_) => {
