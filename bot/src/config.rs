@@ -1,7 +1,7 @@
 //! Settings from the environment (and `.env`): every problem is reported on its own line, and
 //! secrets never appear in errors or `Debug` output. bot/README.md lists every setting.
 
-use crate::service::links::LinkSettings;
+use crate::links::LinkSettings;
 use crate::service::{Policy, ProfileLibrary};
 use shared::{KeyRing, Limits};
 use std::collections::BTreeMap;

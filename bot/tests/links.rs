@@ -5,8 +5,8 @@
 
 mod support;
 
+use bot::links::{LinkError, LinkSettings, Links, ProviderError, SourceKind};
 use bot::service::Db;
-use bot::service::links::{LinkError, LinkSettings, Links, ProviderError, SourceKind};
 use link_fakes::{
     BloxlinkConfig, BloxlinkIdField, FakeBloxlink, FakeRover, RateLimit, RoverConfig, RoverShape,
 };

@@ -7,10 +7,8 @@
 //!   cooldowns, audit retries, log-channel posts).
 //! - [`outcome`]: requests, outcomes (also what the database stores), refusals.
 //! - [`txn`]: the [`Service`] itself: executing, delivering, following up, audit posting.
-//! - [`links`]: Discord member → Roblox account links (Bloxlink, RoVer, staff, Roblox OAuth).
 
 pub mod db;
-pub mod links;
 pub mod outcome;
 pub mod policy;
 pub mod ports;

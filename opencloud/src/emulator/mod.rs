@@ -6,6 +6,7 @@
 //! - [`auth`], [`budget`], [`faults`], [`users`]: API keys and scopes, per-universe budgets,
 //!   seeded HTTP faults and latency, emulated users.
 //! - [`luau_execution`]: Luau Execution tasks, run through a [`LuauRunner`] the caller installs.
+//! - [`oauth`]: Roblox OAuth 2.0 apps, codes and tokens (authorization code + PKCE, user info).
 //! - [`server`]: the [`Emulator`] (all of the above) and its axum router over real HTTP.
 //!
 //! The synchronous core is shared by the HTTP router, the Roblox engine emulator and tests, so game
@@ -17,6 +18,7 @@ pub mod bus;
 pub mod faults;
 mod http;
 pub mod luau_execution;
+pub mod oauth;
 pub mod server;
 pub mod store;
 pub mod users;
@@ -28,6 +30,7 @@ pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
 pub use luau_execution::{
     LuauErrorCode, LuauLog, LuauMessageType, LuauRun, LuauRunner, LuauTaskRequest,
 };
+pub use oauth::{OAuth, OAuthApp};
 pub use server::{Emulator, EmulatorConfig, PreconditionBody, RunningEmulator};
 pub use users::User;
 

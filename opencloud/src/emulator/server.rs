@@ -13,6 +13,7 @@ use super::budget::{BudgetConfig, Budgets, ThroughputConfig};
 use super::bus::{Bus, MessageFaults};
 use super::faults::{FaultPlan, Faults, Operation};
 use super::luau_execution::{LuauRunner, LuauTasks};
+use super::oauth::{OAuth, OAuthApp};
 use super::store::{Store, VersionRetention};
 use super::users::{User, UserDirectory};
 use shared::clock::Clock;
@@ -38,6 +39,8 @@ pub struct EmulatorConfig {
     pub retention: VersionRetention,
     /// What a v1 412 carries (Roblox does not document its body).
     pub precondition_body: PreconditionBody,
+    /// Registered OAuth 2.0 apps.
+    pub oauth_apps: Vec<OAuthApp>,
 }
 
 /// The body of a v1 `412` on `matchVersion` / `exclusiveCreate`. Roblox documents the status but
@@ -62,6 +65,8 @@ pub struct Emulator {
     pub users: UserDirectory,
     /// Luau Execution tasks (run by the runner [`Emulator::set_luau_runner`] installs).
     pub luau: Arc<LuauTasks>,
+    /// OAuth 2.0 apps, codes and tokens.
+    pub oauth: OAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: ApiKeys,
     pub(crate) budgets: Budgets,
@@ -89,11 +94,16 @@ impl Emulator {
         for user in config.users {
             users.add(user);
         }
+        let oauth = OAuth::default();
+        for app in config.oauth_apps {
+            oauth.register(app);
+        }
         Arc::new(Self {
             store,
             bus,
             users,
             luau: Arc::default(),
+            oauth,
             clock,
             keys: ApiKeys::new(config.api_keys),
             budgets: Budgets::with_throughput(config.budgets, config.throughput),

@@ -10,7 +10,8 @@
 //! - `gate`: what a request must pass, and the headers added to its answer.
 //! - `query`: query strings matched by name in any letter case.
 //! - `errors`: Open Cloud's error bodies (v1 data stores, v2, gateway).
-//! - `v1_datastores`, `v2_datastores`, `messaging`, `users`, `luau_execution`: the handlers.
+//! - `v1_datastores`, `v2_datastores`, `messaging`, `users`, `luau_execution`, `oauth`: the handlers
+//!   (`oauth` outside the gate: OAuth takes no API key).
 
 // Handler helpers short-circuit with a ready `Response` as the error; it is built once per request,
 // so its size does not matter.
@@ -21,6 +22,7 @@ mod errors;
 mod gate;
 mod luau_execution;
 mod messaging;
+mod oauth;
 mod query;
 mod routes;
 mod users;

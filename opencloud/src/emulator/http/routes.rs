@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use super::{errors, luau_execution, messaging, users, v1_datastores, v2_datastores};
+use super::{errors, luau_execution, messaging, oauth, users, v1_datastores, v2_datastores};
 use crate::emulator::server::Emulator;
 
 /// Largest request body read. axum's default (2 MiB) is below Roblox's 4,194,304-character
@@ -84,6 +84,12 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
         )
         .route("/cloud/v2/users/{user}", get(users::get_user))
         .route("/v1/usernames/users", post(users::usernames_to_ids))
+        .route(
+            "/oauth/v1/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_submit),
+        )
+        .route("/oauth/v1/token", post(oauth::token))
+        .route("/oauth/v1/userinfo", get(oauth::userinfo))
         .fallback(errors::not_found_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(emulator)
