@@ -16,3 +16,10 @@ CREATE TABLE member_links (
     set_at BIGINT NOT NULL,
     PRIMARY KEY (guild_id, member_id, source)
 );
+CREATE TABLE oauth_states (
+    state TEXT PRIMARY KEY,
+    guild_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);

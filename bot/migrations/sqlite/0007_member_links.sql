@@ -21,3 +21,13 @@ CREATE TABLE member_links (
     set_at INTEGER NOT NULL,
     PRIMARY KEY (guild_id, member_id, source)
 );
+-- oauth_states: one row per Roblox OAuth sign-in in progress (`/link`): the random state sent to
+-- Roblox, the member and server it is bound to, the PKCE code verifier (secret) and when it
+-- expires. The callback deletes the row as it reads it: a state works once.
+CREATE TABLE oauth_states (
+    state TEXT PRIMARY KEY,
+    guild_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);

@@ -8,10 +8,15 @@
 //! - [`resolver`]: [`Links`], the ordered look-up with cache, refresh and conflict refusal.
 //! - [`error`]: [`LinkError`], why a member could not be resolved (nothing moves).
 //! - [`settings`]: [`LinkSettings`] from the environment, and building the sources.
+//! - [`oauth`], [`oauth_store`], [`callback`]: Roblox OAuth 2.0 (PKCE): the member's private
+//!   sign-in link, the single-use expiring state, the code exchange, user info, the callback page.
 
 pub mod bloxlink;
+pub mod callback;
 pub mod error;
 pub mod http;
+pub mod oauth;
+pub mod oauth_store;
 pub mod resolver;
 pub mod rover;
 pub mod settings;
@@ -20,6 +25,7 @@ pub mod store;
 pub mod stored;
 
 pub use error::LinkError;
+pub use oauth::{OAuthError, OAuthSettings, RobloxOAuth, SignIn, Verified};
 pub use resolver::{Freshness, Links, MemberLink};
 pub use settings::{LinkSettings, ProviderSettings};
 pub use source::{Answer, LinkSource, ProviderError, SourceKind};

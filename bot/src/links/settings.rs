@@ -2,6 +2,7 @@
 //! the configured sources from them.
 
 use super::bloxlink::{self, Bloxlink};
+use super::oauth::{self, OAuthSettings, RobloxOAuth};
 use super::resolver::{Freshness, Links};
 use super::rover::{self, Rover};
 use super::source::{LinkSource, SourceKind};
@@ -34,6 +35,8 @@ pub struct LinkSettings {
     pub bloxlink: Option<ProviderSettings>,
     /// RoVer, when listed.
     pub rover: Option<ProviderSettings>,
+    /// The bot's Roblox OAuth 2.0 app, when set (members can then verify with `/link`).
+    pub oauth: Option<OAuthSettings>,
 }
 
 /// The sources used when `LINK_SOURCES` is unset: the bot's own links only (no third party).
@@ -130,6 +133,72 @@ fn provider(
     }
 }
 
+/// Whether `url` may receive members' codes: https, or plain http on a loopback host only.
+fn safe_redirect(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
+        _ => false,
+    }
+}
+
+/// The OAuth app: all of client id, secret and redirect URI, or none of them.
+fn oauth_app(
+    get: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<String>,
+    listed: bool,
+) -> Option<OAuthSettings> {
+    let id = raw(get, "ROBLOX_OAUTH_CLIENT_ID");
+    let secret = raw(get, "ROBLOX_OAUTH_CLIENT_SECRET");
+    let redirect = raw(get, "ROBLOX_OAUTH_REDIRECT_URI");
+    let state_ttl = secs(get, errors, "LINK_OAUTH_STATE_TTL_SECONDS", 600, 60..=3_600);
+    let base = raw(get, "ROBLOX_OAUTH_BASE_URL");
+    if id.is_none() && secret.is_none() && redirect.is_none() {
+        return None;
+    }
+    let (Some(client_id), Some(secret), Some(redirect)) = (id, secret, redirect) else {
+        errors.push(
+            "ROBLOX_OAUTH_CLIENT_ID, ROBLOX_OAUTH_CLIENT_SECRET and ROBLOX_OAUTH_REDIRECT_URI go              together: set all three or none"
+                .into(),
+        );
+        return None;
+    };
+    if !listed {
+        errors.push(
+            "ROBLOX_OAUTH_CLIENT_ID is set but LINK_SOURCES does not list oauth: add it or remove              the OAuth settings"
+                .into(),
+        );
+        return None;
+    }
+    let redirect_uri = match url::Url::parse(&redirect) {
+        Ok(u) if safe_redirect(&u) && u.query().is_none() && u.fragment().is_none() => Some(u),
+        _ => {
+            errors.push(
+                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback                  host) without a query"
+                    .into(),
+            );
+            None
+        }
+    };
+    let base_url = match base {
+        None => url::Url::parse(oauth::DEFAULT_BASE_URL).ok(),
+        Some(v) => match url::Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Some(u),
+            _ => {
+                errors.push("ROBLOX_OAUTH_BASE_URL must be an http(s) URL without a query".into());
+                None
+            }
+        },
+    };
+    Some(OAuthSettings {
+        client_id,
+        client_secret: SecretString::new(secret),
+        redirect_uri: redirect_uri?,
+        base_url: base_url?,
+        state_ttl,
+    })
+}
+
 impl LinkSettings {
     /// Reads the link settings through `get`, adding one line per problem to `errors`.
     pub fn read(get: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Self {
@@ -171,13 +240,24 @@ impl LinkSettings {
             "ROVER_BASE_URL",
             rover::DEFAULT_BASE_URL,
         );
+        let oauth = oauth_app(get, errors, sources.contains(&SourceKind::RobloxOAuth));
         Self {
             sources,
             freshness,
             timeout,
             bloxlink,
             rover,
+            oauth,
         }
+    }
+
+    /// The OAuth flow when the app is configured (`None` otherwise: `/link` is unavailable).
+    pub fn oauth_flow(&self, db: Db, clock: Arc<dyn Clock>) -> Result<Option<RobloxOAuth>, String> {
+        let Some(settings) = &self.oauth else {
+            return Ok(None);
+        };
+        let http = super::http::client(self.timeout)?;
+        Ok(Some(RobloxOAuth::new(http, settings.clone(), db, clock)))
     }
 
     /// The resolver over the configured sources, in order.
@@ -282,6 +362,42 @@ mod tests {
         assert!(errors[0].starts_with("BLOXLINK_BASE_URL must be an http(s) URL"));
         assert!(errors[1].starts_with("BLOXLINK_API_KEY is missing: LINK_SOURCES lists bloxlink"));
         assert!(errors[2].starts_with("ROVER_API_KEY is missing: LINK_SOURCES lists rover"));
+
+        let (_, errors) = read(&[
+            ("ROBLOX_OAUTH_CLIENT_ID", "77"),
+            ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
+        ]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("set all three or none"));
+        let (_, errors) = read(&[
+            ("ROBLOX_OAUTH_CLIENT_ID", "77"),
+            ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
+            ("ROBLOX_OAUTH_REDIRECT_URI", "http://bot.example/cb"),
+        ]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].starts_with("ROBLOX_OAUTH_REDIRECT_URI must be an https URL"));
+        let (_, errors) = read(&[
+            ("LINK_SOURCES", "staff"),
+            ("ROBLOX_OAUTH_CLIENT_ID", "77"),
+            ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
+            ("ROBLOX_OAUTH_REDIRECT_URI", "https://bot.example/cb"),
+        ]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("LINK_SOURCES does not list oauth"));
+        assert!(!errors.iter().any(|e| e.contains("oauth-secret-3")));
+        let (s, errors) = read(&[
+            ("ROBLOX_OAUTH_CLIENT_ID", "77"),
+            ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
+            (
+                "ROBLOX_OAUTH_REDIRECT_URI",
+                "http://127.0.0.1:9464/oauth/roblox/callback",
+            ),
+        ]);
+        assert!(errors.is_empty(), "{errors:#?}");
+        let app = s.oauth.as_ref().unwrap();
+        assert_eq!(app.base_url.as_str(), "https://apis.roblox.com/");
+        assert_eq!(app.state_ttl, Duration::from_secs(600));
+        assert!(!format!("{s:?}").contains("oauth-secret-3"));
 
         let (_, errors) = read(&[("LINK_SOURCES", "discord"), ("ROVER_API_KEY", "k")]);
         assert_eq!(errors.len(), 2, "{errors:#?}");
