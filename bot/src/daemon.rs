@@ -1,6 +1,6 @@
 //! `economy-bot serve`: the Discord front end, the reconciler and the log-channel poster
-//! ([`crate::discord::run_with`]) plus a small HTTP endpoint for health and metrics, all stopped
-//! together on SIGTERM / Ctrl-C.
+//! ([`crate::discord::run_with`]) plus a small HTTP endpoint for health and metrics (and, when a
+//! Roblox OAuth app is configured, its callback), all stopped together on SIGTERM / Ctrl-C.
 
 use crate::discord::{self, DiscordSettings, DiscordStatus, RunOptions};
 use crate::service::Service;
@@ -95,6 +95,16 @@ pub async fn serve(
     discord_settings: DiscordSettings,
     metrics_bind: SocketAddr,
 ) -> anyhow::Result<()> {
+    serve_with(service, discord_settings, metrics_bind, axum::Router::new()).await
+}
+
+/// [`serve`], with `extra` routes on the health / metrics listener (the Roblox OAuth callback).
+pub async fn serve_with(
+    service: Arc<Service>,
+    discord_settings: DiscordSettings,
+    metrics_bind: SocketAddr,
+    extra: axum::Router,
+) -> anyhow::Result<()> {
     let handle = install_metrics()?;
     let listener = tokio::net::TcpListener::bind(metrics_bind)
         .await
@@ -111,7 +121,8 @@ pub async fn serve(
         service: service.clone(),
         metrics: handle,
         discord: status.clone(),
-    });
+    })
+    .merge(extra);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -107,7 +107,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         };
         let service = Arc::new(build(&config).await?);
-        return bot::daemon::serve(service, discord, bind).await;
+        // The Roblox OAuth callback, when an OAuth app is configured (members verify with it).
+        let clock: Arc<dyn shared::clock::Clock> = Arc::new(shared::clock::SystemClock);
+        let oauth = config
+            .links
+            .oauth_flow(service.db().clone(), clock)
+            .map_err(anyhow::Error::msg)?;
+        let extra = oauth
+            .map(|flow| bot::links::callback::router(Arc::new(flow)))
+            .unwrap_or_default();
+        return bot::daemon::serve_with(service, discord, bind, extra).await;
     }
     let service = build(&config).await?;
     match cli.command {

@@ -171,10 +171,18 @@ fn oauth_app(
         return None;
     }
     let redirect_uri = match url::Url::parse(&redirect) {
-        Ok(u) if safe_redirect(&u) && u.query().is_none() && u.fragment().is_none() => Some(u),
+        // Roblox registers redirect URLs of at most 256 characters.
+        Ok(u)
+            if safe_redirect(&u)
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.as_str().len() <= 256 =>
+        {
+            Some(u)
+        }
         _ => {
             errors.push(
-                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback                  host) without a query"
+                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback                  host) without a query, at most 256 characters"
                     .into(),
             );
             None

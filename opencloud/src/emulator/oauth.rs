@@ -180,7 +180,7 @@ impl OAuth {
             .iter()
             .find(|a| a.client_id == r.client_id)
             .ok_or(AuthorizeError::UnknownClient)?;
-        if !app.redirect_uris.iter().any(|u| *u == r.redirect_uri) {
+        if !app.redirect_uris.contains(&r.redirect_uri) {
             return Err(AuthorizeError::RedirectUri);
         }
         if r.response_type != "code" {
