@@ -10,6 +10,9 @@ pub struct Served {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// After [`Served::stop`]: the port, bound but not listening, so connections are refused
+    /// and no other test's server can take it over.
+    reserved: Option<tokio::net::TcpSocket>,
 }
 
 impl Served {
@@ -29,6 +32,7 @@ impl Served {
             addr,
             stop: Some(tx),
             task: Some(task),
+            reserved: None,
         })
     }
 
@@ -37,7 +41,7 @@ impl Served {
         format!("http://{}", self.addr)
     }
 
-    /// Stops serving and closes the port (later connections are refused).
+    /// Stops serving; later connections to the port are refused.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -47,6 +51,14 @@ impl Served {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        // Bound without listening: the kernel refuses connections, and the port stays ours.
+        self.reserved = tokio::net::TcpSocket::new_v4()
+            .and_then(|socket| {
+                socket.set_reuseaddr(true)?;
+                socket.bind(self.addr)?;
+                Ok(socket)
+            })
+            .ok();
     }
 }
 

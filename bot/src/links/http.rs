@@ -8,8 +8,9 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::time::Duration;
 
-/// The longest answer body the bot reads from a provider.
-const MAX_BODY: usize = 64 * 1024;
+/// The longest answer body the bot reads from a provider (Bloxlink's `resolved` profile with
+/// groups and badges can be tens of KiB; anything near this is not an answer to a look-up).
+const MAX_BODY: usize = 1024 * 1024;
 
 /// An HTTP client for link providers: `timeout` per call, no redirects (a redirect would carry
 /// the `Authorization` header somewhere else).
