@@ -309,7 +309,9 @@ fn log_sql(
     ((grouped_sql, grouped.binds), (overall_sql, overall.binds))
 }
 
-/// The query for each listed actor's newest name (one bind per actor id).
+/// The query for each listed actor's newest name (one bind per actor id): one backward step
+/// through the actor index per actor. (A `max(seq) … GROUP BY actor_id` reads every entry of
+/// those actors on PostgreSQL, which has no loose index scan: 0.5 s on 1.2 M rows.)
 pub(crate) fn names_sql(actors: &[String]) -> (String, Vec<ListBind>) {
     let mut c = Conditions {
         clauses: Vec::new(),
@@ -317,13 +319,13 @@ pub(crate) fn names_sql(actors: &[String]) -> (String, Vec<ListBind>) {
     };
     let list: Vec<String> = actors
         .iter()
-        .map(|a| c.param(ListBind::Text(a.clone())))
+        .map(|a| format!("({})", c.param(ListBind::Text(a.clone()))))
         .collect();
     (
         format!(
-            "SELECT actor_id, actor_name FROM audit_log WHERE seq IN \
-             (SELECT max(seq) FROM audit_log WHERE actor_id IS NOT NULL AND actor_id IN ({}) \
-              GROUP BY actor_id)",
+            "SELECT v.column1, (SELECT actor_name FROM audit_log \
+             WHERE actor_id = v.column1 ORDER BY seq DESC LIMIT 1) \
+             FROM (VALUES {}) AS v",
             list.join(", ")
         ),
         c.binds,
