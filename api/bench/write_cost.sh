@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the running totals cost a write: the same signed load against two builds of the API,
 # interleaved (A B A B) so the machine's other load falls on both alike, SQLite and PostgreSQL.
-# Usage: api/bench/write_cost.sh <economy-api without the totals> <economy-api with them> [seconds]
+# Usage: [ROUNDS=2] api/bench/write_cost.sh <economy-api without the totals> <economy-api with them> [seconds]
 #   (loadgen from $BIN, default target/release; PostgreSQL from $PG_URL)
 # Prints one JSON line per run, prefixed by the build and backend; docs/benchmarks.md
 # ("Totals › what the running totals cost a write") records the figures.
@@ -34,7 +34,7 @@ runs() { # $1 = label
   echo "$1 single x64 $(load --batch 1 --concurrency 64)"
 }
 
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
   for build in before after; do
     bin=$BEFORE; [ "$build" = after ] && bin=$AFTER
     serve "$bin" "sqlite://$WORK/$build-$round.db"
