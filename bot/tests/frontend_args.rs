@@ -281,10 +281,10 @@ fn every_option_error_reads_the_same_in_every_front_end() {
     }
 }
 
-fn range(
-    since: Option<&str>,
-    until: Option<&str>,
-) -> Result<(Option<i64>, Option<i64>), OptionError> {
+/// A parsed range: (since, until) in Unix ms.
+type Range = (Option<i64>, Option<i64>);
+
+fn range(since: Option<&str>, until: Option<&str>) -> Result<Range, OptionError> {
     let input = AuditInput {
         since: since.map(str::to_owned),
         until: until.map(str::to_owned),
@@ -296,7 +296,7 @@ fn range(
 #[test]
 fn audit_ranges_accept_utc_dates_and_date_times() {
     let h = 3_600_000;
-    let cases: [(Option<&str>, Option<&str>, (Option<i64>, Option<i64>)); 11] = [
+    let cases: [(Option<&str>, Option<&str>, Range); 11] = [
         (None, None, (None, None)),
         (Some("2026-12-01"), None, (Some(DEC1), None)),
         // A bare date as `until` includes that whole day.

@@ -204,6 +204,8 @@ pub async fn balance(
     check = "is_staff",
     category = "Economy"
 )]
+// poise reads each slash option from its own parameter.
+#[allow(clippy::too_many_arguments)]
 pub async fn audit(
     ctx: Context<'_>,
     #[description = "Only this Roblox user (id or username)"]

@@ -59,7 +59,7 @@ pub struct Card {
 }
 
 impl Card {
-    fn new(title: impl Into<String>, tone: Tone) -> Self {
+    pub(super) fn new(title: impl Into<String>, tone: Tone) -> Self {
         Self {
             title: title.into(),
             tone,
@@ -69,7 +69,12 @@ impl Card {
         }
     }
 
-    fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
+    pub(super) fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Self {
         self.fields.push(Field {
             name: name.into(),
             value: value.into(),
@@ -78,12 +83,12 @@ impl Card {
         self
     }
 
-    fn description(mut self, text: impl Into<String>) -> Self {
+    pub(super) fn description(mut self, text: impl Into<String>) -> Self {
         self.description = Some(text.into());
         self
     }
 
-    fn footer(mut self, text: impl Into<String>) -> Self {
+    pub(super) fn footer(mut self, text: impl Into<String>) -> Self {
         self.footer = Some(text.into());
         self
     }
