@@ -501,9 +501,14 @@ pub fn help(
             "/audit",
             format!(
                 "Recent movements, newest first, for a player and/or by a staff member; {} shows \
-                 older ones, {} attaches up to 1,000 records as a spreadsheet file.",
+                 older ones, {} attaches up to 1,000 records as a spreadsheet file. {} and {} \
+                 bound the range (UTC, e.g. 2026-12-01 or 2026-12-01 14:30); {} sums what each \
+                 staff member and each player gave and deducted.",
                 d.button("Older"),
-                d.code("csv:True", 10)
+                d.code("csv:True", 10),
+                d.code("since", 10),
+                d.code("until", 10),
+                d.code("totals:True", 12)
             ),
             false,
         )
