@@ -64,6 +64,15 @@ pub enum CliCommand {
         /// Cursor printed by the previous page.
         #[arg(long)]
         cursor: Option<String>,
+        /// From this UTC date or date-time on (2026-12-01, 2026-12-01T14:30, 2026-12-01 14:30:05).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this UTC date-time, or through the end of this UTC date (2026-12-07).
+        #[arg(long)]
+        until: Option<String>,
+        /// Sums given and deducted per staff member and per player instead of records.
+        #[arg(long)]
+        totals: bool,
     },
     /// Settle pending txns and re-post unacknowledged audit records, then exit.
     Reconcile {
@@ -142,7 +151,12 @@ pub fn draw(card: &Card) -> String {
 
 /// An audit record as one line: the headline, then the details.
 pub fn record_line(r: &shared::AuditRecord) -> String {
-    let (head, details) = words::record_line(r, 200, &DIALECT);
+    record_line_named(r, &crate::service::names::Names::new())
+}
+
+/// [`record_line`] with the player's username next to the id when `names` has it.
+pub fn record_line_named(r: &shared::AuditRecord, names: &crate::service::names::Names) -> String {
+    let (head, details) = words::record_line_named(r, names, 200, &DIALECT);
     format!("{head} · {}", details.replace('\n', " · "))
 }
 
@@ -277,12 +291,20 @@ pub async fn run_audit(
     actor: &ActorCtx,
     input: &AuditInput,
 ) -> anyhow::Result<()> {
-    let args = AuditArgs::parse(input, PAGES).map_err(failure)?;
+    let args = AuditArgs::parse(input, PAGES, service.clock().now_ms()).map_err(failure)?;
+    if args.totals {
+        let answer = flow::run_audit_totals(service, actor, &args)
+            .await
+            .map_err(failure)?;
+        let filter = words::audit_filter(answer.player.as_ref(), answer.actor.as_deref(), &DIALECT);
+        println!("{}", draw(&words::audit_totals(&filter, &answer, &DIALECT)));
+        return Ok(());
+    }
     let answer = flow::run_audit(service, actor, &args)
         .await
         .map_err(failure)?;
     for record in &answer.page.records {
-        println!("{}", record_line(record));
+        println!("{}", record_line_named(record, &answer.names));
     }
     if let Some(next) = answer.page.next_cursor {
         println!("next page: --cursor {next}");

@@ -130,12 +130,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             actor: actor_id,
             limit,
             cursor,
+            since,
+            until,
+            totals,
         } => {
             let input = AuditInput {
                 user,
                 actor: actor_id,
                 limit,
                 cursor,
+                since,
+                until,
+                totals,
+                csv: false,
             };
             cli::run_audit(&service, &actor(&config), &input).await?
         }

@@ -99,6 +99,13 @@ impl AuditLog for VirtualLongPoll {
     fn list<'a>(&'a self, query: &'a AuditQuery) -> BoxFut<'a, Result<AuditPage, PortError>> {
         self.inner.list(query)
     }
+
+    fn totals<'a>(
+        &'a self,
+        query: &'a bot::service::TotalsQuery,
+    ) -> BoxFut<'a, Result<bot::service::Totals, PortError>> {
+        self.inner.totals(query)
+    }
 }
 
 /// A front end that shows the balance on its prompt and confirms at once.

@@ -153,16 +153,38 @@ async fn give_deduct_balance_and_audit_over_real_http() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(
-        lines[0].contains("Deduct 31 · user 1001 · rejected (insufficient funds"),
+        lines[0].contains("Deduct 31 · user 1001 (@alice) · rejected (insufficient funds"),
         "{out}"
     );
     assert!(
-        lines[2].contains("Give 50 · user 1001 · applied · ")
+        lines[2].contains("Give 50 · user 1001 (@alice) · applied · ")
             && lines[2].contains("balance 50 · by ops (42)"),
         "{out}"
     );
     let (ok, out, _) = env.run(&["audit", "--actor", "999"]).await;
     assert!(ok && out.trim().is_empty(), "{out}");
+    // The totals view over a range (since 1970: everything so far).
+    let (ok, out, err) = env
+        .run(&["audit", "--totals", "--since", "1970-01-01"])
+        .await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Audit totals"), "{out}");
+    assert!(
+        out.contains("given 50 (1) · deducted 20 (1) · 1 rejected"),
+        "{out}"
+    );
+    assert!(out.contains("Staff ops (42): given 50 (1)"), "{out}");
+    assert!(
+        out.contains("Player user 1001 (@alice): given 50 (1)"),
+        "{out}"
+    );
+    let (ok, _, err) = env
+        .run(&["audit", "--since", "2026-12-02", "--until", "2026-12-01"])
+        .await;
+    assert!(
+        !ok && err.contains("`until` must be later than `since`"),
+        "{err}"
+    );
 
     // Replaying the first txn returns its outcome and moves nothing.
     let (ok, out, _) = env.run(&["audit", "--user", "alice", "--limit", "1"]).await;

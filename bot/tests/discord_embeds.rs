@@ -138,11 +138,21 @@ fn all() -> Value {
     ];
     put(
         "audit page".into(),
-        json!(render::audit_embed("player x, by <@42>", &records, true)),
+        json!(render::audit_embed(
+            "player x, by <@42>",
+            &records,
+            &Default::default(),
+            true
+        )),
     );
     put(
         "audit empty".into(),
-        json!(render::audit_embed("All movements", &[], false)),
+        json!(render::audit_embed(
+            "All movements",
+            &[],
+            &Default::default(),
+            false
+        )),
     );
     put(
         "prompt".into(),

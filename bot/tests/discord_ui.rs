@@ -199,14 +199,14 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         applied_at: 2,
     };
     let page = vec![record; AUDIT_PAGES.max as usize];
-    let e = render::audit_embed("All movements", &page, true);
+    let e = render::audit_embed("All movements", &page, &Default::default(), true);
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     assert_eq!(
         json(&e)["fields"].as_array().unwrap().len(),
         page.len(),
         "every record of the page is shown"
     );
-    let e = render::audit_embed("All movements", &[], false);
+    let e = render::audit_embed("All movements", &[], &Default::default(), false);
     assert!(
         json(&e)["description"]
             .as_str()
@@ -552,7 +552,12 @@ fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
         issued_at: 1,
         applied_at: 2,
     };
-    let page = json(&render::audit_embed("All movements", &[record], false));
+    let page = json(&render::audit_embed(
+        "All movements",
+        &[record],
+        &Default::default(),
+        false,
+    ));
     let details = page["fields"][0]["value"].as_str().unwrap();
     // Typed text outside code is escaped; the id inside code is not.
     assert!(details.contains("by o\\_k (`4-2`)"), "{details}");
@@ -761,7 +766,7 @@ fn audit_page_edits_keep_the_csv() {
     ])];
     for components in [older, vec![]] {
         let edit = bot::discord::reply::audit_edit(
-            render::audit_embed("All movements", &[], false),
+            render::audit_embed("All movements", &[], &Default::default(), false),
             components.clone(),
             &[csv],
         );
@@ -778,7 +783,7 @@ fn audit_page_edits_keep_the_csv() {
     }
     // Without files there is nothing to keep, and nothing to drop.
     let edit = bot::discord::reply::audit_edit(
-        render::audit_embed("All movements", &[], false),
+        render::audit_embed("All movements", &[], &Default::default(), false),
         vec![],
         &[],
     );

@@ -11,6 +11,11 @@ use bot::service::Target;
 use shared::TxnId;
 
 const TEXT: PageLimits = bot::cli::PAGES;
+/// 2026-12-04 12:00:00 UTC.
+const NOW: i64 = 1_796_385_600_000;
+const DAY: i64 = 86_400_000;
+/// 2026-12-01 00:00:00 UTC.
+const DEC1: i64 = NOW - 3 * DAY - 12 * 3_600_000;
 
 #[test]
 fn options_parse_or_name_the_problem() {
@@ -180,22 +185,27 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
         limit,
         ..AuditInput::default()
     };
-    assert_eq!(AuditArgs::parse(&input(None), DISCORD).unwrap().limit, 10);
-    assert_eq!(AuditArgs::parse(&input(None), TEXT).unwrap().limit, 20);
     assert_eq!(
-        AuditArgs::parse(&input(Some(100)), TEXT).unwrap().limit,
+        AuditArgs::parse(&input(None), DISCORD, NOW).unwrap().limit,
+        10
+    );
+    assert_eq!(AuditArgs::parse(&input(None), TEXT, NOW).unwrap().limit, 20);
+    assert_eq!(
+        AuditArgs::parse(&input(Some(100)), TEXT, NOW)
+            .unwrap()
+            .limit,
         100
     );
     assert_eq!(
-        AuditArgs::parse(&input(Some(11)), DISCORD),
+        AuditArgs::parse(&input(Some(11)), DISCORD, NOW),
         Err(OptionError::Limit { max: 10 })
     );
     assert_eq!(
-        AuditArgs::parse(&input(Some(101)), TEXT),
+        AuditArgs::parse(&input(Some(101)), TEXT, NOW),
         Err(OptionError::Limit { max: 100 })
     );
     assert_eq!(
-        AuditArgs::parse(&input(Some(-1)), TEXT),
+        AuditArgs::parse(&input(Some(-1)), TEXT, NOW),
         Err(OptionError::Limit { max: 100 })
     );
     assert!(
@@ -208,14 +218,18 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
         actor: Some(" 42 ".into()),
         limit: Some(3),
         cursor: Some(" c1 ".into()),
+        ..AuditInput::default()
     };
     assert_eq!(
-        AuditArgs::parse(&full, TEXT),
+        AuditArgs::parse(&full, TEXT, NOW),
         Ok(AuditArgs {
             user: Some(Target::Id(1001)),
             actor: Some("42".into()),
             limit: 3,
             cursor: Some("c1".into()),
+            since: None,
+            until: None,
+            totals: false,
         })
     );
     for bad in ["abc", "", "123456789012345678901", "-1"] {
@@ -224,7 +238,7 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
             ..AuditInput::default()
         };
         assert_eq!(
-            AuditArgs::parse(&input, TEXT),
+            AuditArgs::parse(&input, TEXT, NOW),
             Err(OptionError::Actor),
             "{bad}"
         );
@@ -234,7 +248,7 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
         ..AuditInput::default()
     };
     assert_eq!(
-        AuditArgs::parse(&input, TEXT),
+        AuditArgs::parse(&input, TEXT, NOW),
         Err(OptionError::BadUsername)
     );
     assert_eq!(BalanceArgs::parse("@@"), Err(OptionError::BadUsername));
@@ -251,6 +265,13 @@ fn every_option_error_reads_the_same_in_every_front_end() {
         OptionError::Txn,
         OptionError::Limit { max: 10 },
         OptionError::Actor,
+        OptionError::DateFormat("since"),
+        OptionError::DateOffset("until"),
+        OptionError::NoSuchDate("since"),
+        OptionError::SinceFuture,
+        OptionError::UntilFarAhead,
+        OptionError::RangeOrder,
+        OptionError::NotWithTotals("csv"),
     ] {
         let shared = Failure::Option(e.clone());
         let discord = bot::discord::error::CommandError::Option(e.clone());
@@ -258,4 +279,180 @@ fn every_option_error_reads_the_same_in_every_front_end() {
         assert_eq!(shared.metric_label(), discord.metric_label());
         assert!(shared.user_message("r").starts_with('`'), "{e}");
     }
+}
+
+/// A parsed range: (since, until) in Unix ms.
+type Range = (Option<i64>, Option<i64>);
+
+fn range(since: Option<&str>, until: Option<&str>) -> Result<Range, OptionError> {
+    let input = AuditInput {
+        since: since.map(str::to_owned),
+        until: until.map(str::to_owned),
+        ..AuditInput::default()
+    };
+    AuditArgs::parse(&input, TEXT, NOW).map(|a| (a.since, a.until))
+}
+
+#[test]
+fn audit_ranges_accept_utc_dates_and_date_times() {
+    let h = 3_600_000;
+    let cases: [(Option<&str>, Option<&str>, Range); 11] = [
+        (None, None, (None, None)),
+        (Some("2026-12-01"), None, (Some(DEC1), None)),
+        // A bare date as `until` includes that whole day.
+        (None, Some("2026-12-01"), (None, Some(DEC1 + DAY))),
+        (
+            Some("2026-12-01"),
+            Some("2026-12-01"),
+            (Some(DEC1), Some(DEC1 + DAY)),
+        ),
+        (
+            Some("2026-12-01 14:30"),
+            None,
+            (Some(DEC1 + 14 * h + 30 * 60_000), None),
+        ),
+        (
+            Some("2026-12-01T14:30"),
+            None,
+            (Some(DEC1 + 14 * h + 30 * 60_000), None),
+        ),
+        (
+            Some("2026-12-01T14:30:05Z"),
+            None,
+            (Some(DEC1 + 14 * h + 30 * 60_000 + 5_000), None),
+        ),
+        (
+            Some(" 2026-12-01 00:00:01 "),
+            None,
+            (Some(DEC1 + 1_000), None),
+        ),
+        // A date-time `until` is the first instant left out.
+        (
+            None,
+            Some("2026-12-02 06:00"),
+            (None, Some(DEC1 + DAY + 6 * h)),
+        ),
+        // `until` up to two days ahead (a member ahead of UTC typing tomorrow's date).
+        (None, Some("2026-12-05"), (None, Some(NOW + DAY + 12 * h))),
+        // Empty options are absent.
+        (Some(" "), Some(""), (None, None)),
+    ];
+    for (since, until, want) in cases {
+        assert_eq!(range(since, until), Ok(want), "{since:?} {until:?}");
+    }
+    // Leap day.
+    assert!(range(Some("2024-02-29"), None).is_ok());
+}
+
+#[test]
+fn every_audit_range_refusal_names_the_option() {
+    let cases: [(Option<&str>, Option<&str>, OptionError); 17] = [
+        (Some("yesterday"), None, OptionError::DateFormat("since")),
+        (Some("01/12/2026"), None, OptionError::DateFormat("since")),
+        (Some("2026-12-1"), None, OptionError::DateFormat("since")),
+        (
+            Some("2026-12-01 14"),
+            None,
+            OptionError::DateFormat("since"),
+        ),
+        (
+            Some("2026-12-01 14:3"),
+            None,
+            OptionError::DateFormat("since"),
+        ),
+        (
+            Some("2026-12-01 14:30:05.5"),
+            None,
+            OptionError::DateFormat("since"),
+        ),
+        (
+            None,
+            Some("1796385600000"),
+            OptionError::DateFormat("until"),
+        ),
+        (
+            Some("2026-12-01T14:30+02:00"),
+            None,
+            OptionError::DateOffset("since"),
+        ),
+        (
+            None,
+            Some("2026-12-01 14:30-05:00"),
+            OptionError::DateOffset("until"),
+        ),
+        (Some("2026-02-29"), None, OptionError::NoSuchDate("since")),
+        (Some("2026-13-01"), None, OptionError::NoSuchDate("since")),
+        (
+            None,
+            Some("2026-12-01 24:00"),
+            OptionError::NoSuchDate("until"),
+        ),
+        (Some("1969-12-31"), None, OptionError::NoSuchDate("since")),
+        (Some("2026-12-04 12:00:01"), None, OptionError::SinceFuture),
+        (None, Some("2026-12-06"), OptionError::UntilFarAhead),
+        (
+            Some("2026-12-02"),
+            Some("2026-12-01 23:59"),
+            OptionError::RangeOrder,
+        ),
+        (
+            Some("2026-12-01 10:00"),
+            Some("2026-12-01 10:00"),
+            OptionError::RangeOrder,
+        ),
+    ];
+    for (since, until, want) in cases {
+        assert_eq!(
+            range(since, until),
+            Err(want.clone()),
+            "{since:?} {until:?}"
+        );
+        let text = want.to_string();
+        assert!(text.starts_with('`'), "{text}");
+    }
+    assert!(
+        OptionError::DateFormat("since")
+            .to_string()
+            .contains("2026-12-01 14:30")
+    );
+    assert!(
+        OptionError::RangeOrder
+            .to_string()
+            .contains("`until` must be later than `since`")
+    );
+}
+
+#[test]
+fn totals_take_the_filters_and_range_but_not_paging_or_csv() {
+    let totals = AuditInput {
+        user: Some("alice".into()),
+        since: Some("2026-12-01".into()),
+        totals: true,
+        ..AuditInput::default()
+    };
+    let args = AuditArgs::parse(&totals, DISCORD, NOW).unwrap();
+    assert!(args.totals);
+    assert_eq!(args.since, Some(DEC1));
+    let with_cursor = AuditInput {
+        cursor: Some("c1".into()),
+        ..totals.clone()
+    };
+    assert_eq!(
+        AuditArgs::parse(&with_cursor, TEXT, NOW),
+        Err(OptionError::NotWithTotals("cursor"))
+    );
+    let with_csv = AuditInput {
+        csv: true,
+        ..totals.clone()
+    };
+    assert_eq!(
+        AuditArgs::parse(&with_csv, DISCORD, NOW),
+        Err(OptionError::NotWithTotals("csv"))
+    );
+    // Records with a CSV are fine.
+    let records = AuditInput {
+        csv: true,
+        ..AuditInput::default()
+    };
+    assert!(AuditArgs::parse(&records, DISCORD, NOW).is_ok());
 }

@@ -470,3 +470,152 @@ async fn a_cooldown_or_daily_cap_refusal_comes_before_the_prompt() {
     assert_eq!(ui.prompts.len(), 1);
     assert_eq!(world.wallet(ALICE).balance, 500_010);
 }
+
+/// A users port that is down: every look-up fails.
+struct UsersDown;
+
+impl bot::service::Users for UsersDown {
+    fn by_id(&self, _id: u64) -> BoxFut<'_, Result<Option<RobloxUser>, bot::service::PortError>> {
+        Box::pin(async { Err(bot::service::PortError::new("users", "down")) })
+    }
+
+    fn by_name<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> BoxFut<'a, Result<Option<RobloxUser>, bot::service::PortError>> {
+        Box::pin(async { Err(bot::service::PortError::new("users", "down")) })
+    }
+}
+
+fn audit_args(input: bot::frontend::AuditInput, now_ms: i64) -> bot::frontend::AuditArgs {
+    bot::frontend::AuditArgs::parse(&input, bot::cli::PAGES, now_ms).unwrap()
+}
+
+#[tokio::test]
+async fn audit_names_players_from_a_cache_and_never_fails_for_a_name() {
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let service = world.service(&api, service_config()).await;
+    world.seed_offline_profile(ALICE, 0);
+    service.execute(request(Op::Give, ALICE, 5)).await.unwrap();
+    // A record for a player the users port does not know (a game server's).
+    let mut stranger = serde_json::to_value(world_record(&world)).unwrap();
+    stranger["userId"] = 424_242.into();
+    let stranger: shared::AuditRecord = serde_json::from_value(stranger).unwrap();
+    api.game_client()
+        .post_records(std::slice::from_ref(&stranger), "k-stranger")
+        .await
+        .unwrap();
+    let args = audit_args(bot::frontend::AuditInput::default(), world.now_ms());
+    let before = world.calls().users;
+    let answer = flow::run_audit(&service, &staff(), &args).await.unwrap();
+    assert_eq!(answer.page.records.len(), 2);
+    assert_eq!(answer.names.get(&ALICE).map(String::as_str), Some("alice"));
+    assert!(
+        !answer.names.contains_key(&424_242),
+        "unknown: the id alone"
+    );
+    let text = bot::cli::record_line_named(&answer.page.records[1], &answer.names);
+    assert!(text.contains("user 1001 (@alice)"), "{text}");
+    let text = bot::cli::record_line_named(&answer.page.records[0], &answer.names);
+    assert!(text.contains("user 424242 ·"), "{text}");
+    assert_eq!(world.calls().users - before, 2, "one look-up per player");
+    // Asked again: alice comes from the cache; the unknown id is asked again.
+    let before = world.calls().users;
+    flow::run_audit(&service, &staff(), &args).await.unwrap();
+    assert_eq!(world.calls().users - before, 1);
+
+    // With the users port down the audit still answers, ids alone.
+    let ports = bot::service::Ports {
+        wallets: world.ports.clone(),
+        messaging: world.ports.clone(),
+        audit: Arc::new(bot::adapters::audit_api::ApiAuditLog::new(api.bot_client())),
+        users: Arc::new(UsersDown),
+        clock: service.clock().clone(),
+    };
+    let down = Service::new(
+        ports,
+        bot::service::Db::open(&world.db_url()).await.unwrap(),
+        shared::KeyRing::parse(COMMAND_KEYS).unwrap(),
+        service_config(),
+    );
+    let answer = flow::run_audit(&down, &staff(), &args).await.unwrap();
+    assert_eq!(answer.page.records.len(), 2);
+    assert!(answer.names.is_empty());
+}
+
+/// A game record for `world`'s current time (user ALICE, give 1).
+fn world_record(world: &World) -> shared::AuditRecord {
+    serde_json::from_value(serde_json::json!({
+        "txnId": shared::TxnId::generate().to_string(),
+        "source": "game", "userId": ALICE, "op": "give", "amount": 1, "outcome": "applied",
+        "balanceAfter": 1, "reason": "quest", "serverJobId": "job-1",
+        "issuedAt": world.now_ms(), "appliedAt": world.now_ms(),
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn audit_totals_cover_the_range_per_staff_member_and_per_player() {
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let service = world.service(&api, service_config()).await;
+    world.seed_offline_profile(ALICE, 0);
+    world.seed_offline_profile(BOB, 0);
+    service.execute(request(Op::Give, ALICE, 3)).await.unwrap();
+    world.clock.advance(25 * 3_600_000);
+    for (op, user, amount) in [
+        (Op::Give, ALICE, 5),
+        (Op::Give, BOB, 7),
+        (Op::Deduct, ALICE, 2),
+    ] {
+        service.execute(request(op, user, amount)).await.unwrap();
+    }
+    // 2026-11-22 (the world starts 2026-11-21 00:00 UTC) onwards: the first give is left out.
+    let args = audit_args(
+        bot::frontend::AuditInput {
+            since: Some("2026-11-22".into()),
+            totals: true,
+            ..Default::default()
+        },
+        world.now_ms(),
+    );
+    let a = flow::run_audit_totals(&service, &staff(), &args)
+        .await
+        .unwrap();
+    let o = a.by_actor.overall;
+    assert_eq!((o.given, o.gives, o.deducted, o.deducts), (12, 2, 2, 1));
+    assert_eq!(a.by_actor.groups.len(), 1);
+    assert_eq!(a.by_actor.groups[0].actor_id.as_deref(), Some(&*staff().id));
+    let players: Vec<_> = a
+        .by_player
+        .groups
+        .iter()
+        .map(|g| (g.user_id, g.sums.given, g.sums.deducted))
+        .collect();
+    // Both moved 7: ties go by id.
+    assert_eq!(
+        players,
+        [(Some(ALICE as i64), 5, 2), (Some(BOB as i64), 7, 0)]
+    );
+    assert_eq!(a.names.get(&BOB).map(String::as_str), Some("bob"));
+    let card = bot::frontend::words::audit_totals("All movements", &a, &bot::cli::DIALECT);
+    let text = bot::cli::draw(&card);
+    assert!(text.contains("given 12 (2) · deducted 2 (1)"), "{text}");
+    assert!(
+        text.contains("Player user 1002 (@bob): given 7 (1)"),
+        "{text}"
+    );
+    // The whole log counts the first day too.
+    let all = audit_args(
+        bot::frontend::AuditInput {
+            totals: true,
+            ..Default::default()
+        },
+        world.now_ms(),
+    );
+    let a = flow::run_audit_totals(&service, &staff(), &all)
+        .await
+        .unwrap();
+    assert_eq!(a.by_actor.overall.given, 15);
+}

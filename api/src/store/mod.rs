@@ -8,6 +8,7 @@
 //! - `request`: [`WriteRequest`], [`WriteOutcome`], [`StoredResponse`], [`ListFilter`].
 //! - `error`: [`StoreError`].
 //! - `sql`: SQL both backends share (columns, row decoding, the list query).
+//! - `summary`: the running totals (per hour × actor, per hour × user) the writers keep.
 //! - `totals`: the totals query (sums per actor or per user) both backends run.
 //! - `group`: group commit (planning a group, queueing and answering its requests).
 //! - [`sqlite`], [`postgres`]: the backends.
@@ -19,6 +20,7 @@ pub mod postgres;
 mod request;
 mod sql;
 pub mod sqlite;
+pub(crate) mod summary;
 pub(crate) mod totals;
 
 pub use backend::Store;

@@ -8,6 +8,7 @@
 //! replica's long-polls wake on commit.
 
 use super::group::{self, Job, PriorKey};
+use super::summary::{Counters, SummaryDelta, add_counters};
 use super::totals::{run_names, run_totals};
 use super::{
     ActorNames, COLUMNS, ListBind, ListFilter, Store, StoreError, StoredResponse, TotalsFilter,
@@ -189,6 +190,9 @@ async fn commit_group(
     let plan = group::plan_group(&mine, &priors, &existing, head)?;
     if !plan.rows.is_empty() {
         insert_rows(&mut tx, &plan.rows).await?;
+        // The running totals move with the log, in the same transaction (under the chain lock,
+        // so replicas never race on a cell).
+        add_to_summary(&mut tx, &SummaryDelta::of(&plan.rows)).await?;
         // Delivered to every listener when (and only if) the transaction commits.
         let payloads: Vec<String> = plan
             .rows
@@ -272,6 +276,51 @@ async fn insert_rows(tx: &mut sqlx::PgConnection, rows: &[LogRow]) -> Result<(),
     .bind(col(rows, |r| r.row_hash.clone()))
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// Adds a group's cells to the running totals (one upsert per table, one array per column).
+async fn add_to_summary(tx: &mut sqlx::PgConnection, d: &SummaryDelta) -> Result<(), StoreError> {
+    fn counters<K>(cells: &[(K, Counters)]) -> [Vec<i64>; 7] {
+        std::array::from_fn(|i| cells.iter().map(|(_, c)| c[i]).collect())
+    }
+    let tail = "FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+        $6::int8[], $7::int8[], $8::int8[], $9::int8[])";
+    let upsert = |table: &str, key: &str, key_type: &str| {
+        format!(
+            "INSERT INTO {table} (hour, {key}, given_hi, given_lo, deducted_hi, deducted_lo, \
+             gives, deducts, rejected) SELECT * {} ON CONFLICT (hour, {key}) DO UPDATE SET {}",
+            tail.replace("$2::int8[]", &format!("$2::{key_type}[]")),
+            add_counters(table)
+        )
+    };
+    if !d.by_actor.is_empty() {
+        let sql = upsert("totals_by_actor", "actor_id", "text");
+        let q = sqlx::query(&sql)
+            .bind(d.by_actor.iter().map(|((h, _), _)| *h).collect::<Vec<_>>())
+            .bind(
+                d.by_actor
+                    .iter()
+                    .map(|((_, a), _)| a.as_str())
+                    .collect::<Vec<_>>(),
+            );
+        counters(&d.by_actor)
+            .into_iter()
+            .fold(q, |q, col| q.bind(col))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !d.by_user.is_empty() {
+        let sql = upsert("totals_by_user", "user_id", "int8");
+        let q = sqlx::query(&sql)
+            .bind(d.by_user.iter().map(|((h, _), _)| *h).collect::<Vec<_>>())
+            .bind(d.by_user.iter().map(|((_, u), _)| *u).collect::<Vec<_>>());
+        counters(&d.by_user)
+            .into_iter()
+            .fold(q, |q, col| q.bind(col))
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The audit log port over the audit API's signed client.
 
-use crate::service::{AuditLog, AuditPage, AuditQuery, BoxFut, PortError};
-use audit_client::{AuditClient, ClientError, ListParams};
+use crate::service::{AuditLog, AuditPage, AuditQuery, BoxFut, PortError, Totals, TotalsQuery};
+use audit_client::{AuditClient, ClientError, ListParams, TotalsParams};
 use shared::{AuditRecord, TxnId};
 use std::time::Duration;
 
@@ -66,13 +66,28 @@ impl AuditLog for ApiAuditLog {
                 actor: query.actor_id.clone(),
                 limit: Some(query.limit.max(1)),
                 cursor: query.cursor.clone(),
-                ..ListParams::default()
+                since: query.since,
+                until: query.until,
             };
             let page = self.client.list(&params).await.map_err(port_error)?;
             Ok(AuditPage {
                 records: page.items.into_iter().map(|l| l.record).collect(),
                 next_cursor: page.next_cursor,
             })
+        })
+    }
+
+    fn totals<'a>(&'a self, query: &'a TotalsQuery) -> BoxFut<'a, Result<Totals, PortError>> {
+        Box::pin(async move {
+            let params = TotalsParams {
+                group_by: query.group_by,
+                user_id: query.user_id,
+                actor: query.actor_id.clone(),
+                since: query.since,
+                until: query.until,
+                limit: Some(query.limit.max(1)),
+            };
+            self.client.totals(&params).await.map_err(port_error)
         })
     }
 }

@@ -204,6 +204,8 @@ pub async fn balance(
     check = "is_staff",
     category = "Economy"
 )]
+// poise reads each slash option from its own parameter.
+#[allow(clippy::too_many_arguments)]
 pub async fn audit(
     ctx: Context<'_>,
     #[description = "Only this Roblox user (id or username)"]
@@ -216,17 +218,30 @@ pub async fn audit(
     #[max = 10]
     limit: Option<i64>,
     #[description = "Also attach up to 1000 matching records as CSV"] csv: Option<bool>,
+    #[description = "From this UTC date or time on: 2026-12-01 or 2026-12-01 14:30"]
+    #[min_length = 10]
+    #[max_length = 20]
+    since: Option<String>,
+    #[description = "Up to this UTC date (that whole day) or time: 2026-12-07 or 2026-12-07 18:00"]
+    #[min_length = 10]
+    #[max_length = 20]
+    until: Option<String>,
+    #[description = "Sums given and deducted per staff member and per player instead of records"]
+    totals: Option<bool>,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
-    let result = audit_flow(
-        ctx,
-        user.as_deref(),
-        actor.as_ref(),
+    let input = AuditInput {
+        user,
+        actor: actor.as_ref().map(|a| a.id.get().to_string()),
         limit,
-        csv.unwrap_or(false),
-    )
-    .await;
+        cursor: None,
+        since,
+        until,
+        totals: totals.unwrap_or(false),
+        csv: csv.unwrap_or(false),
+    };
+    let result = audit_flow(ctx, input, actor.as_ref()).await;
     let label = result.as_ref().map_or_else(|e| e.metric_label(), |_| "ok");
     crate::metrics::command("audit", label);
     result.map_err(Into::into)
@@ -234,21 +249,25 @@ pub async fn audit(
 
 async fn audit_flow(
     ctx: Context<'_>,
-    user: Option<&str>,
+    input: AuditInput,
     actor_filter: Option<&s::User>,
-    limit: Option<i64>,
-    csv: bool,
 ) -> Result<(), CommandError> {
-    let input = AuditInput {
-        user: user.map(str::to_owned),
-        actor: actor_filter.map(|a| a.id.get().to_string()),
-        limit,
-        cursor: None,
-    };
-    let args = AuditArgs::parse(&input, AUDIT_PAGES)?;
+    let service = &ctx.data().service;
+    let args = AuditArgs::parse(&input, AUDIT_PAGES, service.clock().now_ms())?;
     let me = actor_of(ctx).await?;
-    let answer = flow::run_audit(&ctx.data().service, &me, &args).await?;
-    reply::audit_pages(ctx, &me, answer, actor_filter, csv).await
+    if args.totals {
+        let answer = flow::run_audit_totals(service, &me, &args).await?;
+        let filter = crate::frontend::words::audit_filter(
+            answer.player.as_ref(),
+            answer.actor.as_deref(),
+            &render::DiscordDialect,
+        );
+        ctx.send(embed_reply(render::totals_embed(&filter, &answer)))
+            .await?;
+        return Ok(());
+    }
+    let answer = flow::run_audit(service, &me, &args).await?;
+    reply::audit_pages(ctx, &me, answer, actor_filter, input.csv).await
 }
 
 /// What each economy command does and who may use it

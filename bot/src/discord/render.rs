@@ -3,8 +3,10 @@
 //! embed-limit check. No I/O, so every variant is tested without a gateway.
 
 use super::confirm::custom_ids;
+use crate::frontend::flow::TotalsAnswer;
 use crate::frontend::words::{self, Card, Dialect, Tone};
 use crate::frontend::{CancelReason, MoveResult, Prompt};
+use crate::service::names::Names;
 use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn, WalletRead};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, Timestamp,
@@ -248,7 +250,12 @@ pub fn balance_embed(view: &BalanceView) -> CreateEmbed {
 
 /// `/audit`: one page of records, newest first. Reasons are shortened when the page would not
 /// fit one embed (6000 characters); records are never dropped (paging relies on them).
-pub fn audit_embed(filter: &str, records: &[AuditRecord], more: bool) -> CreateEmbed {
+pub fn audit_embed(
+    filter: &str,
+    records: &[AuditRecord],
+    names: &Names,
+    more: bool,
+) -> CreateEmbed {
     let shown = &records[..records.len().min(limits::FIELDS)];
     let more = more.then_some("press Older");
     let mut reason_chars = 200;
@@ -256,6 +263,7 @@ pub fn audit_embed(filter: &str, records: &[AuditRecord], more: bool) -> CreateE
         let e = embed(&words::audit_page(
             filter,
             shown,
+            names,
             more,
             reason_chars,
             &DiscordDialect,
@@ -265,6 +273,12 @@ pub fn audit_embed(filter: &str, records: &[AuditRecord], more: bool) -> CreateE
         }
         reason_chars /= 2;
     }
+}
+
+/// `/audit totals:True`: the sums per staff member and per player (at most ten of each, so the
+/// embed keeps under Discord's 25 fields).
+pub fn totals_embed(filter: &str, answer: &TotalsAnswer) -> CreateEmbed {
+    embed(&words::audit_totals(filter, answer, &DiscordDialect))
 }
 
 /// One CSV cell: quoted when needed, and a leading `= + - @` (a spreadsheet formula) defused

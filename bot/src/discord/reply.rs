@@ -253,6 +253,7 @@ pub async fn audit_pages(
         player,
         mut query,
         page,
+        names,
     } = answer;
     let actor_id = actor_filter.map(|a| a.id.get().to_string());
     let filter = crate::frontend::words::audit_filter(
@@ -271,7 +272,7 @@ pub async fn audit_pages(
         }
     };
     let more = page.next_cursor.is_some();
-    let mut shown = render::audit_embed(&filter, &page.records, more);
+    let mut shown = render::audit_embed(&filter, &page.records, &names, more);
     let mut first = embed_reply(shown.clone()).components(buttons(more));
     if csv {
         let records = flow::all_records(service, me, &query, CSV_MAX_RECORDS).await?;
@@ -321,7 +322,8 @@ pub async fn audit_pages(
             .await?;
         let page = service.audit(me, &query).await?;
         let more = page.next_cursor.is_some();
-        shown = render::audit_embed(&filter, &page.records, more);
+        let names = flow::page_names(service, &page).await;
+        shown = render::audit_embed(&filter, &page.records, &names, more);
         let edit = audit_edit(shown.clone(), buttons(more), &files);
         edit_audit_message(ctx, message, &edit).await?;
         query.cursor = page.next_cursor;

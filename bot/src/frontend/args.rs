@@ -42,6 +42,29 @@ pub enum OptionError {
     /// `actor` is not a Discord user id.
     #[error("`actor` must be a Discord user id (digits)")]
     Actor,
+    /// `since` / `until` is not in an accepted format.
+    #[error(
+        "`{0}` must be a UTC date or date-time: 2026-12-01, 2026-12-01 14:30 or 2026-12-01T14:30:05Z"
+    )]
+    DateFormat(&'static str),
+    /// `since` / `until` carries a time-zone offset.
+    #[error("`{0}` is read as UTC: leave out the offset (or end with Z)")]
+    DateOffset(&'static str),
+    /// `since` / `until` names a day or time that does not exist.
+    #[error("`{0}` is not a real date and time (UTC, from 1970)")]
+    NoSuchDate(&'static str),
+    /// `since` is later than now.
+    #[error("`since` is in the future: nothing has been recorded there yet")]
+    SinceFuture,
+    /// `until` is too far ahead.
+    #[error("`until` is more than 2 days ahead: leave it out to read up to now")]
+    UntilFarAhead,
+    /// `until` is not after `since`.
+    #[error("`until` must be later than `since`")]
+    RangeOrder,
+    /// An option that lists records was given with `totals`.
+    #[error("`{0}` lists records: leave it out with `totals`")]
+    NotWithTotals(&'static str),
 }
 
 /// A give / deduct as a front end received it (nothing checked yet).
@@ -118,6 +141,14 @@ pub struct AuditInput {
     pub limit: Option<i64>,
     /// Cursor of the next page, as printed on the previous one.
     pub cursor: Option<String>,
+    /// From this UTC date or date-time on, as typed (see `dates`).
+    pub since: Option<String>,
+    /// Up to this UTC date or date-time, as typed (see `dates`).
+    pub until: Option<String>,
+    /// Sums per staff member and per player instead of records.
+    pub totals: bool,
+    /// A CSV of the records was asked for (Discord's `csv`).
+    pub csv: bool,
 }
 
 /// A checked audit query.
@@ -131,21 +162,45 @@ pub struct AuditArgs {
     pub limit: u32,
     /// Cursor of the next page.
     pub cursor: Option<String>,
+    /// appliedAt ≥ since (Unix ms).
+    pub since: Option<i64>,
+    /// appliedAt < until (Unix ms).
+    pub until: Option<i64>,
+    /// Sums per staff member and per player instead of records.
+    pub totals: bool,
 }
 
 impl AuditArgs {
-    /// Checks every option against this front end's page sizes.
-    pub fn parse(input: &AuditInput, pages: PageLimits) -> Result<Self, OptionError> {
+    /// Checks every option against this front end's page sizes and the current time (`now_ms`,
+    /// for the range rules in `dates`).
+    pub fn parse(input: &AuditInput, pages: PageLimits, now_ms: i64) -> Result<Self, OptionError> {
+        let user = input.user.as_deref().map(parse_user).transpose()?;
+        let actor = input.actor.as_deref().map(parse_actor).transpose()?;
+        let limit = parse_limit(input.limit, pages)?;
+        let cursor = input
+            .cursor
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        let (since, until) =
+            super::dates::parse_range(input.since.as_deref(), input.until.as_deref(), now_ms)?;
+        if input.totals {
+            if cursor.is_some() {
+                return Err(OptionError::NotWithTotals("cursor"));
+            }
+            if input.csv {
+                return Err(OptionError::NotWithTotals("csv"));
+            }
+        }
         Ok(Self {
-            user: input.user.as_deref().map(parse_user).transpose()?,
-            actor: input.actor.as_deref().map(parse_actor).transpose()?,
-            limit: parse_limit(input.limit, pages)?,
-            cursor: input
-                .cursor
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+            user,
+            actor,
+            limit,
+            cursor,
+            since,
+            until,
+            totals: input.totals,
         })
     }
 }

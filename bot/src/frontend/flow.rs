@@ -3,9 +3,10 @@
 //! through [`Confirm`] and draws what comes back.
 
 use super::args::{AuditArgs, BalanceArgs, MoveArgs};
+use crate::service::names::Names;
 use crate::service::{
-    ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, MoveRequest, Outcome, Receipt,
-    RobloxUser, Service, ServiceError, Target, WalletRead,
+    ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, GroupBy, MoveRequest, Outcome, Receipt,
+    RobloxUser, Service, ServiceError, Target, Totals, TotalsQuery, WalletRead,
 };
 use shared::{AuditRecord, Op};
 use std::time::Duration;
@@ -286,6 +287,14 @@ pub struct AuditAnswer {
     pub query: AuditQuery,
     /// The records.
     pub page: AuditPage,
+    /// Usernames of the page's players (those found; the others show their id alone).
+    pub names: Names,
+}
+
+/// Usernames of the players on `page` (never fails; see [`Service::user_names`]).
+pub async fn page_names(service: &Service, page: &AuditPage) -> Names {
+    let ids = page.records.iter().map(|r| r.user_id).collect();
+    service.user_names(ids).await
 }
 
 /// One audit page: resolves the player, then asks the audit log.
@@ -303,12 +312,73 @@ pub async fn run_audit(
         actor_id: args.actor.clone(),
         limit: args.limit,
         cursor: args.cursor.clone(),
+        since: args.since,
+        until: args.until,
     };
     let page = service.audit(actor, &query).await?;
+    let names = page_names(service, &page).await;
     Ok(AuditAnswer {
         player,
         query,
         page,
+        names,
+    })
+}
+
+/// The totals view of `/audit`: sums per staff member and per player over the range.
+#[derive(Debug, Clone)]
+pub struct TotalsAnswer {
+    /// The player asked about, resolved.
+    pub player: Option<RobloxUser>,
+    /// Only movements by this Discord user id.
+    pub actor: Option<String>,
+    /// appliedAt ≥ since (Unix ms).
+    pub since: Option<i64>,
+    /// appliedAt < until (Unix ms).
+    pub until: Option<i64>,
+    /// Per staff member (game-server movements form the group without an actor), largest first.
+    pub by_actor: Totals,
+    /// Per player, largest first.
+    pub by_player: Totals,
+    /// Usernames of the players listed (those found).
+    pub names: Names,
+}
+
+/// `/audit totals`: resolves the player, then asks the audit log for both groupings (up to
+/// `args.limit` groups each).
+pub async fn run_audit_totals(
+    service: &Service,
+    actor: &ActorCtx,
+    args: &AuditArgs,
+) -> Result<TotalsAnswer, ServiceError> {
+    let player = match &args.user {
+        Some(t) => Some(service.resolve(t).await?),
+        None => None,
+    };
+    let query = |group_by| TotalsQuery {
+        group_by,
+        user_id: player.as_ref().map(|p| p.id),
+        actor_id: args.actor.clone(),
+        since: args.since,
+        until: args.until,
+        limit: args.limit,
+    };
+    let by_actor = service.audit_totals(actor, &query(GroupBy::Actor)).await?;
+    let by_player = service.audit_totals(actor, &query(GroupBy::User)).await?;
+    let ids = by_player
+        .groups
+        .iter()
+        .filter_map(|g| g.user_id.and_then(|u| u64::try_from(u).ok()))
+        .collect();
+    let names = service.user_names(ids).await;
+    Ok(TotalsAnswer {
+        player,
+        actor: args.actor.clone(),
+        since: args.since,
+        until: args.until,
+        by_actor,
+        by_player,
+        names,
     })
 }
 

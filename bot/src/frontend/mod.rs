@@ -3,11 +3,15 @@
 //! its input and draws what comes back.
 //!
 //! - [`args`]: raw option values in, checked arguments out (or an option error in words).
+//! - [`dates`]: `/audit`'s `since` / `until` formats (UTC) and range rules.
 //! - [`flow`]: the command flows (give / deduct with confirm and follow-up, balance, audit).
+//! - `audit_words`: the `/audit` answers' words (re-exported by [`words`]).
 //! - [`words`]: every answer as a [`words::Card`] of plain words, per-front-end [`words::Dialect`].
 //! - [`error`]: the one mapping from option and service errors to the member's message.
 
 pub mod args;
+mod audit_words;
+pub mod dates;
 pub mod error;
 pub mod flow;
 pub mod words;

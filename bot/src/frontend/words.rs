@@ -4,11 +4,15 @@
 //! a text box. What differs per front end (escaping, times, how an option is written) is its
 //! [`Dialect`].
 
+pub use super::audit_words::{
+    audit_filter, audit_page, audit_totals, range_words, record_line, record_line_named, sums_line,
+    user_with_name,
+};
 use super::flow::{CancelReason, Prompt};
 use crate::service::{
     BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn, WalletRead,
 };
-use shared::{AuditRecord, Op, RecordOutcome, RejectReason};
+use shared::{Op, RejectReason};
 use std::time::Duration;
 
 /// How an answer reads at a glance (Discord picks a colour from it).
@@ -55,7 +59,7 @@ pub struct Card {
 }
 
 impl Card {
-    fn new(title: impl Into<String>, tone: Tone) -> Self {
+    pub(super) fn new(title: impl Into<String>, tone: Tone) -> Self {
         Self {
             title: title.into(),
             tone,
@@ -65,7 +69,12 @@ impl Card {
         }
     }
 
-    fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
+    pub(super) fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Self {
         self.fields.push(Field {
             name: name.into(),
             value: value.into(),
@@ -74,12 +83,12 @@ impl Card {
         self
     }
 
-    fn description(mut self, text: impl Into<String>) -> Self {
+    pub(super) fn description(mut self, text: impl Into<String>) -> Self {
         self.description = Some(text.into());
         self
     }
 
-    fn footer(mut self, text: impl Into<String>) -> Self {
+    pub(super) fn footer(mut self, text: impl Into<String>) -> Self {
         self.footer = Some(text.into());
         self
     }
@@ -420,75 +429,6 @@ pub fn balance(view: &BalanceView, d: &dyn Dialect) -> Card {
         .field("In a live server", live, false)
 }
 
-/// What an audit page is filtered by: "player …, by …" or "All movements".
-pub fn audit_filter(player: Option<&RobloxUser>, actor: Option<&str>, d: &dyn Dialect) -> String {
-    let mut filter = Vec::new();
-    if let Some(p) = player {
-        filter.push(format!("player {}", player_line(p, d)));
-    }
-    if let Some(a) = actor {
-        filter.push(format!("by {}", d.member(a)));
-    }
-    if filter.is_empty() {
-        "All movements".to_owned()
-    } else {
-        filter.join(", ")
-    }
-}
-
-/// One audit record: a headline and the details (time, balance, who, reason, txn id), with the
-/// reason cut to `reason_chars`.
-pub fn record_line(r: &AuditRecord, reason_chars: usize, d: &dyn Dialect) -> (String, String) {
-    let outcome = match (r.outcome, r.reject_reason) {
-        (RecordOutcome::Applied, _) => "applied".to_owned(),
-        (RecordOutcome::Rejected, Some(reason)) => format!("rejected ({})", reject_words(reason)),
-        (RecordOutcome::Rejected, None) => "rejected".to_owned(),
-    };
-    let by = match (&r.actor_name, &r.actor_id) {
-        (Some(name), Some(id)) => format!("{} ({})", d.typed(name, 32), d.code(id, 20)),
-        (Some(name), None) => d.typed(name, 32),
-        _ => r.source.as_str().to_owned(),
-    };
-    (
-        format!(
-            "{} {} · user {} · {outcome}",
-            verb(r.op),
-            amount(r.amount),
-            r.user_id
-        ),
-        format!(
-            "{} · balance {} · by {by}\n{}\n{}",
-            d.time(r.applied_at),
-            amount(r.balance_after),
-            d.typed(&r.reason, reason_chars),
-            d.code(r.txn_id.as_str(), 26)
-        ),
-    )
-}
-
-/// One audit page, newest first; `more` says how to reach older records when there are some.
-pub fn audit_page(
-    filter: &str,
-    records: &[AuditRecord],
-    more: Option<&str>,
-    reason_chars: usize,
-    d: &dyn Dialect,
-) -> Card {
-    let mut card = Card::new("Audit log", Tone::Info).description(if records.is_empty() {
-        format!("{filter}: no records.")
-    } else {
-        format!("{filter}: {} record(s), newest first.", records.len())
-    });
-    for r in records {
-        let (name, value) = record_line(r, reason_chars, d);
-        card = card.field(name, value, false);
-    }
-    if let Some(how) = more {
-        card = card.footer(format!("Older records exist: {how}."));
-    }
-    card
-}
-
 /// The log channel's post for one settled movement.
 pub fn log_post(t: &SettledTxn, d: &dyn Dialect) -> Card {
     let (title, tone, extra) = outcome_parts(&t.outcome, d);
@@ -561,9 +501,14 @@ pub fn help(
             "/audit",
             format!(
                 "Recent movements, newest first, for a player and/or by a staff member; {} shows \
-                 older ones, {} attaches up to 1,000 records as a spreadsheet file.",
+                 older ones, {} attaches up to 1,000 records as a spreadsheet file. {} and {} \
+                 bound the range (UTC, e.g. 2026-12-01 or 2026-12-01 14:30); {} sums what each \
+                 staff member and each player gave and deducted.",
                 d.button("Older"),
-                d.code("csv:True", 10)
+                d.code("csv:True", 10),
+                d.code("since", 10),
+                d.code("until", 10),
+                d.code("totals:True", 12)
             ),
             false,
         )

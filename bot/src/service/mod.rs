@@ -5,10 +5,12 @@
 //! - [`policy`]: role allowlist and per-role maxima.
 //! - [`db`]: the bot's database, SQLite or PostgreSQL (pending confirmations, daily caps,
 //!   cooldowns, audit retries, log-channel posts).
+//! - [`names`]: a small cache of Roblox usernames shown next to ids in audit answers.
 //! - [`outcome`]: requests, outcomes (also what the database stores), refusals.
 //! - [`txn`]: the [`Service`] itself: executing, delivering, following up, audit posting.
 
 pub mod db;
+pub mod names;
 pub mod outcome;
 pub mod policy;
 pub mod ports;
@@ -21,8 +23,9 @@ pub use outcome::{
 };
 pub use policy::Policy;
 pub use ports::{
-    AuditLog, AuditPage, AuditQuery, BoxFut, Clock, Messaging, PortError, RobloxUser, Users,
-    WalletEntry, WalletStore, WalletWrite, WriteCondition, WriteError,
+    AuditLog, AuditPage, AuditQuery, BoxFut, Clock, GroupBy, Messaging, PortError, RobloxUser,
+    Sums, Totals, TotalsGroup, TotalsQuery, Users, WalletEntry, WalletStore, WalletWrite,
+    WriteCondition, WriteError,
 };
 pub use profile::{Profile, ProfileLibrary, Session};
 pub use txn::{

@@ -132,6 +132,30 @@ pub struct AuditQuery {
     pub limit: u32,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
+    /// appliedAt ≥ since (Unix ms).
+    pub since: Option<i64>,
+    /// appliedAt < until (Unix ms).
+    pub until: Option<i64>,
+}
+
+/// The audit API's totals answer (groups largest first, overall counters).
+pub use audit_client::{GroupBy, Sums, Totals, TotalsGroup};
+
+/// Filters for the audit log's totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalsQuery {
+    /// Per staff member or per player.
+    pub group_by: GroupBy,
+    /// Only this Roblox user.
+    pub user_id: Option<u64>,
+    /// Only this Discord actor id.
+    pub actor_id: Option<String>,
+    /// appliedAt ≥ since (Unix ms).
+    pub since: Option<i64>,
+    /// appliedAt < until (Unix ms).
+    pub until: Option<i64>,
+    /// Most groups.
+    pub limit: u32,
 }
 
 /// One page of audit records, newest first.
@@ -155,6 +179,8 @@ pub trait AuditLog: Send + Sync {
     ) -> BoxFut<'a, Result<Option<AuditRecord>, PortError>>;
     /// A page of records.
     fn list<'a>(&'a self, query: &'a AuditQuery) -> BoxFut<'a, Result<AuditPage, PortError>>;
+    /// Sums given and deducted per staff member or per player.
+    fn totals<'a>(&'a self, query: &'a TotalsQuery) -> BoxFut<'a, Result<Totals, PortError>>;
 }
 
 /// A Roblox user as shown to staff.

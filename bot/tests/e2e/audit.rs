@@ -1,7 +1,8 @@
-//! `/audit`: pages with the Older button (only the invoker's presses), and the CSV attachment.
+//! `/audit`: pages with the Older button (only the invoker's presses), the CSV attachment, a date
+//! range with player names next to ids, and the totals view.
 
 use crate::harness::*;
-use crate::support::{ALICE, request};
+use crate::support::{ALICE, BOB, request};
 use shared::Op;
 
 /// `n` offline gives of 1 by the service's staff actor.
@@ -100,5 +101,97 @@ async fn audit_csv_stays_attached_when_the_older_page_is_shown() {
         13,
         "a header and twelve records: {csv}"
     );
+    e.finish().await;
+}
+
+/// Movements on two days: on 2026-11-21 a give of 3 to alice; on 2026-11-22 (from 01:00 UTC) a
+/// give of 5 to alice, 7 to bob and a deduct of 2 from alice.
+async fn two_days(e: &E2e) {
+    e.world.seed_offline_profile(ALICE, 0);
+    e.world.seed_offline_profile(BOB, 0);
+    e.service
+        .execute(request(Op::Give, ALICE, 3))
+        .await
+        .unwrap();
+    e.world.clock.advance(25 * 3_600_000);
+    for (op, user, amount) in [
+        (Op::Give, ALICE, 5),
+        (Op::Give, BOB, 7),
+        (Op::Deduct, ALICE, 2),
+    ] {
+        e.service.execute(request(op, user, amount)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_reads_a_date_range_with_player_names_next_to_ids() {
+    let e = E2e::start().await;
+    two_days(&e).await;
+    let ix = e.run(
+        MOD,
+        "audit",
+        &[
+            ("since", "2026-11-22".into()),
+            ("until", "2026-11-22".into()),
+        ],
+    );
+    let reply = e.reply_containing(ix, "3 record(s)").await;
+    let text = plain(&reply.text());
+    assert_eq!(fields(&reply), 3, "only the second day: {text}");
+    assert!(text.contains("user 1001 (@alice)"), "{text}");
+    assert!(text.contains("user 1002 (@bob)"), "{text}");
+    // The first day alone.
+    let ix = e.run(
+        MOD,
+        "audit",
+        &[
+            ("since", "2026-11-21 00:00".into()),
+            ("until", "2026-11-22T00:00:00Z".into()),
+        ],
+    );
+    let reply = e.reply_containing(ix, "1 record(s)").await;
+    assert_eq!(fields(&reply), 1);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_totals_sum_per_staff_member_and_per_player_over_the_range() {
+    let e = E2e::start().await;
+    two_days(&e).await;
+    let ix = e.run(
+        MOD,
+        "audit",
+        &[("since", "2026-11-22".into()), ("totals", true.into())],
+    );
+    let reply = e.reply_containing(ix, "Audit totals").await;
+    let text = plain(&reply.text());
+    // Overall, then the one staff member, then each player (largest first).
+    assert!(
+        text.contains("given 12 (2) · deducted 2 (1)"),
+        "the second day only: {text}"
+    );
+    assert!(
+        text.contains("Staff Mod (") && text.contains("123456789012345678"),
+        "{text}"
+    );
+    assert!(text.contains("Player user 1002 (@bob)"), "{text}");
+    assert!(text.contains("given 7 (1) · deducted 0 (0)"), "{text}");
+    assert!(text.contains("Player user 1001 (@alice)"), "{text}");
+    assert!(text.contains("given 5 (1) · deducted 2 (1)"), "{text}");
+    assert_eq!(
+        fields(&reply),
+        3,
+        "one staff member and two players: {text}"
+    );
+    // A bad range is refused by name and nothing is asked of the audit API.
+    let ix = e.run(
+        MOD,
+        "audit",
+        &[
+            ("since", "2026-11-22".into()),
+            ("until", "2026-11-21".into()),
+        ],
+    );
+    e.reply_containing(ix, "must be later than").await;
     e.finish().await;
 }

@@ -98,6 +98,12 @@ async fn run_balance(sb: &Sandbox, args: BalanceArgs) -> String {
 }
 
 async fn run_audit(sb: &Sandbox, args: AuditArgs) -> String {
+    if args.totals {
+        return match flow::run_audit_totals(&sb.stack.service, &console_actor(), &args).await {
+            Ok(answer) => render::totals_answer(&answer),
+            Err(e) => failure("/audit", e),
+        };
+    }
     match flow::run_audit(&sb.stack.service, &console_actor(), &args).await {
         Ok(answer) => render::audit_answer(&answer),
         Err(e) => failure("/audit", e),
@@ -246,6 +252,7 @@ impl Sandbox {
         Rules {
             max_amount: self.stack.service.config().limits.max_amount,
             pages: parse::AUDIT_PAGES,
+            now_ms: self.stack.service.clock().now_ms(),
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Rules {
     pub max_amount: i64,
     /// `/audit` page sizes.
     pub pages: PageLimits,
+    /// The service clock's Unix ms (the `since` / `until` rules).
+    pub now_ms: i64,
 }
 
 /// One console command.
@@ -34,7 +36,7 @@ pub enum ConsoleCommand {
     Deduct(ConsoleMove),
     /// `/balance user:…`.
     Balance(BalanceArgs),
-    /// `/audit [user:…] [actor:…] [limit:…] [cursor:…]`.
+    /// `/audit [user:…] [actor:…] [limit:…] [cursor:…] [since:…] [until:…] [totals:yes]`.
     Audit(AuditArgs),
     /// Who is online where.
     Players,
@@ -218,7 +220,18 @@ fn parse_move(
 }
 
 fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> {
-    let o = Options::parse("audit", args, &["user", "actor", "limit", "cursor"])?;
+    let o = Options::parse(
+        "audit",
+        args,
+        &[
+            "user", "actor", "limit", "cursor", "since", "until", "totals",
+        ],
+    )?;
+    let totals = match o.get("totals").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("no" | "false") => false,
+        Some("yes" | "true") => true,
+        Some(_) => return err("/audit: totals must be yes or no".to_owned()),
+    };
     let input = AuditInput {
         user: o.get("user").map(str::to_owned),
         actor: o.get("actor").map(str::to_owned),
@@ -227,8 +240,12 @@ fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> 
             .map(|l| whole_number("audit", "limit", l))
             .transpose()?,
         cursor: o.get("cursor").map(str::to_owned),
+        since: o.get("since").map(str::to_owned),
+        until: o.get("until").map(str::to_owned),
+        totals,
+        csv: false,
     };
-    AuditArgs::parse(&input, rules.pages).or_else(|e| refused("audit", e))
+    AuditArgs::parse(&input, rules.pages, rules.now_ms).or_else(|e| refused("audit", e))
 }
 
 fn number<T: std::str::FromStr>(
@@ -332,6 +349,9 @@ Discord commands (same options as in Discord):
       confirm:yes: needed above the confirmation threshold (Discord's confirm button)
   /balance user:<id|name>
   /audit [user:<id|name>] [actor:<discord id>] [limit:1-100] [cursor:<from the last page>]
+         [since:<UTC date or time>] [until:<UTC date or time>] [totals:yes]
+      since/until: 2026-12-01, 2026-12-01T14:30 or \"2026-12-01 14:30:05\" (UTC); a bare date
+      as until includes that whole day. totals:yes: sums per staff member and per player
 Sandbox commands:
   players                  who is online, on which server
   servers                  game servers, their JobIds and players
@@ -349,9 +369,12 @@ mod tests {
     use bot::service::Target;
     use shared::TxnId;
 
+    /// 2026-12-04 12:00 UTC.
+    const NOW_MS: i64 = 1_796_385_600_000;
     const RULES: Rules = Rules {
         max_amount: 1_000_000,
         pages: AUDIT_PAGES,
+        now_ms: NOW_MS,
     };
 
     fn ok(line: &str) -> ConsoleCommand {
@@ -405,6 +428,9 @@ mod tests {
                 actor: None,
                 limit: 5,
                 cursor: None,
+                since: None,
+                until: None,
+                totals: false,
             })
         );
         assert_eq!(
@@ -414,8 +440,20 @@ mod tests {
                 actor: None,
                 limit: AUDIT_PAGES.default,
                 cursor: None,
+                since: None,
+                until: None,
+                totals: false,
             })
         );
+        // The same range and totals options as Discord, quoted when they hold a space.
+        match ok("/audit since:2026-12-01 until:\"2026-12-03 18:00\" totals:yes") {
+            ConsoleCommand::Audit(a) => {
+                assert!(a.totals);
+                assert_eq!(a.since, Some(NOW_MS - 3 * 86_400_000 - 12 * 3_600_000));
+                assert_eq!(a.until, Some(NOW_MS - 86_400_000 + 6 * 3_600_000));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -455,6 +493,9 @@ mod tests {
         assert!(bad("/give user:1 amount:1 reason:x confirm:maybe").contains("yes or no"));
         assert!(bad("/audit limit:0").contains("from 1 to 100"));
         assert!(bad("/audit actor:abc").contains("digits"));
+        assert!(bad("/audit since:yesterday").contains("`since` must be a UTC date"));
+        assert!(bad("/audit since:2026-12-02 until:2026-12-01T00:00").contains("later than"));
+        assert!(bad("/audit totals:maybe").contains("yes or no"));
         assert!(bad("crash").contains("usage"));
         assert!(bad("crash x").contains("number"));
         assert!(bad("join 1").contains("usage"));

@@ -2,8 +2,9 @@
 //! labelled fields and small print, in a text box.
 
 use bot::frontend::CancelReason;
-use bot::frontend::flow::AuditAnswer;
+use bot::frontend::flow::{AuditAnswer, TotalsAnswer};
 use bot::frontend::words::{self, Card, PlainText};
+use bot::service::names::Names;
 use bot::service::{AuditPage, BalanceView, Receipt};
 use shared::Op;
 
@@ -80,6 +81,11 @@ pub fn balance(b: &BalanceView) -> String {
 /// An `/audit` page (newest first) under `filter` ("All movements" when empty), with the
 /// command that shows the next page.
 pub fn audit_page(page: &AuditPage, filter: &str) -> String {
+    audit_page_named(page, &Names::new(), filter)
+}
+
+/// [`audit_page`] with the players' usernames next to their ids when `names` has them.
+pub fn audit_page_named(page: &AuditPage, names: &Names, filter: &str) -> String {
     let filter = if filter.is_empty() {
         "All movements"
     } else {
@@ -92,6 +98,7 @@ pub fn audit_page(page: &AuditPage, filter: &str) -> String {
     card(&words::audit_page(
         filter,
         &page.records,
+        names,
         more.as_deref(),
         200,
         &DIALECT,
@@ -101,7 +108,13 @@ pub fn audit_page(page: &AuditPage, filter: &str) -> String {
 /// An `/audit` answer, its filter in the shared words.
 pub fn audit_answer(a: &AuditAnswer) -> String {
     let filter = words::audit_filter(a.player.as_ref(), a.query.actor_id.as_deref(), &DIALECT);
-    audit_page(&a.page, &filter)
+    audit_page_named(&a.page, &a.names, &filter)
+}
+
+/// An `/audit totals:yes` answer.
+pub fn totals_answer(a: &TotalsAnswer) -> String {
+    let filter = words::audit_filter(a.player.as_ref(), a.actor.as_deref(), &DIALECT);
+    card(&words::audit_totals(&filter, a, &DIALECT))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::chain::LogRow;
 use crate::store::StoreError;
 use crate::store::group::KeyRow;
+use crate::store::summary::{Counters, add_counters};
 use sqlx::sqlite::SqliteConnection;
 use std::sync::OnceLock;
 
@@ -21,25 +22,44 @@ pub(super) static LOG_INSERT: Insert = Insert::new(
      balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, \
      received_at, key_id, prev_hash, row_hash) VALUES ",
     LOG_COLUMNS,
+    "",
 );
 pub(super) static KEY_INSERT: Insert = Insert::new(
     "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_code, \
      response_body, created_at) VALUES ",
     6,
+    "",
 );
+/// Summary cells (hour, key, seven counters): added to the stored cell on conflict.
+pub(super) static ACTOR_SUMMARY_UPSERT: Insert = Insert::new(
+    "INSERT INTO totals_by_actor (hour, actor_id, given_hi, given_lo, deducted_hi, deducted_lo, \
+     gives, deducts, rejected) VALUES ",
+    SUMMARY_COLUMNS,
+    "hour, actor_id",
+);
+pub(super) static USER_SUMMARY_UPSERT: Insert = Insert::new(
+    "INSERT INTO totals_by_user (hour, user_id, given_hi, given_lo, deducted_hi, deducted_lo, \
+     gives, deducts, rejected) VALUES ",
+    SUMMARY_COLUMNS,
+    "hour, user_id",
+);
+const SUMMARY_COLUMNS: usize = 9;
 
-/// A multi-row INSERT: its head up to `VALUES`, its column count, and its SQL text per chunk size.
+/// A multi-row INSERT: its head up to `VALUES`, its column count, the conflict target of a
+/// summary upsert (empty for plain inserts), and its SQL text per chunk size.
 pub(super) struct Insert {
     pub(super) head: &'static str,
     columns: usize,
+    conflict: &'static str,
     sql: OnceLock<Vec<String>>,
 }
 
 impl Insert {
-    const fn new(head: &'static str, columns: usize) -> Self {
+    const fn new(head: &'static str, columns: usize, conflict: &'static str) -> Self {
         Self {
             head,
             columns,
+            conflict,
             sql: OnceLock::new(),
         }
     }
@@ -48,7 +68,18 @@ impl Insert {
     pub(super) fn sql(&'static self, rows: usize) -> &'static str {
         let all = self.sql.get_or_init(|| {
             (0..=MAX_CHUNK.trailing_zeros())
-                .map(|p| values_sql(self.head, self.columns, 1 << p))
+                .map(|p| {
+                    let mut sql = values_sql(self.head, self.columns, 1 << p);
+                    if !self.conflict.is_empty() {
+                        let table = self.head.split_whitespace().nth(2).unwrap_or_default();
+                        sql.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            self.conflict,
+                            add_counters(table)
+                        ));
+                    }
+                    sql
+                })
                 .collect()
         });
         all[rows.trailing_zeros() as usize].as_str()
@@ -130,4 +161,22 @@ pub(super) fn bind_key<'q>(q: SqliteQuery<'q>, k: &'q KeyRow) -> SqliteQuery<'q>
         .bind(i64::from(k.response.status))
         .bind(&k.response.body)
         .bind(k.created_at)
+}
+
+/// Binds one per-actor summary cell in `ACTOR_SUMMARY_UPSERT`'s column order.
+pub(super) fn bind_actor_cell<'q>(
+    q: SqliteQuery<'q>,
+    cell: &'q ((i64, String), Counters),
+) -> SqliteQuery<'q> {
+    let ((hour, actor), c) = cell;
+    c.iter().fold(q.bind(*hour).bind(actor), |q, v| q.bind(*v))
+}
+
+/// Binds one per-user summary cell in `USER_SUMMARY_UPSERT`'s column order.
+pub(super) fn bind_user_cell<'q>(
+    q: SqliteQuery<'q>,
+    cell: &'q ((i64, i64), Counters),
+) -> SqliteQuery<'q> {
+    let ((hour, user), c) = cell;
+    c.iter().fold(q.bind(*hour).bind(*user), |q, v| q.bind(*v))
 }

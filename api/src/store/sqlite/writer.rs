@@ -1,11 +1,15 @@
 //! The single writer: it takes queued requests in groups and commits each group in one
-//! `BEGIN IMMEDIATE` transaction (idempotency lookup, duplicate check, chain append, stored
-//! responses), answering only after the commit.
+//! `BEGIN IMMEDIATE` transaction (idempotency lookup, duplicate check, chain append, the running
+//! totals, stored responses), answering only after the commit.
 
-use super::insert::{KEY_INSERT, LOG_INSERT, bind_key, bind_row, insert_chunked};
+use super::insert::{
+    ACTOR_SUMMARY_UPSERT, KEY_INSERT, LOG_INSERT, USER_SUMMARY_UPSERT, bind_actor_cell, bind_key,
+    bind_row, bind_user_cell, insert_chunked,
+};
 use crate::chain::GENESIS;
 use crate::notify::Notifier;
 use crate::store::group::{self, Job, PriorKey};
+use crate::store::summary::SummaryDelta;
 use crate::store::{StoreError, StoredResponse, WriteOutcome, WriteRequest};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
@@ -136,6 +140,22 @@ async fn commit_group(
     }
     let plan = group::plan_group(reqs, &priors, &existing, head)?;
     insert_chunked(&mut tx, &LOG_INSERT, &plan.rows, bind_row).await?;
+    // The running totals move with the log, in the same transaction.
+    let delta = SummaryDelta::of(&plan.rows);
+    insert_chunked(
+        &mut tx,
+        &ACTOR_SUMMARY_UPSERT,
+        &delta.by_actor,
+        bind_actor_cell,
+    )
+    .await?;
+    insert_chunked(
+        &mut tx,
+        &USER_SUMMARY_UPSERT,
+        &delta.by_user,
+        bind_user_cell,
+    )
+    .await?;
     insert_chunked(&mut tx, &KEY_INSERT, &plan.keys, bind_key).await?;
     tx.commit().await?;
     plan.record_metrics();

@@ -1,10 +1,12 @@
 //! The [`Service`] struct, its configuration and ports, and the queries that move no money.
 
 use super::super::db::{Db, DbError, TxnRow};
+use super::super::names::{MAX_LOOKUPS_PER_ANSWER, NameCache, Names};
 use super::super::outcome::{ActorCtx, Outcome, Refusal, ServiceError, Target};
 use super::super::policy::Policy;
 use super::super::ports::{
-    AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Users, WalletEntry, WalletStore,
+    AuditLog, AuditPage, AuditQuery, Clock, Messaging, RobloxUser, Totals, TotalsQuery, Users,
+    WalletEntry, WalletStore,
 };
 use super::super::profile::{Profile, ProfileLibrary, Session};
 use shared::{Command, KeyRing, Limits, TxnId, decode_command_message};
@@ -115,6 +117,7 @@ pub struct Service {
     pub(super) db: Db,
     pub(super) keys: KeyRing,
     pub(super) config: ServiceConfig,
+    pub(super) names: NameCache,
 }
 
 /// A duration in whole milliseconds (saturating), as the protocol's timestamps count.
@@ -130,6 +133,7 @@ impl Service {
             db,
             keys,
             config,
+            names: NameCache::default(),
         }
     }
 
@@ -255,5 +259,48 @@ impl Service {
     ) -> Result<AuditPage, ServiceError> {
         self.config.policy.max_for(actor)?;
         Ok(self.ports.audit.list(query).await?)
+    }
+
+    /// Sums given and deducted per staff member or per player (the audit log's totals).
+    pub async fn audit_totals(
+        &self,
+        actor: &ActorCtx,
+        query: &TotalsQuery,
+    ) -> Result<Totals, ServiceError> {
+        self.config.policy.max_for(actor)?;
+        Ok(self.ports.audit.totals(query).await?)
+    }
+
+    /// Usernames of `ids` to show next to them, from the cache or the users port (at most
+    /// [`MAX_LOOKUPS_PER_ANSWER`] look-ups). Never fails: an id whose look-up fails or finds no
+    /// one is simply left out, and the answer shows the id alone.
+    pub async fn user_names(&self, ids: Vec<u64>) -> Names {
+        let now = self.ports.clock.now_ms();
+        let mut names = Names::new();
+        let mut lookups = 0;
+        for id in ids {
+            if names.contains_key(&id) {
+                continue;
+            }
+            if let Some(name) = self.names.get(id, now) {
+                names.insert(id, name);
+                continue;
+            }
+            if lookups == MAX_LOOKUPS_PER_ANSWER {
+                continue;
+            }
+            lookups += 1;
+            match self.ports.users.by_id(id).await {
+                Ok(Some(user)) => {
+                    self.names.put(id, user.name.clone(), now);
+                    names.insert(id, user.name);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(user_id = id, error = %e, "name look-up failed; showing the id alone")
+                }
+            }
+        }
+        names
     }
 }
