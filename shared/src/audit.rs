@@ -69,7 +69,7 @@ pub struct AuditRecord {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::ids::present_txn_id"
+        deserialize_with = "crate::ids::reverses_field"
     )]
     pub reverses: Option<TxnId>,
 }

@@ -71,7 +71,7 @@ pub struct Command {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::ids::present_txn_id"
+        deserialize_with = "crate::ids::reverses_field"
     )]
     pub reverses: Option<TxnId>,
 }

@@ -95,10 +95,13 @@ impl<'de> Deserialize<'de> for TxnId {
     }
 }
 
-/// Reads an optional txn id field that, when present, must be an id: `null` is refused rather
-/// than read as absent, as the Luau decoder does (use with `#[serde(default)]`).
-pub fn present_txn_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TxnId>, D::Error> {
-    TxnId::deserialize(d).map(Some)
+/// Reads the optional `reverses` field: when present it must be a txn id (`null` is refused
+/// rather than read as absent, as the Luau decoder does; use with `#[serde(default)]`), and the
+/// error names the field.
+pub fn reverses_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TxnId>, D::Error> {
+    TxnId::deserialize(d)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format_args!("reverses: {e}")))
 }
 
 impl fmt::Display for TxnId {
