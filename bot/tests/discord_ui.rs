@@ -96,6 +96,7 @@ fn every_outcome_renders_a_receipt_within_discord_limits() {
                 op: Op::Deduct,
                 amount: 1_000_000_000,
                 outcome: outcome.clone(),
+                reverses: None,
             };
             let e = render::receipt_embed(&r);
             assert_eq!(
@@ -197,6 +198,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let page = vec![record; AUDIT_PAGES.max as usize];
     let e = render::audit_embed("All movements", &page, true);
@@ -222,6 +224,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         100_000,
         Duration::from_secs(60),
         None,
+        Some(&shared::TxnId::generate()),
     );
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
@@ -483,6 +486,7 @@ fn audit_csv_quotes_and_defuses_text_typed_by_people() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let tricky = AuditRecord {
         txn_id: TxnId::generate(),
@@ -530,6 +534,7 @@ fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
             balance_after: 5,
             committed_by: Committer::GameServer(Some("job-1_a`b\nc".into())),
         },
+        reverses: None,
     };
     let v = json(&render::receipt_embed(&r));
     assert_eq!(
@@ -551,6 +556,7 @@ fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let page = json(&render::audit_embed("All movements", &[record], false));
     let details = page["fields"][0]["value"].as_str().unwrap();
@@ -592,6 +598,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
             balance_after: 10_000_000,
             committed_by: Committer::Bot,
         },
+        reverses: None,
     };
     let v = json(&render::receipt_embed(&r));
     assert_eq!(v["title"], "✅ Applied: Give 1,250,000");
@@ -619,6 +626,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
         "x",
         100_000,
         Duration::from_secs(60),
+        None,
         None,
     ));
     assert_eq!(v["title"], "Confirm: Deduct 1,250,000?");
@@ -656,6 +664,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let (head, details) = bot::frontend::words::record_line(&record, 200, &bot::cli::DIALECT);
     assert_eq!(head, "Give 1,000,000 · user 1001 · applied");
@@ -708,6 +717,7 @@ fn a_receipt_that_outlives_its_follow_up_says_where_the_outcome_will_appear() {
         op: Op::Give,
         amount: 5,
         outcome: Outcome::Pending,
+        reverses: None,
     };
     let last = |channel| {
         json(&render::final_embed(

@@ -206,6 +206,7 @@ pub fn confirm_prompt_embed(
     threshold: i64,
     timeout: Duration,
     wallet: Option<&WalletRead>,
+    reverses: Option<&shared::TxnId>,
 ) -> CreateEmbed {
     let prompt = Prompt {
         op,
@@ -214,6 +215,7 @@ pub fn confirm_prompt_embed(
         reason,
         threshold,
         wallet,
+        reverses,
     };
     embed(&words::confirm_prompt(&prompt, timeout, &DiscordDialect))
 }

@@ -136,6 +136,7 @@ impl Confirm for MoveReply<'_> {
                 p.threshold,
                 timeout,
                 p.wallet,
+                p.reverses,
             );
             let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
             self.handle = Some(ctx.send(reply).await?);
