@@ -159,28 +159,32 @@ fn all() -> Value {
     put(
         "prompt".into(),
         json!(render::confirm_prompt_embed(
-            Op::Deduct,
-            500_000,
-            &player(),
-            "big *one*",
-            100_000,
-            Duration::from_secs(60),
-            None,
-            None
+            &bot::frontend::Prompt {
+                op: Op::Deduct,
+                amount: 500_000,
+                player: &player(),
+                reason: "big *one*",
+                threshold: 100_000,
+                wallet: None,
+                reverses: None
+            },
+            Duration::from_secs(60)
         )),
     );
     let original: shared::TxnId = "01HF7YAT010000000000000001".parse().unwrap();
     put(
         "prompt (reversal)".into(),
         json!(render::confirm_prompt_embed(
-            Op::Deduct,
-            500_000,
-            &player(),
-            "paid the wrong player",
-            100_000,
-            Duration::from_secs(60),
-            None,
-            Some(&original)
+            &bot::frontend::Prompt {
+                op: Op::Deduct,
+                amount: 500_000,
+                player: &player(),
+                reason: "paid the wrong player",
+                threshold: 100_000,
+                wallet: None,
+                reverses: Some(&original)
+            },
+            Duration::from_secs(60)
         )),
     );
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {

@@ -217,14 +217,16 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
     );
 
     let e = render::confirm_prompt_embed(
-        Op::Give,
-        500_000,
-        &user(&long, "a"),
-        &long,
-        100_000,
+        &bot::frontend::Prompt {
+            op: Op::Give,
+            amount: 500_000,
+            player: &user(&long, "a"),
+            reason: &long,
+            threshold: 100_000,
+            wallet: None,
+            reverses: Some(&shared::TxnId::generate()),
+        },
         Duration::from_secs(60),
-        None,
-        Some(&shared::TxnId::generate()),
     );
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
@@ -620,14 +622,16 @@ fn amounts_shown_to_staff_have_thousands_separators() {
     assert_eq!(field(&v, "Balance (unchanged)"), Some("1,000"));
 
     let v = json(&render::confirm_prompt_embed(
-        Op::Deduct,
-        1_250_000,
-        &user("Builder", "builderman"),
-        "x",
-        100_000,
+        &bot::frontend::Prompt {
+            op: Op::Deduct,
+            amount: 1_250_000,
+            player: &user("Builder", "builderman"),
+            reason: "x",
+            threshold: 100_000,
+            wallet: None,
+            reverses: None,
+        },
         Duration::from_secs(60),
-        None,
-        None,
     ));
     assert_eq!(v["title"], "Confirm: Deduct 1,250,000?");
     assert!(v["description"].as_str().unwrap().contains("100,000"));

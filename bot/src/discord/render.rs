@@ -5,7 +5,7 @@
 use super::confirm::custom_ids;
 use crate::frontend::words::{self, Card, Dialect, Tone};
 use crate::frontend::{CancelReason, MoveResult, Prompt};
-use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn, WalletRead};
+use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, Timestamp,
 };
@@ -198,26 +198,8 @@ pub fn final_embed(result: &MoveResult, log_channel: Option<u64>) -> CreateEmbed
 }
 
 /// The question asked before a large amount moves.
-pub fn confirm_prompt_embed(
-    op: Op,
-    amount: i64,
-    user: &RobloxUser,
-    reason: &str,
-    threshold: i64,
-    timeout: Duration,
-    wallet: Option<&WalletRead>,
-    reverses: Option<&shared::TxnId>,
-) -> CreateEmbed {
-    let prompt = Prompt {
-        op,
-        amount,
-        player: user,
-        reason,
-        threshold,
-        wallet,
-        reverses,
-    };
-    embed(&words::confirm_prompt(&prompt, timeout, &DiscordDialect))
+pub fn confirm_prompt_embed(prompt: &Prompt<'_>, timeout: Duration) -> CreateEmbed {
+    embed(&words::confirm_prompt(prompt, timeout, &DiscordDialect))
 }
 
 /// Confirm / Cancel buttons of invocation `prefix`.
