@@ -112,6 +112,16 @@ impl Service {
             // A fresh read: a refusal is never decided on a prompt's older read.
             let read = self.read_wallet(&plan.user).await?;
             if read.balance < plan.amount {
+                // Another replica's reversal of the same original may have landed since the
+                // plan (it is why the balance is short): name it rather than the shortfall.
+                if let Some(row) = self.db.reversal_of(&req.original).await? {
+                    return Err(Refusal::AlreadyReversed {
+                        original: req.original,
+                        by: row.txn,
+                        state: state_words(&row.outcome),
+                    }
+                    .into());
+                }
                 return Err(Refusal::ReversalShort {
                     balance: read.balance,
                     needs: plan.amount,
