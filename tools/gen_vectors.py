@@ -21,11 +21,35 @@ def ulid(ts_ms, rnd):
     return "".join(CROCK[(n >> (5 * (25 - i))) & 31] for i in range(26))
 
 
-def cmd(n, op="give", amount=10, issued=None, ttl=300_000, user=123, reason="event prize"):
+def cmd(n, op="give", amount=10, issued=None, ttl=300_000, user=123, reason="event prize", reverses=None):
     issued = T0 + n if issued is None else issued
-    return {"v": 1, "txn": ulid(min(issued, 2**48 - 1), n), "op": op, "userId": user, "amount": amount,
-            "reason": reason, "actor": {"id": "123456789012345678", "name": "Mod"},
-            "issuedAt": issued, "expiresAt": issued + ttl}
+    c = {"v": 1, "txn": ulid(min(issued, 2**48 - 1), n), "op": op, "userId": user, "amount": amount,
+         "reason": reason, "actor": {"id": "123456789012345678", "name": "Mod"},
+         "issuedAt": issued, "expiresAt": issued + ttl}
+    if reverses is not None:
+        c["reverses"] = reverses  # last on the wire, absent on ordinary commands (§2.1)
+    return c
+
+
+def ulid_time(id_):
+    n = 0
+    for ch in id_[:10]:
+        n = (n << 5) | CROCK.index(ch)
+    return n
+
+
+def reversal_id(original):
+    """§2.1: the original's timestamp, then the first 80 bits of SHA-256("economy-reversal/v1:" + id)."""
+    rnd = int.from_bytes(hashlib.sha256(b"economy-reversal/v1:" + original.encode()).digest()[:10], "big")
+    return ulid(ulid_time(original), rnd)
+
+
+def reversal(n, original, issued=None, ttl=300_000, txn=None, reason="undo a mistake"):
+    """The reversal of command `original`: the opposite op, the same amount and user, naming it."""
+    c = cmd(n, "deduct" if original["op"] == "give" else "give", original["amount"], issued, ttl,
+            original["userId"], reason, reverses=original["txn"])
+    c["txn"] = txn or reversal_id(original["txn"])
+    return c
 
 
 def wallet(balance=0, ring=None, watermark=0, outbox=None, **extra):
@@ -39,6 +63,8 @@ def record(c, outcome, balance_after, at, reason=None):
     if reason:
         r["rejectReason"] = reason
     r.update({"balanceAfter": balance_after, "issuedAt": c["issuedAt"], "at": at})
+    if "reverses" in c:
+        r["reverses"] = c["reverses"]
     return r
 
 
@@ -63,6 +89,9 @@ def apply(w, c, now, limits):
         return {"outcome": "rejected", "reason": "not_yet_valid", "balanceAfter": w["balance"], "recorded": False}
     if now > c["expiresAt"]:
         nb, why = None, "expired"
+    elif "reverses" in c and any(r.get("reverses") == c["reverses"] and r["outcome"] == "applied"
+                                 for r in w["ring"]):
+        nb, why = None, "already_reversed"
     else:
         nb, why = movement(w["balance"], c["op"], c["amount"], limits)
     if why is None:
@@ -160,10 +189,58 @@ def apply_cases():
     seq = [(T0 + 50, cmd(1, amount=100)), (T0 + 51, cmd(2, "deduct", 60)), (T0 + 52, cmd(3, "deduct", 60)),
            (T0 + 53, cmd(4, amount=5)), (T0 + 54, cmd(3, "deduct", 60)), (T0 + 55, cmd(5, "deduct", 45))]
     cases.append(case("mixed sequence with a rejection and its replay", seq))
+    cases.extend(reversal_cases())
     cases.append(case("unknown wallet fields and the outbox are preserved",
                       [(T0 + 10, cmd(1, amount=10))],
                       wallet(1, outbox=[audit_record(cmd(0, amount=1), "applied", 1)], futureField={"x": [1, 2]})))
     return cases
+
+
+def reversal_cases():
+    out = []
+    give = cmd(1, amount=50)
+    out.append(case("a reversal of a give is a deduct of the same amount that names its original",
+                    [(T0 + 10, give), (T0 + 20, reversal(2, give))], wallet(30)))
+    dd = cmd(1, "deduct", 20)
+    out.append(case("a reversal of a deduct is a give",
+                    [(T0 + 10, dd), (T0 + 20, reversal(2, dd))], wallet(30)))
+    rv = reversal(2, give)
+    out.append(case("a retried reversal under the derived id is a duplicate",
+                    [(T0 + 10, give), (T0 + 20, rv), (T0 + 30, rv)], wallet(30)))
+    out.append(case("a second reversal of one original under another id is refused and recorded",
+                    [(T0 + 10, give), (T0 + 20, reversal(2, give)),
+                     (T0 + 30, reversal(3, give, txn=ulid(T0 + 3, 3)))], wallet(100)))
+    out.append(case("a reversal of a give that would overdraw is refused for insufficient funds",
+                    [(T0 + 10, give), (T0 + 20, cmd(2, "deduct", 60)), (T0 + 30, reversal(3, give))], wallet(30)))
+    out.append(case("a refused reversal does not count: another reversal of the original applies",
+                    [(T0 + 10, give), (T0 + 20, cmd(2, "deduct", 60)), (T0 + 30, reversal(3, give)),
+                     (T0 + 40, cmd(4, amount=100)), (T0 + 50, reversal(5, give, txn=ulid(T0 + 5, 5)))], wallet(30)))
+    late = reversal(3, give, txn=ulid(T0 + 3, 3))
+    out.append(case("expiry is checked before an earlier reversal",
+                    [(T0 + 10, give), (T0 + 20, reversal(2, give)), (late["expiresAt"] + 1, late)], wallet(100)))
+    out.append(case("a reversal whose original the ring no longer holds applies",
+                    [(T0 + 10, reversal(2, cmd(1, amount=5)))], wallet(5)))
+    return out
+
+
+def reversal_vectors():
+    """Derived reversal ids (§2.1) and audit records naming an original (§6): `ok` tells whether
+    the audit API stores the record."""
+    ids = [{"original": o, "reversal": reversal_id(o)} for o in
+           [cmd(1)["txn"], ulid(0, 0), ulid(2**48 - 1, 2**80 - 1), ulid(T0 + 77, 12345)]]
+    g = cmd(1, amount=50)
+    good = audit_record(reversal(2, g), "applied", 0)
+    rows = [("a discord reversal naming its original", good, True),
+            ("an ordinary record without reverses", audit_record(g, "applied", 50), True),
+            ("a rejected reversal", audit_record(reversal(2, g), "rejected", 30, "already_reversed"), True),
+            ("reverses names the record itself", dict(good, reverses=good["txnId"]), False),
+            ("reverses not a ULID", dict(good, reverses="not-a-txn-id"), False),
+            ("reverses in lower case", dict(good, reverses=good["reverses"].lower()), False),
+            ("reverses as a number", dict(good, reverses=12), False),
+            ("reverses null", dict(good, reverses=None), False),
+            ("reverses on a game record", dict(audit_record(g, "applied", 50, source="game"),
+                                               reverses=g["txn"]), False)]
+    return {"ids": ids, "records": [{"name": n, "record": r, "ok": ok} for n, r, ok in rows]}
 
 
 def audit_record(c, outcome, balance_after, reason=None, job="job-1", source="discord"):
@@ -180,6 +257,8 @@ def audit_record(c, outcome, balance_after, reason=None, job="job-1", source="di
         r["serverJobId"] = job
     r["issuedAt"] = c["issuedAt"]
     r["appliedAt"] = c["issuedAt"] + 5
+    if "reverses" in c:
+        r["reverses"] = c["reverses"]
     return r
 
 
@@ -331,6 +410,11 @@ def envelope_cases():
         ("largest command the caps allow", dict(cmd(3, "deduct", -MAX_SAFE, user=MAX_SAFE, reason=worst_reason,
                                                     issued=MAX_SAFE - 900_000, ttl=900_000),
                                                actor={"id": "18446744073709551615", "name": "😀" * 32})),
+        ("largest reversal the caps allow", dict(cmd(4, "deduct", -MAX_SAFE, user=MAX_SAFE, reason=worst_reason,
+                                                     issued=MAX_SAFE - 900_000, ttl=900_000,
+                                                     reverses=ulid(2**48 - 1, 2**80 - 1)),
+                                                 actor={"id": "18446744073709551615", "name": "😀" * 32})),
+        ("a reversal", reversal(5, cmd(1))),
     ]
     enc = []
     for name, c in cmds:
@@ -360,6 +444,10 @@ def envelope_cases():
         ("signed but invalid (a right-to-left override in the reason)",
          message_raw(jdump(cmd(1, reason="refund \u202eevif")), kid, KEY_A), "invalid"),
         ("signed but expiresAt not after issuedAt", message_raw(jdump(cmd(1, ttl=0)), kid, KEY_A), "invalid"),
+        ("signed reversal naming itself", message_raw(jdump(dict(cmd(1), reverses=cmd(1)["txn"])), kid, KEY_A), "invalid"),
+        ("signed reversal whose original is not a ULID",
+         message_raw(jdump(dict(cmd(1), reverses=cmd(1)["txn"].lower())), kid, KEY_A), "body"),
+        ("signed reversal whose original is null", message_raw(jdump(dict(cmd(1), reverses=None)), kid, KEY_A), "body"),
     ]
     return {"encode": enc, "reject": [{"name": n, "keyId": kid, "keyHex": KEY_A.hex(), "message": m, "expect": e}
                                       for n, m, e in reject]}
@@ -544,5 +632,8 @@ if __name__ == "__main__":
     write("stored_numbers.json", {"about": "Numbers in a stored wallet document (docs/protocol.md §4.1): the "
                                   "`balance` a reader takes when the document's balance is written as `literal`, "
                                   "or null when it refuses the document.", "cases": stored_number_cases()})
-    print("wrote testdata/apply_rule.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json, "
+    write("reversals.json", {"about": "Reversals (docs/protocol.md §2.1, §6): `ids` pairs an original txn id "
+                             "with the id of its one reversal; `records` are audit records naming an original "
+                             "and whether the audit API stores them (`ok`).", **reversal_vectors()})
+    print("wrote testdata/apply_rule.json, reversals.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json, "
           "stored_numbers.json")

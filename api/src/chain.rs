@@ -46,6 +46,8 @@ pub struct LogRow {
     pub received_at: i64,
     /// The key id that signed the request which stored it.
     pub key_id: String,
+    /// The txn this one reverses, when it is a reversal.
+    pub reverses: Option<String>,
     /// The previous row's hash (GENESIS for seq 1).
     pub prev_hash: Vec<u8>,
     /// This row's hash.
@@ -106,6 +108,11 @@ pub fn compute_hash(row: &LogRow, prev_hash: &[u8]) -> [u8; 32] {
     put_int(&mut buf, row.applied_at);
     put_int(&mut buf, row.received_at);
     put(&mut buf, Some(row.key_id.as_bytes()));
+    // Appended only when present, so every row written before reversals existed hashes (and
+    // verifies) exactly as it did; with it the encoding is longer, so the two never collide.
+    if let Some(original) = &row.reverses {
+        put(&mut buf, Some(original.as_bytes()));
+    }
     Sha256::digest(&buf).into()
 }
 
@@ -209,6 +216,7 @@ mod tests {
             applied_at: 2,
             received_at: 3,
             key_id: "k".into(),
+            reverses: None,
             prev_hash: vec![],
             row_hash: vec![],
         }
@@ -281,6 +289,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn reverses_is_covered_when_present_and_old_rows_hash_as_before() {
+        // Without `reverses` the pinned hash of `encoding_is_pinned` is unchanged (rows written
+        // before reversals existed keep verifying); with it the hash is pinned too.
+        let mut r = row(0);
+        r.reverses = Some("01ARZ3NDEKTSV4RRFFQ69G5F99".into());
+        seal(&mut r, 0, &GENESIS);
+        assert_eq!(hex::encode(&r.row_hash), PINNED_REVERSAL_HASH);
+        let mut v = Verifier::default();
+        assert!(v.push(&r));
+        let mut edited = r.clone();
+        edited.reverses = Some("01ARZ3NDEKTSV4RRFFQ69G5F98".into());
+        let mut dropped = r.clone();
+        dropped.reverses = None;
+        for bad in [edited, dropped] {
+            let mut v = Verifier::default();
+            v.push(&bad);
+            assert_eq!(v.broken(), Some((1, Break::RowHashMismatch)));
+        }
+    }
+
+    // Computed independently (Python, from the encoding described in the module docs).
+    const PINNED_REVERSAL_HASH: &str =
+        "32d7d414a80c325ede2d121781dbed1288f3365bff8e4a888dbf15d2cd8eab02";
     // Computed independently (Python, from the encoding described in the module docs).
     const PINNED_FIRST_HASH: &str =
         "d25fd22482fe295d99d69660a23b03365207b318bde32ee6c299ea8277323526";

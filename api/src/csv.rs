@@ -4,7 +4,7 @@ use crate::model::LoggedRecord;
 
 /// The header row.
 pub const HEADER: &str = "seq,txnId,source,userId,op,amount,outcome,rejectReason,balanceAfter,\
-reason,actorId,actorName,serverJobId,issuedAt,appliedAt,receivedAt,keyId,rowHash";
+reason,actorId,actorName,serverJobId,issuedAt,appliedAt,receivedAt,keyId,rowHash,reverses";
 
 fn field(out: &mut String, s: &str, free_text: bool) {
     // Free text starting with = + - @ (or tab/CR) would run as a formula when opened in a
@@ -37,7 +37,7 @@ pub fn render(items: &[LoggedRecord]) -> String {
             shared::RecordOutcome::Applied => "applied",
             shared::RecordOutcome::Rejected => "rejected",
         };
-        let cols: [(String, bool); 18] = [
+        let cols: [(String, bool); 19] = [
             (it.seq.to_string(), false),
             (r.txn_id.to_string(), false),
             (r.source.as_str().to_owned(), false),
@@ -61,6 +61,13 @@ pub fn render(items: &[LoggedRecord]) -> String {
             (it.received_at.to_string(), false),
             (it.key_id.clone(), false),
             (it.row_hash.clone(), false),
+            (
+                r.reverses
+                    .as_ref()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                false,
+            ),
         ];
         for (i, (v, text)) in cols.iter().enumerate() {
             if i > 0 {

@@ -122,6 +122,7 @@ pub fn row_from_record(record: &AuditRecord, received_at: i64, key_id: &str) -> 
         applied_at: record.applied_at,
         received_at,
         key_id: key_id.to_owned(),
+        reverses: record.reverses.as_ref().map(|t| t.as_str().to_owned()),
         prev_hash: Vec::new(),
         row_hash: Vec::new(),
     }
@@ -154,6 +155,9 @@ pub fn logged_from_row(row: &LogRow) -> Result<LoggedRecord, CorruptRow> {
     obj.insert("serverJobId".into(), opt(&row.server_job_id));
     obj.insert("issuedAt".into(), row.issued_at.into());
     obj.insert("appliedAt".into(), row.applied_at.into());
+    if let Some(original) = &row.reverses {
+        obj.insert("reverses".into(), s(original));
+    }
     let record: AuditRecord = serde_json::from_value(serde_json::Value::Object(obj))
         .map_err(|_| CorruptRow { seq: row.seq })?;
     Ok(LoggedRecord {

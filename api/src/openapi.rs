@@ -97,7 +97,8 @@ mod tests {
         let rec: shared::AuditRecord = serde_json::from_value(serde_json::json!({
             "txnId": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "source": "discord", "userId": 1, "op": "deduct",
             "amount": 5, "outcome": "rejected", "rejectReason": "insufficient_funds", "balanceAfter": 0,
-            "reason": "r", "actorId": "1", "actorName": "a", "serverJobId": "j", "issuedAt": 1, "appliedAt": 1
+            "reason": "r", "actorId": "1", "actorName": "a", "serverJobId": "j", "issuedAt": 1, "appliedAt": 1,
+            "reverses": "01ARZ3NDEKTSV4RRFFQ69G5FAW"
         }))
         .unwrap();
         let v = serde_json::to_value(rec).unwrap();

@@ -15,14 +15,15 @@ pub const ACTOR_ID_PATTERN: &str = "^[0-9]{1,20}$";
 /// Not blank, and no control (Cc), bidirectional-control or zero-width character
 /// (`shared::command::is_disguising`).
 pub const TEXT_PATTERN: &str = "^(?=.*[^\\s])[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff]+$";
-/// The six `rejectReason` values.
-pub const REJECT_REASONS: [RejectReason; 6] = [
+/// The seven `rejectReason` values.
+pub const REJECT_REASONS: [RejectReason; 7] = [
     RejectReason::InsufficientFunds,
     RejectReason::AmountOutOfRange,
     RejectReason::BalanceOverflow,
     RejectReason::Expired,
     RejectReason::NotYetValid,
     RejectReason::Stale,
+    RejectReason::AlreadyReversed,
 ];
 
 fn int(min: i64, max: i64) -> Value {
@@ -60,6 +61,8 @@ pub fn audit_record() -> Value {
                             "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"},
             "issuedAt": int(1, max),
             "appliedAt": int(1, max),
+            "reverses": {"type": "string", "pattern": ULID_PATTERN,
+                         "description": "The txn this one reverses: a canonical ULID other than `txnId`, on discord records only."},
         },
         "allOf": [
             {"if": {"properties": {"outcome": {"const": "applied"}}},
@@ -67,7 +70,7 @@ pub fn audit_record() -> Value {
              "else": {"required": ["rejectReason"]}},
             {"if": {"properties": {"source": {"const": "discord"}}},
              "then": {"required": ["actorId", "actorName"]},
-             "else": {"not": {"anyOf": [{"required": ["actorId"]}, {"required": ["actorName"]}]}}},
+             "else": {"not": {"anyOf": [{"required": ["actorId"]}, {"required": ["actorName"]}, {"required": ["reverses"]}]}}},
         ],
     })
 }
@@ -171,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn the_six_reject_reasons_are_the_wire_names() {
+    fn the_seven_reject_reasons_are_the_wire_names() {
         for r in REJECT_REASONS {
             let back: RejectReason = serde_json::from_value(json!(r.as_str())).unwrap();
             assert_eq!(back, r);
@@ -192,7 +195,17 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            6
+            7
+        );
+        assert_eq!(
+            rec["properties"]["reverses"]["pattern"],
+            json!(ULID_PATTERN)
+        );
+        assert!(
+            rec["allOf"]
+                .to_string()
+                .contains(r#"{"required":["reverses"]}"#),
+            "a game record carries no reverses"
         );
         assert_eq!(rec["properties"]["issuedAt"]["minimum"], json!(1));
         let post = &doc["paths"]["/log/transactions"]["post"]["parameters"];

@@ -41,4 +41,6 @@ pub struct AuditRecordSchema {
     issued_at: i64,
     /// Applied at (Unix ms).
     applied_at: i64,
+    /// The txn this one reverses (a canonical ULID other than txnId; discord records only).
+    reverses: Option<String>,
 }

@@ -5,13 +5,13 @@ use crate::frontend::flow::{self, FollowUp};
 use crate::frontend::words::{self, Card, PlainText};
 use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, Confirm, Decision, Failure, MoveArgs, MoveInput,
-    MoveResult, PageLimits, Prompt,
+    MoveResult, PageLimits, Prompt, ReverseArgs, ReverseInput,
 };
 use crate::service::{ActorCtx, BoxFut, RobloxUser, Service};
 use clap::{Parser, Subcommand};
 use shared::{Op, TxnId};
 
-/// Economy Bridge bot: give / deduct / balance / audit from the command line.
+/// Economy Bridge bot: give / deduct / reverse / balance / audit from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "economy-bot", version, about)]
 pub struct Cli {
@@ -45,6 +45,17 @@ pub enum CliCommand {
     Give(MoveOptions),
     /// Debit a player's wallet (refused when the balance is short).
     Deduct(MoveOptions),
+    /// Undo an applied movement: the opposite movement of its amount, once per txn.
+    Reverse {
+        /// Txn id of the movement to undo.
+        txn: String,
+        /// Why (1-200 characters; recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// Confirm an amount above CONFIRM_ABOVE.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show a player's balance.
     Balance {
         /// Roblox user id or username.
@@ -222,7 +233,29 @@ pub async fn run_move(
         .as_ref()
         .map_or_else(Failure::metric_label, MoveResult::metric_label);
     crate::metrics::command(op.as_str(), label);
-    let result = result.map_err(failure)?;
+    print_result(result.map_err(failure)?)
+}
+
+/// `reverse`: prints the receipt; a cancel or a failure is the error (non-zero exit).
+pub async fn run_reverse(
+    service: &Service,
+    actor: ActorCtx,
+    txn: String,
+    reason: String,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let args = ReverseArgs::parse(&ReverseInput { txn, reason }).map_err(failure)?;
+    let mut flag = Flag { yes };
+    let result = flow::run_reverse(service, actor, args, &mut flag, FollowUp::NONE).await;
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    crate::metrics::command("reverse", label);
+    print_result(result.map_err(failure)?)
+}
+
+/// A give / deduct / reverse that ran: the receipt, or the cancel as the error.
+fn print_result(result: MoveResult) -> anyhow::Result<()> {
     match result {
         MoveResult::Cancelled { op, amount, why } => {
             anyhow::bail!("{}", draw(&words::cancelled(op, amount, why)))

@@ -122,6 +122,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CliCommand::Give(o) => cli::run_move(&service, actor(&config), Op::Give, o).await?,
         CliCommand::Deduct(o) => cli::run_move(&service, actor(&config), Op::Deduct, o).await?,
+        CliCommand::Reverse { txn, reason, yes } => {
+            cli::run_reverse(&service, actor(&config), txn, reason, yes).await?
+        }
         CliCommand::Balance { target } => {
             cli::run_balance(&service, &actor(&config), &target).await?
         }

@@ -36,6 +36,7 @@ fn new_txn<'a>(txn: &'a TxnId, actor: &'a str, amount: i64, now_ms: i64) -> NewT
         now_ms,
         expires_at: now_ms + 60_000,
         message: "signed-message",
+        reverses: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn record(txn: &TxnId) -> AuditRecord {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     }
 }
 

@@ -139,11 +139,41 @@ fn every_command_obeys_discords_rules() {
         assert!(total <= 8000, "{name}: {total} characters > 8000");
     }
     let expected: std::collections::HashSet<String> =
-        ["give", "deduct", "balance", "audit", "help"]
+        ["give", "deduct", "reverse", "balance", "audit", "help"]
             .iter()
             .map(|s| s.to_string())
             .collect();
     assert_eq!(names, expected);
+}
+
+#[test]
+fn reverse_takes_a_required_txn_and_reason() {
+    let cmds = registered();
+    let c = cmds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "reverse")
+        .unwrap();
+    let opts = c["options"].as_array().unwrap();
+    let shape: Vec<(&str, u64, bool)> = opts
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap(),
+                o["type"].as_u64().unwrap(),
+                o["required"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(shape, vec![("txn", 3, true), ("reason", 3, true)]);
+    assert_eq!(opts[0]["min_length"].as_u64(), Some(26));
+    assert_eq!(opts[0]["max_length"].as_u64(), Some(26));
+    assert_eq!(opts[1]["max_length"].as_u64(), Some(200));
+    assert_eq!(
+        c["default_member_permissions"], "32",
+        "staff only, like give"
+    );
 }
 
 #[test]

@@ -89,6 +89,7 @@ fn record(actor: (Option<&str>, Option<&str>), outcome: RecordOutcome) -> AuditR
         server_job_id: Some("job-9".into()),
         issued_at: 1_763_800_000_000,
         applied_at: 1_763_800_001_234,
+        reverses: None,
     }
 }
 
@@ -104,8 +105,19 @@ fn all() -> Value {
             op: if i % 2 == 0 { Op::Give } else { Op::Deduct },
             amount: 250,
             outcome: outcome.clone(),
+            reverses: None,
         };
         put(format!("receipt {i:02}"), json!(render::receipt_embed(&r)));
+        if i == 0 {
+            let reversal = Receipt {
+                reverses: Some("01HF7YAT010000000000000001".parse().unwrap()),
+                ..r.clone()
+            };
+            put(
+                "receipt (reversal)".into(),
+                json!(render::receipt_embed(&reversal)),
+            );
+        }
         let t = SettledTxn {
             txn: txn(),
             user_id: 1001,
@@ -157,13 +169,32 @@ fn all() -> Value {
     put(
         "prompt".into(),
         json!(render::confirm_prompt_embed(
-            Op::Deduct,
-            500_000,
-            &player(),
-            "big *one*",
-            100_000,
-            Duration::from_secs(60),
-            None
+            &bot::frontend::Prompt {
+                op: Op::Deduct,
+                amount: 500_000,
+                player: &player(),
+                reason: "big *one*",
+                threshold: 100_000,
+                wallet: None,
+                reverses: None
+            },
+            Duration::from_secs(60)
+        )),
+    );
+    let original: shared::TxnId = "01HF7YAT010000000000000001".parse().unwrap();
+    put(
+        "prompt (reversal)".into(),
+        json!(render::confirm_prompt_embed(
+            &bot::frontend::Prompt {
+                op: Op::Deduct,
+                amount: 500_000,
+                player: &player(),
+                reason: "paid the wrong player",
+                threshold: 100_000,
+                wallet: None,
+                reverses: Some(&original)
+            },
+            Duration::from_secs(60)
         )),
     );
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
@@ -200,6 +231,7 @@ fn all() -> Value {
         op: Op::Give,
         amount: 1_250_000,
         outcome: Outcome::Pending,
+        reverses: None,
     };
     for (key, channel) in [
         ("still pending, log channel", Some(42)),

@@ -96,6 +96,7 @@ fn every_outcome_renders_a_receipt_within_discord_limits() {
                 op: Op::Deduct,
                 amount: 1_000_000_000,
                 outcome: outcome.clone(),
+                reverses: None,
             };
             let e = render::receipt_embed(&r);
             assert_eq!(
@@ -197,6 +198,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let page = vec![record; AUDIT_PAGES.max as usize];
     let e = render::audit_embed("All movements", &page, &Default::default(), true);
@@ -215,13 +217,16 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
     );
 
     let e = render::confirm_prompt_embed(
-        Op::Give,
-        500_000,
-        &user(&long, "a"),
-        &long,
-        100_000,
+        &bot::frontend::Prompt {
+            op: Op::Give,
+            amount: 500_000,
+            player: &user(&long, "a"),
+            reason: &long,
+            threshold: 100_000,
+            wallet: None,
+            reverses: Some(&shared::TxnId::generate()),
+        },
         Duration::from_secs(60),
-        None,
     );
     assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
     for why in [CancelReason::ByInvoker, CancelReason::TimedOut] {
@@ -483,6 +488,7 @@ fn audit_csv_quotes_and_defuses_text_typed_by_people() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let tricky = AuditRecord {
         txn_id: TxnId::generate(),
@@ -530,6 +536,7 @@ fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
             balance_after: 5,
             committed_by: Committer::GameServer(Some("job-1_a`b\nc".into())),
         },
+        reverses: None,
     };
     let v = json(&render::receipt_embed(&r));
     assert_eq!(
@@ -551,6 +558,7 @@ fn code_spans_show_ids_as_stored_and_the_bots_own_code_renders() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let page = json(&render::audit_embed(
         "All movements",
@@ -597,6 +605,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
             balance_after: 10_000_000,
             committed_by: Committer::Bot,
         },
+        reverses: None,
     };
     let v = json(&render::receipt_embed(&r));
     assert_eq!(v["title"], "✅ Applied: Give 1,250,000");
@@ -618,13 +627,16 @@ fn amounts_shown_to_staff_have_thousands_separators() {
     assert_eq!(field(&v, "Balance (unchanged)"), Some("1,000"));
 
     let v = json(&render::confirm_prompt_embed(
-        Op::Deduct,
-        1_250_000,
-        &user("Builder", "builderman"),
-        "x",
-        100_000,
+        &bot::frontend::Prompt {
+            op: Op::Deduct,
+            amount: 1_250_000,
+            player: &user("Builder", "builderman"),
+            reason: "x",
+            threshold: 100_000,
+            wallet: None,
+            reverses: None,
+        },
         Duration::from_secs(60),
-        None,
     ));
     assert_eq!(v["title"], "Confirm: Deduct 1,250,000?");
     assert!(v["description"].as_str().unwrap().contains("100,000"));
@@ -661,6 +673,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
         server_job_id: None,
         issued_at: 1,
         applied_at: 2,
+        reverses: None,
     };
     let (head, details) = bot::frontend::words::record_line(&record, 200, &bot::cli::DIALECT);
     assert_eq!(head, "Give 1,000,000 · user 1001 · applied");
@@ -713,6 +726,7 @@ fn a_receipt_that_outlives_its_follow_up_says_where_the_outcome_will_appear() {
         op: Op::Give,
         amount: 5,
         outcome: Outcome::Pending,
+        reverses: None,
     };
     let last = |channel| {
         json(&render::final_embed(

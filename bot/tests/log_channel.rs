@@ -107,6 +107,7 @@ async fn settled(world: &World, db: &Db, n: usize) -> Vec<TxnId> {
             },
             issued_at: now,
             expires_at: now + MINUTE_MS,
+            reverses: None,
         };
         let message = encode_command_message(&cmd, keys.signing_key()).unwrap();
         let new = NewTxn {
@@ -119,6 +120,7 @@ async fn settled(world: &World, db: &Db, n: usize) -> Vec<TxnId> {
             now_ms: now,
             expires_at: cmd.expires_at,
             message: &message,
+            reverses: None,
         };
         db.reserve(&new, 0, i64::MAX).await.unwrap().unwrap();
         db.settle(&cmd.txn, &Outcome::NotDelivered, None, now)

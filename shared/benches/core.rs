@@ -24,6 +24,7 @@ fn command(n: u64) -> Command {
         },
         issued_at: T0 + n as i64,
         expires_at: T0 + n as i64 + 300_000,
+        reverses: None,
     }
 }
 

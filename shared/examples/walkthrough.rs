@@ -29,6 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         issued_at: now,
         expires_at: now + 300_000,
+        reverses: None,
     };
     let msg = encode_command_message(&cmd, command_keys.signing_key())?;
     println!("1. bot publishes ({} bytes): {msg}\n", msg.len());

@@ -1,6 +1,7 @@
 //! The apply rule: the one rule every writer of a wallet follows (docs/protocol.md §4.2).
 //!
-//! Order of checks: duplicate → stale → not yet valid → expired → amount range → funds/cap.
+//! Order of checks: duplicate → stale → not yet valid → expired → already reversed → amount
+//! range → funds/cap.
 //! Duplicate is first so a replay always gets the recorded answer; stale and not-yet-valid are
 //! never recorded (a stale id may be an evicted original, so recording a rejection under its id
 //! would contradict the audit log), every other rejection is recorded like an application.
@@ -61,6 +62,20 @@ fn movement(balance: i64, op: Op, amount: i64, limits: &Limits) -> Result<i64, R
     }
 }
 
+/// Whether `cmd` reverses a txn that an applied ring entry already reverses: defence in depth
+/// behind the derived reversal id (a second reversal of one original never moves money, even
+/// from a sender that minted its own id). Only the ring is known here, so it holds while the
+/// earlier reversal is among the last 64 remote txns.
+fn reversed_already(wallet: &Wallet, cmd: &Command) -> bool {
+    let Some(original) = &cmd.reverses else {
+        return false;
+    };
+    wallet
+        .ring
+        .iter()
+        .any(|r| r.outcome == RecordOutcome::Applied && r.reverses.as_ref() == Some(original))
+}
+
 /// Applies a remote (Discord) command to `wallet` at time `now_ms` (Unix ms).
 ///
 /// The caller has verified the signature and `Command::validate`; the wallet satisfies
@@ -79,6 +94,8 @@ pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -
     }
     let result = if now_ms > cmd.expires_at {
         Err(RejectReason::Expired)
+    } else if reversed_already(wallet, cmd) {
+        Err(RejectReason::AlreadyReversed)
     } else {
         movement(balance, cmd.op, cmd.amount, limits)
     };
@@ -96,6 +113,7 @@ pub fn apply(wallet: &mut Wallet, cmd: &Command, now_ms: i64, limits: &Limits) -
         balance_after,
         issued_at: cmd.issued_at,
         at: now_ms,
+        reverses: cmd.reverses.clone(),
     });
     match reject_reason {
         None => ApplyOutcome::Applied { balance_after },

@@ -64,6 +64,14 @@ pub struct AuditRecord {
     pub issued_at: i64,
     /// When it was applied (Unix ms).
     pub applied_at: i64,
+    /// The txn this one reverses (a ULID, never its own id; only on `discord` records);
+    /// absent on ordinary txns and on every record written before reversals existed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::ids::reverses_field"
+    )]
+    pub reverses: Option<TxnId>,
 }
 
 /// An audit record that cannot be stored; each names the field.
@@ -95,6 +103,9 @@ pub enum AuditError {
     /// Timestamps non-positive or beyond 2^53 − 1.
     #[error("issuedAt/appliedAt out of range")]
     Time,
+    /// `reverses` names the record itself, or sits on a game record.
+    #[error("reverses must name another txn, and only on discord records")]
+    Reverses,
 }
 
 impl AuditRecord {
@@ -123,6 +134,7 @@ impl AuditRecord {
             server_job_id,
             issued_at: cmd.issued_at,
             applied_at: rec.at,
+            reverses: cmd.reverses.clone(),
         }
     }
 
@@ -173,6 +185,11 @@ impl AuditRecord {
         if !t.contains(&self.issued_at) || !t.contains(&self.applied_at) {
             return Err(AuditError::Time);
         }
+        if let Some(original) = &self.reverses
+            && (original == &self.txn_id || self.source != Source::Discord)
+        {
+            return Err(AuditError::Reverses);
+        }
         Ok(())
     }
 }
@@ -197,6 +214,7 @@ mod tests {
             server_job_id: Some("job-1".into()),
             issued_at: 1_700_000_000_000,
             applied_at: 1_700_000_000_500,
+            reverses: None,
         }
     }
 
@@ -229,6 +247,19 @@ mod tests {
             ),
             (|r| r.issued_at = 0, AuditError::Time),
             (|r| r.applied_at = MAX_SAFE_INTEGER + 1, AuditError::Time),
+            (
+                |r| r.reverses = Some(r.txn_id.clone()),
+                AuditError::Reverses,
+            ),
+            (
+                |r| {
+                    r.source = Source::Game;
+                    r.actor_id = None;
+                    r.actor_name = None;
+                    r.reverses = Some(TxnId::from_parts(1, 1));
+                },
+                AuditError::Reverses,
+            ),
         ];
         for (mutate, want) in cases {
             let mut r = sample();
@@ -279,6 +310,7 @@ mod tests {
             balance_after,
             issued_at: cmd.issued_at,
             at: 1_700_000_000_420,
+            reverses: None,
         }
     }
 
@@ -326,6 +358,17 @@ mod tests {
         let r = AuditRecord::from_command(&cmd, &odd, None);
         assert_eq!(r.reject_reason, None);
         assert_eq!(r.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_reversal_record_names_its_original_last_on_the_wire() {
+        let mut cmd = command();
+        cmd.reverses = Some(TxnId::from_parts(1_600_000_000_000, 9));
+        let r = AuditRecord::from_command(&cmd, &ring_entry(&cmd, None, 90), None);
+        assert_eq!(r.validate(), Ok(()));
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.ends_with(&format!(",\"reverses\":\"{}\"}}", cmd.reverses.unwrap())));
+        assert_eq!(serde_json::from_str::<AuditRecord>(&text).unwrap(), r);
     }
 
     #[test]

@@ -25,6 +25,14 @@ impl Op {
             Op::Deduct => "deduct",
         }
     }
+
+    /// The op that undoes this one (a reversal of a give is a deduct, and back).
+    pub fn opposite(self) -> Op {
+        match self {
+            Op::Give => Op::Deduct,
+            Op::Deduct => Op::Give,
+        }
+    }
 }
 
 /// The Discord member who issued a command.
@@ -59,6 +67,13 @@ pub struct Command {
     pub issued_at: i64,
     /// After this instant (Unix ms) no server applies it; the outcome is then final.
     pub expires_at: i64,
+    /// The txn this one reverses (docs/protocol.md §2.1); absent on ordinary commands.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::ids::reverses_field"
+    )]
+    pub reverses: Option<TxnId>,
 }
 
 /// A structurally invalid command (dropped before the apply rule; never recorded).
@@ -89,6 +104,9 @@ pub enum CommandError {
     /// The validity window is empty, negative or too long.
     #[error("validity window must be positive and at most {} minutes", MAX_COMMAND_TTL_MS / 60_000)]
     Window,
+    /// A reversal naming itself as its original.
+    #[error("a txn cannot reverse itself")]
+    Reverses,
 }
 
 /// Whether `c` can disguise how text reads (bidirectional controls and overrides, invisible
@@ -139,6 +157,9 @@ impl Command {
         if self.issued_at <= 0 || self.expires_at > MAX_SAFE_INTEGER || !window_ok {
             return Err(CommandError::Window);
         }
+        if self.reverses.as_ref() == Some(&self.txn) {
+            return Err(CommandError::Reverses);
+        }
         Ok(())
     }
 }
@@ -161,6 +182,7 @@ mod tests {
             },
             issued_at: 1_700_000_000_000,
             expires_at: 1_700_000_300_000,
+            reverses: None,
         }
     }
 
@@ -198,6 +220,7 @@ mod tests {
                 CommandError::Window,
             ),
             (|c| c.issued_at = i64::MIN, CommandError::Window),
+            (|c| c.reverses = Some(c.txn.clone()), CommandError::Reverses),
         ];
         for (mutate, want) in cases {
             let mut c = sample();
@@ -212,6 +235,27 @@ mod tests {
             ok.validate(),
             Err(CommandError::Reason),
             "404 bytes is over the byte cap"
+        );
+    }
+
+    #[test]
+    fn reverses_is_absent_on_ordinary_commands_and_a_ulid_on_reversals() {
+        let text = serde_json::to_string(&sample()).unwrap();
+        assert!(
+            !text.contains("reverses"),
+            "old receivers keep reading ordinary commands"
+        );
+        let mut r = sample();
+        r.reverses = Some(TxnId::from_parts(1_600_000_000_000, 1));
+        assert_eq!(r.validate(), Ok(()));
+        let mut v = serde_json::to_value(&r).unwrap();
+        assert_eq!(serde_json::from_value::<Command>(v.clone()).unwrap(), r);
+        v["reverses"] = serde_json::json!("not-a-ulid");
+        assert!(serde_json::from_value::<Command>(v.clone()).is_err());
+        v["reverses"] = serde_json::Value::Null;
+        assert!(
+            serde_json::from_value::<Command>(v).is_err(),
+            "null is not absent"
         );
     }
 

@@ -6,6 +6,9 @@ use std::str::FromStr;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Domain separation of [`TxnId::reversal_id`]'s hash.
+const REVERSAL_DOMAIN: &[u8] = b"economy-reversal/v1:";
+
 /// A transaction id: a ULID in its canonical 26-character upper-case Crockford form.
 ///
 /// Only the canonical spelling is accepted, because de-duplication compares ids as strings:
@@ -44,6 +47,21 @@ impl TxnId {
         &self.0
     }
 
+    /// The id of the one reversal of this txn (docs/protocol.md §2.1): the original's timestamp
+    /// and the first 80 bits of SHA-256(`economy-reversal/v1:` ‖ original id) as randomness.
+    /// Derived, never minted, so a retried `/reverse` (any replica, after any restart) names the
+    /// same txn and the ring, the bot's database and the audit log all see one reversal.
+    pub fn reversal_id(&self) -> TxnId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(REVERSAL_DOMAIN)
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        let mut random = [0u8; 16];
+        random[6..].copy_from_slice(&digest[..10]);
+        Self::from_parts(self.timestamp_ms(), u128::from_be_bytes(random))
+    }
+
     /// The millisecond timestamp encoded in the first 10 characters.
     pub fn timestamp_ms(&self) -> u64 {
         self.0.bytes().take(10).fold(0u64, |acc, b| {
@@ -75,6 +93,15 @@ impl<'de> Deserialize<'de> for TxnId {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// Reads the optional `reverses` field: when present it must be a txn id (`null` is refused
+/// rather than read as absent, as the Luau decoder does; use with `#[serde(default)]`), and the
+/// error names the field.
+pub fn reverses_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TxnId>, D::Error> {
+    TxnId::deserialize(d)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format_args!("reverses: {e}")))
 }
 
 impl fmt::Display for TxnId {
@@ -113,6 +140,21 @@ mod tests {
             Err(TxnIdError::Alphabet)
         );
         assert!(serde_json::from_str::<TxnId>("\"not-an-id\"").is_err());
+    }
+
+    #[test]
+    fn a_reversal_id_is_derived_from_its_original_alone() {
+        let a = TxnId::from_parts(1_700_000_000_000, 42);
+        let b = TxnId::from_parts(1_700_000_000_000, 43);
+        assert_eq!(
+            a.reversal_id(),
+            a.reversal_id(),
+            "a retry names the same txn"
+        );
+        assert_ne!(a.reversal_id(), b.reversal_id());
+        assert_ne!(a.reversal_id(), a);
+        assert_eq!(a.reversal_id().timestamp_ms(), a.timestamp_ms());
+        assert!(a.reversal_id().as_str().parse::<TxnId>().is_ok());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum RejectReason {
     /// `issuedAt` at or below the watermark and the id is no longer in the ring: it may be an
     /// evicted original, so it is refused without being recorded.
     Stale,
+    /// A reversal of a txn the ring already shows reversed by another applied txn.
+    AlreadyReversed,
 }
 
 impl RejectReason {
@@ -45,6 +47,7 @@ impl RejectReason {
             RejectReason::Expired => "expired",
             RejectReason::NotYetValid => "not_yet_valid",
             RejectReason::Stale => "stale",
+            RejectReason::AlreadyReversed => "already_reversed",
         }
     }
 
@@ -75,4 +78,11 @@ pub struct TxnRecord {
     pub issued_at: i64,
     /// When it was processed (Unix ms).
     pub at: i64,
+    /// The txn this one reverses (absent on ordinary txns; docs/protocol.md §2.1).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::ids::reverses_field"
+    )]
+    pub reverses: Option<TxnId>,
 }

@@ -151,6 +151,7 @@ mod tests {
             balance_after: 1,
             issued_at,
             at: issued_at,
+            reverses: None,
         }
     }
 

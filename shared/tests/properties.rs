@@ -81,6 +81,7 @@ proptest! {
                         actor: Actor { id: "1".into(), name: "p".into() },
                         issued_at,
                         expires_at: issued_at + ttl,
+                        reverses: None,
                     };
                     issued.push(c.clone());
                     c
@@ -127,6 +128,95 @@ proptest! {
     }
 }
 
+#[derive(Clone, Debug)]
+enum Move {
+    /// A new ordinary command.
+    New { give: bool, amount: i64 },
+    /// The reversal of an earlier command, under its derived id (a retried `/reverse` included).
+    Reverse(usize),
+    /// A reversal of an earlier command under a fresh id (a sender that minted its own).
+    Rogue(usize),
+}
+
+fn reversal_command(seq: u128, now: i64, original: &Command) -> Command {
+    Command {
+        v: 1,
+        txn: TxnId::from_parts(now as u64, seq),
+        op: original.op.opposite(),
+        user_id: 1,
+        amount: original.amount,
+        reason: "undo".into(),
+        actor: Actor {
+            id: "1".into(),
+            name: "p".into(),
+        },
+        issued_at: now,
+        expires_at: now + 60_000,
+        reverses: Some(original.txn.clone()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// While the ring holds them (fewer than 64 remote txns here), an original is reversed at
+    /// most once whatever ids the reversals carry, and the balance is the sum of what applied.
+    #[test]
+    fn an_original_is_reversed_at_most_once(
+        moves in prop::collection::vec(prop_oneof![
+            3 => (any::<bool>(), 1i64..300).prop_map(|(give, amount)| Move::New { give, amount }),
+            2 => any::<usize>().prop_map(Move::Reverse),
+            2 => any::<usize>().prop_map(Move::Rogue),
+        ], 1..60),
+        start in 0i64..600,
+    ) {
+        let limits = Limits::default();
+        let mut wallet = Wallet { balance: start, ..Wallet::default() };
+        let mut now: i64 = 1_700_000_000_000;
+        let mut originals: Vec<Command> = Vec::new();
+        let mut reversed: HashMap<TxnId, u32> = HashMap::new();
+        let mut expected = start;
+        let mut seq = 0u128;
+        for m in moves {
+            now += 1;
+            seq += 1;
+            let cmd = match m {
+                Move::New { give, amount } => {
+                    let c = Command {
+                        v: 1, txn: TxnId::from_parts(now as u64, seq),
+                        op: if give { Op::Give } else { Op::Deduct }, user_id: 1, amount,
+                        reason: "prop".into(), actor: Actor { id: "1".into(), name: "p".into() },
+                        issued_at: now, expires_at: now + 60_000, reverses: None,
+                    };
+                    originals.push(c.clone());
+                    c
+                }
+                Move::Reverse(i) | Move::Rogue(i) if originals.is_empty() => { let _ = i; continue; }
+                Move::Reverse(i) => {
+                    let o = &originals[i % originals.len()];
+                    let mut c = reversal_command(seq, now, o);
+                    c.txn = o.txn.reversal_id();
+                    c
+                }
+                Move::Rogue(i) => reversal_command(seq, now, &originals[i % originals.len()]),
+            };
+            prop_assert_eq!(cmd.validate(), Ok(()));
+            if let ApplyOutcome::Applied { .. } = apply(&mut wallet, &cmd, now, &limits) {
+                expected += match cmd.op { Op::Give => cmd.amount, Op::Deduct => -cmd.amount };
+                if let Some(o) = &cmd.reverses {
+                    let n = reversed.entry(o.clone()).or_insert(0);
+                    *n += 1;
+                    prop_assert_eq!(*n, 1, "original reversed twice");
+                }
+            }
+            prop_assert_eq!(wallet.balance, expected);
+        }
+        prop_assert!(wallet.validate().is_ok());
+        let stored = serde_json::to_string(&wallet).unwrap();
+        prop_assert_eq!(&serde_json::from_str::<Wallet>(&stored).unwrap(), &wallet);
+    }
+}
+
 fn text(max_chars: usize) -> impl Strategy<Value = String> {
     // Mixes 1-4 byte characters and the two characters JSON escapes, the worst case for size.
     prop::collection::vec(
@@ -155,11 +245,13 @@ proptest! {
         issued in 1i64..(1i64 << 52),
         ttl in 1i64..=MAX_COMMAND_TTL_MS,
         kid in "[A-Za-z0-9_-]{1,32}",
+        reverses in any::<bool>(),
     ) {
         let cmd = Command {
             v: 1, txn: TxnId::from_parts(issued as u64 & ((1 << 48) - 1), 9), op: Op::Deduct,
             user_id: user, amount, reason, actor: Actor { id: "18446744073709551615".into(), name },
             issued_at: issued, expires_at: issued + ttl,
+            reverses: reverses.then(|| TxnId::from_parts((1 << 48) - 1, u128::MAX)),
         };
         let key = Key::new(KeyId::new(&kid).unwrap(), Secret::from_bytes(vec![7u8; 32]), vec![]);
         match cmd.validate() {

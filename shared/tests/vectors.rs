@@ -300,6 +300,7 @@ fn text_field_vectors() {
         server_job_id: None,
         issued_at: cmd.issued_at,
         applied_at: cmd.issued_at,
+        reverses: None,
     };
     assert_eq!(cmd.validate(), Ok(()));
     assert_eq!(record.validate(), Ok(()));
@@ -347,4 +348,33 @@ fn stored_number_vectors() {
     let wallet = shared::Wallet::from_stored(&doc).unwrap();
     assert_eq!(wallet.ring[0].amount, 2000);
     assert_eq!(wallet.ring[0].issued_at, 1_700_000_000_000);
+}
+
+#[test]
+fn reversal_vectors() {
+    use shared::{AuditRecord, TxnId};
+    let data = load("reversals.json");
+    let ids = data["ids"].as_array().unwrap();
+    assert!(ids.len() >= 4, "vector file lost cases");
+    for case in ids {
+        let original: TxnId = str_of(&case["original"]).parse().unwrap();
+        assert_eq!(
+            original.reversal_id().as_str(),
+            str_of(&case["reversal"]),
+            "{original}"
+        );
+    }
+    let records = data["records"].as_array().unwrap();
+    assert!(records.len() >= 8, "vector file lost cases");
+    for case in records {
+        let name = str_of(&case["name"]);
+        let stored = serde_json::from_value::<AuditRecord>(case["record"].clone())
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.validate().map_err(|e| e.to_string()));
+        assert_eq!(
+            stored.is_ok(),
+            case["ok"].as_bool().unwrap(),
+            "{name}: {stored:?}"
+        );
+    }
 }

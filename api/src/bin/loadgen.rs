@@ -109,6 +109,7 @@ fn record(n: u64, actors: u64) -> AuditRecord {
         server_job_id: Some("2f0c6a2e-loadgen-job".into()),
         issued_at: now,
         applied_at: now,
+        reverses: None,
     };
     if actors > 0 && n % 4 == 0 {
         let actor = 100_000 + (n / 4) % actors;

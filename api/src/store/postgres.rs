@@ -250,10 +250,11 @@ async fn insert_rows(tx: &mut sqlx::PgConnection, rows: &[LogRow]) -> Result<(),
     sqlx::query(
         "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
          balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, \
-         received_at, key_id, prev_hash, row_hash) \
+         received_at, key_id, prev_hash, row_hash, reverses) \
          SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], \
          $6::int8[], $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], \
-         $13::text[], $14::int8[], $15::int8[], $16::int8[], $17::text[], $18::bytea[], $19::bytea[])",
+         $13::text[], $14::int8[], $15::int8[], $16::int8[], $17::text[], $18::bytea[], $19::bytea[], \
+         $20::text[])",
     )
     .bind(col(rows, |r| r.seq))
     .bind(col(rows, |r| r.txn_id.as_str()))
@@ -274,6 +275,7 @@ async fn insert_rows(tx: &mut sqlx::PgConnection, rows: &[LogRow]) -> Result<(),
     .bind(col(rows, |r| r.key_id.as_str()))
     .bind(col(rows, |r| r.prev_hash.clone()))
     .bind(col(rows, |r| r.row_hash.clone()))
+    .bind(col(rows, |r| r.reverses.as_deref()))
     .execute(&mut *tx)
     .await?;
     Ok(())

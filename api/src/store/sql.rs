@@ -6,7 +6,7 @@ use super::request::ListFilter;
 /// Column list shared by both backends' SELECTs (same order as `LogRow`).
 pub(crate) const COLUMNS: &str = "seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
 balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, received_at, \
-key_id, prev_hash, row_hash";
+key_id, prev_hash, row_hash, reverses";
 
 /// Decodes a `LogRow` from a row selected with `COLUMNS` (same code for both backends).
 macro_rules! decode_log_row {
@@ -33,6 +33,7 @@ macro_rules! decode_log_row {
             key_id: r.try_get(16)?,
             prev_hash: r.try_get(17)?,
             row_hash: r.try_get(18)?,
+            reverses: r.try_get(19)?,
         })
     }};
 }

@@ -8,7 +8,8 @@ use super::reply::{self, MoveReply, embed_reply};
 use super::{render, settings};
 use crate::frontend::flow;
 use crate::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits,
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits, ReverseArgs,
+    ReverseInput,
 };
 use crate::service::ActorCtx;
 use serenity::all as s;
@@ -22,7 +23,7 @@ pub const AUDIT_PAGES: PageLimits = PageLimits {
 
 /// Every command of the bot, in registration order.
 pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    vec![give(), deduct(), balance(), audit(), help()]
+    vec![give(), deduct(), reverse(), balance(), audit(), help()]
 }
 
 /// The member as the service sees them: id, display name and role ids.
@@ -123,17 +124,71 @@ pub async fn deduct(
     run_move(ctx, Op::Deduct, input).await
 }
 
+/// Undo an applied movement (the opposite movement, once per txn)
+#[poise::command(
+    slash_command,
+    guild_only,
+    install_context = "Guild",
+    ephemeral,
+    default_member_permissions = "MANAGE_GUILD",
+    check = "is_staff",
+    category = "Economy"
+)]
+pub async fn reverse(
+    ctx: Context<'_>,
+    #[description = "Txn id of the movement to undo (from its receipt or /audit)"]
+    #[min_length = 26]
+    #[max_length = 26]
+    txn: String,
+    #[description = "Why (recorded in the audit log)"]
+    #[min_length = 1]
+    #[max_length = 200]
+    reason: String,
+) -> Result<(), Error> {
+    // Discord's 3 s limit: acknowledge before any remote call.
+    ctx.defer_ephemeral().await?;
+    let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
+    let mut reply = MoveReply::new(ctx);
+    let input = ReverseInput { txn, reason };
+    let result = reverse_flow(ctx, &input, &mut reply).await;
+    answered(ctx, "reverse", result, &mut reply).await
+}
+
+async fn reverse_flow(
+    ctx: Context<'_>,
+    input: &ReverseInput,
+    reply: &mut MoveReply<'_>,
+) -> Result<MoveResult, CommandError> {
+    let args = ReverseArgs::parse(input)?;
+    let actor = actor_of(ctx).await?;
+    let service = &ctx.data().service;
+    let result = flow::run_reverse(service, actor, args, reply, ctx.data().follow_up).await?;
+    reply.finish(&result).await?;
+    Ok(result)
+}
+
 async fn run_move(ctx: Context<'_>, op: Op, input: MoveInput) -> Result<(), Error> {
     // Discord's 3 s limit: acknowledge before any remote call.
     ctx.defer_ephemeral().await?;
     let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let mut reply = MoveReply::new(ctx);
     let result = move_flow(ctx, op, &input, &mut reply).await;
+    answered(ctx, op.as_str(), result, &mut reply).await
+}
+
+/// Counts a give / deduct / reverse and, when it failed, turns the message on screen (the
+/// prompt, "sending") into the error.
+async fn answered(
+    ctx: Context<'_>,
+    command: &'static str,
+    result: Result<MoveResult, CommandError>,
+    reply: &mut MoveReply<'_>,
+) -> Result<(), Error> {
     let label = match &result {
         Ok(r) => r.metric_label(),
         Err(e) => e.metric_label(),
     };
-    crate::metrics::command(op.as_str(), label);
+    crate::metrics::command(command, label);
     ctx.data().log_wake.notify_one();
     let Err(e) = result else {
         return Ok(());

@@ -7,7 +7,7 @@ use crate::frontend::flow::TotalsAnswer;
 use crate::frontend::words::{self, Card, Dialect, Tone};
 use crate::frontend::{CancelReason, MoveResult, Prompt};
 use crate::service::names::Names;
-use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn, WalletRead};
+use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, Timestamp,
 };
@@ -200,24 +200,8 @@ pub fn final_embed(result: &MoveResult, log_channel: Option<u64>) -> CreateEmbed
 }
 
 /// The question asked before a large amount moves.
-pub fn confirm_prompt_embed(
-    op: Op,
-    amount: i64,
-    user: &RobloxUser,
-    reason: &str,
-    threshold: i64,
-    timeout: Duration,
-    wallet: Option<&WalletRead>,
-) -> CreateEmbed {
-    let prompt = Prompt {
-        op,
-        amount,
-        player: user,
-        reason,
-        threshold,
-        wallet,
-    };
-    embed(&words::confirm_prompt(&prompt, timeout, &DiscordDialect))
+pub fn confirm_prompt_embed(prompt: &Prompt<'_>, timeout: Duration) -> CreateEmbed {
+    embed(&words::confirm_prompt(prompt, timeout, &DiscordDialect))
 }
 
 /// Confirm / Cancel buttons of invocation `prefix`.

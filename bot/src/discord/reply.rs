@@ -128,15 +128,7 @@ impl Confirm for MoveReply<'_> {
         Box::pin(async move {
             let ctx = self.ctx;
             let timeout = ctx.data().settings.confirm_timeout;
-            let prompt = render::confirm_prompt_embed(
-                p.op,
-                p.amount,
-                p.player,
-                p.reason,
-                p.threshold,
-                timeout,
-                p.wallet,
-            );
+            let prompt = render::confirm_prompt_embed(&p, timeout);
             let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
             self.handle = Some(ctx.send(reply).await?);
             let mut presses = GatewayPresses {

@@ -105,6 +105,34 @@ impl MoveArgs {
     }
 }
 
+/// A reversal as a front end received it (nothing checked yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseInput {
+    /// Txn id of the txn to reverse, as typed.
+    pub txn: String,
+    /// Why, as typed.
+    pub reason: String,
+}
+
+/// A checked reversal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseArgs {
+    /// The txn to reverse.
+    pub original: TxnId,
+    /// Why (trimmed).
+    pub reason: String,
+}
+
+impl ReverseArgs {
+    /// Checks `txn` (required) then `reason`.
+    pub fn parse(input: &ReverseInput) -> Result<Self, OptionError> {
+        Ok(Self {
+            original: parse_txn(Some(&input.txn))?.ok_or(OptionError::Txn)?,
+            reason: parse_reason(&input.reason)?,
+        })
+    }
+}
+
 /// A checked balance question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BalanceArgs {

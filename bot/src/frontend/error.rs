@@ -82,6 +82,12 @@ pub fn refusal_message(r: &Refusal) -> String {
             amount(*cap),
             amount(*used)
         ),
+        Refusal::ReversalShort { balance, needs } => format!(
+            "balance {}, reversal needs {}: short by {}",
+            amount(*balance),
+            amount(*needs),
+            amount(needs - balance)
+        ),
         other => other.to_string(),
     };
     let mut chars = text.chars();

@@ -2,13 +2,14 @@
 //! confirm, execute, follow a pending txn), a balance, an audit page. A front end takes part
 //! through [`Confirm`] and draws what comes back.
 
-use super::args::{AuditArgs, BalanceArgs, MoveArgs};
+use super::args::{AuditArgs, BalanceArgs, MoveArgs, ReverseArgs};
 use crate::service::names::Names;
 use crate::service::{
     ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, GroupBy, MoveRequest, Outcome, Receipt,
-    RobloxUser, Service, ServiceError, Target, Totals, TotalsQuery, WalletRead,
+    Refusal, ReverseRequest, RobloxUser, Service, ServiceError, Target, Totals, TotalsQuery,
+    WalletRead,
 };
-use shared::{AuditRecord, Op};
+use shared::{AuditRecord, Op, TxnId};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -55,6 +56,8 @@ pub struct Prompt<'a> {
     /// The player's wallet as read for this prompt, when the front end shows it
     /// ([`Confirm::shows_balance`]) and the read succeeded.
     pub wallet: Option<&'a WalletRead>,
+    /// The txn this reverses, when it is a reversal.
+    pub reverses: Option<&'a TxnId>,
 }
 
 /// How a front end takes part in a give / deduct: it asks the member to confirm, and may show
@@ -212,6 +215,7 @@ pub async fn run_move<C: Confirm>(
             reason: &args.reason,
             threshold: service.config().policy.confirm_above,
             wallet: wallet.as_ref(),
+            reverses: None,
         };
         if let Decision::Cancelled(why) = ui.confirm(prompt).await? {
             return Ok(MoveResult::Cancelled {
@@ -234,6 +238,72 @@ pub async fn run_move<C: Confirm>(
         Some(read) => service.execute_after_read(request, read).await?,
         None => service.execute(request).await?,
     };
+    if receipt.outcome != Outcome::Pending {
+        return Ok(MoveResult::Done(receipt));
+    }
+    ui.pending(&receipt).await?;
+    let closing = ui.closing();
+    Ok(follow_up(service, receipt, follow, started + follow.within, closing).await)
+}
+
+/// A reversal: everything that refuses it (the original not logged, rejected, itself a
+/// reversal or already reversed; the role maximum; the cooldown) is checked before anything is
+/// asked; above the threshold the member confirms with the player and the movement shown; a
+/// deduct the balance read for the prompt cannot cover is refused there, saying by how much.
+/// The service decides again on a fresh read, then the receipt is followed like a give's.
+pub async fn run_reverse<C: Confirm>(
+    service: &Service,
+    actor: ActorCtx,
+    args: ReverseArgs,
+    ui: &mut C,
+    follow: FollowUp,
+) -> Result<MoveResult, C::Error> {
+    let started = Instant::now();
+    let plan = service.plan_reversal(&actor, &args.original).await?;
+    service.check_reversal_limits(&actor).await?;
+    if service.needs_confirmation(plan.amount) {
+        let mut wallet = None;
+        if ui.shows_balance() {
+            wallet = service
+                .read_wallet(&plan.user)
+                .await
+                .inspect_err(|e| tracing::warn!(error = %e, "wallet read for the prompt failed"))
+                .ok();
+        }
+        if let Some(read) = &wallet
+            && plan.op == Op::Deduct
+            && read.balance < plan.amount
+        {
+            let short = Refusal::ReversalShort {
+                balance: read.balance,
+                needs: plan.amount,
+            };
+            return Err(ServiceError::from(short).into());
+        }
+        let prompt = Prompt {
+            op: plan.op,
+            amount: plan.amount,
+            player: &plan.user,
+            reason: &args.reason,
+            threshold: service.config().policy.confirm_above,
+            wallet: wallet.as_ref(),
+            reverses: Some(&args.original),
+        };
+        if let Decision::Cancelled(why) = ui.confirm(prompt).await? {
+            return Ok(MoveResult::Cancelled {
+                op: plan.op,
+                amount: plan.amount,
+                why,
+            });
+        }
+    }
+    ui.working(plan.op, plan.amount, &plan.user).await?;
+    let request = ReverseRequest {
+        actor,
+        original: args.original,
+        reason: args.reason,
+    };
+    let receipt = service.reverse(request).await?;
     if receipt.outcome != Outcome::Pending {
         return Ok(MoveResult::Done(receipt));
     }

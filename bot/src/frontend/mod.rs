@@ -4,7 +4,8 @@
 //!
 //! - [`args`]: raw option values in, checked arguments out (or an option error in words).
 //! - [`dates`]: `/audit`'s `since` / `until` formats (UTC) and range rules.
-//! - [`flow`]: the command flows (give / deduct with confirm and follow-up, balance, audit).
+//! - [`flow`]: the command flows (give / deduct / reverse with confirm and follow-up, balance,
+//!   audit).
 //! - `audit_words`: the `/audit` answers' words (re-exported by [`words`]).
 //! - [`words`]: every answer as a [`words::Card`] of plain words, per-front-end [`words::Dialect`].
 //! - [`error`]: the one mapping from option and service errors to the member's message.
@@ -16,7 +17,10 @@ pub mod error;
 pub mod flow;
 pub mod words;
 
-pub use args::{AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits};
+pub use args::{
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, ReverseArgs,
+    ReverseInput,
+};
 pub use error::Failure;
 pub use flow::{CancelReason, Confirm, Decision, FollowUp, MoveResult, Prompt};
 pub use words::{Card, Dialect, Field, PlainText, Tone};

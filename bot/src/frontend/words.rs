@@ -230,6 +230,9 @@ pub fn reject_words(reason: RejectReason) -> &'static str {
         RejectReason::Expired => "it reached the game after its validity window closed",
         RejectReason::NotYetValid => "the game server's clock is behind; nothing moved, try again",
         RejectReason::Stale => "too old to be checked against the wallet's history; nothing moved",
+        RejectReason::AlreadyReversed => {
+            "the original was already reversed by another txn; a txn is reversed at most once"
+        }
     }
 }
 
@@ -318,11 +321,23 @@ pub fn receipt(r: &Receipt, reason: Option<&str>, d: &dyn Dialect) -> Card {
     if let Some(reason) = reason {
         card = card.field("Reason", d.typed(reason, 200), false);
     }
+    if let Some(original) = &r.reverses {
+        card = card.field("Reversal of", reversal_of(original, d), false);
+    }
     card.field("Txn id", d.code(r.txn.as_str(), 26), false)
         .footer(format!(
             "Replay with {} to re-check without moving money twice.",
             d.option("txn")
         ))
+}
+
+/// How a reversal names its original: the original's receipt may be long gone, so this says
+/// where both are found.
+fn reversal_of(original: &shared::TxnId, d: &dyn Dialect) -> String {
+    format!(
+        "txn {} (both stay in the audit log; the reversal names the original)",
+        d.code(original.as_str(), 26)
+    )
 }
 
 /// A pending receipt whose follow-up has ended (Discord allows edits for 15 minutes after the
@@ -361,6 +376,10 @@ pub fn confirm_prompt(p: &Prompt<'_>, timeout: Duration, d: &dyn Dialect) -> Car
     .field("Player", player_line(p.player, d), false);
     let card = match p.wallet {
         Some(w) => card.field("Current balance", prompt_balance(w), true),
+        None => card,
+    };
+    let card = match p.reverses {
+        Some(original) => card.field("Reversal of", reversal_of(original, d), false),
         None => card,
     };
     card.field("Reason", d.typed(p.reason, 200), false)
@@ -490,6 +509,15 @@ pub fn help(
         .field(
             "/deduct",
             format!("Take currency from a player; refused when the balance is smaller. {confirm}"),
+            false,
+        )
+        .field(
+            "/reverse",
+            format!(
+                "Undo an applied movement by its txn id: the opposite movement of the same \
+                 amount, naming the original. Once per txn; refused for a rejected or unknown \
+                 txn, for a reversal, and when the balance cannot cover it. {confirm}"
+            ),
             false,
         )
         .field(

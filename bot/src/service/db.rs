@@ -58,6 +58,8 @@ pub struct TxnRow {
     pub actor_name: String,
     /// When it settled (Unix ms), none while pending.
     pub settled_at: Option<i64>,
+    /// The txn this one reverses, when it is a reversal.
+    pub reverses: Option<TxnId>,
 }
 
 /// What a reservation was refused for.
@@ -73,6 +75,9 @@ pub enum ReserveRefusal {
         /// Amount already used in the last 24 h (pending and applied).
         used: i64,
     },
+    /// A row already holds this txn id, or (for a reversal) another reversal of its original:
+    /// the unique indexes decide between bot replicas racing on one database.
+    Taken,
 }
 
 /// A new txn to reserve.
@@ -96,6 +101,8 @@ pub struct NewTxn<'a> {
     pub expires_at: i64,
     /// The signed message.
     pub message: &'a str,
+    /// The txn this one reverses (unique: one reversal per original).
+    pub reverses: Option<&'a TxnId>,
 }
 
 /// A failed log-channel post, as recorded.
@@ -265,6 +272,8 @@ impl Db {
     }
 
     /// Atomically checks the actor's cooldown and daily cap and records the txn as pending.
+    /// A reversal is not held to the daily cap and does not count towards it (with its
+    /// original it nets to zero); the cooldown applies to it like to any command.
     pub async fn reserve(
         &self,
         t: &NewTxn<'_>,
@@ -274,12 +283,16 @@ impl Db {
         let last_sql = self.sql("SELECT MAX(created_at) FROM txns WHERE actor_id = ?");
         let used_sql = self.sql(
             "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
-             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')",
+             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')
+               AND reverses IS NULL",
         );
+        // Without a conflict target: the txn id and the one-reversal-per-original index both
+        // count. A replica that loses the race inserts nothing and learns so from the count.
         let insert_sql = self.sql(
             "INSERT INTO txns (txn_id, actor_id, actor_name, user_id, op, amount, created_at,
-                               expires_at, message, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                               expires_at, message, state, reverses)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+             ON CONFLICT DO NOTHING",
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -303,10 +316,12 @@ impl Db {
                 .bind(t.now_ms - DAY_MS)
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(refused) = over_cap(used, t.amount, daily_cap) {
+            if t.reverses.is_none()
+                && let Some(refused) = over_cap(used, t.amount, daily_cap)
+            {
                 return Ok(Err(refused));
             }
-            sqlx::query(&insert_sql)
+            let inserted = sqlx::query(&insert_sql)
                 .bind(t.txn.as_str())
                 .bind(t.actor_id)
                 .bind(t.actor_name)
@@ -316,10 +331,12 @@ impl Db {
                 .bind(t.now_ms)
                 .bind(t.expires_at)
                 .bind(t.message)
+                .bind(t.reverses.map(TxnId::as_str))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
             tx.commit().await?;
-            Ok(Ok(()))
+            Ok(if inserted == 0 { Err(ReserveRefusal::Taken) } else { Ok(()) })
         })
     }
 
@@ -336,7 +353,8 @@ impl Db {
         let last_sql = self.sql("SELECT MAX(created_at) FROM txns WHERE actor_id = ?");
         let used_sql = self.sql(
             "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
-             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')",
+             WHERE actor_id = ? AND created_at > ? AND state IN ('pending', 'applied')
+               AND reverses IS NULL",
         );
         on_pool!(self, pool => {
             let last: Option<i64> = sqlx::query_scalar(&last_sql)
@@ -394,6 +412,10 @@ impl Db {
             _ => return Err(corrupt()),
         };
         let user_id: i64 = row.try_get("user_id")?;
+        let reverses = match row.try_get::<Option<String>, _>("reverses")? {
+            Some(original) => Some(original.parse::<TxnId>().map_err(|_| corrupt())?),
+            None => None,
+        };
         Ok(TxnRow {
             actor_id: row.try_get("actor_id")?,
             actor_name: row.try_get("actor_name")?,
@@ -406,6 +428,19 @@ impl Db {
             settled_at: row.try_get("settled_at")?,
             outcome,
             txn,
+            reverses,
+        })
+    }
+
+    /// The bot's reversal of `original`, if it ever issued one (whatever its outcome).
+    pub async fn reversal_of(&self, original: &TxnId) -> Result<Option<TxnRow>, DbError> {
+        let sql = self.sql("SELECT * FROM txns WHERE reverses = ?");
+        on_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(original.as_str())
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(Self::decode).transpose()
         })
     }
 

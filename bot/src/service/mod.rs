@@ -19,7 +19,8 @@ pub mod txn;
 
 pub use db::{Db, DbError, DbKind};
 pub use outcome::{
-    ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError, Target,
+    ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ReversalPlan, ReverseRequest,
+    ServiceError, Target,
 };
 pub use policy::Policy;
 pub use ports::{

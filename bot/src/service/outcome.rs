@@ -56,6 +56,32 @@ pub struct MoveRequest {
     pub replay: Option<TxnId>,
 }
 
+/// A reversal of an applied txn: the opposite movement of its amount, naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseRequest {
+    /// Who asks.
+    pub actor: ActorCtx,
+    /// The txn to reverse.
+    pub original: TxnId,
+    /// Why (1-200 characters).
+    pub reason: String,
+}
+
+/// What a reversal will do, known before anything moves (shown on the confirmation prompt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalPlan {
+    /// The original as the audit log holds it.
+    pub original: AuditRecord,
+    /// The reversal's txn id, derived from the original's.
+    pub txn: TxnId,
+    /// The player whose wallet the original moved.
+    pub user: RobloxUser,
+    /// The opposite of the original's op.
+    pub op: Op,
+    /// The original's amount.
+    pub amount: i64,
+}
+
 /// Who committed a txn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committer {
@@ -190,6 +216,8 @@ pub struct Receipt {
     pub amount: i64,
     /// What happened.
     pub outcome: Outcome,
+    /// The txn this one reverses, when it is a reversal.
+    pub reverses: Option<TxnId>,
 }
 
 /// Why a request was refused before any money could move. Safe to show to staff.
@@ -236,6 +264,51 @@ pub enum Refusal {
     /// A replayed txn id names a different command.
     #[error("txn {0} was issued for a different user, operation or amount")]
     ReplayMismatch(TxnId),
+    /// No record of the txn to reverse in the audit log.
+    #[error(
+        "txn {0} is not in the audit log (a txn is logged once committed; check the id, or try again in a minute)"
+    )]
+    ReversalNotFound(TxnId),
+    /// The txn to reverse was rejected: it moved nothing.
+    #[error(
+        "txn {original} was rejected ({reason}): it moved nothing, so there is nothing to reverse"
+    )]
+    ReversalOfRejected {
+        /// The txn asked to be reversed.
+        original: TxnId,
+        /// Why it was rejected (wire name).
+        reason: &'static str,
+    },
+    /// The txn to reverse is itself a reversal.
+    #[error(
+        "txn {txn} is itself the reversal of {original}; a reversal is not reversed (use give or deduct to correct it)"
+    )]
+    ReversalOfReversal {
+        /// The txn asked to be reversed.
+        txn: TxnId,
+        /// What it reversed.
+        original: TxnId,
+    },
+    /// The txn already has its one reversal.
+    #[error(
+        "txn {original} already has its one reversal, {by} ({state}); a txn is reversed at most once"
+    )]
+    AlreadyReversed {
+        /// The txn asked to be reversed.
+        original: TxnId,
+        /// Its reversal.
+        by: TxnId,
+        /// Where that reversal stands, in words (`applied`, `pending`, …).
+        state: &'static str,
+    },
+    /// A reversal that deducts would take the balance below zero.
+    #[error("balance {balance}, reversal needs {needs}: short by {}", needs - balance)]
+    ReversalShort {
+        /// The wallet's balance.
+        balance: i64,
+        /// The amount the reversal deducts.
+        needs: i64,
+    },
     /// The stored wallet is not a profile this bot understands; nothing was written.
     #[error("the wallet entry cannot be read: {0}")]
     WalletUnreadable(#[from] ProfileError),

@@ -10,3 +10,4 @@ mod log_channel;
 mod moves;
 mod refusals;
 mod registration;
+mod reversals;

@@ -1,6 +1,6 @@
 //! The bridge on the engine emulator, end to end, with the real ProfileStore / ProfileService and
 //! the real audit API: start-up and settings (`config`), Discord commands (`commands`), faults
-//! (`faults`), the game-facing API (`game`) and platform rules that
+//! (`faults`), the game-facing API (`game`), reversals (`reversals`) and platform rules that
 //! only show outside a test setup (`platform`).
 
 mod commands;
@@ -8,4 +8,5 @@ mod config;
 mod faults;
 mod game;
 mod platform;
+mod reversals;
 mod support;

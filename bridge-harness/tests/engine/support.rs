@@ -249,6 +249,35 @@ pub fn command_at(
         },
         issued_at,
         expires_at,
+        reverses: None,
+    };
+    shared::encode_command_message(&cmd, &command_key()).unwrap()
+}
+
+/// A signed reversal of `original` (docs/protocol.md §2.1) issued at the universe's `now`.
+pub fn reversal(
+    u: &Universe,
+    txn: &str,
+    original: &str,
+    user_id: u64,
+    op: Op,
+    amount: i64,
+) -> String {
+    let issued_at = virtual_ms(u);
+    let cmd = Command {
+        v: 1,
+        txn: txn.parse::<TxnId>().unwrap(),
+        op,
+        user_id,
+        amount,
+        reason: "undo a mistake".into(),
+        actor: Actor {
+            id: "123456789012345678".into(),
+            name: "Mod".into(),
+        },
+        issued_at,
+        expires_at: issued_at + 300_000,
+        reverses: Some(original.parse::<TxnId>().unwrap()),
     };
     shared::encode_command_message(&cmd, &command_key()).unwrap()
 }

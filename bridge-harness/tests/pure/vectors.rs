@@ -1,5 +1,5 @@
 //! Runs every case of the shared test vectors (`testdata/apply_rule.json`, `signing.json`,
-//! `envelopes.json`, `audit_bodies.json`, `text_fields.json`) through the bridge's Luau modules, in a plain Luau VM.
+//! `envelopes.json`, `audit_bodies.json`, `text_fields.json`, `reversals.json`) through the bridge's Luau modules, in a plain Luau VM.
 
 use crate::vm::{Bridge, vectors};
 use mlua::{Function, Table, Value};
@@ -314,5 +314,28 @@ fn text_field_vectors_match_the_reference() {
         };
         let got: bool = check.call(s(&case["text"])).unwrap();
         assert_eq!(json!(got), case["ok"], "{name}");
+    }
+}
+
+#[test]
+fn reversal_records_are_judged_like_the_reference() {
+    let b = Bridge::new();
+    let decode: Function = b.func("Json", "decode");
+    let validate: Function = b.func("AuditRecord", "validate");
+    let data = vectors("reversals.json");
+    let cases = data["records"].as_array().unwrap();
+    assert!(cases.len() >= 8, "vector file lost cases");
+    for case in cases {
+        let name = s(&case["name"]);
+        // Decoded from the JSON text, as the bridge reads it: `null` stays Json.null, not nil.
+        let text = case["record"].to_string();
+        let (record, err): (Value, Option<String>) = decode.call(text).unwrap();
+        assert!(err.is_none(), "{name}: {err:?}");
+        let problem: Option<String> = validate.call(record).unwrap();
+        assert_eq!(
+            json!(problem.is_none()),
+            case["ok"],
+            "{name}: Luau said {problem:?}"
+        );
     }
 }

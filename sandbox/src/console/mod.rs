@@ -19,7 +19,7 @@ use shared::Op;
 
 use crate::app::Sandbox;
 use crate::stack::console_actor;
-use parse::{ConsoleCommand, ConsoleMove, Rules};
+use parse::{ConsoleCommand, ConsoleMove, ConsoleReverse, Rules};
 
 /// What running a command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +87,31 @@ async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
             render::receipt(&r, &reason)
         }
         Err(e) => failure(&command, e),
+    }
+}
+
+async fn run_reverse(sb: &Sandbox, cmd: ConsoleReverse) -> String {
+    let reason = cmd.args.reason.clone();
+    let mut confirm = ConfirmOption(cmd.confirm);
+    let service = &sb.stack.service;
+    let result = flow::run_reverse(
+        service,
+        console_actor(),
+        cmd.args,
+        &mut confirm,
+        FollowUp::NONE,
+    )
+    .await;
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, MoveResult::metric_label);
+    bot::metrics::command("reverse", label);
+    match result {
+        Ok(MoveResult::Cancelled { op, amount, why }) => render::cancelled(op, amount, why),
+        Ok(MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r)) => {
+            render::receipt(&r, &reason)
+        }
+        Err(e) => failure("/reverse", e),
     }
 }
 
@@ -206,6 +231,7 @@ impl Sandbox {
         let text = match cmd {
             ConsoleCommand::Give(args) => run_move(self, Op::Give, args).await,
             ConsoleCommand::Deduct(args) => run_move(self, Op::Deduct, args).await,
+            ConsoleCommand::Reverse(args) => run_reverse(self, args).await,
             ConsoleCommand::Balance(args) => run_balance(self, args).await,
             ConsoleCommand::Audit(args) => run_audit(self, args).await,
             ConsoleCommand::Players => players(self).await,

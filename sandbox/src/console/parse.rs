@@ -2,7 +2,8 @@
 //! (`/give user:123 amount:10 reason:"event prize"`) plus the sandbox's own commands.
 
 use bot::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits,
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, ReverseArgs,
+    ReverseInput,
 };
 
 /// `/give` and `/deduct`: the shared, checked arguments plus the console's stand-in for Discord's
@@ -11,6 +12,15 @@ use bot::frontend::{
 pub struct ConsoleMove {
     /// The checked arguments.
     pub args: MoveArgs,
+    /// `confirm:yes`: confirms an amount above the confirmation threshold.
+    pub confirm: bool,
+}
+
+/// `/reverse`: the shared, checked arguments plus the console's stand-in for Confirm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleReverse {
+    /// The checked arguments.
+    pub args: ReverseArgs,
     /// `confirm:yes`: confirms an amount above the confirmation threshold.
     pub confirm: bool,
 }
@@ -34,6 +44,8 @@ pub enum ConsoleCommand {
     Give(ConsoleMove),
     /// `/deduct`.
     Deduct(ConsoleMove),
+    /// `/reverse txn:… reason:"…"`.
+    Reverse(ConsoleReverse),
     /// `/balance user:…`.
     Balance(BalanceArgs),
     /// `/audit [user:…] [actor:…] [limit:…] [cursor:…] [since:…] [until:…] [totals:yes]`.
@@ -210,13 +222,29 @@ fn parse_move(
         reason: o.required("reason", "\"why\"")?.to_owned(),
         txn: o.get("txn").map(str::to_owned),
     };
-    let confirm = match o.get("confirm").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("no" | "false") => false,
-        Some("yes" | "true") => true,
-        Some(_) => return err(format!("/{command}: confirm must be yes or no")),
-    };
+    let confirm = confirm_option(command, &o)?;
     let args = MoveArgs::parse(&input, rules.max_amount).or_else(|e| refused(command, e))?;
     Ok(ConsoleMove { args, confirm })
+}
+
+/// `confirm:yes|no` (absent: no).
+fn confirm_option(command: &str, o: &Options) -> Result<bool, ParseError> {
+    match o.get("confirm").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("no" | "false") => Ok(false),
+        Some("yes" | "true") => Ok(true),
+        Some(_) => err(format!("/{command}: confirm must be yes or no")),
+    }
+}
+
+fn parse_reverse(args: &[String]) -> Result<ConsoleReverse, ParseError> {
+    let o = Options::parse("reverse", args, &["txn", "reason", "confirm"])?;
+    let input = ReverseInput {
+        txn: o.required("txn", "<txn id>")?.to_owned(),
+        reason: o.required("reason", "\"why\"")?.to_owned(),
+    };
+    let confirm = confirm_option("reverse", &o)?;
+    let args = ReverseArgs::parse(&input).or_else(|e| refused("reverse", e))?;
+    Ok(ConsoleReverse { args, confirm })
 }
 
 fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> {
@@ -279,6 +307,7 @@ pub fn parse(line: &str, rules: &Rules) -> Result<Option<ConsoleCommand>, ParseE
     let cmd = match name.as_str() {
         "give" => ConsoleCommand::Give(parse_move("give", rest, rules)?),
         "deduct" => ConsoleCommand::Deduct(parse_move("deduct", rest, rules)?),
+        "reverse" => ConsoleCommand::Reverse(parse_reverse(rest)?),
         "balance" => {
             let o = Options::parse("balance", rest, &["user"])?;
             let user = o.required("user", "<id or username>")?;
@@ -347,6 +376,8 @@ Discord commands (same options as in Discord):
   /deduct user:<id|name> amount:<n> reason:\"why\" [txn:<id>] [confirm:yes]
       txn: re-send an earlier command (a replay is reported as already processed)
       confirm:yes: needed above the confirmation threshold (Discord's confirm button)
+  /reverse txn:<id> reason:\"why\" [confirm:yes]
+      undo an applied movement once: the opposite movement of its amount, naming it
   /balance user:<id|name>
   /audit [user:<id|name>] [actor:<discord id>] [limit:1-100] [cursor:<from the last page>]
          [since:<UTC date or time>] [until:<UTC date or time>] [totals:yes]
@@ -383,6 +414,28 @@ mod tests {
 
     fn bad(line: &str) -> String {
         parse(line, &RULES).unwrap_err().0
+    }
+
+    #[test]
+    fn reverse_reads_like_discord() {
+        let txn = TxnId::generate();
+        assert_eq!(
+            ok(&format!(
+                r#"/reverse txn:{txn} reason:"wrong player" confirm:yes"#
+            )),
+            ConsoleCommand::Reverse(ConsoleReverse {
+                args: ReverseArgs {
+                    original: txn.clone(),
+                    reason: "wrong player".into(),
+                },
+                confirm: true,
+            })
+        );
+        assert!(bad(r#"/reverse reason:"x""#).contains("txn:<txn id> is required"));
+        assert!(bad(&format!("/reverse txn:{txn}")).contains("reason"));
+        let lower = txn.as_str().to_ascii_lowercase();
+        assert!(bad(&format!(r#"/reverse txn:{lower} reason:"x""#)).contains("`txn` must be"));
+        assert!(bad(&format!(r#"/reverse txn:{txn} reason:"x" amount:5"#)).contains("no option"));
     }
 
     #[test]

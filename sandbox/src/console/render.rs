@@ -134,6 +134,7 @@ mod tests {
             op: Op::Give,
             amount: 10,
             outcome,
+            reverses: None,
         }
     }
 

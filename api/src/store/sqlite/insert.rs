@@ -14,13 +14,13 @@ use std::sync::OnceLock;
 // scan inside SQLite, which makes `$N` quadratic in a statement's width. Chunks are powers of two
 // so a connection caches at most ten statements per table.
 pub(super) const MAX_CHUNK: usize = 512;
-pub(super) const LOG_COLUMNS: usize = 19;
+pub(super) const LOG_COLUMNS: usize = 20;
 // SQLite refuses statements with more than 32,766 parameters.
 const _: () = assert!(MAX_CHUNK * LOG_COLUMNS <= 32_766);
 pub(super) static LOG_INSERT: Insert = Insert::new(
     "INSERT INTO audit_log (seq, txn_id, source, user_id, op, amount, outcome, reject_reason, \
      balance_after, reason, actor_id, actor_name, server_job_id, issued_at, applied_at, \
-     received_at, key_id, prev_hash, row_hash) VALUES ",
+     received_at, key_id, prev_hash, row_hash, reverses) VALUES ",
     LOG_COLUMNS,
     "",
 );
@@ -151,6 +151,7 @@ pub(super) fn bind_row<'q>(q: SqliteQuery<'q>, r: &'q LogRow) -> SqliteQuery<'q>
         .bind(&r.key_id)
         .bind(&r.prev_hash)
         .bind(&r.row_hash)
+        .bind(&r.reverses)
 }
 
 /// Binds one idempotency-key row in `KEY_INSERT`'s column order.

@@ -1,7 +1,7 @@
 //! A give or deduct: a new command (validated, authorised, reserved against the actor's cap,
 //! then delivered), or a replay of a txn id answered with its original outcome.
 
-use super::super::db::{NewTxn, ReserveRefusal, TxnRow};
+use super::super::db::{DbError, NewTxn, ReserveRefusal, TxnRow};
 use super::super::outcome::{
     ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError,
 };
@@ -10,7 +10,7 @@ use super::super::profile::Profile;
 use super::service::{Service, WALLET_READ_REUSABLE_MS, WalletRead, ms};
 use shared::command::is_disguising;
 use shared::limits::MAX_ACTOR_NAME_CHARS;
-use shared::{Actor, Command, TxnId, encode_command_message};
+use shared::{Actor, Command, Op, TxnId, encode_command_message};
 use std::time::Duration;
 
 impl Service {
@@ -73,20 +73,43 @@ impl Service {
                     outcome: Outcome::AlreadyProcessed {
                         original: Box::new(original),
                     },
+                    reverses: None,
                 });
             }
         }
 
+        let txn = req.replay.clone().unwrap_or_else(TxnId::generate);
+        let issue = Issue {
+            actor: &req.actor,
+            user,
+            op: req.op,
+            amount: req.amount,
+            reason: &req.reason,
+            txn,
+            reverses: None,
+        };
+        self.issue(issue, read, now).await
+    }
+
+    /// Signs, reserves (cooldown, daily cap, one row per txn id and per reversed original) and
+    /// delivers a new command; `read` may serve as the first wallet read.
+    pub(super) async fn issue(
+        &self,
+        it: Issue<'_>,
+        read: Option<WalletRead>,
+        now: i64,
+    ) -> Result<Receipt, ServiceError> {
         let cmd = Command {
             v: shared::limits::PROTOCOL_VERSION,
-            txn: req.replay.clone().unwrap_or_else(TxnId::generate),
-            op: req.op,
-            user_id: user.id,
-            amount: req.amount,
-            reason: req.reason.clone(),
-            actor: Self::actor_of(&req.actor),
+            txn: it.txn,
+            op: it.op,
+            user_id: it.user.id,
+            amount: it.amount,
+            reason: it.reason.to_owned(),
+            actor: Self::actor_of(it.actor),
             issued_at: now,
             expires_at: now + ms(self.config.command_ttl),
+            reverses: it.reverses,
         };
         let message = match encode_command_message(&cmd, self.keys.signing_key()) {
             Ok(m) => m,
@@ -102,34 +125,58 @@ impl Service {
             txn: &cmd.txn,
             actor_id: &cmd.actor.id,
             actor_name: &cmd.actor.name,
-            user_id: user.id,
+            user_id: it.user.id,
             op: cmd.op,
             amount: cmd.amount,
             now_ms: now,
             expires_at: cmd.expires_at,
             message: &message,
+            reverses: cmd.reverses.as_ref(),
         };
         let policy = &self.config.policy;
-        if let Err(refused) = self
+        match self
             .db
             .reserve(&new, ms(policy.cooldown), policy.daily_cap)
             .await?
         {
-            return Err(self.limit_refusal(&cmd.actor.id, refused).into());
+            Ok(()) => {}
+            Err(ReserveRefusal::Taken) => return self.taken(&cmd, it.user).await,
+            Err(refused) => return Err(self.limit_refusal(&cmd.actor.id, refused).into()),
         }
-        tracing::info!(txn = %cmd.txn, user = user.id, op = cmd.op.as_str(), amount = cmd.amount, "command accepted");
+        tracing::info!(txn = %cmd.txn, user = it.user.id, op = cmd.op.as_str(), amount = cmd.amount, reverses = ?cmd.reverses, "command accepted");
         let deadline = now + ms(self.config.reply_budget);
         let first = read
-            .filter(|r| r.user_id == user.id && now - r.read_at_ms <= WALLET_READ_REUSABLE_MS)
+            .filter(|r| r.user_id == it.user.id && now - r.read_at_ms <= WALLET_READ_REUSABLE_MS)
             .map(|r| r.entry);
         let outcome = self.drive(&cmd, &message, deadline, first).await?;
         Ok(Receipt {
             txn: cmd.txn,
-            user,
-            op: req.op,
-            amount: req.amount,
+            user: it.user,
+            op: cmd.op,
+            amount: cmd.amount,
             outcome,
+            reverses: cmd.reverses,
         })
+    }
+
+    /// Another request (this replica's or another's) reserved first: a reversal is refused
+    /// naming the reversal that won; an ordinary txn id answers as a replay of the row.
+    async fn taken(&self, cmd: &Command, user: RobloxUser) -> Result<Receipt, ServiceError> {
+        if let Some(original) = &cmd.reverses {
+            let by = self.db.reversal_of(original).await?;
+            return Err(Refusal::AlreadyReversed {
+                original: original.clone(),
+                state: by
+                    .as_ref()
+                    .map_or("pending", |row| state_words(&row.outcome)),
+                by: by.map_or_else(|| cmd.txn.clone(), |row| row.txn),
+            }
+            .into());
+        }
+        match self.db.get(&cmd.txn).await? {
+            Some(row) => self.replay_known(row, user).await,
+            None => Err(DbError::Corrupt(cmd.txn.to_string()).into()),
+        }
     }
 
     /// Whether `actor` may start a new command of `amount` now under the cooldown and the daily
@@ -166,6 +213,8 @@ impl Service {
                     used,
                 }
             }
+            // Answered by `Service::taken` before any caller gets here.
+            ReserveRefusal::Taken => unreachable!("a taken reservation is not a limit"),
         }
     }
 
@@ -186,6 +235,7 @@ impl Service {
             user,
             op: row.op,
             amount: row.amount,
+            reverses: row.reverses,
             outcome,
         })
     }
@@ -210,6 +260,34 @@ impl Service {
         Ok(wallet
             .find(txn)
             .map(|rec| Outcome::from_ring(rec, Committer::server_in_outbox(&wallet, txn))))
+    }
+}
+
+/// What [`Service::issue`] sends: a new command for a resolved player.
+pub(super) struct Issue<'a> {
+    /// Who asks.
+    pub actor: &'a ActorCtx,
+    /// The player.
+    pub user: RobloxUser,
+    /// Give or deduct.
+    pub op: Op,
+    /// How much.
+    pub amount: i64,
+    /// Why.
+    pub reason: &'a str,
+    /// The txn id (fresh, replayed or derived from a reversed original).
+    pub txn: TxnId,
+    /// The txn a reversal reverses.
+    pub reverses: Option<TxnId>,
+}
+
+/// Where a stored txn stands, in the words a refusal quotes.
+pub(super) fn state_words(outcome: &Outcome) -> &'static str {
+    match outcome.settled() {
+        Outcome::Applied { .. } => "applied",
+        Outcome::Rejected { .. } => "rejected",
+        Outcome::NotDelivered => "not delivered",
+        Outcome::Pending | Outcome::AlreadyProcessed { .. } => "pending",
     }
 }
 

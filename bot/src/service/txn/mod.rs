@@ -1,4 +1,4 @@
-//! The service: give / deduct with confirmed outcomes, balance, audit, and the reconciler.
+//! The service: give / deduct / reverse with confirmed outcomes, balance, audit, and the reconciler.
 //!
 //! Single writer (docs/architecture.md, "Invariants"): a live session lock → sign and publish,
 //! confirm through the audit API long-poll and wallet reads, re-publish until confirmed or
@@ -11,6 +11,7 @@
 //! - `delivery`: delivering and confirming one command, step by step, until it settles.
 //! - `follow_up`: continued confirmation and the reconciler pass.
 //! - `audit_posting`: the bot's own audit records (outbox pruning, posting).
+//! - `reverse`: reversals of applied txns (planned, refused or issued under a derived id).
 //! - [`log_channel`]: posting settled movements to the log channel through a [`LogSink`].
 
 mod audit_posting;
@@ -18,6 +19,7 @@ mod delivery;
 mod execute;
 mod follow_up;
 pub mod log_channel;
+mod reverse;
 pub mod service;
 
 pub use follow_up::ReconcileReport;
