@@ -108,6 +108,7 @@ mod tests {
             actor_id: actor.map(str::to_owned),
             actor_name: None,
             server_job_id: None,
+            reverses: None,
             issued_at: at,
             applied_at: at,
             received_at: at,
