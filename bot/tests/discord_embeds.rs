@@ -128,6 +128,7 @@ fn all() -> Value {
             reason: "event #1".into(),
             outcome,
             settled_at_ms: 1_763_800_000_000,
+            reverses: None,
         };
         put(format!("log {i:02}"), json!(render::log_embed(&t)));
     }

@@ -167,6 +167,7 @@ fn log_balance_audit_and_prompt_embeds_stay_within_limits() {
             reason: long.clone(),
             outcome,
             settled_at_ms: 1_763_800_000_000,
+            reverses: None,
         };
         let e = render::log_embed(&t);
         assert_eq!(embed_limit_problems(&e), Vec::<String>::new());
@@ -688,6 +689,7 @@ fn amounts_shown_to_staff_have_thousands_separators() {
         reason: "r".into(),
         outcome: Outcome::NotDelivered,
         settled_at_ms: 0,
+        reverses: None,
     };
     assert!(
         json(&render::log_embed(&t))["title"]
@@ -716,6 +718,56 @@ fn amounts_shown_to_staff_have_thousands_separators() {
     }
     let msg = CommandError::Option(OptionError::Amount { max: 1_000_000 }).user_message("r");
     assert!(msg.contains("from 1 to 1,000,000"), "{msg}");
+}
+
+#[test]
+fn a_reversal_names_its_original_in_audit_lines_and_log_posts() {
+    let original = TxnId::generate();
+    let mut record = AuditRecord {
+        txn_id: TxnId::generate(),
+        source: Source::Discord,
+        user_id: 1001,
+        op: Op::Deduct,
+        amount: 500,
+        outcome: RecordOutcome::Applied,
+        reject_reason: None,
+        balance_after: 0,
+        reason: "undo".into(),
+        actor_id: None,
+        actor_name: None,
+        server_job_id: None,
+        issued_at: 1,
+        applied_at: 2,
+        reverses: Some(original.clone()),
+    };
+    let (head, _) = bot::frontend::words::record_line(&record, 200, &bot::cli::DIALECT);
+    assert!(
+        head.ends_with(&format!("applied · reversal of {}", original.as_str())),
+        "{head}"
+    );
+    record.reverses = None;
+    let (head, _) = bot::frontend::words::record_line(&record, 200, &bot::cli::DIALECT);
+    assert!(!head.contains("reversal"), "{head}");
+
+    let mut t = SettledTxn {
+        txn: TxnId::generate(),
+        user_id: 1001,
+        op: Op::Deduct,
+        amount: 500,
+        actor_id: "1".into(),
+        actor_name: "a".into(),
+        reason: "undo".into(),
+        outcome: Outcome::NotDelivered,
+        settled_at_ms: 0,
+        reverses: Some(original.clone()),
+    };
+    let post = json(&render::log_embed(&t));
+    assert_eq!(
+        field(&post, "Reversal of"),
+        Some(format!("`{}`", original.as_str()).as_str())
+    );
+    t.reverses = None;
+    assert_eq!(field(&json(&render::log_embed(&t)), "Reversal of"), None);
 }
 
 #[test]

@@ -49,6 +49,11 @@ pub fn record_line_named(
         (RecordOutcome::Rejected, Some(reason)) => format!("rejected ({})", reject_words(reason)),
         (RecordOutcome::Rejected, None) => "rejected".to_owned(),
     };
+    // A reversal names its original on the record's own line, so an investigation sees the pair.
+    let reversal = match &r.reverses {
+        Some(original) => format!(" · reversal of {}", d.code(original.as_str(), 26)),
+        None => String::new(),
+    };
     let by = match (&r.actor_name, &r.actor_id) {
         (Some(name), Some(id)) => format!("{} ({})", d.typed(name, 32), d.code(id, 20)),
         (Some(name), None) => d.typed(name, 32),
@@ -56,7 +61,7 @@ pub fn record_line_named(
     };
     (
         format!(
-            "{} {} · {} · {outcome}",
+            "{} {} · {} · {outcome}{reversal}",
             verb(r.op),
             amount(r.amount),
             user_with_name(r.user_id, names, d)

@@ -465,6 +465,9 @@ pub fn log_post(t: &SettledTxn, d: &dyn Dialect) -> Card {
     for (name, value) in extra {
         card = card.field(name, value, true);
     }
+    if let Some(original) = &t.reverses {
+        card = card.field("Reversal of", d.code(original.as_str(), 26), false);
+    }
     card.field("Txn id", d.code(t.txn.as_str(), 26), false)
 }
 

@@ -109,6 +109,8 @@ pub struct SettledTxn {
     pub outcome: Outcome,
     /// When it settled (Unix ms).
     pub settled_at_ms: i64,
+    /// The txn this one reverses, when it is a reversal.
+    pub reverses: Option<TxnId>,
 }
 
 /// The framework-free service behind the Discord commands and the CLI.
@@ -213,6 +215,7 @@ impl Service {
             actor_id: row.actor_id,
             actor_name: row.actor_name,
             reason,
+            reverses: row.reverses,
         })
     }
 
