@@ -115,6 +115,10 @@ impl<S: AsyncWrite + Unpin> ProblemOnParseError<S> {
     /// Takes `head` in place of the inner stream when it is an answer to replace.
     fn intercept(&mut self, cx: &mut Context<'_>, head: &[u8]) -> Option<Poll<io::Result<usize>>> {
         let replacement = replacement_for(head)?;
+        // Counted here, before a byte of the answer leaves: a client that has read the answer
+        // (or a test) sees the count already, which it would not if the connection task counted
+        // after hyper closed the socket.
+        metrics::counter!("http_requests_malformed_total").increment(1);
         self.pending = Some((replacement, 0));
         // The caller's bytes are taken in full; the replacement goes out now or on flush/shutdown.
         Some(match self.poll_pending(cx) {

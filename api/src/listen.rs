@@ -85,9 +85,9 @@ pub async fn serve_connections(
             if let Err(e) = result {
                 if e.is_timeout() {
                     metrics::counter!("http_connections_timed_out_total").increment(1);
-                } else if e.is_parse() || e.is_parse_too_large() {
-                    metrics::counter!("http_requests_malformed_total").increment(1);
                 }
+                // Parse errors are counted where their problem answer is written
+                // (`head_problem`), before the client can read it.
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });
