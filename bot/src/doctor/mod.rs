@@ -6,12 +6,14 @@
 //! - [`clock_skew`]: the server's `Date` header against this machine's clock.
 //! - [`open_cloud`]: the Open Cloud key's permissions, by harmless calls.
 //! - [`discord`]: the Discord token, application, guild, command registration and log channel.
+//! - [`links`]: the account-link sources, each remote provider's key by one harmless look-up.
 //! - [`canary`]: the live canary, the bridge's self-test run in a server through Luau Execution.
 
 pub mod audit;
 pub mod canary;
 pub mod clock_skew;
 pub mod discord;
+pub mod links;
 pub mod open_cloud;
 pub mod report;
 
@@ -154,6 +156,11 @@ pub async fn run(inputs: Inputs<'_>) -> Report {
             report.extend(discord::check(&target, &http).await);
         }
     }
+    let guild_id = match inputs.discord {
+        DiscordInput::Settings(s) => s.guild_id,
+        _ => None,
+    };
+    report.extend(links::check(&config.links, guild_id, &http).await);
     match inputs.canary {
         None => report.extend([Check::skipped(
             canary::TASK,

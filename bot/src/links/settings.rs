@@ -158,14 +158,16 @@ fn oauth_app(
     }
     let (Some(client_id), Some(secret), Some(redirect)) = (id, secret, redirect) else {
         errors.push(
-            "ROBLOX_OAUTH_CLIENT_ID, ROBLOX_OAUTH_CLIENT_SECRET and ROBLOX_OAUTH_REDIRECT_URI go              together: set all three or none"
+            "ROBLOX_OAUTH_CLIENT_ID, ROBLOX_OAUTH_CLIENT_SECRET and ROBLOX_OAUTH_REDIRECT_URI go \
+             together: set all three or none"
                 .into(),
         );
         return None;
     };
     if !listed {
         errors.push(
-            "ROBLOX_OAUTH_CLIENT_ID is set but LINK_SOURCES does not list oauth: add it or remove              the OAuth settings"
+            "ROBLOX_OAUTH_CLIENT_ID is set but LINK_SOURCES does not list oauth: add it or remove \
+             the OAuth settings"
                 .into(),
         );
         return None;
@@ -182,7 +184,8 @@ fn oauth_app(
         }
         _ => {
             errors.push(
-                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback                  host) without a query, at most 256 characters"
+                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback host) \
+                 without a query, at most 256 characters"
                     .into(),
             );
             None
@@ -375,23 +378,38 @@ mod tests {
             ("ROBLOX_OAUTH_CLIENT_ID", "77"),
             ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
         ]);
-        assert_eq!(errors.len(), 1, "{errors:#?}");
-        assert!(errors[0].contains("set all three or none"));
+        assert_eq!(
+            errors,
+            [
+                "ROBLOX_OAUTH_CLIENT_ID, ROBLOX_OAUTH_CLIENT_SECRET and ROBLOX_OAUTH_REDIRECT_URI go \
+              together: set all three or none"
+            ]
+        );
         let (_, errors) = read(&[
             ("ROBLOX_OAUTH_CLIENT_ID", "77"),
             ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
             ("ROBLOX_OAUTH_REDIRECT_URI", "http://bot.example/cb"),
         ]);
-        assert_eq!(errors.len(), 1, "{errors:#?}");
-        assert!(errors[0].starts_with("ROBLOX_OAUTH_REDIRECT_URI must be an https URL"));
+        assert_eq!(
+            errors,
+            [
+                "ROBLOX_OAUTH_REDIRECT_URI must be an https URL (plain http only on a loopback host) \
+              without a query, at most 256 characters"
+            ]
+        );
         let (_, errors) = read(&[
             ("LINK_SOURCES", "staff"),
             ("ROBLOX_OAUTH_CLIENT_ID", "77"),
             ("ROBLOX_OAUTH_CLIENT_SECRET", "oauth-secret-3"),
             ("ROBLOX_OAUTH_REDIRECT_URI", "https://bot.example/cb"),
         ]);
-        assert_eq!(errors.len(), 1, "{errors:#?}");
-        assert!(errors[0].contains("LINK_SOURCES does not list oauth"));
+        assert_eq!(
+            errors,
+            [
+                "ROBLOX_OAUTH_CLIENT_ID is set but LINK_SOURCES does not list oauth: add it or remove \
+              the OAuth settings"
+            ]
+        );
         assert!(!errors.iter().any(|e| e.contains("oauth-secret-3")));
         let (s, errors) = read(&[
             ("ROBLOX_OAUTH_CLIENT_ID", "77"),
