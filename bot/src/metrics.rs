@@ -28,6 +28,12 @@ pub const IDENTIFY_PAUSED: &str = "economy_bot_identify_paused_seconds_total";
 pub const DISCORD_CONNECTED: &str = "economy_bot_discord_connected";
 /// 1 once this start registered the slash commands.
 pub const COMMANDS_REGISTERED: &str = "economy_bot_commands_registered";
+/// Account-link look-ups, by `source` (bloxlink / rover / oauth / staff) and `result` (cached,
+/// linked, not_linked, or the provider's failure: down, rate_limited, key_refused, bad_answer,
+/// store).
+pub const LINK_LOOKUPS: &str = "economy_bot_link_lookups_total";
+/// Members refused because two sources linked them to different Roblox accounts.
+pub const LINK_CONFLICTS: &str = "economy_bot_link_conflicts_total";
 
 /// Registers descriptions (shown as `# HELP` lines).
 pub fn describe() {
@@ -65,6 +71,24 @@ pub fn describe() {
         COMMANDS_REGISTERED,
         "1 once the slash commands are registered"
     );
+    metrics::describe_counter!(
+        LINK_LOOKUPS,
+        "Account-link look-ups, by source and result (cached, linked, not_linked or the failure)"
+    );
+    metrics::describe_counter!(
+        LINK_CONFLICTS,
+        "Members refused because two link sources named different Roblox accounts"
+    );
+}
+
+/// Counts one account-link look-up of `source` and how it ended.
+pub fn link_lookup(source: &'static str, result: &'static str) {
+    metrics::counter!(LINK_LOOKUPS, "source" => source, "result" => result).increment(1);
+}
+
+/// Counts one member refused for conflicting links.
+pub fn link_conflict() {
+    metrics::counter!(LINK_CONFLICTS).increment(1);
 }
 
 /// Counts one command.

@@ -470,3 +470,73 @@ async fn a_refused_key_names_the_setting_and_never_the_key() {
         "{err:?}"
     );
 }
+
+/// The value of the counter line with `name` and every one of `labels`, 0 when absent.
+fn counter(text: &str, name: &str, labels: &[&str]) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn look_ups_and_conflicts_are_counted_by_source_and_result() {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A recorder of this test's own (the thread's), so other tests' look-ups never count here.
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let w = world().await;
+            let links = w.links("bloxlink,rover");
+            // Unknown to both: asked, then answered from the cache.
+            assert!(links.resolve(GUILD, BEN).await.is_err());
+            assert!(links.resolve(GUILD, BEN).await.is_err());
+            // Linked by both, to different accounts: refused.
+            w.bloxlink.link(AMY, 21);
+            w.rover.link(AMY, 22);
+            assert!(matches!(
+                links.resolve(GUILD, AMY).await,
+                Err(LinkError::Conflict { .. })
+            ));
+            // A provider down on a fresh look-up.
+            w.bloxlink.set_down(true);
+            assert!(links.refresh(GUILD, AMY).await.is_err());
+        })
+    });
+    let text = handle.render();
+    let lookups = "economy_bot_link_lookups_total";
+    for (source, result, n) in [
+        ("bloxlink", "not_linked", 1),
+        ("rover", "not_linked", 1),
+        ("bloxlink", "cached", 1),
+        ("rover", "cached", 1),
+        ("bloxlink", "linked", 1),
+        ("rover", "linked", 1),
+        ("bloxlink", "down", 1),
+    ] {
+        let got = counter(
+            &text,
+            lookups,
+            &[
+                &format!("source=\"{source}\""),
+                &format!("result=\"{result}\""),
+            ],
+        );
+        assert_eq!(got, n, "{source} {result}:\n{text}");
+    }
+    assert_eq!(
+        counter(&text, "economy_bot_link_conflicts_total", &[]),
+        1,
+        "{text}"
+    );
+    // Labels are the fixed sets: never a member id or a key.
+    assert!(
+        !text.contains(&AMY.to_string()) && !text.contains(BLOX_KEY),
+        "{text}"
+    );
+}

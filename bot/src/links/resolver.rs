@@ -8,7 +8,7 @@
 //! disagreement could be missed.
 
 use super::error::LinkError;
-use super::source::{Answer, LinkSource, SourceKind};
+use super::source::{Answer, LinkSource, ProviderError, SourceKind};
 use super::store::StoredLink;
 use crate::service::db::Db;
 use crate::service::ports::Clock;
@@ -101,6 +101,7 @@ impl Links {
                     link.checked_at_ms = link.checked_at_ms.min(at_ms);
                 }
                 Some(link) => {
+                    crate::metrics::link_conflict();
                     tracing::info!(
                         member_id,
                         first = link.source.as_str(),
@@ -197,7 +198,10 @@ impl Links {
         let kind = source.kind();
         let now = self.clock.now_ms();
         if !kind.is_remote() {
-            return Ok((source.lookup(guild_id, member_id).await?, now));
+            return Ok((
+                counted(kind, source.lookup(guild_id, member_id).await)?,
+                now,
+            ));
         }
         if let Some(cached) = self.db.cached_link(guild_id, member_id, kind).await? {
             let max_age = match cached.roblox_id {
@@ -209,13 +213,32 @@ impl Links {
                     Some(roblox_id) => Answer::Linked { roblox_id },
                     None => Answer::NotLinked,
                 };
+                crate::metrics::link_lookup(kind.as_str(), "cached");
                 return Ok((answer, cached.fetched_at_ms));
             }
         }
-        let answer = source.lookup(guild_id, member_id).await?;
+        let answer = counted(kind, source.lookup(guild_id, member_id).await)?;
         self.db
             .cache_link(guild_id, member_id, kind, answer.roblox_id(), now)
             .await?;
         Ok((answer, now))
     }
+}
+
+/// Counts a source's answer (or its failure) in the look-up metric, and passes it on.
+fn counted(
+    kind: SourceKind,
+    answer: Result<Answer, ProviderError>,
+) -> Result<Answer, ProviderError> {
+    let result = match &answer {
+        Ok(Answer::Linked { .. }) => "linked",
+        Ok(Answer::NotLinked) => "not_linked",
+        Err(ProviderError::Down { .. }) => "down",
+        Err(ProviderError::RateLimited { .. }) => "rate_limited",
+        Err(ProviderError::KeyRefused { .. }) => "key_refused",
+        Err(ProviderError::BadAnswer { .. }) => "bad_answer",
+        Err(ProviderError::Store { .. }) => "store",
+    };
+    crate::metrics::link_lookup(kind.as_str(), result);
+    answer
 }
