@@ -91,10 +91,10 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         GAME_LOOP.replace("STOP_AT_UNIX", &stop_at.to_string()),
     );
     let mut u = Universe::new(cfg, place);
-    // MessagingService's documented per-topic receive limit (40 + 80 × servers a minute).
-    u.backend()
-        .bus
-        .set_receive_limit(Some(opencloud::emulator::ReceiveLimit::ROBLOX));
+    // Roblox's shared limits: MessagingService's receive limits (per topic and per game), the
+    // experience-wide DataStore budgets (300 + k × CCU a minute) and per-key throughput. The
+    // per-server limits are on by default (`UniverseConfig`).
+    u.backend().roblox_limits();
     u.add_invariant("session-lock", Box::new(invariant::session_lock));
     for _ in 0..SERVERS {
         u.start_server().map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use opencloud::emulator::bus::MessageFaults;
 use opencloud::emulator::{
-    ApiKey, BudgetConfig, Emulator, EmulatorConfig, SystemClock, ThroughputConfig, User,
+    ApiKey, BudgetConfig, Emulator, EmulatorConfig, ExperienceLimits, SystemClock, User,
     VersionRetention,
 };
 
@@ -89,10 +89,10 @@ async fn main() -> anyhow::Result<()> {
         } else {
             BudgetConfig::default()
         },
-        throughput: if args.unlimited {
-            ThroughputConfig::unlimited()
+        experience: if args.unlimited {
+            ExperienceLimits::unlimited()
         } else {
-            ThroughputConfig::roblox()
+            ExperienceLimits::roblox()
         },
         retention: if args.keep_all_versions {
             VersionRetention::keep_all()
