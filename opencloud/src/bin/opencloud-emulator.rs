@@ -35,7 +35,7 @@ struct Args {
     /// Seed for message faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Disable every budget (per-universe requests and per-key throughput; no 429s).
+    /// Disable every budget (Open Cloud and experience requests, per-key throughput; no 429s).
     #[arg(long)]
     unlimited: bool,
     /// Keep every version instead of Roblox's retention (one per UTC hour, 30-day expiry).
