@@ -26,6 +26,9 @@ pub struct Message {
     pub data: String,
     /// Publish time in Unix seconds (`Sent`).
     pub sent_unix_seconds: f64,
+    /// Published through Open Cloud's HTTP API ([`Bus::publish_open_cloud`]): only live game
+    /// servers get it, never Studio's ("the API can only target live game servers").
+    pub from_open_cloud: bool,
 }
 
 /// A subscriber callback; runs on the publishing thread without any bus lock held.
@@ -295,7 +298,19 @@ impl Bus {
 
     /// Publishes through the configured faults (plain [`Bus::publish`] when none are set).
     pub fn publish_faulty(&self, universe_id: u64, topic: &str, data: impl Into<String>) {
-        let message = self.message(topic, data.into());
+        self.publish_through_faults(universe_id, self.message(topic, data.into()));
+    }
+
+    /// [`Bus::publish_faulty`] for a publish through Open Cloud's HTTP API: subscribers see
+    /// [`Message::from_open_cloud`] (the engine emulator's Studio servers ignore it).
+    pub fn publish_open_cloud(&self, universe_id: u64, topic: &str, data: impl Into<String>) {
+        let mut message = self.message(topic, data.into());
+        message.from_open_cloud = true;
+        self.publish_through_faults(universe_id, message);
+    }
+
+    fn publish_through_faults(&self, universe_id: u64, message: Message) {
+        let topic = message.topic.as_str();
         let now = message_ms(&message);
         let topic_key = (universe_id, topic.to_owned());
         let mut copies = 1;
@@ -409,6 +424,7 @@ impl Bus {
             topic: topic.to_owned(),
             data,
             sent_unix_seconds: self.clock.now_ms() as f64 / 1000.0,
+            from_open_cloud: false,
         }
     }
 

@@ -96,10 +96,16 @@ fn subscribe(_lua: &Lua, c: &ServerCtx, topic: String) -> Answer {
         *n += 1;
     } else {
         let inbox = c.inbox.clone();
+        // Open Cloud "can only target live game servers": a Studio server never gets its
+        // publishes (other servers' PublishAsync still reaches it).
+        let studio = c.shared.cfg.studio;
         let id = c.shared.bus.subscribe(
             c.shared.cfg.universe_id,
             &topic,
             Arc::new(move |m: &Message| {
+                if studio && m.from_open_cloud {
+                    return;
+                }
                 if let Ok(mut q) = inbox.lock() {
                     q.push(m.clone());
                 }

@@ -306,3 +306,38 @@ fn the_whole_game_receives_at_most_400_plus_200_per_server_messages_a_minute() {
     );
     assert_eq!(u.backend().bus.stats().over_game_receive_limit, 160);
 }
+
+#[test]
+fn open_cloud_publishes_reach_live_servers_but_never_studio_servers() {
+    // "The API can only target live game servers": a Studio server ignores Open Cloud publishes,
+    // and still gets other servers' messages.
+    let src = r#"
+        local ms = game:GetService("MessagingService")
+        ms:SubscribeAsync("t", function(m) print("got", m.Data) end)
+    "#;
+    for studio in [false, true] {
+        let mut place = Place::new();
+        place.script("ServerScriptService.Test", src);
+        let mut u = Universe::new(
+            UniverseConfig {
+                studio,
+                ..UniverseConfig::default()
+            },
+            place,
+        );
+        let s = u.start_server().unwrap();
+        u.run_for(2.0).unwrap();
+        u.backend()
+            .bus
+            .publish_open_cloud(1_000, "t", "from-open-cloud");
+        u.publish("t", "from-a-server");
+        u.run_for(3.0).unwrap();
+        let mut got = printed(&u, s);
+        got.sort(); // delivery latency is random per message
+        if studio {
+            assert_eq!(got, ["got from-a-server"], "studio");
+        } else {
+            assert_eq!(got, ["got from-a-server", "got from-open-cloud"], "live");
+        }
+    }
+}
