@@ -341,3 +341,32 @@ fn open_cloud_publishes_reach_live_servers_but_never_studio_servers() {
         }
     }
 }
+
+#[test]
+fn messages_are_at_most_1_kib_and_topics_1_to_80_characters() {
+    // The size is measured on the message's JSON text: a string of n characters is n + 2 bytes.
+    let mut u = universe(
+        r#"
+        local ms = game:GetService("MessagingService")
+        print(pcall(function() ms:PublishAsync("t", string.rep("x", 1022)) end))
+        print(pcall(function() ms:PublishAsync("t", string.rep("x", 1023)) end))
+        print(pcall(function() ms:PublishAsync(string.rep("t", 80), "m") end))
+        print(pcall(function() ms:PublishAsync(string.rep("t", 81), "m") end))
+        print(pcall(function() ms:PublishAsync("", "m") end))
+        print(pcall(function() ms:SubscribeAsync(string.rep("t", 81), function() end) end))
+        "#,
+        1,
+    );
+    u.run_for(10.0).unwrap();
+    assert_eq!(
+        printed(&u, 0),
+        [
+            "true",
+            "false PublishAsync: message size 1025 exceeds the 1kB limit",
+            "true",
+            "false PublishAsync: topic must be 1 to 80 characters",
+            "false PublishAsync: topic must be 1 to 80 characters",
+            "false SubscribeAsync: topic must be 1 to 80 characters",
+        ]
+    );
+}
