@@ -11,11 +11,17 @@
 //!   the recorded outcome, and no outbox record is left;
 //! - no server announced a txn twice (RemoteEvent, "committed" line), no script error.
 //!
-//! `BRIDGE_SEEDS` sets the number of seeds per library (default 100, so 200 in CI).
+//! - Roblox's shared limits are on (experience-wide DataStore budgets, per-key throughput,
+//!   MessagingService receive limits) and the bridge never runs into the experience budget.
+//!
+//! Each library's run prints the experience DataStore requests per player-minute of the active
+//! phase (docs/benchmarks.md, "How the wallet traffic fits"). `BRIDGE_SEEDS` sets the number of
+//! seeds per library (default 100, so 200 in CI).
 
 #[path = "engine/support.rs"]
 mod support;
 
+use opencloud::emulator::{ExperienceStats, RequestType};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
@@ -66,7 +72,29 @@ struct Cmd {
     expires_s: f64,
 }
 
-fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
+/// Experience DataStore requests spent during the active phases of the runs.
+#[derive(Default)]
+struct Usage {
+    /// Players × seconds of active phase.
+    player_seconds: f64,
+    spent: BTreeMap<RequestType, u64>,
+}
+
+impl Usage {
+    fn add(&mut self, stats: &ExperienceStats) {
+        self.player_seconds += (USERS * ACTIVE_S) as f64;
+        for (t, n) in &stats.spent {
+            *self.spent.entry(*t).or_default() += n;
+        }
+    }
+
+    fn per_player_minute(&self, t: RequestType) -> f64 {
+        let n = self.spent.get(&t).copied().unwrap_or(0) as f64;
+        n / (self.player_seconds / 60.0).max(1.0)
+    }
+}
+
+fn run_seed(lib: Library, seed: u64, api: &mut AuditApi, usage: &mut Usage) -> Result<(), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb1d6e);
     let cfg = UniverseConfig {
         seed,
@@ -91,10 +119,10 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
         GAME_LOOP.replace("STOP_AT_UNIX", &stop_at.to_string()),
     );
     let mut u = Universe::new(cfg, place);
-    // MessagingService's documented per-topic receive limit (40 + 80 × servers a minute).
-    u.backend()
-        .bus
-        .set_receive_limit(Some(opencloud::emulator::ReceiveLimit::ROBLOX));
+    // Roblox's shared limits: MessagingService's receive limits (per topic and per game), the
+    // experience-wide DataStore budgets (300 + k × CCU a minute) and per-key throughput. The
+    // per-server limits are on by default (`UniverseConfig`).
+    u.backend().roblox_limits();
     u.add_invariant("session-lock", Box::new(invariant::session_lock));
     for _ in 0..SERVERS {
         u.start_server().map_err(|e| e.to_string())?;
@@ -230,6 +258,14 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi) -> Result<(), String> {
     if outage.is_some_and(|(_, to)| to >= ACTIVE_S as f64) {
         api.restart();
     }
+    let stats = u.backend().experience.stats();
+    if !stats.refused.is_empty() || stats.key_throttled > 0 {
+        return Err(format!(
+            "the bridge ran into the experience limits: refused {:?}, key-throttled {}",
+            stats.refused, stats.key_throttled
+        ));
+    }
+    usage.add(&stats);
     // Settle: everyone leaves, then each user's wallet is held once more on a fresh server so
     // leftovers of crashed servers are flushed, then released.
     for s in 0..u.server_count() {
@@ -410,14 +446,22 @@ fn run_library(lib: Library, base: u64) {
         Some(_) => return,
         None => base..base + seeds(),
     };
+    let mut usage = Usage::default();
     for seed in range {
         // A fresh database per seed keeps the checks per run.
         let mut api = AuditApi::start();
-        if let Err(e) = run_seed(lib, seed, &mut api) {
+        if let Err(e) = run_seed(lib, seed, &mut api, &mut usage) {
             failures.push(format!("{lib:?} seed {seed}: {e}"));
         }
     }
     eprintln!("{lib:?}: {} seeds in {:?}", seeds(), started.elapsed());
+    eprintln!(
+        "{lib:?}: experience DataStore requests per player-minute (active phase): read {:.2}, write {:.2}, list {:.2}, remove {:.2}",
+        usage.per_player_minute(RequestType::Read),
+        usage.per_player_minute(RequestType::Write),
+        usage.per_player_minute(RequestType::List),
+        usage.per_player_minute(RequestType::Remove),
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

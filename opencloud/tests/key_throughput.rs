@@ -1,6 +1,7 @@
-//! Per-key throughput (Roblox: writes 4 MB/min, reads 25 MB/min per key, each request rounded up
-//! to the next KB) answered with 429 and rate-limit headers in v1 and v2, shared between them,
-//! refusing without writing, and off unless configured; and the legacy v1 request classes.
+//! Per-key throughput (Roblox: writes 4 MB/min, reads 25 MB/min per key over the last 60 seconds,
+//! each request rounded up to the next KB) answered with 429 and rate-limit headers in v1 and v2,
+//! shared between them, refusing without writing, and off unless configured; and the legacy v1
+//! request classes.
 
 mod common;
 
@@ -8,15 +9,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::*;
-use opencloud::emulator::budget::{KEY_READ_BYTES_PER_MINUTE, KEY_WRITE_BYTES_PER_MINUTE};
+use opencloud::emulator::experience::{KEY_READ_BYTES_PER_MINUTE, KEY_WRITE_BYTES_PER_MINUTE};
 use opencloud::emulator::store::EntryKey;
 use opencloud::emulator::{
-    BudgetClass, BudgetConfig, Clock, EmulatorConfig, ManualClock, ThroughputConfig,
+    BudgetClass, BudgetConfig, Clock, EmulatorConfig, ExperienceLimits, ManualClock,
+    ThroughputConfig,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// 00:00:30 of a minute, so the window resets in 30 s.
+/// 00:00:30 of a minute (request windows reset in 30 s; byte windows slide over 60 s).
 const T0: i64 = 1_795_219_200_000 + 30_000;
 
 async fn harness(throughput: ThroughputConfig) -> (Harness, Arc<ManualClock>) {
@@ -25,7 +27,10 @@ async fn harness(throughput: ThroughputConfig) -> (Harness, Arc<ManualClock>) {
     let h = start_on(
         dyn_clock,
         EmulatorConfig {
-            throughput,
+            experience: ExperienceLimits {
+                requests: None,
+                throughput,
+            },
             ..config()
         },
         |c| c,
@@ -73,8 +78,9 @@ async fn writes_over_the_per_key_limit_get_429_and_change_nothing() {
     assert_eq!(refused.status(), 429);
     assert_eq!(header(&refused, "x-ratelimit-limit"), "8192");
     assert_eq!(header(&refused, "x-ratelimit-remaining"), "2048");
-    assert_eq!(header(&refused, "x-ratelimit-reset"), "30");
-    assert_eq!(header(&refused, "retry-after"), "30");
+    // Both writes were made now: room comes back when the first leaves the last minute.
+    assert_eq!(header(&refused, "x-ratelimit-reset"), "60");
+    assert_eq!(header(&refused, "retry-after"), "60");
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "RESOURCE_EXHAUSTED");
     assert_eq!(
@@ -103,7 +109,9 @@ async fn writes_over_the_per_key_limit_get_429_and_change_nothing() {
     // Other keys are independent.
     assert_eq!(v1_set(&h, "other", 3000).await.status(), 200);
 
-    // A new minute, a new budget.
+    // The window slides: 30 s on (a new fixed minute) the key is still spent; 60 s on it is not.
+    clock.advance(30_000);
+    assert_eq!(v1_set(&h, "w", 3000).await.status(), 429);
     clock.advance(30_000);
     assert_eq!(v1_set(&h, "w", 3000).await.status(), 200);
 }
@@ -172,7 +180,11 @@ async fn per_key_limits_are_off_by_default_and_roblox_sized_when_on() {
         v1_universe_read_bytes_per_minute: None,
         v1_universe_write_bytes_per_minute: None,
     };
-    assert_eq!(EmulatorConfig::default().throughput, off);
+    assert_eq!(EmulatorConfig::default().experience.throughput, off);
+    assert_eq!(
+        ExperienceLimits::roblox().throughput,
+        ThroughputConfig::roblox()
+    );
     let roblox = ThroughputConfig::roblox();
     assert_eq!(
         roblox.key_write_bytes_per_minute,
@@ -220,18 +232,13 @@ async fn v1_raw(h: &Harness, method: Method, path: &str) -> reqwest::Response {
 async fn legacy_v1_counts_delete_entry_as_a_write_and_lists_as_reads() {
     // Roblox's legacy v1 limits have three request types: Write (create, delete entry, update,
     // increment), Read (list data stores, list entries, get, list revisions) and Delete (whole data
-    // stores). v2 keeps its own List and Remove classes.
+    // stores). v2 calls spend the experience budget instead (experience_limits.rs).
     let clock: Arc<dyn Clock> = ManualClock::shared(T0);
     let h = start_on(
         clock,
         EmulatorConfig {
             budgets: BudgetConfig {
-                per_minute: HashMap::from([
-                    (BudgetClass::Read, 3),
-                    (BudgetClass::Write, 2),
-                    (BudgetClass::List, 100),
-                    (BudgetClass::Remove, 100),
-                ]),
+                per_minute: HashMap::from([(BudgetClass::Read, 3), (BudgetClass::Write, 2)]),
             },
             ..config()
         },
@@ -262,7 +269,7 @@ async fn legacy_v1_counts_delete_entry_as_a_write_and_lists_as_reads() {
     let refused = v1_raw(&h, get, &format!("/datastore/entries?datastoreName={DS}")).await;
     assert_eq!(refused.status(), 429);
 
-    // v2 lists and deletes still draw on List and Remove.
+    // v2 lists draw on the experience budget, not on v1's Read.
     let v2 = V2::new(&h);
     let (status, _) = v2.get("/entries").await;
     assert_eq!(status, 200);

@@ -438,9 +438,12 @@ async fn publish_v2_and_v1_reach_subscribers() {
     config.messaging_api = MessagingApi::V1;
     let v1 = opencloud::OpenCloud::new(config).unwrap();
     v1.publish(UNIVERSE, topic, "hello-v1").await.unwrap();
-    assert_eq!(rx.try_recv().unwrap().data, "hello-v2");
+    let m = rx.try_recv().unwrap();
+    // Marked as Open Cloud's, so Studio servers of the engine emulator ignore it (N6).
+    assert_eq!((m.data.as_str(), m.from_open_cloud), ("hello-v2", true));
     let m = rx.try_recv().unwrap();
     assert_eq!((m.topic.as_str(), m.data.as_str()), (topic, "hello-v1"));
+    assert!(m.from_open_cloud);
     assert_eq!(h.emulator.requests(Operation::PublishV2), 1);
     assert_eq!(h.emulator.requests(Operation::PublishV1), 1);
 }

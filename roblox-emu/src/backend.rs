@@ -1,17 +1,22 @@
-//! The Open Cloud backend a universe runs on: the data stores and topics it shares with the bot's
-//! Open Cloud emulator, and the clock the universe moves.
+//! The Open Cloud backend a universe runs on: the data stores, topics and experience limits it
+//! shares with the bot's Open Cloud emulator, and the clock the universe moves.
 
 use std::sync::Arc;
 
-use opencloud::emulator::{Bus, Clock, ManualClock, Store};
+use opencloud::emulator::{
+    Bus, Clock, Experience, ExperienceLimits, ManualClock, ReceiveLimit, Store,
+};
 
-/// The Open Cloud backend a universe shares with the bot (store, bus and their clock).
+/// The Open Cloud backend a universe shares with the bot (store, bus, experience and their clock).
 #[derive(Clone)]
 pub struct Backend {
     /// Data stores.
     pub store: Store,
     /// MessagingService topics.
     pub bus: Bus,
+    /// Experience-wide data-store budgets and per-key throughput, shared by the universe's game
+    /// servers and the Open Cloud emulator (off until set, e.g. by [`Backend::roblox_limits`]).
+    pub experience: Experience,
     /// The clock both run on; the universe moves it.
     pub clock: Arc<ManualClock>,
 }
@@ -32,7 +37,16 @@ impl Backend {
         Self {
             store: Store::new(dyn_clock.clone()),
             bus: Bus::new(dyn_clock),
+            experience: Experience::default(),
             clock,
         }
+    }
+
+    /// Turns on Roblox's documented shared limits: the experience-wide data-store budgets and
+    /// per-key throughput, and MessagingService's receive limits (per topic and per game). The
+    /// per-server limits are [`crate::UniverseConfig`]'s.
+    pub fn roblox_limits(&self) {
+        self.experience.set_limits(ExperienceLimits::roblox());
+        self.bus.set_receive_limit(Some(ReceiveLimit::ROBLOX));
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use opencloud::emulator::RequestType;
+
 use crate::config::DataStoreLimits;
 
 /// The request types that have separate budgets: the standard data store types of
@@ -64,6 +66,17 @@ impl Op {
             Op::Update => &[Budget::Read, Budget::Write],
             Op::Remove => &[Budget::Remove],
             Op::List => &[Budget::List],
+        }
+    }
+
+    /// The experience-wide request types the call spends (the same split as the server budgets).
+    pub fn request_types(self) -> &'static [RequestType] {
+        match self {
+            Op::Get | Op::Version => &[RequestType::Read],
+            Op::Set | Op::Increment => &[RequestType::Write],
+            Op::Update => &[RequestType::Read, RequestType::Write],
+            Op::Remove => &[RequestType::Remove],
+            Op::List => &[RequestType::List],
         }
     }
 

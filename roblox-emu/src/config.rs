@@ -49,6 +49,36 @@ impl Default for DataStoreLimits {
     }
 }
 
+/// MessagingService's per-server limits (MessagingService › Limitations, shared with Open Cloud
+/// publishing): messages sent `sent_base + sent_per_player × players` a minute, subscriptions
+/// `subscriptions_base + subscriptions_per_player × players`, subscribe requests a minute. The
+/// receive limits are the shared bus's ([`crate::Backend::roblox_limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessagingLimits {
+    /// Messages a server may send per minute with no players.
+    pub sent_base: usize,
+    /// Extra messages per minute per player in the server.
+    pub sent_per_player: usize,
+    /// Live subscriptions a server may hold with no players.
+    pub subscriptions_base: usize,
+    /// Extra subscriptions per player in the server.
+    pub subscriptions_per_player: usize,
+    /// `SubscribeAsync` calls per server per minute.
+    pub subscribe_requests_per_minute: usize,
+}
+
+impl MessagingLimits {
+    /// Roblox's documented limits: 600 + 240 × players sent a minute, 20 + 8 × players
+    /// subscriptions, 240 subscribe requests a minute.
+    pub const ROBLOX: MessagingLimits = MessagingLimits {
+        sent_base: 600,
+        sent_per_player: 240,
+        subscriptions_base: 20,
+        subscriptions_per_player: 8,
+        subscribe_requests_per_minute: 240,
+    };
+}
+
 /// Faults applied to every server of the universe (per-server faults are scheduled on the
 /// [`crate::Universe`]).
 #[derive(Clone, Debug, Default)]
@@ -134,6 +164,8 @@ pub struct UniverseConfig {
     pub http_header_names: HeaderNames,
     /// DataStore limits.
     pub limits: DataStoreLimits,
+    /// MessagingService per-server limits (Roblox's by default; `None` = unlimited).
+    pub messaging_limits: Option<MessagingLimits>,
     /// Universe-wide faults.
     pub faults: Faults,
     /// Seconds Roblox waits for BindToClose callbacks (30).
@@ -166,6 +198,7 @@ impl Default for UniverseConfig {
             http_enabled: false,
             http_header_names: HeaderNames::Lowercase,
             limits: DataStoreLimits::default(),
+            messaging_limits: Some(MessagingLimits::ROBLOX),
             faults: Faults::default(),
             close_timeout_s: 30.0,
             clock_zero: false,

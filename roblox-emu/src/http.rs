@@ -256,14 +256,23 @@ impl RateLimit {
 
     /// Records a request at `now_s`, or refuses it with Roblox's message.
     pub fn admit(&mut self, now_s: f64) -> Result<(), String> {
+        if !self.admit_under(now_s, self.per_minute) {
+            return Err("Number of requests exceeded limit".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Records an event at `now_s` if fewer than `per_minute` happened in the last minute (for
+    /// limits that change with the server's players); false, recording nothing, otherwise.
+    pub fn admit_under(&mut self, now_s: f64, per_minute: usize) -> bool {
         while self.times.front().is_some_and(|t| now_s - t >= 60.0) {
             self.times.pop_front();
         }
-        if self.times.len() >= self.per_minute {
-            return Err("Number of requests exceeded limit".to_owned());
+        if self.times.len() >= per_minute {
+            return false;
         }
         self.times.push_back(now_s);
-        Ok(())
+        true
     }
 }
 

@@ -2,10 +2,11 @@
 //! ProfileService) on N emulated game servers over one Open Cloud store and bus, in virtual time,
 //! deterministically from a seed, under injected faults.
 //!
-//! - [`config`]: universe settings, DataStore limits, faults, time mode.
+//! - [`config`]: universe settings, DataStore and MessagingService limits, faults, time mode.
 //! - [`universe`]: the frame loop, servers, players, messages, faults.
 //! - [`action`]: actions scheduled at a virtual time.
-//! - [`backend`]: the Open Cloud store, bus and clock a universe shares with the bot.
+//! - [`backend`]: the Open Cloud store, bus, experience limits and clock a universe shares with
+//!   the bot.
 //! - `shared_state`: what every server of a universe shares (clock, RNG, trace, users, sources).
 //! - [`server`]: one Luau VM per server running the engine surface.
 //! - `rt`: the synchronous Rust primitives the engine surface is written over, one module per
@@ -40,7 +41,7 @@ pub mod universe;
 
 pub use action::Action;
 pub use backend::Backend;
-pub use config::{DataStoreLimits, Faults, HeaderNames, TimeMode, UniverseConfig};
+pub use config::{DataStoreLimits, Faults, HeaderNames, MessagingLimits, TimeMode, UniverseConfig};
 pub use error::EmuError;
 pub use libs::Library;
 pub use luau_task::TaskRunner;

@@ -61,10 +61,11 @@ impl TaskRunner {
             keep_trace: false,
             ..self.cfg.clone()
         };
-        // The data stores and topics are shared; the clock is the task's own.
+        // The data stores, topics and experience limits are shared; the clock is the task's own.
         let backend = Backend {
             store: self.backend.store.clone(),
             bus: self.backend.bus.clone(),
+            experience: self.backend.experience.clone(),
             clock: ManualClock::shared(start_ms),
         };
         let mut universe = Universe::with_backend(cfg, self.place.clone(), backend);

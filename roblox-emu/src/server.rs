@@ -69,7 +69,11 @@ pub(crate) struct ServerCtx {
     pub next_http: Cell<u64>,
     pub http_limit: RefCell<RateLimit>,
     pub inbox: Arc<Mutex<Vec<Message>>>,
-    pub subscriptions: RefCell<HashMap<String, SubscriptionId>>,
+    /// Bus subscription and live `SubscribeAsync` connections per topic.
+    pub subscriptions: RefCell<HashMap<String, (SubscriptionId, usize)>>,
+    /// Times of this server's publishes and `SubscribeAsync` calls in the last minute.
+    pub msg_sent: RefCell<RateLimit>,
+    pub msg_subscribes: RefCell<RateLimit>,
     pub players: Cell<usize>,
     pub script_errors: Cell<usize>,
 }
@@ -349,7 +353,7 @@ impl Server {
 
     /// Unsubscribes from the bus (the server is gone).
     pub(crate) fn detach(&self) {
-        for (_, id) in self.ctx.subscriptions.borrow_mut().drain() {
+        for (_, (id, _)) in self.ctx.subscriptions.borrow_mut().drain() {
             self.ctx.shared.bus.unsubscribe(id);
         }
     }

@@ -1,11 +1,11 @@
-//! The state every server of a universe shares: configuration, place, store and bus, the virtual
+//! The state every server of a universe shares: configuration, place, store, bus and experience, the virtual
 //! clock, the seeded RNG, the trace, registered users and script sources.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use opencloud::emulator::{Bus, Store};
+use opencloud::emulator::{Bus, Experience, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub store: Store,
     /// The shared MessagingService topics.
     pub bus: Bus,
+    /// The experience limits shared with Open Cloud (request budgets, key throughput, CCU).
+    pub experience: Experience,
     /// Virtual µs since the universe started (moved by the frame loop).
     pub now_us: Cell<u64>,
     /// The one seeded RNG every latency, GUID and fault decision comes from.
@@ -55,6 +57,7 @@ impl Shared {
             place: Rc::new(place),
             store: backend.store.clone(),
             bus: backend.bus.clone(),
+            experience: backend.experience.clone(),
             now_us: Cell::new(0),
             users: RefCell::new(BTreeMap::new()),
             sources: RefCell::new(sources),

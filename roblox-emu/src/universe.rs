@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,8 +49,14 @@ struct PendingMessage {
     sent: f64,
 }
 
+/// Tells universes sharing one experience apart (a Luau Execution task runs in a universe of its
+/// own over the same backend), so their servers count separately in the experience's CCU.
+static NEXT_UNIVERSE: AtomicU64 = AtomicU64::new(0);
+
 /// N game servers, one store, one bus, one virtual clock.
 pub struct Universe {
+    /// This universe's servers are `instance << 32 | index` in the shared experience.
+    instance: u64,
     shared: Rc<Shared>,
     backend: Backend,
     slots: Vec<Slot>,
@@ -69,6 +76,20 @@ impl std::fmt::Debug for Universe {
             .field("servers", &self.slots.len())
             .field("now_s", &self.now_s())
             .finish()
+    }
+}
+
+impl Drop for Universe {
+    /// A universe that ends takes its servers out of the shared experience.
+    fn drop(&mut self) {
+        let universe = self.shared.cfg.universe_id;
+        for i in 0..self.slots.len() {
+            self.shared
+                .experience
+                .remove_server(universe, self.population_id(i));
+        }
+        let running = self.shared.experience.server_count(universe) as u64;
+        self.shared.bus.set_game_servers(universe, running);
     }
 }
 
@@ -111,6 +132,7 @@ impl Universe {
         }
         shared.trace(None, "start", &format!("seed={}", shared.cfg.seed));
         Self {
+            instance: NEXT_UNIVERSE.fetch_add(1, Ordering::Relaxed),
             shared,
             backend,
             slots: Vec::new(),
@@ -195,6 +217,8 @@ impl Universe {
             http_limit: RefCell::new(RateLimit::new(self.shared.cfg.http_per_minute)),
             inbox: Arc::default(),
             subscriptions: RefCell::new(HashMap::new()),
+            msg_sent: RefCell::new(RateLimit::new(0)),
+            msg_subscribes: RefCell::new(RateLimit::new(0)),
             players: Cell::new(0),
             script_errors: Cell::new(0),
         });
@@ -204,10 +228,33 @@ impl Universe {
             server: Some(server),
             state: Lifecycle::Running,
         });
+        self.sync_population();
         if let Some(s) = self.slots[index].server.as_ref().filter(|_| scripts) {
             s.start()?;
         }
         Ok(index)
+    }
+
+    /// Tells the shared experience and bus who is playing: each running (or closing) server's
+    /// players make the experience's CCU, gone servers leave it. Called on every change the
+    /// universe makes and once per frame (scripts can kick players).
+    fn sync_population(&self) {
+        let universe = self.shared.cfg.universe_id;
+        let experience = &self.shared.experience;
+        for (i, slot) in self.slots.iter().enumerate() {
+            let id = self.population_id(i);
+            match &slot.server {
+                Some(s) => experience.set_server_players(universe, id, s.ctx.players.get() as u64),
+                None => experience.remove_server(universe, id),
+            }
+        }
+        let running = experience.server_count(universe) as u64;
+        self.shared.bus.set_game_servers(universe, running);
+    }
+
+    /// Server `index`'s id in the shared experience.
+    fn population_id(&self, index: usize) -> u64 {
+        (self.instance << 32) | index as u64
     }
 
     /// A running (or closing) server.
@@ -244,7 +291,9 @@ impl Universe {
         self.register_user(user_id, &name);
         self.shared
             .trace(Some(server), "join", &user_id.to_string());
-        self.live(server)?.player_join(roblox_id(user_id)?, &name)
+        let joined = self.live(server)?.player_join(roblox_id(user_id)?, &name);
+        self.sync_population();
+        joined
     }
 
     /// A player leaves a server now.
@@ -277,7 +326,9 @@ impl Universe {
             .trace(Some(server), "leave", &user_id.to_string());
         let s = self.live(server)?;
         s.ctx.players.set(s.ctx.players.get().saturating_sub(1));
-        s.player_leave(user_id)
+        let left = s.player_leave(user_id);
+        self.sync_population();
+        left
     }
 
     /// Kills a server at once: no PlayerRemoving, no BindToClose, nothing saved.
@@ -288,6 +339,7 @@ impl Universe {
         }
         slot.state = Lifecycle::Dead;
         self.shared.trace(Some(index), "crash", "");
+        self.sync_population();
         Ok(())
     }
 
@@ -412,6 +464,7 @@ impl Universe {
         let now = self.shared.now_us() + dt_us;
         self.shared.now_us.set(now);
         self.backend.clock.set(self.shared.unix_ms());
+        self.sync_population();
         self.shared.bus.deliver_due();
 
         while let Some(entry) = self.actions.first_entry() {

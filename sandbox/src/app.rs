@@ -167,6 +167,8 @@ impl Sandbox {
                     service.policy.role_max.extend(options.extra_roles.clone());
                     service
                 },
+                // The sandbox is held to Roblox's limits (docs/platform.md R7, R8, R9).
+                roblox_limits: true,
             },
             &*status,
         )

@@ -14,7 +14,8 @@ use bot::adapters::counting::CallCounter;
 use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
 use bot::service::{ActorCtx, Clock, Db, Policy, Ports, ProfileLibrary, Service, ServiceConfig};
 use opencloud::emulator::{
-    ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ManualClock, RunningEmulator, User,
+    ApiKey as EmulatorKey, Emulator, EmulatorConfig, EntryKey, ExperienceLimits, ManualClock,
+    RunningEmulator, User,
 };
 use roblox_emu::Backend;
 use shared::clock::Sleep;
@@ -53,6 +54,9 @@ pub struct StackConfig {
     pub users: Vec<(u64, String)>,
     /// The bot's timing and policy.
     pub service: ServiceConfig,
+    /// Roblox's experience limits shared by the game servers and Open Cloud (data-store request
+    /// budgets growing with players, per-key throughput); off only for tests that say why.
+    pub roblox_limits: bool,
 }
 
 /// The bot's service settings for the sandbox: the production defaults (bot/README.md) with one
@@ -179,7 +183,13 @@ impl Stack {
             clock,
             backend.store.clone(),
             backend.bus.clone(),
+            backend.experience.clone(),
             EmulatorConfig {
+                experience: if config.roblox_limits {
+                    ExperienceLimits::roblox()
+                } else {
+                    ExperienceLimits::unlimited()
+                },
                 api_keys: vec![EmulatorKey::full_access_on(
                     OPEN_CLOUD_KEY_NAME,
                     secrets.open_cloud_key(),

@@ -15,7 +15,9 @@ use bot::config::Config;
 use bot::doctor::canary::{self, CanaryOptions};
 use bot::doctor::{self, DiscordInput, Inputs, Report, audit, open_cloud};
 use opencloud::emulator::auth::scopes;
-use opencloud::emulator::{ApiKey, Clock, Emulator, EmulatorConfig, ManualClock, SystemClock};
+use opencloud::emulator::{
+    ApiKey, Clock, Emulator, EmulatorConfig, ExperienceLimits, ManualClock, SystemClock,
+};
 use sandbox::world::Pace;
 use sandbox::{Options, Sandbox};
 
@@ -159,7 +161,10 @@ async fn doctor_passes_on_the_sandbox_and_names_each_misconfiguration() {
         universe_clock,
         sb.stack.backend.store.clone(),
         sb.stack.backend.bus.clone(),
+        sb.stack.backend.experience.clone(),
         EmulatorConfig {
+            // The same experience as the sandbox's, so the same (Roblox) limits.
+            experience: ExperienceLimits::roblox(),
             api_keys: vec![ApiKey::new(
                 "read-only",
                 SCOPED_KEY,

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use opencloud::emulator::bus::MessageFaults;
 use opencloud::emulator::{
-    ApiKey, BudgetConfig, Emulator, EmulatorConfig, SystemClock, ThroughputConfig, User,
+    ApiKey, BudgetConfig, Emulator, EmulatorConfig, ExperienceLimits, SystemClock, User,
     VersionRetention,
 };
 
@@ -35,7 +35,7 @@ struct Args {
     /// Seed for message faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Disable every budget (per-universe requests and per-key throughput; no 429s).
+    /// Disable every budget (Open Cloud and experience requests, per-key throughput; no 429s).
     #[arg(long)]
     unlimited: bool,
     /// Keep every version instead of Roblox's retention (one per UTC hour, 30-day expiry).
@@ -89,10 +89,10 @@ async fn main() -> anyhow::Result<()> {
         } else {
             BudgetConfig::default()
         },
-        throughput: if args.unlimited {
-            ThroughputConfig::unlimited()
+        experience: if args.unlimited {
+            ExperienceLimits::unlimited()
         } else {
-            ThroughputConfig::roblox()
+            ExperienceLimits::roblox()
         },
         retention: if args.keep_all_versions {
             VersionRetention::keep_all()

@@ -54,9 +54,29 @@ pub struct LimiterConfig {
     pub rates: HashMap<OpClass, Rate>,
 }
 
+/// Publishes a minute that keep one topic under MessagingService's per-topic receive limit,
+/// (40 + 80 × servers) receipts a minute, when `servers` game servers subscribe to it: every
+/// publish is received once per server, so the topic carries (40 + 80 × servers) / servers
+/// publishes a minute — 120 with one server, 100 with two, never below 80
+/// (<https://create.roblox.com/docs/cloud/guides/usage-messaging#limits>, shared by Open Cloud
+/// and game servers).
+pub fn topic_publishes_per_minute(servers: u32) -> f64 {
+    let n = f64::from(servers.max(1));
+    (40.0 + 80.0 * n) / n
+}
+
+/// The default publish budget: 80 a minute (the per-topic limit's floor, whatever the number of
+/// servers) with a burst of 4, so that no minute carries more than 84 publishes, within the
+/// limit for up to ten servers. [`LimiterConfig::for_game_servers`] paces for a known count.
+const DEFAULT_PUBLISH: Rate = Rate {
+    per_minute: 80.0,
+    burst: 4.0,
+};
+
 impl Default for LimiterConfig {
     /// Roblox's budgets for an experience with no players, with headroom for game servers:
-    /// reads and writes 300/min, publishes 600/min (a game server's own floor).
+    /// reads and writes 300/min, publishes 80/min (the per-topic receive limit's floor; see
+    /// [`topic_publishes_per_minute`]).
     fn default() -> Self {
         Self {
             rates: HashMap::from([
@@ -74,13 +94,7 @@ impl Default for LimiterConfig {
                         burst: 10.0,
                     },
                 ),
-                (
-                    OpClass::Publish,
-                    Rate {
-                        per_minute: 600.0,
-                        burst: 20.0,
-                    },
-                ),
+                (OpClass::Publish, DEFAULT_PUBLISH),
             ]),
         }
     }
@@ -92,6 +106,19 @@ impl LimiterConfig {
         Self {
             rates: HashMap::new(),
         }
+    }
+
+    /// Paces publishes for `servers` game servers subscribed to the topic
+    /// ([`topic_publishes_per_minute`]), with a burst of one.
+    pub fn for_game_servers(mut self, servers: u32) -> Self {
+        self.rates.insert(
+            OpClass::Publish,
+            Rate {
+                per_minute: topic_publishes_per_minute(servers) - 1.0,
+                burst: 1.0,
+            },
+        );
+        self
     }
 }
 
@@ -203,5 +230,25 @@ mod tests {
             l.acquire(7, OpClass::Write).await;
         }
         assert_eq!(start.elapsed().as_millis(), 2000);
+    }
+
+    #[test]
+    fn publishes_stay_under_the_per_topic_receive_limit() {
+        // Per topic: (40 + 80 × servers) receipts a minute, one receipt per server and publish.
+        assert_eq!(topic_publishes_per_minute(1), 120.0);
+        assert_eq!(topic_publishes_per_minute(2), 100.0);
+        assert_eq!(topic_publishes_per_minute(0), 120.0);
+        assert!(topic_publishes_per_minute(1_000) > 80.0);
+        // The default never lets more than burst + rate publishes into one minute: within the
+        // limit for 1 to 10 servers.
+        let rate = LimiterConfig::default().rates[&OpClass::Publish];
+        let most_in_a_minute = rate.burst + rate.per_minute;
+        for servers in 1..=10 {
+            let receipts = most_in_a_minute * f64::from(servers);
+            assert!(receipts <= 40.0 + 80.0 * f64::from(servers), "{servers}");
+        }
+        // Paced for a known count: burst + rate = the limit exactly.
+        let two = LimiterConfig::default().for_game_servers(2).rates[&OpClass::Publish];
+        assert_eq!(two.burst + two.per_minute, 100.0);
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use config::{ApiKey, ClientConfig, MessagingApi, RetryPolicy};
 pub use error::{ApiError, Error};
-pub use limiter::{Limiter, LimiterConfig, OpClass, Rate};
+pub use limiter::{Limiter, LimiterConfig, OpClass, Rate, topic_publishes_per_minute};
 pub use luau_execution::{LuauTask, LuauTaskError, LuauTaskOutput};
 pub use types::{
     DataStoreEntry, EntryPath, EntryV2, EntryVersion, KeyRef, KeysPage, ListKeys, ListVersions,

@@ -26,6 +26,9 @@ pub struct Message {
     pub data: String,
     /// Publish time in Unix seconds (`Sent`).
     pub sent_unix_seconds: f64,
+    /// Published through Open Cloud's HTTP API ([`Bus::publish_open_cloud`]): only live game
+    /// servers get it, never Studio's ("the API can only target live game servers").
+    pub from_open_cloud: bool,
 }
 
 /// A subscriber callback; runs on the publishing thread without any bus lock held.
@@ -99,24 +102,34 @@ pub struct BusStats {
     pub reordered: u64,
     /// Receipts not made because the topic's per-minute receive limit was spent.
     pub over_receive_limit: u64,
+    /// Receipts not made because the whole game's per-minute receive limit was spent.
+    pub over_game_receive_limit: u64,
 }
 
-/// MessagingService's per-topic receive limit: `base + per_server × servers` receipts per minute,
-/// a receipt being one subscriber getting one message (MessagingService › Limits). Servers are
-/// counted as the topic's subscriptions.
+/// MessagingService's receive limits (MessagingService › Limits), a receipt being one subscriber
+/// getting one message: per topic `base + per_server × servers` a minute, servers counted as the
+/// topic's subscriptions; for the whole game `game_base + game_per_server × servers` a minute,
+/// servers being the universe's running game servers ([`Bus::set_game_servers`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReceiveLimit {
-    /// Receipts per minute with no server.
+    /// Receipts per topic per minute with no server.
     pub base: u64,
-    /// Extra receipts per minute per subscribed server.
+    /// Extra receipts per topic per minute per subscribed server.
     pub per_server: u64,
+    /// Receipts per minute for the whole game with no server.
+    pub game_base: u64,
+    /// Extra receipts per minute for the whole game per running server.
+    pub game_per_server: u64,
 }
 
 impl ReceiveLimit {
-    /// Roblox's documented limit: 40 + 80 × servers per minute.
+    /// Roblox's documented limits: 40 + 80 × servers per topic and 400 + 200 × servers for the
+    /// whole game, per minute.
     pub const ROBLOX: ReceiveLimit = ReceiveLimit {
         base: 40,
         per_server: 80,
+        game_base: 400,
+        game_per_server: 200,
     };
 }
 
@@ -150,6 +163,10 @@ struct BusState {
     receive_limit: Option<ReceiveLimit>,
     /// Receipts per topic in the current minute window: `(window index, count)`.
     received: HashMap<TopicKey, (i64, u64)>,
+    /// Receipts per universe in the current minute window.
+    game_received: HashMap<u64, (i64, u64)>,
+    /// Running game servers per universe (for the whole-game limit).
+    game_servers: HashMap<u64, u64>,
 }
 
 /// The messaging service of every emulated universe; clones share subscribers.
@@ -251,6 +268,11 @@ impl Bus {
         self.state.lock().receive_limit = limit;
     }
 
+    /// How many game servers of a universe are running (the engine emulator keeps it current).
+    pub fn set_game_servers(&self, universe_id: u64, servers: u64) {
+        self.state.lock().game_servers.insert(universe_id, servers);
+    }
+
     /// True when [`Bus::publish_faulty`] applies faults.
     pub fn has_faults(&self) -> bool {
         self.state.lock().faults.is_some()
@@ -276,7 +298,19 @@ impl Bus {
 
     /// Publishes through the configured faults (plain [`Bus::publish`] when none are set).
     pub fn publish_faulty(&self, universe_id: u64, topic: &str, data: impl Into<String>) {
-        let message = self.message(topic, data.into());
+        self.publish_through_faults(universe_id, self.message(topic, data.into()));
+    }
+
+    /// [`Bus::publish_faulty`] for a publish through Open Cloud's HTTP API: subscribers see
+    /// [`Message::from_open_cloud`] (the engine emulator's Studio servers ignore it).
+    pub fn publish_open_cloud(&self, universe_id: u64, topic: &str, data: impl Into<String>) {
+        let mut message = self.message(topic, data.into());
+        message.from_open_cloud = true;
+        self.publish_through_faults(universe_id, message);
+    }
+
+    fn publish_through_faults(&self, universe_id: u64, message: Message) {
+        let topic = message.topic.as_str();
         let now = message_ms(&message);
         let topic_key = (universe_id, topic.to_owned());
         let mut copies = 1;
@@ -390,6 +424,7 @@ impl Bus {
             topic: topic.to_owned(),
             data,
             sent_unix_seconds: self.clock.now_ms() as f64 / 1000.0,
+            from_open_cloud: false,
         }
     }
 
@@ -405,6 +440,8 @@ impl Bus {
                 .unwrap_or_default();
             if let Some(limit) = state.receive_limit {
                 let allowed = limit.base + limit.per_server * callbacks.len() as u64;
+                let servers = state.game_servers.get(&universe_id).copied().unwrap_or(0);
+                let game_allowed = limit.game_base + limit.game_per_server * servers;
                 let window = now.div_euclid(60_000);
                 let slot = state.received.entry(key).or_insert((window, 0));
                 if slot.0 != window {
@@ -415,6 +452,18 @@ impl Bus {
                 callbacks.truncate(callbacks.len() - cut);
                 slot.1 += callbacks.len() as u64;
                 state.stats.over_receive_limit += cut as u64;
+                let game = state
+                    .game_received
+                    .entry(universe_id)
+                    .or_insert((window, 0));
+                if game.0 != window {
+                    *game = (window, 0);
+                }
+                let room = game_allowed.saturating_sub(game.1) as usize;
+                let game_cut = callbacks.len().saturating_sub(room);
+                callbacks.truncate(callbacks.len() - game_cut);
+                game.1 += callbacks.len() as u64;
+                state.stats.over_game_receive_limit += game_cut as u64;
             }
             callbacks
         };
@@ -666,5 +715,38 @@ mod tests {
             bus.publish(1, "t", format!("{i}"));
         }
         assert_eq!(got_a.lock().len() - 121 + got_c.lock().len(), 199);
+    }
+
+    #[test]
+    fn the_whole_game_receives_at_most_its_per_minute_limit() {
+        let clock = ManualClock::shared(0);
+        let bus = Bus::new(clock.clone());
+        bus.set_receive_limit(Some(ReceiveLimit::ROBLOX));
+        // One running server: 400 + 200 = 600 receipts a minute for the game, whatever the topic
+        // (each topic alone would allow 120).
+        bus.set_game_servers(1, 1);
+        let topics: Vec<_> = (0..6)
+            .map(|i| recorder(&bus, 1, &format!("t{i}")))
+            .collect();
+        for i in 0..6 {
+            for n in 0..110 {
+                bus.publish(1, &format!("t{i}"), format!("{n}"));
+            }
+        }
+        let got: usize = topics.iter().map(|(_, g)| g.lock().len()).sum();
+        assert_eq!(got, 600);
+        assert_eq!(bus.stats().over_game_receive_limit, 60);
+        assert_eq!(bus.stats().over_receive_limit, 0);
+        // More servers, more room; another universe has its own; the next minute starts afresh.
+        bus.set_game_servers(1, 2);
+        bus.publish(1, "t0", "x");
+        assert_eq!(topics[0].1.lock().len(), 111);
+        let (_o, other) = recorder(&bus, 2, "t0");
+        bus.publish(2, "t0", "y");
+        assert_eq!(other.lock().len(), 1);
+        clock.advance(60_000);
+        bus.set_game_servers(1, 1);
+        bus.publish(1, "t5", "z");
+        assert_eq!(topics[5].1.lock().len(), 51);
     }
 }

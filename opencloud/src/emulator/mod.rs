@@ -3,8 +3,10 @@
 //! - [`store`]: versioned standard data stores with an atomic read-transform-write and a write hook.
 //! - [`version`]: Roblox-format version ids.
 //! - [`bus`]: MessagingService topics with synchronous fan-out and seeded message faults.
-//! - [`auth`], [`budget`], [`faults`], [`users`]: API keys and scopes, per-universe budgets,
-//!   seeded HTTP faults and latency, emulated users.
+//! - [`experience`]: what game servers and Open Cloud share: concurrent users, the experience-wide
+//!   data-store request budgets and per-key byte throughput.
+//! - [`auth`], [`budget`], [`faults`], [`users`]: API keys and scopes, Open Cloud's own
+//!   per-universe budgets, seeded HTTP faults and latency, emulated users.
 //! - [`luau_execution`]: Luau Execution tasks, run through a [`LuauRunner`] the caller installs.
 //! - [`oauth`]: Roblox OAuth 2.0 apps, codes and tokens (authorization code + PKCE, user info).
 //! - [`server`]: the [`Emulator`] (all of the above) and its axum router over real HTTP.
@@ -15,6 +17,7 @@
 pub mod auth;
 pub mod budget;
 pub mod bus;
+pub mod experience;
 pub mod faults;
 mod http;
 pub mod luau_execution;
@@ -25,7 +28,10 @@ pub mod users;
 pub mod version;
 
 pub use auth::{ApiKey, ApiKeys};
-pub use budget::{BudgetClass, BudgetConfig, ThroughputConfig};
+pub use budget::{BudgetClass, BudgetConfig};
+pub use experience::{
+    Experience, ExperienceLimits, ExperienceStats, RequestRates, RequestType, ThroughputConfig,
+};
 pub use faults::{FaultKind, FaultPlan, FaultRule, Latency, Operation};
 pub use luau_execution::{
     LuauErrorCode, LuauLog, LuauMessageType, LuauRun, LuauRunner, LuauTaskRequest,

@@ -9,8 +9,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::auth::{ApiKey, ApiKeys};
-use super::budget::{BudgetConfig, Budgets, ThroughputConfig};
+use super::budget::{BudgetConfig, Budgets};
 use super::bus::{Bus, MessageFaults};
+use super::experience::{Experience, ExperienceLimits};
 use super::faults::{FaultPlan, Faults, Operation};
 use super::luau_execution::{LuauRunner, LuauTasks};
 use super::oauth::{OAuth, OAuthApp};
@@ -23,11 +24,12 @@ use shared::clock::Clock;
 pub struct EmulatorConfig {
     /// Accepted API keys.
     pub api_keys: Vec<ApiKey>,
-    /// Per-universe request budgets.
+    /// Open Cloud's own per-universe request budgets (legacy v1, publish, users).
     pub budgets: BudgetConfig,
-    /// Byte throughput per entry key and (v1) per universe; off by default
-    /// ([`ThroughputConfig::roblox`] for Roblox's limits).
-    pub throughput: ThroughputConfig,
+    /// The limits of the experience shared with game servers: experience-wide data-store request
+    /// budgets (v2) and byte throughput per key; off by default ([`ExperienceLimits::roblox`] for
+    /// Roblox's). [`Emulator::with_parts`] sets them on the experience it is given.
+    pub experience: ExperienceLimits,
     /// HTTP faults and latency.
     pub faults: FaultPlan,
     /// Message faults for HTTP publishes (none = reliable).
@@ -61,6 +63,8 @@ pub struct Emulator {
     pub store: Store,
     /// The messaging bus.
     pub bus: Bus,
+    /// The experience limits shared with game servers (request budgets, key throughput, CCU).
+    pub experience: Experience,
     /// Known users.
     pub users: UserDirectory,
     /// Luau Execution tasks (run by the runner [`Emulator::set_luau_runner`] installs).
@@ -79,17 +83,20 @@ impl Emulator {
     pub fn new(clock: Arc<dyn Clock>, config: EmulatorConfig) -> Arc<Self> {
         let store = Store::with_retention(clock.clone(), Default::default(), config.retention);
         let bus = Bus::new(clock.clone());
-        Self::with_parts(clock, store, bus, config)
+        Self::with_parts(clock, store, bus, Experience::default(), config)
     }
 
-    /// An emulator over an existing store and bus (shared with the engine emulator).
+    /// An emulator over an existing store, bus and experience (shared with the engine emulator);
+    /// `config.experience` becomes the shared experience's limits.
     pub fn with_parts(
         clock: Arc<dyn Clock>,
         store: Store,
         bus: Bus,
+        experience: Experience,
         config: EmulatorConfig,
     ) -> Arc<Self> {
         bus.set_faults(config.message_faults);
+        experience.set_limits(config.experience);
         let users = UserDirectory::default();
         for user in config.users {
             users.add(user);
@@ -101,12 +108,13 @@ impl Emulator {
         Arc::new(Self {
             store,
             bus,
+            experience,
             users,
             luau: Arc::default(),
             oauth,
             clock,
             keys: ApiKeys::new(config.api_keys),
-            budgets: Budgets::with_throughput(config.budgets, config.throughput),
+            budgets: Budgets::new(config.budgets),
             faults: Faults::new(config.faults),
             precondition_body: config.precondition_body,
         })

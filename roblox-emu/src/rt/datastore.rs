@@ -5,7 +5,8 @@
 use std::cell::Cell;
 
 use mlua::{Lua, Value};
-use opencloud::emulator::{Entry, SetCondition, Transform};
+use opencloud::emulator::experience::KeyDirection;
+use opencloud::emulator::{Entry, EntryKey, SetCondition, Transform};
 
 use super::ds_values::{
     WriteArgs, check_key, check_names, cursor, cutoff_error, metadata, next_cursor, store_error,
@@ -43,6 +44,27 @@ fn reachable(c: &ServerCtx) -> Result<(), String> {
         return Err(cutoff_error());
     }
     Ok(())
+}
+
+/// Spends `len` bytes of the key's throughput (shared with Open Cloud), or Roblox's `KeyThrottled`.
+fn spend_key(c: &ServerCtx, key: &EntryKey, direction: KeyDirection, len: usize) -> Answer {
+    let now_ms = c.shared.unix_ms();
+    c.shared
+        .experience
+        .take_key_bytes(key, direction, len, now_ms)
+        .map_err(|t| {
+            let what = match direction {
+                KeyDirection::Read => "read",
+                KeyDirection::Write => "write",
+            };
+            let e = format!(
+                "KeyThrottled: The request rate exceeds the allowed maximum for the key. Key = {}/{}/{} ({what} throughput over the last minute; retry in {} s)",
+                key.datastore, key.scope, key.key, t.reset_seconds
+            );
+            c.trace("ds-fail", &e);
+            Failure::from(e)
+        })?;
+    Ok(vec![])
 }
 
 /// The GetAsync cache's key for an entry.
@@ -100,6 +122,21 @@ fn begin(
                 .into(),
         );
     }
+    // The experience-wide budget is shared with every server and Open Cloud: over it, the call
+    // fails with Roblox's `Standard*ExperienceThrottled` (spent before the server's own queue, so
+    // a refused call costs the server nothing).
+    c.shared
+        .experience
+        .take_requests(
+            c.shared.cfg.universe_id,
+            op.request_types(),
+            c.shared.unix_ms(),
+        )
+        .map_err(|t| {
+            let e = t.request_type.engine_error();
+            c.trace("ds-fail", &format!("{op:?} {id} {e}"));
+            e
+        })?;
     let admission = c
         .throttle
         .borrow_mut()
@@ -153,7 +190,14 @@ fn cached(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
 /// GetAsync's read (fills the cache).
 fn get(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
     reachable(c)?;
-    let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
+    let ek = c.entry_key(&name, &scope, &key);
+    let e = c.shared.store.get(&ek);
+    spend_key(
+        c,
+        &ek,
+        KeyDirection::Read,
+        e.as_ref().map_or(0, |e| e.value.len()),
+    )?;
     c.trace(
         "ds",
         &format!(
@@ -168,7 +212,14 @@ fn get(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
 /// UpdateAsync's read: value, info and the version the commit must find (`""` when absent).
 fn read(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
     reachable(c)?;
-    let e = c.shared.store.get(&c.entry_key(&name, &scope, &key));
+    let ek = c.entry_key(&name, &scope, &key);
+    let e = c.shared.store.get(&ek);
+    spend_key(
+        c,
+        &ek,
+        KeyDirection::Read,
+        e.as_ref().map_or(0, |e| e.value.len()),
+    )?;
     let mut r = value_and_info(lua, e.as_ref())?;
     let version = e.as_ref().map_or("", |e| e.version.as_str());
     r.push(Value::String(lua.create_string(version)?));
@@ -194,6 +245,7 @@ fn commit(
     let write = WriteArgs::encoded(text, &ids, &meta)?;
     let conflict = Cell::new(false);
     let ek = c.entry_key(&name, &scope, &key);
+    spend_key(c, &ek, KeyDirection::Write, write.text.len())?;
     let res = c.shared.store.update(&ek, &c.writer(), |cur| {
         let cur_version = cur.map_or("", |e| e.version.as_str());
         if cur_version != expected {
@@ -240,6 +292,7 @@ fn set(
     reachable(c)?;
     let write = WriteArgs::encoded(text, &ids, &meta)?;
     let ek = c.entry_key(&name, &scope, &key);
+    spend_key(c, &ek, KeyDirection::Write, write.text.len())?;
     let e = c
         .shared
         .store
@@ -262,6 +315,8 @@ fn set(
 fn remove(lua: &Lua, c: &ServerCtx, (name, scope, key): KeyArgs) -> Answer {
     reachable(c)?;
     let ek = c.entry_key(&name, &scope, &key);
+    // A removal is billed as the 1 KB minimum of the key's write throughput.
+    spend_key(c, &ek, KeyDirection::Write, 0)?;
     let prev = c
         .shared
         .store
@@ -285,6 +340,8 @@ fn increment(
     let ids = user_ids(&ids)?;
     let meta = metadata(&meta)?;
     let ek = c.entry_key(&name, &scope, &key);
+    let len = c.shared.store.get(&ek).map_or(0, |e| e.value.len());
+    spend_key(c, &ek, KeyDirection::Write, len)?;
     let e = c
         .shared
         .store
@@ -309,11 +366,13 @@ fn get_version(
         return Err("Version id is not valid".to_owned().into());
     };
     let version = version.to_string_lossy();
+    let ek = c.entry_key(&name, &scope, &key);
     let e = c
         .shared
         .store
-        .get_version(&c.entry_key(&name, &scope, &key), &version)
+        .get_version(&ek, &version)
         .map_err(|e| store_error(&e))?;
+    spend_key(c, &ek, KeyDirection::Read, e.value.len())?;
     let live = (!e.deleted).then_some(&e);
     Ok(value_and_info(lua, live)?)
 }
@@ -335,11 +394,14 @@ fn list_versions(
 ) -> Answer {
     reachable(c)?;
     let limit = if size >= 1.0 { size as usize } else { 1024 };
+    let ek = c.entry_key(&name, &scope, &key);
+    // Listing versions counts in the key's read throughput (billed as the 1 KB minimum).
+    spend_key(c, &ek, KeyDirection::Read, 0)?;
     let page = c
         .shared
         .store
         .list_versions(
-            &c.entry_key(&name, &scope, &key),
+            &ek,
             lo.map(|v| v as i64),
             hi.map(|v| v as i64),
             desc,

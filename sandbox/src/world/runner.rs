@@ -302,7 +302,8 @@ pub(super) fn world_main(
     progress: impl Fn(&str),
 ) {
     let cfg = universe_config(&config);
-    // MessagingService's documented per-topic receive limit (40 + 80 × servers a minute).
+    // MessagingService's documented receive limits (per topic 40 + 80 × servers, per game
+    // 400 + 200 × servers a minute); the DataStore experience limits are set by the stack.
     backend
         .bus
         .set_receive_limit(Some(opencloud::emulator::ReceiveLimit::ROBLOX));

@@ -13,7 +13,7 @@ use super::errors::{self, Shape};
 use super::gate::{Admitted, Needs, gate};
 use super::query::Query;
 use crate::emulator::auth::scopes;
-use crate::emulator::budget::KeyDirection;
+use crate::emulator::experience::KeyDirection;
 use crate::emulator::server::Emulator;
 use crate::emulator::store::EntryKey;
 
@@ -87,10 +87,10 @@ impl Call {
         len: usize,
     ) -> Result<(), Response> {
         let now = self.emu.clock.now_ms();
-        let budgets = &self.emu.budgets;
+        let experience = &self.emu.experience;
         match shape {
-            Shape::V1DataStore => budgets.take_v1_bytes(key, direction, len, now),
-            Shape::V2 => budgets.take_key_bytes(key, direction, len, now),
+            Shape::V1DataStore => experience.take_v1_bytes(key, direction, len, now),
+            Shape::V2 => experience.take_key_bytes(key, direction, len, now),
         }
         .map_err(|t| errors::key_throttled(shape, direction, t))
     }

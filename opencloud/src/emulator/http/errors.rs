@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::emulator::budget::{KeyDirection, KeyThrottle, RateInfo};
+use crate::emulator::budget::RateInfo;
+use crate::emulator::experience::{ExperienceThrottle, KeyDirection, KeyThrottle};
 use crate::emulator::store::StoreError;
 
 /// Which family of error body an endpoint answers with.
@@ -86,6 +87,22 @@ pub(crate) fn throttled(shape: Shape, info: RateInfo, retry_after: Option<u64>) 
     response
 }
 
+/// 429 for a request over the experience-wide budget it shares with game servers: the documented
+/// `Standard*ExperienceThrottled` message, `x-ratelimit-*` of that budget, `retry-after` the end of
+/// the window.
+pub(crate) fn experience_throttled(shape: Shape, t: ExperienceThrottle) -> Response {
+    let message = t.request_type.open_cloud_message();
+    let mut response = match shape {
+        Shape::V1DataStore => v1(429, "RESOURCE_EXHAUSTED", &message, "TooManyRequests"),
+        Shape::V2 => v2(429, "RESOURCE_EXHAUSTED", &message),
+    };
+    add_rate_headers(response.headers_mut(), t.info);
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(t.info.reset_seconds));
+    response
+}
+
 /// 429 for a key (or a universe, v1) over its per-minute throughput: `x-ratelimit-*` count bytes, and
 /// `retry-after` is the end of the window.
 pub(crate) fn key_throttled(shape: Shape, direction: KeyDirection, t: KeyThrottle) -> Response {
@@ -96,7 +113,9 @@ pub(crate) fn key_throttled(shape: Shape, direction: KeyDirection, t: KeyThrottl
     let message = if t.whole_universe {
         format!("The universe's {what} throughput per minute is used up.")
     } else {
-        format!("KeyThrottled: the entry's {what} throughput per minute is used up.")
+        format!(
+            "KeyThrottled: The request rate exceeds the allowed maximum for the key ({what} throughput over the last minute)."
+        )
     };
     let mut response = match shape {
         Shape::V1DataStore => v1(429, "RESOURCE_EXHAUSTED", &message, "TooManyRequests"),

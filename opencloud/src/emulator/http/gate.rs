@@ -1,5 +1,5 @@
 //! The gate every request passes before its handler's body (latency, request log, injected
-//! faults, API key, budget), and what is added to the answer afterwards.
+//! faults, API key, budgets), and what is added to the answer afterwards.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use axum::response::Response;
 use super::errors::{self, Shape, add_rate_headers};
 use crate::emulator::auth::AuthError;
 use crate::emulator::budget::{BudgetClass, RateInfo};
+use crate::emulator::experience::RequestType;
 use crate::emulator::faults::{FaultKind, Operation};
 use crate::emulator::server::Emulator;
 
@@ -28,6 +29,8 @@ pub(crate) struct Needs<'a> {
     pub universe_id: Option<u64>,
     pub scopes: &'a [&'a str],
     pub budget: Option<BudgetClass>,
+    /// The experience-wide request type spent (v2 data-store calls, shared with game servers).
+    pub experience: Option<RequestType>,
     /// False for the legacy users endpoint, which needs no key.
     pub auth: bool,
 }
@@ -48,12 +51,34 @@ impl<'a> Needs<'a> {
             universe_id,
             scopes,
             budget: Some(class),
+            experience: None,
+            auth: true,
+        }
+    }
+
+    /// A keyed v2 data-store call: like [`Needs::keyed`], but spending one request of the
+    /// experience budget it shares with game servers instead of an Open Cloud class.
+    pub(crate) fn shared(
+        op: Operation,
+        shape: Shape,
+        universe_id: Option<u64>,
+        scopes: &'a [&'a str],
+        request_type: RequestType,
+    ) -> Self {
+        Self {
+            op,
+            shape,
+            universe_id,
+            scopes,
+            budget: None,
+            experience: Some(request_type),
             auth: true,
         }
     }
 }
 
-/// Latency, request log, injected faults, API key and budget, in that order.
+/// Latency, request log, injected faults, API key, Open Cloud budget and experience budget, in
+/// that order.
 pub(crate) async fn gate(
     emulator: &Emulator,
     headers: &HeaderMap,
@@ -113,6 +138,16 @@ pub(crate) async fn gate(
                     Some(info.reset_seconds),
                 ));
             }
+        }
+    }
+    if let Some(t) = needs.experience {
+        match emulator.experience.take_requests(
+            needs.universe_id.unwrap_or(0),
+            &[t],
+            emulator.clock.now_ms(),
+        ) {
+            Ok(info) => rate = info.or(rate),
+            Err(refused) => return Err(errors::experience_throttled(needs.shape, refused)),
         }
     }
     Ok(Admitted {

@@ -49,6 +49,7 @@ pub(crate) async fn create(call: Call, body: Bytes) -> Response {
             universe_id: universe,
             scopes: &[scopes::LUAU_WRITE],
             budget: None,
+            experience: None,
             auth: true,
         },
         |_| {
@@ -98,6 +99,7 @@ pub(crate) async fn get(call: Call) -> Response {
             universe_id: call.universe_id(),
             scopes: &scope,
             budget: None,
+            experience: None,
             auth: true,
         },
         |_| {
@@ -131,6 +133,7 @@ pub(crate) async fn logs(call: Call) -> Response {
             universe_id: call.universe_id(),
             scopes: &scope,
             budget: None,
+            experience: None,
             auth: true,
         },
         |_| {

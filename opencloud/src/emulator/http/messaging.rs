@@ -49,7 +49,7 @@ fn publish(
 ) -> Result<Response, Response> {
     limits::check_topic(topic).map_err(|e| invalid(&e.to_string()))?;
     limits::check_message(&message).map_err(|e| invalid(&e.to_string()))?;
-    emu.bus.publish_faulty(universe_id, topic, message);
+    emu.bus.publish_open_cloud(universe_id, topic, message);
     Ok(StatusCode::OK.into_response())
 }
 

@@ -26,6 +26,7 @@ pub(crate) async fn get_user(call: Call) -> Response {
             universe_id: None,
             scopes: &[],
             budget: Some(BudgetClass::Users),
+            experience: None,
             auth: true,
         },
         |_| {
@@ -80,6 +81,7 @@ pub(crate) async fn usernames_to_ids(call: Call, body: Bytes) -> Response {
             universe_id: None,
             scopes: &[],
             budget: None,
+            experience: None,
             auth: false,
         },
         |_| {

@@ -14,7 +14,8 @@ use super::errors::{self, Shape, v1_invalid, v1_store_error};
 use super::gate::Needs;
 use super::query::Query;
 use crate::emulator::auth::scopes;
-use crate::emulator::budget::{BudgetClass, KeyDirection};
+use crate::emulator::budget::BudgetClass;
+use crate::emulator::experience::KeyDirection;
 use crate::emulator::faults::Operation;
 use crate::emulator::server::PreconditionBody;
 use crate::emulator::store::{
@@ -400,6 +401,8 @@ pub(crate) async fn delete_entry(call: Call) -> Response {
         |gate| {
             let writer = Writer::open_cloud(&gate.key_name);
             let key = entry_key(universe(&call)?, &call.query)?;
+            // Removing an entry counts in the key's write throughput (billed as the 1 KB minimum).
+            call.spend_key(Shape::V1DataStore, &key, KeyDirection::Write, 0)?;
             match call
                 .emu
                 .store

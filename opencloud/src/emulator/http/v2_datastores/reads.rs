@@ -16,7 +16,7 @@ use super::resource::{
     split_method,
 };
 use crate::emulator::auth::scopes;
-use crate::emulator::budget::{BudgetClass, KeyDirection};
+use crate::emulator::experience::{KeyDirection, RequestType};
 use crate::emulator::faults::Operation;
 use crate::emulator::http::call::Call;
 use crate::emulator::http::errors::Shape;
@@ -31,7 +31,7 @@ pub(crate) async fn list(call: Call) -> Response {
             Operation::V2ListEntries,
             u,
             &[scopes::OBJECTS_LIST],
-            BudgetClass::List,
+            RequestType::List,
         ),
         |_| {
             let u = u.ok_or_else(|| invalid("Invalid universe id."))?;
@@ -99,7 +99,7 @@ async fn get_entry(call: &Call, raw_id: &str) -> Response {
             Operation::V2GetEntry,
             u,
             &[scopes::OBJECTS_READ],
-            BudgetClass::Read,
+            RequestType::Read,
         ),
         |_| {
             let (key_name, revision) = parse_entry_id(raw_id).map_err(|m| invalid(&m))?;
@@ -142,7 +142,7 @@ async fn list_revisions(call: &Call, raw_id: &str) -> Response {
             Operation::V2ListRevisions,
             u,
             &[scopes::VERSIONS_LIST],
-            BudgetClass::List,
+            RequestType::List,
         ),
         |_| {
             let key = c.key(raw_id)?;

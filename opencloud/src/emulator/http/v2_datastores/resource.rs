@@ -5,7 +5,7 @@ use axum::response::Response;
 use thiserror::Error;
 
 use super::errors::invalid;
-use crate::emulator::budget::BudgetClass;
+use crate::emulator::experience::RequestType;
 use crate::emulator::faults::Operation;
 use crate::emulator::http::call::Call;
 use crate::emulator::http::errors::Shape;
@@ -154,9 +154,9 @@ pub(super) fn needs<'a>(
     op: Operation,
     u: Option<u64>,
     scopes: &'a [&'a str],
-    class: BudgetClass,
+    request_type: RequestType,
 ) -> Needs<'a> {
-    Needs::keyed(op, Shape::V2, u, scopes, class)
+    Needs::shared(op, Shape::V2, u, scopes, request_type)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::errors::{etag_mismatch, invalid, not_found, store_error};
 use super::render::entry_json;
 use super::resource::{Collection, entry_id, needs, split_method};
 use crate::emulator::auth::scopes;
-use crate::emulator::budget::{BudgetClass, KeyDirection};
+use crate::emulator::experience::{KeyDirection, RequestType};
 use crate::emulator::faults::Operation;
 use crate::emulator::http::call::Call;
 use crate::emulator::http::errors::{Shape, v2};
@@ -34,7 +34,7 @@ pub(crate) async fn create(call: Call, body: Bytes) -> Response {
     let probe = q.get("id").and_then(|id| c.key(id).ok());
     let needed = call.write_scopes(probe.as_ref());
     call.handle(
-        needs(Operation::V2CreateEntry, u, &needed, BudgetClass::Write),
+        needs(Operation::V2CreateEntry, u, &needed, RequestType::Write),
         |gate| {
             let id = q
                 .get("id")
@@ -75,7 +75,7 @@ pub(crate) async fn patch(call: Call, body: Bytes) -> Response {
     let probe = c.key(raw_id).ok();
     let needed = call.write_scopes(probe.as_ref());
     call.handle(
-        needs(Operation::V2UpdateEntry, u, &needed, BudgetClass::Write),
+        needs(Operation::V2UpdateEntry, u, &needed, RequestType::Write),
         |gate| {
             let key = c.key(raw_id)?;
             let allow_missing = call
@@ -134,7 +134,7 @@ pub(crate) async fn delete(call: Call) -> Response {
             Operation::V2DeleteEntry,
             u,
             &[scopes::OBJECTS_DELETE],
-            BudgetClass::Remove,
+            RequestType::Remove,
         ),
         |gate| {
             let key = c.key(raw_id)?;
@@ -143,6 +143,8 @@ pub(crate) async fn delete(call: Call) -> Response {
                 .get("etag")
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned);
+            // Removing an entry counts in the key's write throughput (billed as the 1 KB minimum).
+            call.spend_key(Shape::V2, &key, KeyDirection::Write, 0)?;
             let mut outcome = Outcome::Missing;
             call.emu
                 .store
@@ -187,7 +189,7 @@ async fn increment(call: &Call, raw_id: &str, body: &[u8]) -> Response {
     let probe = c.key(raw_id).ok();
     let needed = call.write_scopes(probe.as_ref());
     call.handle(
-        needs(Operation::V2IncrementEntry, u, &needed, BudgetClass::Write),
+        needs(Operation::V2IncrementEntry, u, &needed, RequestType::Write),
         |gate| {
             let key = c.key(raw_id)?;
             let json_body = parse_json_body(body)?;
