@@ -59,6 +59,7 @@ async fn build(config: &Config) -> anyhow::Result<Service> {
         republish_every: config.republish_every,
         reply_budget: config.reply_budget,
         policy: config.policy.clone(),
+        bulk: config.bulk,
     };
     Ok(Service::new(
         ports,

@@ -74,6 +74,7 @@ pub fn default_service_config() -> ServiceConfig {
             cooldown: Duration::ZERO,
             confirm_above: 100_000,
         },
+        bulk: bot::service::BulkConfig::default(),
     }
 }
 

@@ -14,7 +14,7 @@
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
 //! - [`shutdown`]: the gate commands pass, and the shutdown order (gateway-free).
-//! - [`tasks`]: the reconciler loop and the log-channel poster.
+//! - [`tasks`]: the reconciler loop, payouts resumed on startup and the log-channel poster.
 //! - [`endpoint`]: where Discord is (discord.com, or a loopback stand-in in tests).
 //! - [`registration`]: slash-command registration, retried until it goes through, and the
 //!   other scope cleaned.
@@ -219,6 +219,7 @@ pub async fn run_with(
         log_wake.clone(),
         stop_rx.clone(),
     ));
+    let payouts = tokio::spawn(tasks::resume_payouts(service.clone(), stop_rx.clone()));
     let poster = settings.log_channel_id.map(|id| {
         let sink = tasks::DiscordLogChannel {
             http: client.http.clone(),
@@ -286,6 +287,7 @@ pub async fn run_with(
     }
     let _ = stop_tx.send(true);
     let _ = reconciler.await;
+    let _ = payouts.await;
     if let Some(p) = poster {
         let _ = p.await;
     }

@@ -88,6 +88,11 @@ pub fn refusal_message(r: &Refusal) -> String {
             amount(*needs),
             amount(needs - balance)
         ),
+        Refusal::BatchTooLarge { max, got } => format!(
+            "the payout names {} players; one payout pays at most {}",
+            amount(i64::try_from(*got).unwrap_or(i64::MAX)),
+            amount(i64::try_from(*max).unwrap_or(i64::MAX))
+        ),
         other => other.to_string(),
     };
     let mut chars = text.chars();

@@ -312,6 +312,20 @@ pub enum Refusal {
     /// The stored wallet is not a profile this bot understands; nothing was written.
     #[error("the wallet entry cannot be read: {0}")]
     WalletUnreadable(#[from] ProfileError),
+    /// A bulk payout names no player.
+    #[error("the payout names no player")]
+    BatchEmpty,
+    /// A bulk payout names more players than one batch may pay.
+    #[error("the payout names {got} players; one payout pays at most {max}")]
+    BatchTooLarge {
+        /// The limit (`BULK_MAX_PLAYERS`).
+        max: usize,
+        /// Distinct players named.
+        got: usize,
+    },
+    /// No batch has this id.
+    #[error("no payout {0}")]
+    BatchUnknown(String),
 }
 
 /// Why a request failed.
