@@ -9,6 +9,9 @@ pub use super::audit_words::{
     user_with_name,
 };
 use super::flow::{CancelReason, Prompt};
+pub use super::payout_words::{
+    payout_cancelled, payout_csv, payout_preview, payout_progress, payout_summary,
+};
 use crate::service::{
     BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn, WalletRead,
 };
