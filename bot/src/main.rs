@@ -126,6 +126,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Reverse { txn, reason, yes } => {
             cli::run_reverse(&service, actor(&config), txn, reason, yes).await?
         }
+        CliCommand::Payout {
+            amount,
+            reason,
+            players,
+            file,
+            report,
+            yes,
+        } => {
+            let o = cli::PayoutOptions {
+                amount,
+                reason,
+                players,
+                file,
+                report,
+                yes,
+            };
+            cli::run_payout(&service, actor(&config), o).await?
+        }
+        CliCommand::ResumePayouts => {
+            let done = service.resume_batches().await?;
+            if done.is_empty() {
+                println!("no unfinished payouts");
+            }
+            for report in done {
+                println!(
+                    "{}",
+                    cli::draw(&bot::frontend::words::payout_summary(
+                        &report,
+                        &cli::DIALECT
+                    ))
+                );
+            }
+        }
         CliCommand::Balance { target } => {
             cli::run_balance(&service, &actor(&config), &target).await?
         }
