@@ -112,12 +112,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let clock: Arc<dyn shared::clock::Clock> = Arc::new(shared::clock::SystemClock);
         let oauth = config
             .links
-            .oauth_flow(service.db().clone(), clock)
+            .oauth_flow(service.db().clone(), clock.clone())
+            .map_err(anyhow::Error::msg)?;
+        let links = config
+            .links
+            .build(service.db().clone(), clock)
             .map_err(anyhow::Error::msg)?;
         let extra = oauth
             .map(|flow| bot::links::callback::router(Arc::new(flow)))
             .unwrap_or_default();
-        return bot::daemon::serve_with(service, discord, bind, extra).await;
+        return bot::daemon::serve_with(service, discord, bind, extra, Some(Arc::new(links))).await;
     }
     let service = build(&config).await?;
     match cli.command {

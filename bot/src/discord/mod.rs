@@ -113,6 +113,8 @@ pub struct RunOptions {
     /// How long pending receipts are followed ([`FollowUp::DISCORD`]: within the interaction
     /// token's 15 minutes; tests shorten it).
     pub follow_up: FollowUp,
+    /// Member → Roblox account links (`/payout role:`); without them a role payout is refused.
+    pub links: Option<Arc<crate::links::Links>>,
 }
 
 impl Default for RunOptions {
@@ -123,6 +125,7 @@ impl Default for RunOptions {
             registration_retry: Duration::from_secs(2),
             registration_retry_max: Duration::from_secs(300),
             follow_up: FollowUp::DISCORD,
+            links: None,
         }
     }
 }
@@ -152,6 +155,7 @@ pub async fn run_with(
         registration_retry,
         registration_retry_max,
         follow_up,
+        links,
     } = options;
     let in_flight = shutdown::InFlight::default();
     let log_wake = Arc::new(Notify::new());
@@ -164,6 +168,7 @@ pub async fn run_with(
         log_wake: log_wake.clone(),
         status: status.clone(),
         follow_up,
+        links,
     };
     let scope = match settings.guild_id {
         Some(g) => registration::Scope::Guild(s::GuildId::new(g)),

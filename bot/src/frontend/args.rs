@@ -84,7 +84,11 @@ pub enum OptionError {
         shown: String,
     },
     /// A payout's list is longer than one payout pays.
-    #[error("`{option}` names {got} players; one payout pays at most {max}")]
+    #[error(
+        "`{option}` names {} players; one payout pays at most {}",
+        super::words::amount(i64::try_from(*got).unwrap_or(i64::MAX)),
+        super::words::amount(i64::try_from(*max).unwrap_or(i64::MAX))
+    )]
     TooManyPlayers {
         /// Which option.
         option: &'static str,

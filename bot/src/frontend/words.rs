@@ -524,6 +524,20 @@ pub fn help(
             false,
         )
         .field(
+            "/payout",
+            format!(
+                "Pay many players the same amount with one reason: a role's members (their \
+                 linked Roblox accounts) or a list of ids and usernames ({} pasted, or {} as a \
+                 CSV). Shows the count, the total and how many are online, and always asks for \
+                 {}; each player is paid once, at the pace Roblox's budget allows, and you get \
+                 a CSV of every player's outcome.",
+                d.code("players", 10),
+                d.code("file", 10),
+                d.button("Confirm")
+            ),
+            false,
+        )
+        .field(
             "/balance",
             "A player's balance as last saved, and whether a game server holds the wallet now.",
             false,
