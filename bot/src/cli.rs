@@ -2,12 +2,13 @@
 //! (`crate::frontend`), read from the command line and printed as text.
 
 use crate::frontend::flow::{self, FollowUp};
+use crate::frontend::payout::{self, PayoutPreview, PayoutResult, PayoutUi};
 use crate::frontend::words::{self, Card, PlainText};
 use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, Confirm, Decision, Failure, MoveArgs, MoveInput,
-    MoveResult, PageLimits, Prompt, ReverseArgs, ReverseInput,
+    MoveResult, PageLimits, PayoutArgs, PayoutInput, Prompt, ReverseArgs, ReverseInput,
 };
-use crate::service::{ActorCtx, BoxFut, RobloxUser, Service};
+use crate::service::{ActorCtx, BatchCounts, BoxFut, RobloxUser, Service};
 use clap::{Parser, Subcommand};
 use shared::{Op, TxnId};
 
@@ -56,6 +57,31 @@ pub enum CliCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Pay many players the same amount at once (always needs --yes): the preview, progress,
+    /// then the summary and every player's outcome as CSV.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["players", "file"])))]
+    Payout {
+        /// Amount each player gets.
+        #[arg(long)]
+        amount: i64,
+        /// Why (1-200 characters; recorded in the audit log for every player).
+        #[arg(long)]
+        reason: String,
+        /// Roblox user ids / usernames, separated by commas, spaces or semicolons.
+        #[arg(long)]
+        players: Option<String>,
+        /// A CSV file whose first column lists the players (a header row is skipped).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// Write every player's outcome as CSV to this file (default: after the summary).
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Confirm the payout (shown first).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Run every payout a crash or restart interrupted to its end (`serve` does this on start).
+    ResumePayouts,
     /// Show a player's balance.
     Balance {
         /// Roblox user id or username.
@@ -262,6 +288,130 @@ fn print_result(result: MoveResult) -> anyhow::Result<()> {
         }
         MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
             println!("{}", draw(&words::receipt(&r, None, &DIALECT)));
+            Ok(())
+        }
+    }
+}
+
+/// A payout's options as the CLI read them.
+#[derive(Debug)]
+pub struct PayoutOptions {
+    /// Amount per player.
+    pub amount: i64,
+    /// Why.
+    pub reason: String,
+    /// Pasted list.
+    pub players: Option<String>,
+    /// CSV file.
+    pub file: Option<std::path::PathBuf>,
+    /// Where the outcome CSV goes.
+    pub report: Option<std::path::PathBuf>,
+    /// Confirmed.
+    pub yes: bool,
+}
+
+/// Largest CSV file a payout reads (10,000 rows of ids and names fit many times over).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// `--yes` answers the payout's confirmation; the preview and progress are printed.
+struct PayoutFlag {
+    yes: bool,
+    last_shown: usize,
+}
+
+impl PayoutUi for PayoutFlag {
+    type Error = Failure;
+
+    fn confirm_payout<'a>(
+        &'a mut self,
+        preview: &'a PayoutPreview,
+    ) -> BoxFut<'a, Result<Decision, Failure>> {
+        println!("{}", draw(&words::payout_preview(preview, &DIALECT)));
+        let decision = if self.yes {
+            Decision::Confirmed
+        } else {
+            Decision::Cancelled(crate::frontend::CancelReason::NotConfirmed {
+                flag: "--yes",
+                threshold: 0,
+            })
+        };
+        Box::pin(async move { Ok(decision) })
+    }
+
+    fn progress<'a>(&'a mut self, counts: &'a BatchCounts) -> BoxFut<'a, ()> {
+        // A line per 100 settled items (and the last), not one per player.
+        let settled = counts.settled();
+        if settled >= self.last_shown + 100
+            || (settled == counts.players && settled != self.last_shown)
+        {
+            self.last_shown = settled;
+            println!(
+                "{}",
+                draw(&words::payout_progress(counts, &DIALECT))
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+            );
+        }
+        Box::pin(async {})
+    }
+}
+
+/// `payout`: the preview, progress lines, the summary and the outcome CSV.
+pub async fn run_payout(
+    service: &Service,
+    actor: ActorCtx,
+    o: PayoutOptions,
+) -> anyhow::Result<()> {
+    let file = match &o.file {
+        Some(path) => {
+            let size = std::fs::metadata(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+                .len();
+            if size > MAX_FILE_BYTES {
+                anyhow::bail!("{} is larger than {MAX_FILE_BYTES} bytes", path.display());
+            }
+            Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {} as text: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let input = PayoutInput {
+        amount: o.amount,
+        reason: o.reason,
+        role: None,
+        players: o.players,
+        file,
+    };
+    let config = service.config();
+    let args = PayoutArgs::parse(&input, config.limits.max_amount, config.bulk.max_items)
+        .map_err(failure)?;
+    let mut ui = PayoutFlag {
+        yes: o.yes,
+        last_shown: 0,
+    };
+    let result = payout::run_payout(service, actor, args, None, &mut ui).await;
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, PayoutResult::metric_label);
+    crate::metrics::command("payout", label);
+    match result.map_err(failure)? {
+        PayoutResult::Cancelled { preview, why } => {
+            anyhow::bail!("{}", draw(&words::payout_cancelled(&preview, why)))
+        }
+        PayoutResult::Done { report, .. } => {
+            println!("{}", draw(&words::payout_summary(&report, &DIALECT)));
+            let csv = words::payout_csv(&report);
+            match &o.report {
+                Some(path) => {
+                    std::fs::write(path, csv)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    println!("  outcomes: {}", path.display());
+                }
+                None => print!("{csv}"),
+            }
             Ok(())
         }
     }

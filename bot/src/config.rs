@@ -2,7 +2,7 @@
 //! secrets never appear in errors or `Debug` output. bot/README.md lists every setting.
 
 use crate::links::LinkSettings;
-use crate::service::{Policy, ProfileLibrary};
+use crate::service::{BulkConfig, Policy, ProfileLibrary};
 use shared::{KeyRing, Limits};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -91,6 +91,8 @@ pub struct Config {
     pub cli_actor: CliActor,
     /// Discord member → Roblox account link sources.
     pub links: LinkSettings,
+    /// Bulk payouts (`BULK_*`).
+    pub bulk: BulkConfig,
 }
 
 struct Reader<'a, F: Fn(&str) -> Option<String>> {
@@ -296,6 +298,13 @@ impl Config {
                 .push("MAX_AMOUNT / BALANCE_CAP out of range".into());
         }
         let links = LinkSettings::read(&get, &mut r.errors);
+        let bulk = BulkConfig {
+            reserved_percent: u8::try_from(r.int("BULK_RESERVED_SHARE", 50, 0..=95)).unwrap_or(50),
+            assumed_ccu: r.int("BULK_ASSUMED_CCU", 0, 0..=1_000_000).unsigned_abs(),
+            max_items: usize::try_from(r.int("BULK_MAX_PLAYERS", 10_000, 1..=100_000))
+                .unwrap_or(10_000),
+            concurrency: usize::try_from(r.int("BULK_CONCURRENCY", 16, 1..=256)).unwrap_or(16),
+        };
         let database_url = r.text("BOT_DATABASE_URL", "sqlite://economy-bot.db");
         if crate::service::DbKind::of_url(&database_url).is_none() {
             r.errors
@@ -345,6 +354,7 @@ impl Config {
                 reply_budget,
                 cli_actor,
                 links,
+                bulk,
             }),
             _ => Err(ConfigError(r.errors)),
         }

@@ -95,15 +95,24 @@ pub async fn serve(
     discord_settings: DiscordSettings,
     metrics_bind: SocketAddr,
 ) -> anyhow::Result<()> {
-    serve_with(service, discord_settings, metrics_bind, axum::Router::new()).await
+    serve_with(
+        service,
+        discord_settings,
+        metrics_bind,
+        axum::Router::new(),
+        None,
+    )
+    .await
 }
 
-/// [`serve`], with `extra` routes on the health / metrics listener (the Roblox OAuth callback).
+/// [`serve`], with `extra` routes on the health / metrics listener (the Roblox OAuth callback)
+/// and the account links `/payout role:` resolves members with.
 pub async fn serve_with(
     service: Arc<Service>,
     discord_settings: DiscordSettings,
     metrics_bind: SocketAddr,
     extra: axum::Router,
+    links: Option<Arc<crate::links::Links>>,
 ) -> anyhow::Result<()> {
     let handle = install_metrics()?;
     let listener = tokio::net::TcpListener::bind(metrics_bind)
@@ -133,6 +142,7 @@ pub async fn serve_with(
     let mut discord_stop = stop_rx;
     let options = RunOptions {
         status,
+        links,
         ..RunOptions::default()
     };
     let result = discord::run_with(service.clone(), discord_settings, options, async move {

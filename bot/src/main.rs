@@ -59,6 +59,7 @@ async fn build(config: &Config) -> anyhow::Result<Service> {
         republish_every: config.republish_every,
         reply_budget: config.reply_budget,
         policy: config.policy.clone(),
+        bulk: config.bulk,
     };
     Ok(Service::new(
         ports,
@@ -111,12 +112,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let clock: Arc<dyn shared::clock::Clock> = Arc::new(shared::clock::SystemClock);
         let oauth = config
             .links
-            .oauth_flow(service.db().clone(), clock)
+            .oauth_flow(service.db().clone(), clock.clone())
+            .map_err(anyhow::Error::msg)?;
+        let links = config
+            .links
+            .build(service.db().clone(), clock)
             .map_err(anyhow::Error::msg)?;
         let extra = oauth
             .map(|flow| bot::links::callback::router(Arc::new(flow)))
             .unwrap_or_default();
-        return bot::daemon::serve_with(service, discord, bind, extra).await;
+        return bot::daemon::serve_with(service, discord, bind, extra, Some(Arc::new(links))).await;
     }
     let service = build(&config).await?;
     match cli.command {
@@ -124,6 +129,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Deduct(o) => cli::run_move(&service, actor(&config), Op::Deduct, o).await?,
         CliCommand::Reverse { txn, reason, yes } => {
             cli::run_reverse(&service, actor(&config), txn, reason, yes).await?
+        }
+        CliCommand::Payout {
+            amount,
+            reason,
+            players,
+            file,
+            report,
+            yes,
+        } => {
+            let o = cli::PayoutOptions {
+                amount,
+                reason,
+                players,
+                file,
+                report,
+                yes,
+            };
+            cli::run_payout(&service, actor(&config), o).await?
+        }
+        CliCommand::ResumePayouts => {
+            let done = service.resume_batches().await?;
+            if done.is_empty() {
+                println!("no unfinished payouts");
+            }
+            for report in done {
+                println!(
+                    "{}",
+                    cli::draw(&bot::frontend::words::payout_summary(
+                        &report,
+                        &cli::DIALECT
+                    ))
+                );
+            }
         }
         CliCommand::Balance { target } => {
             cli::run_balance(&service, &actor(&config), &target).await?

@@ -368,3 +368,49 @@ async fn log_channel_dead_letters_are_listed_and_retried() {
         "queued again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payout_from_a_csv_needs_yes_pays_once_and_writes_every_outcome() {
+    let env = env().await;
+    let csv = env.dir.path().join("winners.csv");
+    std::fs::write(&csv, "user_id,name\n1001,alice\n1002,bob\n1001,again\n").unwrap();
+    let report = env.dir.path().join("outcomes.csv");
+    let file = csv.to_str().unwrap();
+    let out_file = report.to_str().unwrap();
+    let args = [
+        "payout",
+        "--amount",
+        "40",
+        "--reason",
+        "winter cup",
+        "--file",
+        file,
+        "--report",
+        out_file,
+    ];
+
+    // Without --yes: the preview, a non-zero exit, nothing stored or moved.
+    let (ok, out, err) = env.run(&args).await;
+    assert!(!ok, "a payout without --yes must not run: {out}");
+    assert!(out.contains("Pay 2 players 40 each?"), "{out}");
+    assert!(out.contains("1 left out"), "the repeat: {out}");
+    assert!(err.contains("--yes"), "{err}");
+    assert!(env.balance("alice").await.contains("Balance: 0\n"));
+    assert!(!report.exists());
+
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    let (ok, out, err) = env.run(&yes).await;
+    assert!(ok, "payout failed: {err}");
+    assert!(out.contains("Payout done: 2 of 2 players paid"), "{out}");
+    let outcomes = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<&str> = outcomes.lines().collect();
+    assert_eq!(rows[0], "user_id,txn_id,outcome,balance_after,detail");
+    assert!(rows[1].starts_with(&format!("{ALICE},")) && rows[1].contains(",applied,40,"));
+    assert!(rows[2].starts_with(&format!("{BOB},")) && rows[2].contains(",applied,40,"));
+    assert!(env.balance("alice").await.contains("Balance: 40\n"));
+    assert!(env.balance("bob").await.contains("Balance: 40\n"));
+    // Nothing left to resume.
+    let (ok, out, _) = env.run(&["resume-payouts"]).await;
+    assert!(ok && out.contains("no unfinished payouts"), "{out}");
+}

@@ -8,9 +8,12 @@ mod snapshot;
 use bot::discord::confirm::CancelReason;
 use bot::discord::error::CommandError;
 use bot::discord::render;
+use bot::frontend::payout::PayoutPreview;
+use bot::frontend::words;
+use bot::service::bulk::StoredBatch;
 use bot::service::{
-    BalanceView, Committer, Outcome, PortError, Receipt, Refusal, RobloxUser, ServiceError,
-    SettledTxn,
+    BalanceView, BatchId, BatchPlan, BatchReport, Committer, ItemReport, ItemState, OnlineSample,
+    Outcome, PortError, Receipt, Refusal, RobloxUser, ServiceError, SettledTxn,
 };
 use serde_json::{Value, json};
 use shared::{AuditRecord, Op, RecordOutcome, RejectReason, Source, TxnId};
@@ -246,6 +249,83 @@ fn all() -> Value {
             )),
         );
     }
+    // /payout: the preview (some left out, online sampled), progress, summary, cancel, CSV.
+    let batch = BatchId::from_parts(1_795_219_200_000, 7);
+    let plan = BatchPlan {
+        batch: batch.clone(),
+        actor: bot::service::ActorCtx {
+            id: "42".into(),
+            name: "Mod".into(),
+            roles: vec![],
+        },
+        amount: 2_500,
+        reason: "Winter *cup* @everyone".into(),
+        user_ids: (1..=1_200).collect(),
+        duplicates: 3,
+        online: OnlineSample {
+            read: 100,
+            online: 37,
+            of: 1_200,
+        },
+    };
+    let preview = PayoutPreview {
+        plan,
+        role: Some(555),
+        unknown: vec!["ghost_1".into(), "no*body".into()],
+        unlinked: vec![(77, "no linked Roblox account".into())],
+        repeats: 2,
+    };
+    let d = render::DiscordDialect;
+    put(
+        "payout preview".into(),
+        json!(render::embed(&words::payout_preview(&preview, &d))),
+    );
+    put(
+        "payout cancelled".into(),
+        json!(render::embed(&words::payout_cancelled(
+            &preview,
+            CancelReason::TimedOut
+        ))),
+    );
+    let state = |i: u64| match i % 4 {
+        0 => ItemState::Refused("this would pass your daily cap".into()),
+        1 => ItemState::Issued(Outcome::Applied {
+            balance_after: 2_500,
+            committed_by: Committer::GameServer(Some("job-7".into())),
+        }),
+        2 => ItemState::Issued(Outcome::Pending),
+        _ => ItemState::Issued(Outcome::Applied {
+            balance_after: 9_000,
+            committed_by: Committer::Bot,
+        }),
+    };
+    let report = BatchReport {
+        batch: StoredBatch {
+            batch: batch.clone(),
+            actor_id: "42".into(),
+            actor_name: "Mod".into(),
+            amount: 2_500,
+            reason: "Winter *cup* @everyone".into(),
+            created_at_ms: 1_795_219_200_000,
+            finished_at_ms: Some(1_795_219_260_000),
+        },
+        items: (1..=8)
+            .map(|i| ItemReport {
+                user_id: 1000 + i,
+                txn: batch.item_txn(1000 + i),
+                state: state(i),
+            })
+            .collect(),
+    };
+    put(
+        "payout progress".into(),
+        json!(render::embed(&words::payout_progress(&report.counts(), &d))),
+    );
+    put(
+        "payout summary".into(),
+        json!(render::embed(&words::payout_summary(&report, &d))),
+    );
+    put("payout csv".into(), json!(words::payout_csv(&report)));
     let errors = [
         CommandError::Service(ServiceError::Refused(Refusal::NotAllowed)),
         CommandError::Service(ServiceError::Refused(Refusal::OverRoleMax { max: 100 })),
@@ -266,6 +346,24 @@ fn all() -> Value {
         CommandError::Option(bot::frontend::OptionError::UserIdRange("0".into())),
         CommandError::Option(bot::frontend::OptionError::Limit { max: 10 }),
         CommandError::NotInGuild,
+        CommandError::Service(ServiceError::Refused(Refusal::BatchEmpty)),
+        CommandError::Service(ServiceError::Refused(Refusal::BatchTooLarge {
+            max: 10_000,
+            got: 12_345,
+        })),
+        CommandError::Service(ServiceError::Refused(Refusal::RoleWithoutLinks {
+            role: 555,
+            members: 12,
+        })),
+        CommandError::Service(ServiceError::Refused(Refusal::NoKnownPlayers {
+            unknown: 3,
+        })),
+        CommandError::Option(bot::frontend::OptionError::PayoutTargets),
+        CommandError::Option(bot::frontend::OptionError::TooManyPlayers {
+            option: "file",
+            got: 10_001,
+            max: 10_000,
+        }),
     ];
     for (i, e) in errors.iter().enumerate() {
         let message = e.user_message("ab12");

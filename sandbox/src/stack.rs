@@ -78,6 +78,7 @@ pub fn default_service_config() -> ServiceConfig {
             cooldown: Duration::ZERO,
             confirm_above: 100_000,
         },
+        bulk: bot::service::BulkConfig::default(),
     }
 }
 

@@ -58,7 +58,9 @@ impl OpenCloudPorts {
 fn port_error(e: &Error) -> PortError {
     // The client's errors never include the API key; keep only the kind and status.
     let detail = match e {
-        Error::Throttled(..) => "throttled (429)".to_owned(),
+        Error::Throttled(_, hint) => {
+            return PortError::throttled(SERVICE, "throttled (429)", *hint);
+        }
         Error::Transport(_) => "cannot be reached".to_owned(),
         Error::OutcomeUnknown { .. } => "the write's outcome is unknown".to_owned(),
         Error::Api(api) => format!("answered HTTP {}", api.status),

@@ -4,12 +4,13 @@
 
 use super::data::{Context, Data, Error};
 use super::error::CommandError;
-use super::reply::{self, MoveReply, embed_reply};
+use super::reply::{self, MoveReply, PayoutReply, embed_reply};
 use super::{render, settings};
 use crate::frontend::flow;
+use crate::frontend::payout::{self, PayoutResult, RoleMembers};
 use crate::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits, ReverseArgs,
-    ReverseInput,
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits, PayoutArgs,
+    PayoutInput, ReverseArgs, ReverseInput,
 };
 use crate::service::ActorCtx;
 use serenity::all as s;
@@ -23,7 +24,15 @@ pub const AUDIT_PAGES: PageLimits = PageLimits {
 
 /// Every command of the bot, in registration order.
 pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    vec![give(), deduct(), reverse(), balance(), audit(), help()]
+    vec![
+        give(),
+        deduct(),
+        reverse(),
+        payout(),
+        balance(),
+        audit(),
+        help(),
+    ]
 }
 
 /// The member as the service sees them: id, display name and role ids.
@@ -215,6 +224,156 @@ async fn move_flow(
     let result = flow::run_move(service, actor, op, args, reply, ctx.data().follow_up).await?;
     reply.finish(&result).await?;
     Ok(result)
+}
+
+/// Largest CSV a payout reads (10,000 rows of ids and names fit many times over).
+const MAX_PAYOUT_FILE_BYTES: u32 = 4 * 1024 * 1024;
+/// Members listed per request (Discord's maximum) and most members a role payout scans.
+const MEMBERS_PAGE: u64 = 1000;
+const MAX_MEMBERS_SCANNED: usize = 250_000;
+
+/// Pay many players the same amount: a role's linked members, or a list of Roblox players
+#[poise::command(
+    slash_command,
+    guild_only,
+    install_context = "Guild",
+    ephemeral,
+    default_member_permissions = "MANAGE_GUILD",
+    check = "is_staff",
+    category = "Economy"
+)]
+pub async fn payout(
+    ctx: Context<'_>,
+    #[description = "Amount each player gets"]
+    #[min = 1]
+    #[max = 9007199254740991_i64]
+    amount: i64,
+    #[description = "Why (recorded in the audit log for every player)"]
+    #[min_length = 1]
+    #[max_length = 200]
+    reason: String,
+    #[description = "Pay this role's members (their linked Roblox accounts)"] role: Option<s::Role>,
+    #[description = "Roblox user ids or usernames, separated by spaces or commas"]
+    #[max_length = 6000]
+    players: Option<String>,
+    #[description = "A CSV whose first column lists Roblox user ids or usernames"] file: Option<
+        s::Attachment,
+    >,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
+    let mut reply = PayoutReply::new(ctx);
+    let result = payout_flow(ctx, amount, reason, role, players, file, &mut reply).await;
+    let label = match &result {
+        Ok(r) => r.metric_label(),
+        Err(e) => e.metric_label(),
+    };
+    crate::metrics::command("payout", label);
+    ctx.data().log_wake.notify_one();
+    let Err(e) = result else {
+        return Ok(());
+    };
+    let r = reference(ctx);
+    if reply.replace_with_error(&e.user_message(&r)).await {
+        tracing::warn!(reference = %r, command = "payout", error = %e, "command failed");
+        return Ok(());
+    }
+    Err(e.into())
+}
+
+async fn payout_flow(
+    ctx: Context<'_>,
+    amount: i64,
+    reason: String,
+    role: Option<s::Role>,
+    players: Option<String>,
+    file: Option<s::Attachment>,
+    reply: &mut PayoutReply<'_>,
+) -> Result<PayoutResult, CommandError> {
+    let service = &ctx.data().service;
+    let file_text = match &file {
+        Some(f) => Some(read_attachment(f).await?),
+        None => None,
+    };
+    let input = PayoutInput {
+        amount,
+        reason,
+        role: role.as_ref().map(|r| r.id.get()),
+        players,
+        file: file_text,
+    };
+    let config = service.config();
+    let args = PayoutArgs::parse(&input, config.limits.max_amount, config.bulk.max_items)?;
+    let actor = actor_of(ctx).await?;
+    // Authorised before the member list is read (a long read for a member who may not pay).
+    service
+        .config()
+        .policy
+        .authorize(&actor, args.amount)
+        .map_err(crate::service::ServiceError::from)?;
+    let links = ctx.data().links.clone();
+    let members = match (&role, &links) {
+        (Some(role), Some(_)) => Some(role_members(ctx, role).await?),
+        _ => None,
+    };
+    let role_members = match (members, links.as_deref()) {
+        (Some(member_ids), Some(links)) => Some(RoleMembers {
+            guild_id: ctx.guild_id().ok_or(CommandError::NotInGuild)?.get(),
+            member_ids,
+            links,
+        }),
+        _ => None,
+    };
+    let result = payout::run_payout(service, actor, args, role_members, reply).await?;
+    reply.finish(&result).await?;
+    Ok(result)
+}
+
+/// A CSV attachment's text, refused when too large or not text.
+async fn read_attachment(file: &s::Attachment) -> Result<String, CommandError> {
+    if file.size > MAX_PAYOUT_FILE_BYTES {
+        return Err(CommandError::PayoutInput(format!(
+            "`file` is larger than {} MiB: split the payout",
+            MAX_PAYOUT_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let bytes = file.download().await?;
+    String::from_utf8(bytes)
+        .map_err(|_| CommandError::PayoutInput("`file` is not a text (UTF-8) CSV file".to_owned()))
+}
+
+/// The ids of `role`'s members, read page by page (needs the Server Members Intent).
+async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, CommandError> {
+    let guild = ctx.guild_id().ok_or(CommandError::NotInGuild)?;
+    let mut after = None;
+    let mut scanned = 0;
+    let mut ids = Vec::new();
+    loop {
+        let page = guild
+            .members(ctx.http(), Some(MEMBERS_PAGE), after)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "listing the server's members failed");
+                CommandError::PayoutInput(
+                    "the bot could not list the role's members: turn on the Server Members \
+                     Intent for the bot (docs/operations.md), or pay a list of players instead. \
+                     Nothing moved."
+                        .to_owned(),
+                )
+            })?;
+        scanned += page.len();
+        let full = page.len() as u64 == MEMBERS_PAGE;
+        after = page.last().map(|m| m.user.id);
+        ids.extend(
+            page.iter()
+                .filter(|m| m.roles.contains(&role.id) && !m.user.bot)
+                .map(|m| m.user.id.get()),
+        );
+        if !full || after.is_none() || scanned >= MAX_MEMBERS_SCANNED {
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 /// Show a Roblox player's balance

@@ -20,6 +20,8 @@ pub struct Data {
     pub status: super::status::DiscordStatus,
     /// How long a pending receipt is followed (counted from the command's start).
     pub follow_up: crate::frontend::FollowUp,
+    /// Member → Roblox account links (`/payout role:`), when configured.
+    pub links: Option<Arc<crate::links::Links>>,
 }
 
 /// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).

@@ -23,6 +23,10 @@ pub enum CommandError {
     /// Talking to Discord failed.
     #[error("discord request failed: {0}")]
     Discord(#[from] serenity::Error),
+    /// A payout's players could not be read from Discord (the role's members, the file); the
+    /// text says why and is shown as is.
+    #[error("{0}")]
+    PayoutInput(String),
     /// The bot is shutting down and takes no new command.
     #[error("the bot is restarting: nothing was done; try again in a minute")]
     Restarting(#[from] super::shutdown::Restarting),
@@ -43,7 +47,7 @@ impl CommandError {
         match self {
             CommandError::Option(e) => e.to_string(),
             CommandError::Service(e) => service_message(e, reference),
-            CommandError::NotInGuild => self.to_string(),
+            CommandError::NotInGuild | CommandError::PayoutInput(_) => self.to_string(),
             CommandError::Restarting(_) => {
                 "The bot is restarting: nothing was done. Try again in a minute.".to_owned()
             }
@@ -60,6 +64,7 @@ impl CommandError {
             CommandError::Option(_) => "bad_input",
             CommandError::Service(e) => service_label(e),
             CommandError::NotInGuild => "refused",
+            CommandError::PayoutInput(_) => "bad_input",
             CommandError::Restarting(_) => "restarting",
             CommandError::Discord(_) => "discord_error",
         }

@@ -14,7 +14,7 @@
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
 //! - [`shutdown`]: the gate commands pass, and the shutdown order (gateway-free).
-//! - [`tasks`]: the reconciler loop and the log-channel poster.
+//! - [`tasks`]: the reconciler loop, payouts resumed on startup and the log-channel poster.
 //! - [`endpoint`]: where Discord is (discord.com, or a loopback stand-in in tests).
 //! - [`registration`]: slash-command registration, retried until it goes through, and the
 //!   other scope cleaned.
@@ -113,6 +113,8 @@ pub struct RunOptions {
     /// How long pending receipts are followed ([`FollowUp::DISCORD`]: within the interaction
     /// token's 15 minutes; tests shorten it).
     pub follow_up: FollowUp,
+    /// Member → Roblox account links (`/payout role:`); without them a role payout is refused.
+    pub links: Option<Arc<crate::links::Links>>,
 }
 
 impl Default for RunOptions {
@@ -123,6 +125,7 @@ impl Default for RunOptions {
             registration_retry: Duration::from_secs(2),
             registration_retry_max: Duration::from_secs(300),
             follow_up: FollowUp::DISCORD,
+            links: None,
         }
     }
 }
@@ -152,6 +155,7 @@ pub async fn run_with(
         registration_retry,
         registration_retry_max,
         follow_up,
+        links,
     } = options;
     let in_flight = shutdown::InFlight::default();
     let log_wake = Arc::new(Notify::new());
@@ -164,6 +168,7 @@ pub async fn run_with(
         log_wake: log_wake.clone(),
         status: status.clone(),
         follow_up,
+        links,
     };
     let scope = match settings.guild_id {
         Some(g) => registration::Scope::Guild(s::GuildId::new(g)),
@@ -219,6 +224,7 @@ pub async fn run_with(
         log_wake.clone(),
         stop_rx.clone(),
     ));
+    let payouts = tokio::spawn(tasks::resume_payouts(service.clone(), stop_rx.clone()));
     let poster = settings.log_channel_id.map(|id| {
         let sink = tasks::DiscordLogChannel {
             http: client.http.clone(),
@@ -286,6 +292,7 @@ pub async fn run_with(
     }
     let _ = stop_tx.send(true);
     let _ = reconciler.await;
+    let _ = payouts.await;
     if let Some(p) = poster {
         let _ = p.await;
     }

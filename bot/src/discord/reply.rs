@@ -1,13 +1,16 @@
 //! The Discord side of the shared flows: the one ephemeral reply a command edits as it goes
 //! (prompt → sending → receipt, or a cancel), Confirm / Cancel presses from the gateway, and the
-//! audit page with its Older button.
+//! audit page with its Older button; a payout's preview, progress and summary.
 
 use super::confirm::{self, BoxFut, Button, Confirmation, Incoming, PressSource};
 use super::data::{Context, Data};
 use super::error::CommandError;
 use super::render;
 use crate::frontend::flow::{self, AuditAnswer};
+use crate::frontend::payout::{PayoutPreview, PayoutResult, PayoutUi};
+use crate::frontend::words;
 use crate::frontend::{Confirm, Decision, MoveResult, Prompt};
+use crate::service::BatchCounts;
 use crate::service::{ActorCtx, Receipt, RobloxUser};
 use poise::{CreateReply, ReplyHandle};
 use serenity::all as s;
@@ -325,4 +328,140 @@ pub async fn audit_pages(
         edit_audit_message(ctx, message, &audit_edit(shown, vec![], &files)).await?;
     }
     Ok(())
+}
+
+/// How often a payout's progress message is redrawn (Discord rate-limits edits).
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+/// The interaction token lives 15 minutes: past this, the payout's messages go to the channel.
+const TOKEN_USABLE_FOR: Duration = Duration::from_secs(14 * 60);
+
+/// A `/payout`'s messages: the preview with Confirm / Cancel, then the same message redrawn with
+/// the progress, then the summary with the CSV of every player's outcome (posted in the
+/// channel, mentioning the member, when the payout outlived the interaction's token).
+pub struct PayoutReply<'a> {
+    ctx: Context<'a>,
+    handle: Option<ReplyHandle<'a>>,
+    started: Instant,
+    last_drawn: Option<Instant>,
+}
+
+impl<'a> PayoutReply<'a> {
+    /// No message yet (the command is deferred).
+    pub fn new(ctx: Context<'a>) -> Self {
+        Self {
+            ctx,
+            handle: None,
+            started: Instant::now(),
+            last_drawn: None,
+        }
+    }
+
+    fn token_alive(&self) -> bool {
+        self.started.elapsed() < TOKEN_USABLE_FOR
+    }
+
+    async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
+        match &self.handle {
+            Some(h) => h.edit(self.ctx, embed_reply(embed)).await?,
+            None => self.handle = Some(self.ctx.send(embed_reply(embed)).await?),
+        }
+        Ok(())
+    }
+
+    /// Draws how the payout ended: a cancel in place of the prompt; after a run, the summary
+    /// and the CSV as a new message.
+    pub async fn finish(&mut self, result: &PayoutResult) -> Result<(), CommandError> {
+        let dialect = render::DiscordDialect;
+        match result {
+            PayoutResult::Cancelled { preview, why } => {
+                self.show(render::embed(&words::payout_cancelled(preview, *why)))
+                    .await
+            }
+            PayoutResult::Done { report, .. } => {
+                let summary = render::embed(&words::payout_summary(report, &dialect));
+                let file = s::CreateAttachment::bytes(
+                    words::payout_csv(report).into_bytes(),
+                    format!("payout-{}.csv", report.batch.batch),
+                );
+                if self.token_alive() {
+                    let counts = render::embed(&words::payout_progress(&report.counts(), &dialect));
+                    if let Err(e) = self.show(counts).await {
+                        tracing::warn!(error = %e, "could not redraw the payout's progress");
+                    }
+                    let reply = embed_reply(summary.clone()).attachment(file.clone());
+                    match self.ctx.send(reply).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "payout summary as a reply failed; posting it in the channel")
+                        }
+                    }
+                }
+                let me = self.ctx.author().id;
+                let message = s::CreateMessage::new()
+                    .content(format!("<@{me}> your payout has finished."))
+                    .embed(summary)
+                    .add_file(file)
+                    .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
+                self.ctx
+                    .channel_id()
+                    .send_message(self.ctx.http(), message)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The payout failed: the message on screen becomes the error (see [`MoveReply`]).
+    pub async fn replace_with_error(&mut self, message: &str) -> bool {
+        let Some(h) = &self.handle else {
+            return false;
+        };
+        h.edit(self.ctx, embed_reply(render::error_embed(message)))
+            .await
+            .is_ok()
+    }
+}
+
+impl PayoutUi for PayoutReply<'_> {
+    type Error = CommandError;
+
+    fn confirm_payout<'b>(
+        &'b mut self,
+        preview: &'b PayoutPreview,
+    ) -> BoxFut<'b, Result<Decision, CommandError>> {
+        Box::pin(async move {
+            let ctx = self.ctx;
+            let timeout = ctx.data().settings.confirm_timeout;
+            let card = words::payout_preview(preview, &render::DiscordDialect);
+            let reply =
+                embed_reply(render::embed(&card)).components(render::confirm_buttons(ctx.id()));
+            self.handle = Some(ctx.send(reply).await?);
+            let mut presses = GatewayPresses {
+                ctx: ctx.serenity_context().clone(),
+                prefix: ctx.id(),
+            };
+            let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
+            crate::metrics::pending_confirmations(1.0);
+            let closing = ctx.data().in_flight.closing();
+            let decision = confirm::await_decision_until(&mut presses, machine, closing).await;
+            crate::metrics::pending_confirmations(-1.0);
+            Ok(decision)
+        })
+    }
+
+    fn progress<'b>(&'b mut self, counts: &'b BatchCounts) -> BoxFut<'b, ()> {
+        Box::pin(async move {
+            let due = self
+                .last_drawn
+                .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+            if !due || !self.token_alive() {
+                return;
+            }
+            self.last_drawn = Some(Instant::now());
+            let card = words::payout_progress(counts, &render::DiscordDialect);
+            if let Err(e) = self.show(render::embed(&card)).await {
+                tracing::warn!(error = %e, "could not redraw the payout's progress");
+            }
+        })
+    }
 }

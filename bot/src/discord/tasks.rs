@@ -1,4 +1,5 @@
-//! Background work of the Discord front end: the reconciler loop and the log-channel poster.
+//! Background work of the Discord front end: the reconciler loop, payouts resumed after a
+//! restart and the log-channel poster.
 
 use super::render;
 use crate::config::SecretString;
@@ -49,6 +50,24 @@ pub async fn reconciler(
         if *stop.borrow() {
             return;
         }
+    }
+}
+
+/// Runs every payout a restart interrupted to its end (`Service::resume_batches`), until `stop`
+/// turns true: cancelling is safe, the next start resumes again and no player is paid twice.
+pub async fn resume_payouts(service: Arc<Service>, mut stop: watch::Receiver<bool>) {
+    tokio::select! {
+        r = service.resume_batches() => match r {
+            Ok(done) if done.is_empty() => {}
+            Ok(done) => {
+                for report in done {
+                    let c = report.counts();
+                    tracing::info!(batch = %report.batch.batch, applied = c.applied, refused = c.refused, pending = c.pending, "resumed payout finished");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "resuming payouts failed; the next start tries again"),
+        },
+        _ = stop.changed() => {}
     }
 }
 

@@ -65,6 +65,38 @@ pub enum OptionError {
     /// An option that lists records was given with `totals`.
     #[error("`{0}` lists records: leave it out with `totals`")]
     NotWithTotals(&'static str),
+    /// A payout names its players in none, or more than one, of its ways.
+    #[error("name the players one way: `role`, `players` or `file`")]
+    PayoutTargets,
+    /// A payout's list holds no player.
+    #[error("`{0}` names no player: list Roblox user ids or usernames")]
+    NoPlayers(&'static str),
+    /// A payout's list holds entries that are neither ids nor usernames.
+    #[error(
+        "`{option}` holds {count} entries that are neither a Roblox user id nor a username: {shown}"
+    )]
+    BadPlayers {
+        /// Which option.
+        option: &'static str,
+        /// How many.
+        count: usize,
+        /// The first few, quoted.
+        shown: String,
+    },
+    /// A payout's list is longer than one payout pays.
+    #[error(
+        "`{option}` names {} players; one payout pays at most {}",
+        super::words::amount(i64::try_from(*got).unwrap_or(i64::MAX)),
+        super::words::amount(i64::try_from(*max).unwrap_or(i64::MAX))
+    )]
+    TooManyPlayers {
+        /// Which option.
+        option: &'static str,
+        /// Distinct players named.
+        got: usize,
+        /// The limit (`BULK_MAX_PLAYERS`).
+        max: usize,
+    },
 }
 
 /// A give / deduct as a front end received it (nothing checked yet).
@@ -231,6 +263,171 @@ impl AuditArgs {
             totals: input.totals,
         })
     }
+}
+
+/// A bulk payout as a front end received it (nothing checked yet): exactly one of `role`,
+/// `players` (pasted text) and `file` (a CSV's text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutInput {
+    /// Amount per player, as received.
+    pub amount: i64,
+    /// Why, as typed.
+    pub reason: String,
+    /// A Discord role id (its members' linked accounts).
+    pub role: Option<u64>,
+    /// Roblox ids / usernames separated by spaces, commas, semicolons or lines.
+    pub players: Option<String>,
+    /// A CSV file's text: the first column of each row (a header row is skipped).
+    pub file: Option<String>,
+}
+
+/// Whose wallets a checked payout names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutPlayers {
+    /// A Discord role's members (resolved through their account links).
+    Role(u64),
+    /// Roblox ids and usernames, distinct, in the order first named.
+    List {
+        /// The players.
+        targets: Vec<Target>,
+        /// Repeats left out.
+        duplicates: usize,
+    },
+}
+
+/// A checked payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutArgs {
+    /// Whose wallets.
+    pub players: PayoutPlayers,
+    /// Amount per player.
+    pub amount: i64,
+    /// Why (trimmed).
+    pub reason: String,
+}
+
+/// Header cells a CSV's first row may hold instead of a player.
+const CSV_HEADERS: [&str; 8] = [
+    "user",
+    "userid",
+    "user_id",
+    "id",
+    "username",
+    "name",
+    "roblox_id",
+    "player",
+];
+
+impl PayoutArgs {
+    /// Checks the options: one way of naming players, the amount, the reason, then every list
+    /// entry (each a user id or a username; repeats counted once; at most `max_players`).
+    pub fn parse(
+        input: &PayoutInput,
+        max_amount: i64,
+        max_players: usize,
+    ) -> Result<Self, OptionError> {
+        let ways = [
+            input.role.is_some(),
+            input.players.is_some(),
+            input.file.is_some(),
+        ];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            return Err(OptionError::PayoutTargets);
+        }
+        let amount = parse_amount(input.amount, max_amount)?;
+        let reason = parse_reason(&input.reason)?;
+        let players = match (input.role, &input.players, &input.file) {
+            (Some(role), _, _) => PayoutPlayers::Role(role),
+            (_, Some(text), _) => parse_player_list("players", list_entries(text), max_players)?,
+            (_, _, Some(csv)) => parse_player_list("file", csv_entries(csv), max_players)?,
+            _ => return Err(OptionError::PayoutTargets),
+        };
+        Ok(Self {
+            players,
+            amount,
+            reason,
+        })
+    }
+}
+
+/// Entries of pasted text: split on whitespace, commas and semicolons.
+fn list_entries(text: &str) -> Vec<&str> {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Entries of a CSV: the first cell of each non-empty row (quotes removed), without a header.
+fn csv_entries(csv: &str) -> Vec<&str> {
+    let mut cells: Vec<&str> = csv
+        .lines()
+        .map(|line| {
+            let first = line.split([',', ';', '\t']).next().unwrap_or_default();
+            first.trim().trim_matches('"').trim()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    if cells
+        .first()
+        .is_some_and(|h| CSV_HEADERS.contains(&h.to_ascii_lowercase().as_str()))
+    {
+        cells.remove(0);
+    }
+    cells
+}
+
+/// Checks every entry; repeats (the same id, or the same username in any case) count once.
+fn parse_player_list(
+    option: &'static str,
+    entries: Vec<&str>,
+    max: usize,
+) -> Result<PayoutPlayers, OptionError> {
+    let mut bad = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut targets = Vec::new();
+    let mut duplicates = 0;
+    for entry in &entries {
+        match parse_user(entry) {
+            Ok(t) => {
+                let key = match &t {
+                    Target::Id(id) => id.to_string(),
+                    Target::Name(n) => n.to_ascii_lowercase(),
+                };
+                if seen.insert(key) {
+                    targets.push(t);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            Err(_) => bad.push(*entry),
+        }
+    }
+    if !bad.is_empty() {
+        let shown: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|b| format!("{:?}", b.chars().take(24).collect::<String>()))
+            .collect();
+        return Err(OptionError::BadPlayers {
+            option,
+            count: bad.len(),
+            shown: shown.join(", "),
+        });
+    }
+    if targets.is_empty() {
+        return Err(OptionError::NoPlayers(option));
+    }
+    if targets.len() > max {
+        return Err(OptionError::TooManyPlayers {
+            option,
+            got: targets.len(),
+            max,
+        });
+    }
+    Ok(PayoutPlayers::List {
+        targets,
+        duplicates,
+    })
 }
 
 /// Roblox usernames: 3-20 characters, ASCII letters, digits and at most one underscore that is

@@ -88,6 +88,16 @@ pub fn refusal_message(r: &Refusal) -> String {
             amount(*needs),
             amount(needs - balance)
         ),
+        // The link error's own words already end in "nothing moved".
+        Refusal::LinksUnavailable(why) => format!(
+            "the account links could not be read: {}",
+            why.trim_end_matches("; nothing moved")
+        ),
+        Refusal::BatchTooLarge { max, got } => format!(
+            "the payout names {} players; one payout pays at most {}",
+            amount(i64::try_from(*got).unwrap_or(i64::MAX)),
+            amount(i64::try_from(*max).unwrap_or(i64::MAX))
+        ),
         other => other.to_string(),
     };
     let mut chars = text.chars();

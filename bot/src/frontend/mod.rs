@@ -6,7 +6,9 @@
 //! - [`dates`]: `/audit`'s `since` / `until` formats (UTC) and range rules.
 //! - [`flow`]: the command flows (give / deduct / reverse with confirm and follow-up, balance,
 //!   audit).
+//! - `payout_words`: the `/payout` answers' words and CSV (re-exported by [`words`]).
 //! - `audit_words`: the `/audit` answers' words (re-exported by [`words`]).
+//! - [`payout`]: `/payout` (players from a role or a list, preview, confirm, progress, report).
 //! - [`words`]: every answer as a [`words::Card`] of plain words, per-front-end [`words::Dialect`].
 //! - [`error`]: the one mapping from option and service errors to the member's message.
 
@@ -15,11 +17,13 @@ mod audit_words;
 pub mod dates;
 pub mod error;
 pub mod flow;
+pub mod payout;
+mod payout_words;
 pub mod words;
 
 pub use args::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, ReverseArgs,
-    ReverseInput,
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, PayoutArgs,
+    PayoutInput, PayoutPlayers, ReverseArgs, ReverseInput,
 };
 pub use error::Failure;
 pub use flow::{CancelReason, Confirm, Decision, FollowUp, MoveResult, Prompt};

@@ -9,6 +9,9 @@ pub use super::audit_words::{
     user_with_name,
 };
 use super::flow::{CancelReason, Prompt};
+pub use super::payout_words::{
+    payout_cancelled, payout_csv, payout_preview, payout_progress, payout_summary,
+};
 use crate::service::{
     BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn, WalletRead,
 };
@@ -520,6 +523,20 @@ pub fn help(
                 "Undo an applied movement by its txn id: the opposite movement of the same \
                  amount, naming the original. Once per txn; refused for a rejected or unknown \
                  txn, for a reversal, and when the balance cannot cover it. {confirm}"
+            ),
+            false,
+        )
+        .field(
+            "/payout",
+            format!(
+                "Pay many players the same amount with one reason: a role's members (their \
+                 linked Roblox accounts) or a list of ids and usernames ({} pasted, or {} as a \
+                 CSV). Shows the count, the total and how many are online, and always asks for \
+                 {}; each player is paid once, at the pace Roblox's budget allows, and you get \
+                 a CSV of every player's outcome.",
+                d.code("players", 10),
+                d.code("file", 10),
+                d.button("Confirm")
             ),
             false,
         )

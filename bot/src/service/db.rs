@@ -203,6 +203,29 @@ fn parse_reason(s: &str) -> Option<RejectReason> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
+/// A txn's outcome from its stored columns (`state`, `reject_reason`, `balance_after`,
+/// `committed_by`); `None` when they do not make one (edited by hand?).
+pub(crate) fn stored_outcome(
+    state: &str,
+    reject_reason: Option<String>,
+    balance: Option<i64>,
+    committed_by: Option<String>,
+) -> Option<Outcome> {
+    Some(match state {
+        "pending" => Outcome::Pending,
+        "applied" => Outcome::Applied {
+            balance_after: balance?,
+            committed_by: Committer::parse(&committed_by.unwrap_or_default()),
+        },
+        "rejected" => Outcome::Rejected {
+            reason: reject_reason.as_deref().and_then(parse_reason)?,
+            balance: balance?,
+        },
+        "not_delivered" => Outcome::NotDelivered,
+        _ => return None,
+    })
+}
+
 impl Db {
     /// Opens (creating if needed) and migrates the database at `url`: `sqlite://path`,
     /// `sqlite::memory:` or `postgres://…` (add `options=-c search_path=<schema>` to use a schema).
@@ -390,27 +413,13 @@ impl Db {
             "deduct" => Op::Deduct,
             _ => return Err(corrupt()),
         };
-        let balance: Option<i64> = row.try_get("balance_after")?;
-        let outcome = match row.try_get::<String, _>("state")?.as_str() {
-            "pending" => Outcome::Pending,
-            "applied" => Outcome::Applied {
-                balance_after: balance.ok_or_else(corrupt)?,
-                committed_by: Committer::parse(
-                    &row.try_get::<Option<String>, _>("committed_by")?
-                        .unwrap_or_default(),
-                ),
-            },
-            "rejected" => Outcome::Rejected {
-                reason: row
-                    .try_get::<Option<String>, _>("reject_reason")?
-                    .as_deref()
-                    .and_then(parse_reason)
-                    .ok_or_else(corrupt)?,
-                balance: balance.ok_or_else(corrupt)?,
-            },
-            "not_delivered" => Outcome::NotDelivered,
-            _ => return Err(corrupt()),
-        };
+        let outcome = stored_outcome(
+            &row.try_get::<String, _>("state")?,
+            row.try_get("reject_reason")?,
+            row.try_get("balance_after")?,
+            row.try_get("committed_by")?,
+        )
+        .ok_or_else(corrupt)?;
         let user_id: i64 = row.try_get("user_id")?;
         let reverses = match row.try_get::<Option<String>, _>("reverses")? {
             Some(original) => Some(original.parse::<TxnId>().map_err(|_| corrupt())?),

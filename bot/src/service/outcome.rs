@@ -312,6 +312,39 @@ pub enum Refusal {
     /// The stored wallet is not a profile this bot understands; nothing was written.
     #[error("the wallet entry cannot be read: {0}")]
     WalletUnreadable(#[from] ProfileError),
+    /// A bulk payout names no player.
+    #[error("the payout names no player")]
+    BatchEmpty,
+    /// A bulk payout names more players than one batch may pay.
+    #[error("the payout names {got} players; one payout pays at most {max}")]
+    BatchTooLarge {
+        /// The limit (`BULK_MAX_PLAYERS`).
+        max: usize,
+        /// Distinct players named.
+        got: usize,
+    },
+    /// A payout to a role none of whose members has a usable account link.
+    #[error(
+        "no member of role {role} has a linked Roblox account ({members} members asked); link accounts first"
+    )]
+    RoleWithoutLinks {
+        /// The role id.
+        role: u64,
+        /// Its members asked.
+        members: usize,
+    },
+    /// A payout list none of whose usernames is a Roblox user.
+    #[error("none of the {unknown} usernames is a Roblox user")]
+    NoKnownPlayers {
+        /// Usernames not found.
+        unknown: usize,
+    },
+    /// The account links could not be read (a provider down or refusing the key).
+    #[error("the account links could not be read: {0}")]
+    LinksUnavailable(String),
+    /// No batch has this id.
+    #[error("no payout {0}")]
+    BatchUnknown(String),
 }
 
 /// Why a request failed.

@@ -17,6 +17,9 @@ pub struct PortError {
     pub service: &'static str,
     /// What went wrong, in plain words.
     pub detail: String,
+    /// For a throttled call (HTTP 429): how long the platform asked callers to wait
+    /// (`Retry-After`), when it said; bulk payouts pause on it (`bulk::WriteBudget`).
+    pub retry_after_ms: Option<u64>,
 }
 
 impl PortError {
@@ -25,6 +28,19 @@ impl PortError {
         Self {
             service,
             detail: detail.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// A throttled call of `service` (HTTP 429), with the wait it asked for, if any.
+    pub fn throttled(
+        service: &'static str,
+        detail: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self {
+            retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            ..Self::new(service, detail)
         }
     }
 }

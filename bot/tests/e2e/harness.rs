@@ -138,6 +138,7 @@ impl E2e {
             registration_retry: Duration::from_millis(20),
             registration_retry_max: Duration::from_millis(200),
             follow_up: self.setup.follow_up,
+            links: None,
         };
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);

@@ -8,6 +8,7 @@ mod harness;
 mod lifecycle;
 mod log_channel;
 mod moves;
+mod payouts;
 mod refusals;
 mod registration;
 mod reversals;

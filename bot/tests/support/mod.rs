@@ -71,6 +71,7 @@ pub fn service_config() -> ServiceConfig {
         republish_every: Duration::from_secs(3),
         reply_budget: Duration::from_secs(600),
         policy: policy(),
+        bulk: bot::service::BulkConfig::default(),
     }
 }
 

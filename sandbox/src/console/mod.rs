@@ -11,6 +11,8 @@ pub mod parse;
 pub mod render;
 
 use bot::frontend::flow::{self, FollowUp};
+use bot::frontend::payout::{self, PayoutPreview, PayoutResult, PayoutUi};
+use bot::frontend::words;
 use bot::frontend::{
     AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveResult, Prompt,
 };
@@ -19,7 +21,7 @@ use shared::Op;
 
 use crate::app::Sandbox;
 use crate::stack::console_actor;
-use parse::{ConsoleCommand, ConsoleMove, ConsoleReverse, Rules};
+use parse::{ConsoleCommand, ConsoleMove, ConsolePayout, ConsoleReverse, Rules};
 
 /// What running a command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +115,78 @@ async fn run_reverse(sb: &Sandbox, cmd: ConsoleReverse) -> String {
         }
         Err(e) => failure("/reverse", e),
     }
+}
+
+/// `confirm:yes` stands in for Discord's Confirm button; the preview is kept for the reply.
+struct PayoutConfirm {
+    yes: bool,
+    shown: Vec<String>,
+}
+
+impl PayoutUi for PayoutConfirm {
+    type Error = Failure;
+
+    fn confirm_payout<'a>(
+        &'a mut self,
+        preview: &'a PayoutPreview,
+    ) -> BoxFut<'a, Result<Decision, Failure>> {
+        self.shown.push(render::card(&words::payout_preview(
+            preview,
+            &render::DIALECT,
+        )));
+        let decision = if self.yes {
+            Decision::Confirmed
+        } else {
+            Decision::Cancelled(CancelReason::NotConfirmed {
+                flag: "confirm:yes",
+                threshold: 0,
+            })
+        };
+        Box::pin(async move { Ok(decision) })
+    }
+}
+
+/// Rows of the outcome CSV the console prints (the rest is counted).
+const CSV_ROWS_SHOWN: usize = 20;
+
+async fn run_payout(sb: &Sandbox, cmd: ConsolePayout) -> String {
+    let mut ui = PayoutConfirm {
+        yes: cmd.confirm,
+        shown: Vec::new(),
+    };
+    let service = &sb.stack.service;
+    let result = payout::run_payout(service, console_actor(), cmd.args, None, &mut ui).await;
+    let label = result
+        .as_ref()
+        .map_or_else(Failure::metric_label, PayoutResult::metric_label);
+    bot::metrics::command("payout", label);
+    let mut out = ui.shown;
+    match result {
+        Ok(PayoutResult::Cancelled { preview, why }) => {
+            out.push(render::card(&words::payout_cancelled(&preview, why)));
+        }
+        Ok(PayoutResult::Done { report, .. }) => {
+            out.push(render::card(&words::payout_summary(
+                &report,
+                &render::DIALECT,
+            )));
+            let csv = words::payout_csv(&report);
+            let lines: Vec<&str> = csv.lines().collect();
+            out.push(
+                lines
+                    .iter()
+                    .take(CSV_ROWS_SHOWN + 1)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            if lines.len() > CSV_ROWS_SHOWN + 1 {
+                out.push(format!("… {} more rows", lines.len() - CSV_ROWS_SHOWN - 1));
+            }
+        }
+        Err(e) => out.push(failure("/payout", e)),
+    }
+    out.join("\n")
 }
 
 async fn run_balance(sb: &Sandbox, args: BalanceArgs) -> String {
@@ -232,6 +306,7 @@ impl Sandbox {
             ConsoleCommand::Give(args) => run_move(self, Op::Give, args).await,
             ConsoleCommand::Deduct(args) => run_move(self, Op::Deduct, args).await,
             ConsoleCommand::Reverse(args) => run_reverse(self, args).await,
+            ConsoleCommand::Payout(args) => run_payout(self, args).await,
             ConsoleCommand::Balance(args) => run_balance(self, args).await,
             ConsoleCommand::Audit(args) => run_audit(self, args).await,
             ConsoleCommand::Players => players(self).await,
@@ -279,6 +354,7 @@ impl Sandbox {
             max_amount: self.stack.service.config().limits.max_amount,
             pages: parse::AUDIT_PAGES,
             now_ms: self.stack.service.clock().now_ms(),
+            max_players: self.stack.service.config().bulk.max_items,
         }
     }
 

@@ -2,8 +2,8 @@
 //! (`/give user:123 amount:10 reason:"event prize"`) plus the sandbox's own commands.
 
 use bot::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, ReverseArgs,
-    ReverseInput,
+    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, PayoutArgs,
+    PayoutInput, ReverseArgs, ReverseInput,
 };
 
 /// `/give` and `/deduct`: the shared, checked arguments plus the console's stand-in for Discord's
@@ -25,6 +25,15 @@ pub struct ConsoleReverse {
     pub confirm: bool,
 }
 
+/// `/payout`: the shared, checked arguments plus the console's stand-in for Confirm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsolePayout {
+    /// The checked arguments.
+    pub args: PayoutArgs,
+    /// `confirm:yes`: a payout always needs it.
+    pub confirm: bool,
+}
+
 /// What the shared option rules need to know: the service's largest amount and the console's
 /// page sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +44,8 @@ pub struct Rules {
     pub pages: PageLimits,
     /// The service clock's Unix ms (the `since` / `until` rules).
     pub now_ms: i64,
+    /// Most players in one payout.
+    pub max_players: usize,
 }
 
 /// One console command.
@@ -46,6 +57,8 @@ pub enum ConsoleCommand {
     Deduct(ConsoleMove),
     /// `/reverse txn:… reason:"…"`.
     Reverse(ConsoleReverse),
+    /// `/payout amount:… reason:"…" players:"…" confirm:yes`.
+    Payout(ConsolePayout),
     /// `/balance user:…`.
     Balance(BalanceArgs),
     /// `/audit [user:…] [actor:…] [limit:…] [cursor:…] [since:…] [until:…] [totals:yes]`.
@@ -247,6 +260,21 @@ fn parse_reverse(args: &[String]) -> Result<ConsoleReverse, ParseError> {
     Ok(ConsoleReverse { args, confirm })
 }
 
+fn parse_payout(args: &[String], rules: &Rules) -> Result<ConsolePayout, ParseError> {
+    let o = Options::parse("payout", args, &["amount", "reason", "players", "confirm"])?;
+    let input = PayoutInput {
+        amount: whole_number("payout", "amount", o.required("amount", "<whole number>")?)?,
+        reason: o.required("reason", "\"why\"")?.to_owned(),
+        role: None,
+        players: Some(o.required("players", "\"<ids or usernames>\"")?.to_owned()),
+        file: None,
+    };
+    let confirm = confirm_option("payout", &o)?;
+    let args = PayoutArgs::parse(&input, rules.max_amount, rules.max_players)
+        .or_else(|e| refused("payout", e))?;
+    Ok(ConsolePayout { args, confirm })
+}
+
 fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> {
     let o = Options::parse(
         "audit",
@@ -308,6 +336,7 @@ pub fn parse(line: &str, rules: &Rules) -> Result<Option<ConsoleCommand>, ParseE
         "give" => ConsoleCommand::Give(parse_move("give", rest, rules)?),
         "deduct" => ConsoleCommand::Deduct(parse_move("deduct", rest, rules)?),
         "reverse" => ConsoleCommand::Reverse(parse_reverse(rest)?),
+        "payout" => ConsoleCommand::Payout(parse_payout(rest, rules)?),
         "balance" => {
             let o = Options::parse("balance", rest, &["user"])?;
             let user = o.required("user", "<id or username>")?;
@@ -378,6 +407,9 @@ Discord commands (same options as in Discord):
       confirm:yes: needed above the confirmation threshold (Discord's confirm button)
   /reverse txn:<id> reason:\"why\" [confirm:yes]
       undo an applied movement once: the opposite movement of its amount, naming it
+  /payout amount:<n> reason:\"why\" players:\"<ids or names>\" [confirm:yes]
+      pay every listed player once (shows the preview; confirm:yes runs it, with a summary
+      and every player's outcome as CSV)
   /balance user:<id|name>
   /audit [user:<id|name>] [actor:<discord id>] [limit:1-100] [cursor:<from the last page>]
          [since:<UTC date or time>] [until:<UTC date or time>] [totals:yes]
@@ -406,6 +438,7 @@ mod tests {
         max_amount: 1_000_000,
         pages: AUDIT_PAGES,
         now_ms: NOW_MS,
+        max_players: 3,
     };
 
     fn ok(line: &str) -> ConsoleCommand {
@@ -414,6 +447,26 @@ mod tests {
 
     fn bad(line: &str) -> String {
         parse(line, &RULES).unwrap_err().0
+    }
+
+    #[test]
+    fn payout_reads_like_discord_and_checks_the_list() {
+        let ConsoleCommand::Payout(p) =
+            ok(r#"/payout amount:50 reason:"event" players:"1001, alice 1001" confirm:yes"#)
+        else {
+            panic!("not a payout")
+        };
+        assert!(p.confirm);
+        assert_eq!(
+            p.args.players,
+            bot::frontend::PayoutPlayers::List {
+                targets: vec![Target::Id(1001), Target::Name("alice".into())],
+                duplicates: 1,
+            }
+        );
+        assert!(bad(r#"/payout amount:50 reason:"x" players:"1 2 3 4""#).contains("at most 3"));
+        assert!(bad(r#"/payout amount:50 reason:"x" players:"1 a!b""#).contains("\"a!b\""));
+        assert!(bad(r#"/payout amount:50 reason:"x""#).contains("players"));
     }
 
     #[test]

@@ -87,6 +87,7 @@ impl Service {
             reason: &req.reason,
             txn,
             reverses: None,
+            in_batch: false,
         };
         self.issue(issue, read, now).await
     }
@@ -134,11 +135,10 @@ impl Service {
             reverses: cmd.reverses.as_ref(),
         };
         let policy = &self.config.policy;
-        match self
-            .db
-            .reserve(&new, ms(policy.cooldown), policy.daily_cap)
-            .await?
-        {
+        // A payout's items follow each other at the budget's pace: the cooldown applied to the
+        // payout's start, not between its own items.
+        let cooldown = if it.in_batch { 0 } else { ms(policy.cooldown) };
+        match self.db.reserve(&new, cooldown, policy.daily_cap).await? {
             Ok(()) => {}
             Err(ReserveRefusal::Taken) => return self.taken(&cmd, it.user).await,
             Err(refused) => return Err(self.limit_refusal(&cmd.actor.id, refused).into()),
@@ -279,6 +279,8 @@ pub(super) struct Issue<'a> {
     pub txn: TxnId,
     /// The txn a reversal reverses.
     pub reverses: Option<TxnId>,
+    /// An item of a bulk payout (no cooldown between items).
+    pub in_batch: bool,
 }
 
 /// Where a stored txn stands, in the words a refusal quotes.

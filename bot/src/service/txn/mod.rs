@@ -11,10 +11,12 @@
 //! - `delivery`: delivering and confirming one command, step by step, until it settles.
 //! - `follow_up`: continued confirmation and the reconciler pass.
 //! - `audit_posting`: the bot's own audit records (outbox pruning, posting).
+//! - `batch`: bulk payouts (planned, stored, run at the write budget's pace, resumed).
 //! - `reverse`: reversals of applied txns (planned, refused or issued under a derived id).
 //! - [`log_channel`]: posting settled movements to the log channel through a [`LogSink`].
 
 mod audit_posting;
+mod batch;
 mod delivery;
 mod execute;
 mod follow_up;

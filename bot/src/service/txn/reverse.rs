@@ -139,6 +139,7 @@ impl Service {
             reason: &req.reason,
             txn: plan.txn,
             reverses: Some(req.original),
+            in_batch: false,
         };
         self.issue(issue, first, now).await
     }

@@ -1,5 +1,7 @@
 //! The [`Service`] struct, its configuration and ports, and the queries that move no money.
 
+use super::super::bulk::budget::ThrottleWatch;
+use super::super::bulk::{BulkConfig, WriteBudget};
 use super::super::db::{Db, DbError, TxnRow};
 use super::super::names::{MAX_LOOKUPS_PER_ANSWER, NameCache, Names};
 use super::super::outcome::{ActorCtx, Outcome, Refusal, ServiceError, Target};
@@ -36,6 +38,8 @@ pub struct ServiceConfig {
     pub reply_budget: Duration,
     /// Staff policy.
     pub policy: Policy,
+    /// Bulk payouts: the write budget's reserved share, the assumed CCU, the list limit.
+    pub bulk: BulkConfig,
 }
 
 /// The ports the service runs on.
@@ -120,6 +124,8 @@ pub struct Service {
     pub(super) keys: KeyRing,
     pub(super) config: ServiceConfig,
     pub(super) names: NameCache,
+    /// The pace of bulk payouts, shared by every batch this service runs.
+    pub(super) budget: Arc<WriteBudget>,
 }
 
 /// A duration in whole milliseconds (saturating), as the protocol's timestamps count.
@@ -130,13 +136,38 @@ pub(super) fn ms(d: Duration) -> i64 {
 impl Service {
     /// A service over `ports`, its database and the command-signing keys (the first signs).
     pub fn new(ports: Ports, db: Db, keys: KeyRing, config: ServiceConfig) -> Self {
+        let clock = ports.clock.clone();
+        let budget = Arc::new(WriteBudget::new(
+            config.bulk.batch_writes_per_minute(),
+            clock.now_ms(),
+        ));
+        // Every 429 the wallet store or messaging sees pauses bulk payouts for its Retry-After.
+        let ports = Ports {
+            wallets: Arc::new(ThrottleWatch {
+                inner: ports.wallets,
+                budget: budget.clone(),
+                clock: clock.clone(),
+            }),
+            messaging: Arc::new(ThrottleWatch {
+                inner: ports.messaging,
+                budget: budget.clone(),
+                clock,
+            }),
+            ..ports
+        };
         Self {
             ports,
             db,
             keys,
             config,
             names: NameCache::default(),
+            budget,
         }
+    }
+
+    /// The bulk payouts' write budget (its rate per minute is what a batch may spend).
+    pub fn write_budget(&self) -> &WriteBudget {
+        &self.budget
     }
 
     /// The configuration.
