@@ -54,6 +54,23 @@ fn campaign_seeds_second_half() {
     run_range(2_000_000);
 }
 
+/// Seeds that found product bugs, kept as regression tests: 209 and 235 (ProfileService) had
+/// the bot report "not delivered" for a txn the holder applied just before it expired and saved
+/// after expiresAt + grace (fixed: the bot waits for a save by the holder made after the expiry).
+#[test]
+fn kept_seeds() {
+    let opts = opts();
+    for seed in [209, 235] {
+        let report = run(RunSpec::campaign(seed, None), &opts);
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {}\n{}",
+            report.violations.join("\n"),
+            report.events.join("\n")
+        );
+    }
+}
+
 /// The negative control: with the bot's compare-and-swap skipped, its offline writes land over
 /// sessions that started meanwhile, and the single-writer check must say so.
 #[test]
