@@ -101,6 +101,7 @@ pub struct Trace {
     pub violations: Vec<String>,
     /// The bot side's events (commands, outcomes, restarts, API kills), in virtual seconds.
     pub events: Vec<String>,
-    /// The universe's trace digest (equal digests: the engine took the same path).
+    /// The universe's trace digest. Informational: the bot's ULIDs are drawn at random and
+    /// travel in the messages the engine traces, so two runs of a seed never share it.
     pub digest: String,
 }
