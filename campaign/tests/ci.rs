@@ -57,6 +57,9 @@ fn campaign_seeds_second_half() {
 /// Seeds that found product bugs, kept as regression tests: 209 and 235 (ProfileService) had
 /// the bot report "not delivered" for a txn the holder applied just before it expired and saved
 /// after expiresAt + grace (fixed: the bot waits for a save by the holder made after the expiry).
+/// They found it with the first wire (latencies drawn in call order); since the wire's latencies
+/// became a hash of the virtual time they take other paths, so the rule itself is pinned by
+/// `bot/tests/service.rs` `an_apply_saved_after_the_window_is_applied_not_undelivered`.
 #[test]
 fn kept_seeds() {
     let opts = opts();
