@@ -299,14 +299,25 @@ async fn an_undelivered_command_is_final_after_its_window_and_late_delivery_chan
     let server = StandInServer::start(&world, "job-E", Some(api.game_client()));
     server.join(ALICE);
     server.pause();
-    let service = world.service(&api, service_config()).await;
+    let mut config = service_config();
+    config.reply_budget = Duration::from_secs(120);
+    let service = world.service(&api, config).await;
     let start = world.now_ms();
     let receipt = service.execute(request(Op::Give, ALICE, 3)).await.unwrap();
-    assert_eq!(receipt.outcome, Outcome::NotDelivered);
+    // Past expiresAt + grace, but the holder has not saved since the command expired: it may
+    // have applied it just before and not saved yet, so nothing is final.
+    assert_eq!(receipt.outcome, Outcome::Pending);
     assert!(
         world.now_ms() > start + 60_000 + 10_000,
         "waited past expiresAt + grace"
     );
+    // The holder's next save (its library's periodic one) lacks the txn: now it is final.
+    server.autosave(ALICE);
+    let outcome = service
+        .confirm(&receipt.txn, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::NotDelivered);
     // The held copies arrive late: the apply rule refuses them as expired; nothing moves.
     server.resume(true);
     let wallet = world.wallet(ALICE);
@@ -580,4 +591,65 @@ async fn a_stale_prompt_read_never_decides_the_outcome() {
         106,
         "the stale read did not win"
     );
+}
+
+/// Regression (issue 19, found by the campaign): a holder applied the command just before it
+/// expired and its save landed after expiresAt + grace. The bot read the entry without the txn
+/// and reported "not delivered" for a txn that then committed; it must wait for a save by the
+/// holder made after the expiry.
+#[tokio::test]
+async fn an_apply_saved_after_the_window_is_applied_not_undelivered() {
+    struct SaveAfterRead {
+        inner: Arc<dyn WalletStore>,
+        server: Arc<StandInServer>,
+        late_after_ms: i64,
+        applied_ms: i64,
+        clock: Arc<opencloud::emulator::ManualClock>,
+        done: AtomicBool,
+    }
+    impl WalletStore for SaveAfterRead {
+        fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
+            Box::pin(async move {
+                let r = self.inner.read(user_id).await;
+                use opencloud::emulator::Clock as _;
+                let late = self.clock.now_ms() > self.late_after_ms;
+                if late && !self.done.swap(true, Ordering::SeqCst) {
+                    // The bot holds an entry without the txn; the holder's save, which applied
+                    // it in memory before it expired, lands right after this read.
+                    self.server.apply_held_as_of(self.applied_ms);
+                }
+                r
+            })
+        }
+        fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+            self.inner.write(write)
+        }
+    }
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let server = StandInServer::start(&world, "job-L", Some(api.game_client()));
+    server.join(ALICE);
+    server.pause();
+    let config = service_config();
+    let start = world.now_ms();
+    let expires_at = start + config.command_ttl.as_millis() as i64;
+    let final_at = expires_at + config.grace.as_millis() as i64;
+    let wallets = Arc::new(SaveAfterRead {
+        inner: world.ports.clone(),
+        server: server.clone(),
+        late_after_ms: final_at,
+        applied_ms: expires_at - 1_000,
+        clock: world.clock.clone(),
+        done: AtomicBool::new(false),
+    });
+    let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
+    let service = world.service_with(audit, wallets, config).await;
+    let receipt = service.execute(request(Op::Give, ALICE, 7)).await.unwrap();
+    assert_eq!(
+        applied(&receipt.outcome),
+        (7, Committer::GameServer(Some("job-L".into()))),
+        "the holder's late save committed it"
+    );
+    assert_eq!(world.wallet(ALICE).balance, 7);
+    world.assert_single_writer();
 }

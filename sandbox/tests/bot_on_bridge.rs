@@ -392,12 +392,21 @@ async fn an_undelivered_command_is_final_after_its_window_and_late_delivery_move
         drop: 1.0,
         ..MessageFaults::none(8)
     }));
+    // Past expiresAt + grace the holder may still hold an apply it has not saved: the outcome is
+    // final only after a save of the holder's made after the expiry. Here the player leaves once
+    // the window and the grace have passed, and the session's release save is that save.
+    let world = sb.world.clone();
+    let leaves = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(17)).await;
+        world.leave(ALICE).await.expect("leave");
+    });
     let receipt = sb
         .stack
         .service
         .execute(request(Op::Give, ALICE, 11))
         .await
         .expect("give");
+    leaves.await.expect("the player left");
     assert_eq!(receipt.outcome, Outcome::NotDelivered);
     assert_eq!(balance(&sb, ALICE), 0);
     assert!(in_ring(&sb, ALICE, &receipt.txn).is_none());

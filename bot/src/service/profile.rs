@@ -154,6 +154,17 @@ impl Profile {
         }
     }
 
+    /// Whether the stored entry was saved after `at_ms` (Unix ms) by its holder: `LastUpdate`
+    /// is the holder's own `os.time()` at its last save (or session start), the clock its apply
+    /// rule judges `expiresAt` by, so a save stamped after `expiresAt` holds every command the
+    /// holder applied before it expired, whatever the skew between the bot and that server.
+    pub fn saved_after(&self, at_ms: i64) -> bool {
+        self.meta()
+            .and_then(|m| m.get("LastUpdate"))
+            .and_then(Value::as_f64)
+            .is_some_and(|t| (t * 1000.0) as i64 > at_ms)
+    }
+
     /// The wallet document (`Data`); an empty `Data` is the empty wallet.
     pub fn wallet(&self) -> Result<Wallet, ProfileError> {
         let wallet: Wallet = match self.root.get("Data") {

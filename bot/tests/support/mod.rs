@@ -457,12 +457,48 @@ impl StandInServer {
         self.process(data);
     }
 
+    /// The library's periodic save: every wallet this server holds is written again as it is,
+    /// stamped with the save's time (`LastUpdate`).
+    pub fn autosave(&self, user: u64) {
+        let now_s = self.now_ms() / 1000;
+        let job = self.job_id.clone();
+        self.emulator
+            .store
+            .update(&wallet_key(user), &self.writer(), |cur| {
+                let Some(e) = cur else { return Transform::Keep };
+                let mut v: Value = serde_json::from_str(&e.value).unwrap();
+                if holder(&v).as_deref() != Some(job.as_str()) {
+                    return Transform::Keep;
+                }
+                v["MetaData"]["LastUpdate"] = json!(now_s);
+                Transform::Write {
+                    value: v.to_string(),
+                    attributes: e.attributes.clone(),
+                    user_ids: e.user_ids.clone(),
+                }
+            })
+            .unwrap();
+    }
+
+    /// Held deliveries applied as of `applied_ms` (the server applied them in memory then) and
+    /// saved now: a save that lands after the command expired, holding an apply from before.
+    pub fn apply_held_as_of(&self, applied_ms: i64) {
+        let held = std::mem::take(&mut self.state.lock().held);
+        for m in held {
+            self.process_at(&m, applied_ms);
+        }
+    }
+
     fn process(&self, data: &str) {
+        self.process_at(data, self.now_ms());
+    }
+
+    fn process_at(&self, data: &str, now: i64) {
         let Ok(cmd) = shared::decode_command_message(data, &KeyRing::parse(COMMAND_KEYS).unwrap())
         else {
             return;
         };
-        let now = self.now_ms();
+        let saved_at = self.now_ms();
         let job = self.job_id.clone();
         let mut committed: Option<AuditRecord> = None;
         self.emulator
@@ -484,7 +520,7 @@ impl StandInServer {
                 wallet.outbox.push(record.clone());
                 committed = Some(record);
                 v["Data"] = serde_json::to_value(&wallet).unwrap();
-                v["MetaData"]["LastUpdate"] = json!(now / 1000);
+                v["MetaData"]["LastUpdate"] = json!(saved_at / 1000);
                 Transform::Write {
                     value: v.to_string(),
                     attributes: e.attributes.clone(),

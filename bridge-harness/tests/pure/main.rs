@@ -3,5 +3,6 @@
 
 mod codec;
 mod crypto;
+mod sessions;
 mod vectors;
 mod vm;

@@ -115,6 +115,12 @@ impl Service {
         }
         let live = matches!(session, Session::Live { .. });
         if now > d.cmd.expires_at && (!live || now > d.final_at) {
+            if live && !profile.saved_after(d.cmd.expires_at) {
+                // The holder may have applied it just before it expired and not saved yet:
+                // the entry is final only once the holder saved after the expiry.
+                tracing::debug!(txn = %d.cmd.txn, "expired: waiting for the holder's next save");
+                return Ok(self.retry(d, entry).await);
+            }
             // No server applies it any more and the authoritative entry lacks it: final.
             let outcome = self.settle(d.cmd, Outcome::NotDelivered, None).await?;
             return Ok(Step::Done(outcome));
