@@ -91,6 +91,7 @@ pub fn service_config(library: bot::service::ProfileLibrary) -> ServiceConfig {
             cooldown: Duration::ZERO,
             confirm_above: 1_000_000_000,
         },
+        bulk: bot::service::BulkConfig::default(),
     }
 }
 
@@ -279,6 +280,7 @@ impl Driver {
             clock,
             backend.store.clone(),
             backend.bus.clone(),
+            backend.experience.clone(),
             EmulatorConfig {
                 api_keys: vec![EmulatorKey::full_access_on(
                     "campaign",
