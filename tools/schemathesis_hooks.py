@@ -68,24 +68,75 @@ def before_call(context, case):
         query.pop("cursor", None)
 
 
+def _on_the_wire(query):
+    """The (name, text) pairs `requests` puts in the URL for `query`: None, empty lists and empty
+    dicts leave a parameter out, lists repeat it, a dict sends its keys. Asked of `requests`
+    itself, which sends every case."""
+    url = requests.Request("GET", "http://wire.invalid/", params=query).prepare().url
+    return urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+
+
+def _text_allowed(text, schema):
+    """Whether the document allows `text` as this parameter's value in a URL."""
+    if "enum" in schema:
+        return text in [str(e) for e in schema["enum"]]
+    kind = schema.get("type")
+    if kind == "integer":
+        # The server reads plain digits only (no sign, no leading zero), as the document says.
+        if not re.fullmatch(r"0|[1-9][0-9]*", text):
+            return False
+        n = int(text)
+        return schema.get("minimum", n) <= n <= schema.get("maximum", n)
+    if kind == "string":
+        pattern = schema.get("pattern")
+        if pattern and not re.search(pattern, text):
+            return False
+        return schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", len(text))
+    return False
+
+
+def _as_generated_type(value, schema):
+    """Whether `value` has the very type the parameter's schema names (what schema-valid
+    generation produces); anything else only became text on the way into the URL."""
+    kind = schema.get("type")
+    if isinstance(value, bool) or value is None:
+        return False
+    if kind == "integer":
+        return isinstance(value, int)
+    if kind == "string":
+        return isinstance(value, str)
+    return False
+
+
 @schemathesis.hook
 def filter_query(context, query):
     """Discard a generated query that is valid once written into the URL. A query string carries
-    text only: a schema-invalid case that turns a digits-only text parameter (`actor`) into the
-    integer 0 sends `actor=0`, which the document allows, so the server rightly accepts it. Such a
-    case is not invalid on the wire, whatever its generator meant; any other case is kept."""
+    text only, and `requests` leaves out None, empty lists and empty dicts: a schema-invalid case
+    that turns a digits-only text parameter (`actor`) into the integer 0 sends `actor=0`, and one
+    that adds an unknown parameter holding `{}` sends nothing for it; the document allows what is
+    sent, so the server rightly accepts it. Such a case is not invalid on the wire, whatever its
+    generator meant. Cases whose values all have their schema's type (every schema-valid case)
+    are kept, and so is every case whose URL the document refuses."""
     operation = getattr(context, "operation", None)
     if not query or operation is None:
         return True
-    for param in operation.query:
-        name = param.name
-        if name not in query:
-            continue
-        value = query[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        schema = param.definition.get("schema", {})
-        pattern = schema.get("pattern")
-        if schema.get("type") == "string" and pattern and re.search(pattern, str(value)):
-            return False
-    return True
+    params = {p.name: p for p in operation.query}
+    if all(
+        name in params and _as_generated_type(value, params[name].definition.get("schema", {}))
+        for name, value in query.items()
+    ):
+        return True
+    try:
+        sent = _on_the_wire(query)
+    except Exception:  # noqa: BLE001 - a query requests cannot encode is not sent as valid
+        return True
+    names = [name for name, _ in sent]
+    if len(set(names)) != len(names) or any(name not in params for name in names):
+        return True  # a repeated or unknown parameter: refused on the wire
+    for name, param in params.items():
+        if param.definition.get("required") and name not in names:
+            return True
+    for name, text in sent:
+        if not _text_allowed(text, params[name].definition.get("schema", {})):
+            return True
+    return False
