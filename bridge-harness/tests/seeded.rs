@@ -43,29 +43,6 @@ fn seeds() -> u64 {
         .unwrap_or(100)
 }
 
-/// In-game economy: every few seconds each player with a wallet here grants or spends a little,
-/// until `STOP_AT` (Unix seconds, virtual): the settle phase needs a quiet economy, or the outboxes
-/// would never be empty at any one instant.
-const GAME_LOOP: &str = r#"--!strict
-local Players = game:GetService("Players")
-local ServerStorage = game:GetService("ServerStorage")
-local Bridge = require(ServerStorage:WaitForChild("EconomyBridge"):WaitForChild("Bridge") :: ModuleScript) :: any
-local STOP_AT = STOP_AT_UNIX
-while os.time() < STOP_AT do
-	task.wait(2 + math.random() * 3)
-	local api = Bridge.api()
-	if api ~= nil then
-		for _, player in Players:GetPlayers() do
-			if math.random() < 0.5 then
-				api.grant(player, math.random(1, 20), "quest")
-			else
-				api.spend(player, math.random(1, 30), "shop")
-			end
-		end
-	end
-end
-"#;
-
 struct Cmd {
     txn: String,
     msg: String,
@@ -116,7 +93,7 @@ fn run_seed(lib: Library, seed: u64, api: &mut AuditApi, usage: &mut Usage) -> R
     let stop_at = cfg.start_unix_ms / 1000 + ACTIVE_S as i64;
     place.script(
         "ServerScriptService.GameLoop",
-        GAME_LOOP.replace("STOP_AT_UNIX", &stop_at.to_string()),
+        bridge_harness::game_loop(stop_at, 2, 3),
     );
     let mut u = Universe::new(cfg, place);
     // Roblox's shared limits: MessagingService's receive limits (per topic and per game), the

@@ -48,28 +48,6 @@ const START_BEHIND_MS: i64 = 200_000;
 /// A reconciler pass every this many virtual seconds, as `economy-bot serve` runs it.
 const RECONCILE_EVERY_S: f64 = 20.0;
 
-/// In-game economy: players with a wallet here grant or spend a little every few seconds until
-/// `STOP_AT` (Unix seconds, virtual), so the settle phase can drain the outboxes.
-const GAME_LOOP: &str = r#"--!strict
-local Players = game:GetService("Players")
-local ServerStorage = game:GetService("ServerStorage")
-local Bridge = require(ServerStorage:WaitForChild("EconomyBridge"):WaitForChild("Bridge") :: ModuleScript) :: any
-local STOP_AT = STOP_AT_UNIX
-while os.time() < STOP_AT do
-	task.wait(3 + math.random() * 4)
-	local api = Bridge.api()
-	if api ~= nil then
-		for _, player in Players:GetPlayers() do
-			if math.random() < 0.5 then
-				api.grant(player, math.random(1, 20), "quest")
-			else
-				api.spend(player, math.random(1, 30), "shop")
-			end
-		end
-	end
-end
-"#;
-
 /// The bot's settings in a campaign: production's rules with windows that fit a run (a 60 s
 /// validity window, 30 s grace, re-publish every 5 s, a 30 s reply budget) and no long-poll (the
 /// API's long-poll waits on the wall clock, which virtual time cannot move; the bot reads the
@@ -253,7 +231,7 @@ impl Driver {
         let stop_at = cfg.start_unix_ms / 1000 + ACTIVE_S as i64;
         place.script(
             "ServerScriptService.GameLoop",
-            GAME_LOOP.replace("STOP_AT_UNIX", &stop_at.to_string()),
+            bridge_harness::game_loop(stop_at, 3, 4),
         );
         let universe_id = cfg.universe_id;
         let mut u = Universe::new(cfg, place);
