@@ -3,12 +3,12 @@
 //! wrong key, a key for another server, a provider that is down or rate-limiting, and a missing
 //! `DISCORD_GUILD_ID` are each named with a fix; no key is ever printed.
 
+mod support;
+
 use bot::doctor::links;
 use bot::doctor::{Check, Status};
 use bot::links::LinkSettings;
-use link_fakes::{
-    BloxlinkConfig, BloxlinkIdField, FakeBloxlink, FakeRover, RateLimit, RoverConfig, RoverShape,
-};
+use link_fakes::{FakeBloxlink, FakeRover, RateLimit};
 use shared::clock::ManualClock;
 use std::collections::HashMap;
 
@@ -25,30 +25,8 @@ struct Providers {
 
 async fn providers(limit: RateLimit) -> Providers {
     let clock = ManualClock::shared(1_800_000_000_000);
-    let bloxlink = FakeBloxlink::start(
-        BloxlinkConfig {
-            api_key: BLOX_KEY.into(),
-            guild_id: GUILD,
-            limit,
-            retry_after_header: true,
-            id_field: BloxlinkIdField::default(),
-        },
-        clock.clone(),
-    )
-    .await
-    .unwrap();
-    let rover = FakeRover::start(
-        RoverConfig {
-            api_key: ROVER_KEY.into(),
-            guild_id: GUILD,
-            limit,
-            rate_limit_headers: true,
-            shape: RoverShape::Flat,
-        },
-        clock,
-    )
-    .await
-    .unwrap();
+    let (bloxlink, rover) =
+        support::link_fakes::start(GUILD, BLOX_KEY, ROVER_KEY, limit, clock).await;
     Providers { bloxlink, rover }
 }
 

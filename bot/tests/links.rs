@@ -41,30 +41,8 @@ async fn sqlite() -> (Db, tempfile::TempDir) {
 
 async fn world_on(db: Db, dir: Option<tempfile::TempDir>, limit: RateLimit) -> World {
     let clock = ManualClock::shared(T0);
-    let bloxlink = FakeBloxlink::start(
-        BloxlinkConfig {
-            api_key: BLOX_KEY.into(),
-            guild_id: GUILD,
-            limit,
-            retry_after_header: true,
-            id_field: BloxlinkIdField::default(),
-        },
-        clock.clone(),
-    )
-    .await
-    .unwrap();
-    let rover = FakeRover::start(
-        RoverConfig {
-            api_key: ROVER_KEY.into(),
-            guild_id: GUILD,
-            limit,
-            rate_limit_headers: true,
-            shape: RoverShape::Flat,
-        },
-        clock.clone(),
-    )
-    .await
-    .unwrap();
+    let (bloxlink, rover) =
+        support::link_fakes::start(GUILD, BLOX_KEY, ROVER_KEY, limit, clock.clone()).await;
     World {
         db,
         clock,

@@ -21,6 +21,7 @@ use shared::{AuditRecord, KeyRing, Limits, Op, TxnId, Wallet};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod link_fakes;
 pub mod pg;
 
 pub const UNIVERSE: u64 = 4242;
