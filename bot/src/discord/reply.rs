@@ -32,6 +32,20 @@ pub fn embed_reply(embed: s::CreateEmbed) -> CreateReply {
         .allowed_mentions(s::CreateAllowedMentions::new())
 }
 
+/// Shows `embed` as the command's reply: an edit of `handle` once there is one, else the first
+/// message (kept in `handle`).
+async fn show_in<'a>(
+    ctx: Context<'a>,
+    handle: &mut Option<ReplyHandle<'a>>,
+    embed: s::CreateEmbed,
+) -> Result<(), CommandError> {
+    match handle {
+        Some(h) => h.edit(ctx, embed_reply(embed)).await?,
+        None => *handle = Some(ctx.send(embed_reply(embed)).await?),
+    }
+    Ok(())
+}
+
 /// The edit of an `/audit` message (the next page, or the last one without its button) that
 /// keeps its files. Discord keeps only the attachments an edit's `attachments` array lists
 /// (omitting the array keeps them all); poise's followup edits always send an empty array, which
@@ -81,11 +95,7 @@ impl<'a> MoveReply<'a> {
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
-        match &self.handle {
-            Some(h) => h.edit(self.ctx, embed_reply(embed)).await?,
-            None => self.handle = Some(self.ctx.send(embed_reply(embed)).await?),
-        }
-        Ok(())
+        show_in(self.ctx, &mut self.handle, embed).await
     }
 
     /// Draws how the flow ended, in place of the prompt / "sending" message; a receipt still
@@ -361,11 +371,7 @@ impl<'a> PayoutReply<'a> {
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
-        match &self.handle {
-            Some(h) => h.edit(self.ctx, embed_reply(embed)).await?,
-            None => self.handle = Some(self.ctx.send(embed_reply(embed)).await?),
-        }
-        Ok(())
+        show_in(self.ctx, &mut self.handle, embed).await
     }
 
     /// Draws how the payout ended: a cancel in place of the prompt; after a run, the summary
