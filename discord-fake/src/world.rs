@@ -82,6 +82,8 @@ pub enum InteractionKind {
         /// The message the button is on.
         message: u64,
     },
+    /// An option being typed (type 4, APPLICATION_COMMAND_AUTOCOMPLETE).
+    Autocomplete,
 }
 
 /// An interaction the fake sent.
@@ -107,6 +109,8 @@ pub struct Interaction {
     pub original: Option<u64>,
     /// Messages created with this token (followups).
     pub followups: Vec<u64>,
+    /// The choices an autocomplete interaction was answered with (callback type 8).
+    pub choices: Option<Vec<serde_json::Value>>,
 }
 
 /// A file on a message.
