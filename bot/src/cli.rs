@@ -246,7 +246,8 @@ pub async fn run_move(
     o: MoveOptions,
 ) -> anyhow::Result<()> {
     let input = MoveInput {
-        user: o.target,
+        user: Some(o.target),
+        member: None,
         amount: o.amount,
         reason: o.reason,
         txn: o.txn,
@@ -476,14 +477,14 @@ pub async fn run_audit(
 ) -> anyhow::Result<()> {
     let args = AuditArgs::parse(input, PAGES, service.clock().now_ms()).map_err(failure)?;
     if args.totals {
-        let answer = flow::run_audit_totals(service, actor, &args)
+        let answer = flow::run_audit_totals(service, actor, &args, None)
             .await
             .map_err(failure)?;
         let filter = words::audit_filter(answer.player.as_ref(), answer.actor.as_deref(), &DIALECT);
         println!("{}", draw(&words::audit_totals(&filter, &answer, &DIALECT)));
         return Ok(());
     }
-    let answer = flow::run_audit(service, actor, &args)
+    let answer = flow::run_audit(service, actor, &args, None)
         .await
         .map_err(failure)?;
     for record in &answer.page.records {

@@ -118,10 +118,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .links
             .build(service.db().clone(), clock)
             .map_err(anyhow::Error::msg)?;
+        let oauth = oauth.map(Arc::new);
         let extra = oauth
-            .map(|flow| bot::links::callback::router(Arc::new(flow)))
+            .clone()
+            .map(bot::links::callback::router)
             .unwrap_or_default();
-        return bot::daemon::serve_with(service, discord, bind, extra, Some(Arc::new(links))).await;
+        let links = Some(Arc::new(links));
+        return bot::daemon::serve_with(service, discord, bind, extra, links, oauth).await;
     }
     let service = build(&config).await?;
     match cli.command {
@@ -177,6 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let input = AuditInput {
                 user,
+                member: None,
                 actor: actor_id,
                 limit,
                 cursor,

@@ -5,7 +5,7 @@
 use bot::discord::commands::AUDIT_PAGES as DISCORD;
 use bot::frontend::args::{self, PageLimits};
 use bot::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, Failure, MoveArgs, MoveInput, OptionError,
+    AuditArgs, AuditInput, BalanceArgs, Failure, MoveArgs, MoveInput, OptionError, Who,
 };
 use bot::service::Target;
 use shared::TxnId;
@@ -91,7 +91,8 @@ fn options_parse_or_name_the_problem() {
     );
     // The first bad option is reported, with a message that names it.
     let input = MoveInput {
-        user: "someone".into(),
+        user: Some("someone".into()),
+        member: None,
         amount: 0,
         reason: "".into(),
         txn: Some("x".into()),
@@ -103,7 +104,8 @@ fn options_parse_or_name_the_problem() {
 
 fn move_input(user: &str, amount: i64, reason: &str, txn: Option<&str>) -> MoveInput {
     MoveInput {
-        user: user.into(),
+        user: Some(user.into()),
+        member: None,
         amount,
         reason: reason.into(),
         txn: txn.map(str::to_owned),
@@ -115,7 +117,7 @@ fn every_move_rule_as_a_table() {
     let txn = TxnId::generate();
     let ok = |target: Target, amount: i64, reason: &str, replay: Option<TxnId>| {
         Ok(MoveArgs {
-            target,
+            target: Who::Player(target),
             amount,
             reason: reason.into(),
             replay,
@@ -223,7 +225,7 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
     assert_eq!(
         AuditArgs::parse(&full, TEXT, NOW),
         Ok(AuditArgs {
-            user: Some(Target::Id(1001)),
+            user: Some(Who::Player(Target::Id(1001))),
             actor: Some("42".into()),
             limit: 3,
             cursor: Some("c1".into()),

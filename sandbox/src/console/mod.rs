@@ -14,7 +14,7 @@ use bot::frontend::flow::{self, FollowUp};
 use bot::frontend::payout::{self, PayoutPreview, PayoutResult, PayoutUi};
 use bot::frontend::words;
 use bot::frontend::{
-    AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveResult, Prompt,
+    AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveResult, Prompt, Who,
 };
 use bot::service::{BoxFut, Target};
 use shared::Op;
@@ -63,7 +63,7 @@ impl Confirm for ConfirmOption {
 
 async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
     let command = format!("/{}", op.as_str());
-    if let Target::Id(id) = cmd.args.target {
+    if let Who::Player(Target::Id(id)) = cmd.args.target {
         sb.know_user_if_playing(id).await;
     }
     let reason = cmd.args.reason.clone();
@@ -198,12 +198,13 @@ async fn run_balance(sb: &Sandbox, args: BalanceArgs) -> String {
 
 async fn run_audit(sb: &Sandbox, args: AuditArgs) -> String {
     if args.totals {
-        return match flow::run_audit_totals(&sb.stack.service, &console_actor(), &args).await {
+        return match flow::run_audit_totals(&sb.stack.service, &console_actor(), &args, None).await
+        {
             Ok(answer) => render::totals_answer(&answer),
             Err(e) => failure("/audit", e),
         };
     }
-    match flow::run_audit(&sb.stack.service, &console_actor(), &args).await {
+    match flow::run_audit(&sb.stack.service, &console_actor(), &args, None).await {
         Ok(answer) => render::audit_answer(&answer),
         Err(e) => failure("/audit", e),
     }

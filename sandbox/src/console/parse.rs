@@ -230,7 +230,8 @@ fn parse_move(
         &["user", "amount", "reason", "txn", "confirm"],
     )?;
     let input = MoveInput {
-        user: o.required("user", "<id or username>")?.to_owned(),
+        user: Some(o.required("user", "<id or username>")?.to_owned()),
+        member: None,
         amount: whole_number(command, "amount", o.required("amount", "<whole number>")?)?,
         reason: o.required("reason", "\"why\"")?.to_owned(),
         txn: o.get("txn").map(str::to_owned),
@@ -290,6 +291,7 @@ fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> 
     };
     let input = AuditInput {
         user: o.get("user").map(str::to_owned),
+        member: None,
         actor: o.get("actor").map(str::to_owned),
         limit: o
             .get("limit")
@@ -429,6 +431,7 @@ Sandbox commands:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bot::frontend::Who;
     use bot::service::Target;
     use shared::TxnId;
 
@@ -497,7 +500,7 @@ mod tests {
             ok(r#"/give user:123 amount:10 reason:"event prize""#),
             ConsoleCommand::Give(ConsoleMove {
                 args: MoveArgs {
-                    target: Target::Id(123),
+                    target: Who::Player(Target::Id(123)),
                     amount: 10,
                     reason: "event prize".into(),
                     replay: None,
@@ -513,7 +516,7 @@ mod tests {
             ok(&line),
             ConsoleCommand::Deduct(ConsoleMove {
                 args: MoveArgs {
-                    target: Target::Name("Alice".into()),
+                    target: Who::Player(Target::Name("Alice".into())),
                     amount: 1000,
                     reason: "said \"oops\"".into(),
                     replay: Some(txn),
@@ -524,13 +527,13 @@ mod tests {
         assert_eq!(
             ok("/balance user:alice"),
             ConsoleCommand::Balance(BalanceArgs {
-                target: Target::Name("alice".into())
+                target: Who::Player(Target::Name("alice".into()))
             })
         );
         assert_eq!(
             ok("/audit limit:5 user:1001"),
             ConsoleCommand::Audit(AuditArgs {
-                user: Some(Target::Id(1001)),
+                user: Some(Who::Player(Target::Id(1001))),
                 actor: None,
                 limit: 5,
                 cursor: None,
