@@ -7,7 +7,7 @@ use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
 use bot::cli::{self, Cli, CliCommand};
 use bot::config::Config;
 use bot::discord::DiscordSettings;
-use bot::frontend::AuditInput;
+use bot::frontend::{AuditInput, Members};
 use bot::service::{ActorCtx, Db, Ports, Service, ServiceConfig};
 use clap::Parser;
 use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
@@ -127,9 +127,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return bot::daemon::serve_with(service, discord, bind, extra, links, oauth).await;
     }
     let service = build(&config).await?;
+    // `member:<id>` targets: the same link layer as the bot, in DISCORD_GUILD_ID.
+    let clock: Arc<dyn shared::clock::Clock> = Arc::new(shared::clock::SystemClock);
+    let links = config
+        .links
+        .build(service.db().clone(), clock)
+        .map_err(anyhow::Error::msg)?;
+    let guild = std::env::var("DISCORD_GUILD_ID")
+        .ok()
+        .and_then(|g| g.trim().parse::<u64>().ok());
+    let members = guild.map(|guild_id| Members {
+        guild_id,
+        links: Some(&links),
+    });
     match cli.command {
-        CliCommand::Give(o) => cli::run_move(&service, actor(&config), Op::Give, o).await?,
-        CliCommand::Deduct(o) => cli::run_move(&service, actor(&config), Op::Deduct, o).await?,
+        CliCommand::Give(o) => {
+            cli::run_move(&service, actor(&config), Op::Give, o, members).await?
+        }
+        CliCommand::Deduct(o) => {
+            cli::run_move(&service, actor(&config), Op::Deduct, o, members).await?
+        }
         CliCommand::Reverse { txn, reason, yes } => {
             cli::run_reverse(&service, actor(&config), txn, reason, yes).await?
         }
@@ -167,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         CliCommand::Balance { target } => {
-            cli::run_balance(&service, &actor(&config), &target).await?
+            cli::run_balance(&service, &actor(&config), &target, members).await?
         }
         CliCommand::Audit {
             user,

@@ -458,3 +458,70 @@ fn totals_take_the_filters_and_range_but_not_paging_or_csv() {
     };
     assert!(AuditArgs::parse(&records, DISCORD, NOW).is_ok());
 }
+
+#[test]
+fn a_command_names_its_player_one_way_user_or_member() {
+    use bot::frontend::args::parse_who;
+    use bot::frontend::{MemberRef, Who};
+    let sam = MemberRef::in_server(42);
+    assert_eq!(
+        parse_who(Some("alice"), None),
+        Ok(Who::Player(Target::Name("alice".into())))
+    );
+    assert_eq!(parse_who(None, Some(sam)), Ok(Who::Member(sam)));
+    assert_eq!(
+        parse_who(Some("alice"), Some(sam)),
+        Err(OptionError::UserAndMember)
+    );
+    assert_eq!(parse_who(None, None), Err(OptionError::NoTarget));
+    assert_eq!(parse_who(Some(""), None), Err(OptionError::EmptyUser));
+    for e in [OptionError::UserAndMember, OptionError::NoTarget] {
+        let text = e.to_string();
+        assert!(
+            text.contains("`user`") && text.contains("`member`"),
+            "{text}"
+        );
+    }
+    // An audit may name neither (all players), but not both.
+    let both = AuditInput {
+        user: Some("alice".into()),
+        member: Some(sam),
+        ..AuditInput::default()
+    };
+    assert_eq!(
+        AuditArgs::parse(&both, TEXT, NOW),
+        Err(OptionError::UserAndMember)
+    );
+    assert_eq!(
+        AuditArgs::parse(&AuditInput::default(), TEXT, NOW).map(|a| a.user),
+        Ok(None)
+    );
+}
+
+#[tokio::test]
+async fn a_member_is_refused_before_any_look_up_when_not_in_the_server_or_without_links() {
+    use bot::frontend::member::member_link;
+    use bot::frontend::{MemberRef, Members};
+    use bot::service::{Refusal, ServiceError};
+    let gone = MemberRef {
+        id: 42,
+        in_server: false,
+    };
+    let no_links = Members {
+        guild_id: 1,
+        links: None,
+    };
+    assert!(matches!(
+        member_link(Some(no_links), gone).await,
+        Err(ServiceError::Refused(Refusal::UnknownMember(42)))
+    ));
+    assert!(matches!(
+        member_link(Some(no_links), MemberRef::in_server(42)).await,
+        Err(ServiceError::Refused(Refusal::LinksNotConfigured))
+    ));
+    let text = Failure::from(ServiceError::from(Refusal::UnknownMember(42))).user_message("r");
+    assert_eq!(
+        text,
+        "Discord user 42 is not a member of this server. Nothing moved."
+    );
+}

@@ -72,6 +72,14 @@ fn members(ctx: Context<'_>) -> Option<Members<'_>> {
 
 /// Suggestions for a `user` option while it is typed (recent targets and linked accounts).
 async fn suggest_user(ctx: Context<'_>, partial: &str) -> s::CreateAutocompleteResponse {
+    // `/balance` is open to every member: who staff paid is shown to staff only.
+    let staff = match actor_of(ctx).await {
+        Ok(actor) => ctx.data().service.config().policy.max_for(&actor).is_ok(),
+        Err(_) => false,
+    };
+    if !staff {
+        return s::CreateAutocompleteResponse::new();
+    }
     let guild = ctx.guild_id().map_or(0, |g| g.get());
     let choices = suggest::user_suggestions(&ctx.data().service, guild, partial)
         .await

@@ -18,6 +18,9 @@ pub enum OptionError {
     /// Both `user` and `member` name the player.
     #[error("name the player one way: `user` (Roblox id or username) or `member`, not both")]
     UserAndMember,
+    /// A text front end's `member:<id>` does not hold a Discord user id.
+    #[error("`member:` must be followed by a Discord user id (digits)")]
+    MemberId,
     /// Neither `user` nor `member` names the player.
     #[error("name the player: `user` (Roblox id or username) or `member` (a Discord member)")]
     NoTarget,
@@ -141,6 +144,20 @@ pub fn parse_who(user: Option<&str>, member: Option<MemberRef>) -> Result<Who, O
         (None, None) => Err(OptionError::NoTarget),
         (Some(u), None) => Ok(Who::Player(parse_user(u)?)),
         (None, Some(m)) => Ok(Who::Member(m)),
+    }
+}
+
+/// A player as typed in a text front end (the CLI): `member:<Discord user id>` names a member
+/// (whose server membership a text front end cannot check), anything else a Roblox user.
+pub fn split_member(raw: &str) -> Result<(Option<String>, Option<MemberRef>), OptionError> {
+    let s = raw.trim();
+    match s.strip_prefix("member:") {
+        Some(id) => {
+            let id = parse_actor(id).map_err(|_| OptionError::MemberId)?;
+            let id = id.parse::<u64>().map_err(|_| OptionError::MemberId)?;
+            Ok((None, Some(MemberRef::in_server(id))))
+        }
+        None => Ok((Some(raw.to_owned()), None)),
     }
 }
 

@@ -350,6 +350,17 @@ async fn the_user_option_suggests_recent_targets_and_linked_accounts() {
     let some = choices(&e, "AL").await;
     assert_eq!(some.len(), 1, "{some:?}");
     assert_eq!(some[0].1, serde_json::json!(ALICE.to_string()));
+    // `/balance` is open to every member; who staff paid is not suggested to them.
+    let ix = e
+        .fake
+        .autocomplete(PLAYER_MEMBER, CHANNEL, "balance", &[], ("user", ""))
+        .unwrap();
+    let none = e
+        .fake
+        .wait_until("autocomplete choices", WAIT, |f| f.choices(ix))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
     e.finish().await;
 }
 
