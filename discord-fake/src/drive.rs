@@ -164,6 +164,12 @@ impl DiscordFake {
         }
     }
 
+    /// Adds a Discord user who is not a member of any of the bot's guilds (a USER option can
+    /// name them; the interaction then resolves them in `users` only, not in `members`).
+    pub fn add_outsider(&self, id: u64, name: &str) {
+        self.shared().world.lock().outsiders.insert(id, name.into());
+    }
+
     /// The registered commands of a scope (`None` = global), as Discord stores them.
     pub fn commands(&self, guild: Option<u64>) -> Vec<Value> {
         let w = self.shared().world.lock();
@@ -348,14 +354,22 @@ impl DiscordFake {
                     .ok_or_else(|| UseError::BadOption(format!("{opt}: no such option")))?;
                 check_option(def, opt, value)?;
                 if let OptionValue::User(u) = value {
-                    let m = guild.members.get(u).ok_or(UseError::Unknown("member"))?;
-                    let full = model::member(m, crate::clock::START_MS);
-                    users.insert(u.to_string(), full["user"].clone());
-                    let mut partial = full;
-                    if let Some(o) = partial.as_object_mut() {
-                        o.remove("user");
+                    match (guild.members.get(u), w.outsiders.get(u)) {
+                        (Some(m), _) => {
+                            let full = model::member(m, crate::clock::START_MS);
+                            users.insert(u.to_string(), full["user"].clone());
+                            let mut partial = full;
+                            if let Some(o) = partial.as_object_mut() {
+                                o.remove("user");
+                            }
+                            members.insert(u.to_string(), partial);
+                        }
+                        // Not a member: resolved as a user only.
+                        (None, Some(name)) => {
+                            users.insert(u.to_string(), model::user(*u, name, false));
+                        }
+                        (None, None) => return Err(UseError::Unknown("user")),
                     }
-                    members.insert(u.to_string(), partial);
                 }
                 sent.push(json!({"name": opt, "type": value.type_id(), "value": value.json()}));
             }

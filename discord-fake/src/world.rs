@@ -221,6 +221,8 @@ pub struct World {
     pub identifies: usize,
     /// RESUME attempts.
     pub resumes: usize,
+    /// Users who are in no guild of the bot (id → name): a USER option may still name them.
+    pub outsiders: BTreeMap<u64, String>,
 }
 
 impl World {
@@ -242,6 +244,7 @@ impl World {
             problems: Vec::new(),
             identifies: 0,
             resumes: 0,
+            outsiders: BTreeMap::new(),
         }
     }
 

@@ -471,6 +471,24 @@ async fn a_command_with_subcommands_is_typed_with_one_and_its_options_nest_under
             .members
             .contains_key(&s::UserId::new(BYSTANDER))
     );
+
+    // A user outside the guild is resolved in `users` only.
+    const OUTSIDER: u64 = 700_000_000_000_000_099;
+    let outsider = [("member", OptionValue::User(OUTSIDER))];
+    assert!(
+        fake.run_command(MOD, CHANNEL, "link set", &outsider)
+            .is_err(),
+        "an unknown user"
+    );
+    fake.add_outsider(OUTSIDER, "gone");
+    fake.run_command(MOD, CHANNEL, "link set", &outsider)
+        .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("not a command interaction")
+    };
+    let id = s::UserId::new(OUTSIDER);
+    assert!(c.data.resolved.users.contains_key(&id));
+    assert!(!c.data.resolved.members.contains_key(&id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,26 @@ async fn a_provider_down_or_rate_limiting_is_named_and_nothing_moves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_is_not_a_member_of_the_server_is_refused() {
+    const GONE: u64 = 800_000_000_000_000_099;
+    let e = E2e::start_with(with_links("staff")).await;
+    e.fake.add_outsider(GONE, "gone");
+    // Even with a link left over from when they were a member.
+    links(&e)
+        .links
+        .set_staff_link(GUILD, GONE, ALICE, &MOD.to_string())
+        .await
+        .unwrap();
+    let ix = e.run(MOD, "give", &to_member(GONE, 7));
+    let reply = e
+        .reply_containing(ix, "is not a member of this server")
+        .await;
+    assert!(reply.text().contains("Nothing moved"), "{}", reply.text());
+    assert_eq!(e.world.wallet(ALICE).balance, 0);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn naming_both_a_user_and_a_member_or_neither_is_refused() {
     let e = E2e::start_with(with_links("staff")).await;
     let mut both = to_member(PLAYER_MEMBER, 7);
