@@ -1,7 +1,7 @@
 //! `/link` (issue 17), the same for every front end: a member's own private Roblox sign-in link
 //! (OAuth 2.0 with PKCE, [`RobloxOAuth::begin`]), and staff setting or removing a member's link.
-//! Staff links are stored in the bot's link table with who set them and when; the front end also
-//! posts each change to the log channel (`bot/README.md`, "Account links").
+//! Staff links are stored in the bot's link table with who set them and when; the Discord front
+//! end also posts each change to the log channel (`bot/README.md`, "Account links").
 
 use super::args::{MemberRef, parse_user};
 use super::error::Failure;
