@@ -1,6 +1,8 @@
 //! The `economy-bot` command line: the same arguments, flows and words as the Discord commands
 //! (`crate::frontend`), read from the command line and printed as text.
 
+use crate::frontend::Members;
+use crate::frontend::args::split_member;
 use crate::frontend::flow::{self, FollowUp};
 use crate::frontend::payout::{self, PayoutPreview, PayoutResult, PayoutUi};
 use crate::frontend::words::{self, Card, PlainText};
@@ -8,6 +10,7 @@ use crate::frontend::{
     AuditArgs, AuditInput, BalanceArgs, Confirm, Decision, Failure, MoveArgs, MoveInput,
     MoveResult, PageLimits, PayoutArgs, PayoutInput, Prompt, ReverseArgs, ReverseInput,
 };
+use crate::links::MemberLink;
 use crate::service::{ActorCtx, BatchCounts, BoxFut, RobloxUser, Service};
 use clap::{Parser, Subcommand};
 use shared::{Op, TxnId};
@@ -24,7 +27,8 @@ pub struct Cli {
 /// Options of give / deduct as typed (checked by the shared rules).
 #[derive(Debug, clap::Args)]
 pub struct MoveOptions {
-    /// Roblox user id or username.
+    /// Roblox user id or username, or `member:<Discord user id>` (the member's linked account;
+    /// needs LINK_SOURCES and DISCORD_GUILD_ID).
     pub target: String,
     /// Amount (a positive whole number).
     pub amount: i64,
@@ -84,7 +88,7 @@ pub enum CliCommand {
     ResumePayouts,
     /// Show a player's balance.
     Balance {
-        /// Roblox user id or username.
+        /// Roblox user id or username, or `member:<Discord user id>` (the member's linked account).
         target: String,
     },
     /// List recent audit records.
@@ -210,6 +214,8 @@ fn failure(e: impl Into<Failure>) -> anyhow::Error {
 /// `--yes` answers the confirmation; "sending" is printed so the resolved player shows first.
 struct Flag {
     yes: bool,
+    /// The member the player was named through (shown on "sending" and the receipt).
+    member: Option<MemberLink>,
 }
 
 impl Confirm for Flag {
@@ -227,13 +233,21 @@ impl Confirm for Flag {
         Box::pin(async move { Ok(decision) })
     }
 
+    fn named_through(&mut self, link: &MemberLink) {
+        self.member = Some(link.clone());
+    }
+
     fn working<'a>(
         &'a mut self,
         op: Op,
         amount: i64,
         player: &'a RobloxUser,
     ) -> BoxFut<'a, Result<(), Failure>> {
-        println!("{}", draw(&words::working(op, amount, player, &DIALECT)));
+        let card = with_member(
+            words::working(op, amount, player, &DIALECT),
+            self.member.as_ref(),
+        );
+        println!("{}", draw(&card));
         Box::pin(async { Ok(()) })
     }
 }
@@ -244,22 +258,29 @@ pub async fn run_move(
     actor: ActorCtx,
     op: Op,
     o: MoveOptions,
+    members: Option<Members<'_>>,
 ) -> anyhow::Result<()> {
+    let (user, member) = split_member(&o.target).map_err(failure)?;
     let input = MoveInput {
-        user: o.target,
+        user,
+        member,
         amount: o.amount,
         reason: o.reason,
         txn: o.txn,
     };
     let args = MoveArgs::parse(&input, service.config().limits.max_amount).map_err(failure)?;
-    let mut flag = Flag { yes: o.yes };
-    let result = flow::run_move(service, actor, op, args, &mut flag, FollowUp::NONE).await;
+    let mut flag = Flag {
+        yes: o.yes,
+        member: None,
+    };
+    let result =
+        flow::run_move_with(service, actor, op, args, members, &mut flag, FollowUp::NONE).await;
     // The same labels as Discord's (a no-op without the daemon's recorder).
     let label = result
         .as_ref()
         .map_or_else(Failure::metric_label, MoveResult::metric_label);
     crate::metrics::command(op.as_str(), label);
-    print_result(result.map_err(failure)?)
+    print_result(result.map_err(failure)?, flag.member.as_ref())
 }
 
 /// `reverse`: prints the receipt; a cancel or a failure is the error (non-zero exit).
@@ -271,23 +292,32 @@ pub async fn run_reverse(
     yes: bool,
 ) -> anyhow::Result<()> {
     let args = ReverseArgs::parse(&ReverseInput { txn, reason }).map_err(failure)?;
-    let mut flag = Flag { yes };
+    let mut flag = Flag { yes, member: None };
     let result = flow::run_reverse(service, actor, args, &mut flag, FollowUp::NONE).await;
     let label = result
         .as_ref()
         .map_or_else(Failure::metric_label, MoveResult::metric_label);
     crate::metrics::command("reverse", label);
-    print_result(result.map_err(failure)?)
+    print_result(result.map_err(failure)?, None)
+}
+
+/// `card` with the member the player was named through, when one was.
+fn with_member(card: Card, member: Option<&MemberLink>) -> Card {
+    match member {
+        Some(link) => card.with_member(link, &DIALECT),
+        None => card,
+    }
 }
 
 /// A give / deduct / reverse that ran: the receipt, or the cancel as the error.
-fn print_result(result: MoveResult) -> anyhow::Result<()> {
+fn print_result(result: MoveResult, member: Option<&MemberLink>) -> anyhow::Result<()> {
     match result {
         MoveResult::Cancelled { op, amount, why } => {
             anyhow::bail!("{}", draw(&words::cancelled(op, amount, why)))
         }
         MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
-            println!("{}", draw(&words::receipt(&r, None, &DIALECT)));
+            let card = with_member(words::receipt(&r, None, &DIALECT), member);
+            println!("{}", draw(&card));
             Ok(())
         }
     }
@@ -418,12 +448,22 @@ pub async fn run_payout(
 }
 
 /// `balance`.
-pub async fn run_balance(service: &Service, actor: &ActorCtx, user: &str) -> anyhow::Result<()> {
-    let args = BalanceArgs::parse(user).map_err(failure)?;
-    let view = flow::run_balance(service, actor, &args)
+pub async fn run_balance(
+    service: &Service,
+    actor: &ActorCtx,
+    user: &str,
+    members: Option<Members<'_>>,
+) -> anyhow::Result<()> {
+    let (user, member) = split_member(user).map_err(failure)?;
+    let args = BalanceArgs::parse_one(user.as_deref(), member).map_err(failure)?;
+    let answer = flow::run_balance_with(service, actor, &args, members)
         .await
         .map_err(failure)?;
-    println!("{}", draw(&words::balance(&view, &DIALECT)));
+    let card = with_member(
+        words::balance(&answer.view, &DIALECT),
+        answer.member.as_ref(),
+    );
+    println!("{}", draw(&card));
     Ok(())
 }
 
@@ -476,14 +516,14 @@ pub async fn run_audit(
 ) -> anyhow::Result<()> {
     let args = AuditArgs::parse(input, PAGES, service.clock().now_ms()).map_err(failure)?;
     if args.totals {
-        let answer = flow::run_audit_totals(service, actor, &args)
+        let answer = flow::run_audit_totals(service, actor, &args, None)
             .await
             .map_err(failure)?;
         let filter = words::audit_filter(answer.player.as_ref(), answer.actor.as_deref(), &DIALECT);
         println!("{}", draw(&words::audit_totals(&filter, &answer, &DIALECT)));
         return Ok(());
     }
-    let answer = flow::run_audit(service, actor, &args)
+    let answer = flow::run_audit(service, actor, &args, None)
         .await
         .map_err(failure)?;
     for record in &answer.page.records {

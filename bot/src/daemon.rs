@@ -101,18 +101,20 @@ pub async fn serve(
         metrics_bind,
         axum::Router::new(),
         None,
+        None,
     )
     .await
 }
 
 /// [`serve`], with `extra` routes on the health / metrics listener (the Roblox OAuth callback)
-/// and the account links `/payout role:` resolves members with.
+/// and the account links members are resolved with (`oauth`: the sign-in `/link me` hands out).
 pub async fn serve_with(
     service: Arc<Service>,
     discord_settings: DiscordSettings,
     metrics_bind: SocketAddr,
     extra: axum::Router,
     links: Option<Arc<crate::links::Links>>,
+    oauth: Option<Arc<crate::links::RobloxOAuth>>,
 ) -> anyhow::Result<()> {
     let handle = install_metrics()?;
     let listener = tokio::net::TcpListener::bind(metrics_bind)
@@ -143,6 +145,7 @@ pub async fn serve_with(
     let options = RunOptions {
         status,
         links,
+        oauth,
         ..RunOptions::default()
     };
     let result = discord::run_with(service.clone(), discord_settings, options, async move {

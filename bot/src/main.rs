@@ -7,7 +7,7 @@ use bot::adapters::open_cloud::{OpenCloudPorts, WalletLocation};
 use bot::cli::{self, Cli, CliCommand};
 use bot::config::Config;
 use bot::discord::DiscordSettings;
-use bot::frontend::AuditInput;
+use bot::frontend::{AuditInput, Members};
 use bot::service::{ActorCtx, Db, Ports, Service, ServiceConfig};
 use clap::Parser;
 use opencloud::client::{ApiKey, ClientConfig, OpenCloud};
@@ -118,15 +118,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .links
             .build(service.db().clone(), clock)
             .map_err(anyhow::Error::msg)?;
+        let oauth = oauth.map(Arc::new);
         let extra = oauth
-            .map(|flow| bot::links::callback::router(Arc::new(flow)))
+            .clone()
+            .map(bot::links::callback::router)
             .unwrap_or_default();
-        return bot::daemon::serve_with(service, discord, bind, extra, Some(Arc::new(links))).await;
+        let links = Some(Arc::new(links));
+        return bot::daemon::serve_with(service, discord, bind, extra, links, oauth).await;
     }
     let service = build(&config).await?;
+    // `member:<id>` targets: the same link layer as the bot, in DISCORD_GUILD_ID.
+    let clock: Arc<dyn shared::clock::Clock> = Arc::new(shared::clock::SystemClock);
+    let links = config
+        .links
+        .build(service.db().clone(), clock)
+        .map_err(anyhow::Error::msg)?;
+    let guild = std::env::var("DISCORD_GUILD_ID")
+        .ok()
+        .and_then(|g| g.trim().parse::<u64>().ok());
+    let members = guild.map(|guild_id| Members {
+        guild_id,
+        links: Some(&links),
+    });
     match cli.command {
-        CliCommand::Give(o) => cli::run_move(&service, actor(&config), Op::Give, o).await?,
-        CliCommand::Deduct(o) => cli::run_move(&service, actor(&config), Op::Deduct, o).await?,
+        CliCommand::Give(o) => {
+            cli::run_move(&service, actor(&config), Op::Give, o, members).await?
+        }
+        CliCommand::Deduct(o) => {
+            cli::run_move(&service, actor(&config), Op::Deduct, o, members).await?
+        }
         CliCommand::Reverse { txn, reason, yes } => {
             cli::run_reverse(&service, actor(&config), txn, reason, yes).await?
         }
@@ -164,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         CliCommand::Balance { target } => {
-            cli::run_balance(&service, &actor(&config), &target).await?
+            cli::run_balance(&service, &actor(&config), &target, members).await?
         }
         CliCommand::Audit {
             user,
@@ -177,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let input = AuditInput {
                 user,
+                member: None,
                 actor: actor_id,
                 limit,
                 cursor,

@@ -204,7 +204,7 @@ async fn calls_per_command_and_confirmation_latency() {
         for u in users {
             let start = world.now_ms();
             let args = MoveArgs {
-                target: bot::service::Target::Id(*u),
+                target: bot::frontend::Who::Player(bot::service::Target::Id(*u)),
                 amount: 150_000,
                 reason: "event prize".into(),
                 replay: None,

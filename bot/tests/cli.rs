@@ -414,3 +414,50 @@ async fn payout_from_a_csv_needs_yes_pays_once_and_writes_every_outcome() {
     let (ok, out, _) = env.run(&["resume-payouts"]).await;
     assert!(ok && out.contains("no unfinished payouts"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_is_named_through_the_same_link_layer_as_discord() {
+    const GUILD: u64 = 900_000_000_000_000_001;
+    const SAM: u64 = 300_000_000_000_000_011;
+    let mut env = env().await;
+    env.vars.push(("LINK_SOURCES".into(), "staff".into()));
+    env.vars
+        .push(("DISCORD_GUILD_ID".into(), GUILD.to_string()));
+    // A staff link in the bot's database, as `/link set` stores it.
+    let url = format!("sqlite://{}", env.dir.path().join("bot.db").display());
+    let db = bot::service::Db::open(&url).await.unwrap();
+    let link = bot::links::StoredLink {
+        roblox_id: ALICE,
+        set_by: "42".into(),
+        set_at_ms: 0,
+    };
+    db.set_member_link(GUILD, SAM, bot::links::SourceKind::Staff, &link)
+        .await
+        .unwrap();
+    db.close().await;
+
+    let sam = format!("member:{SAM}");
+    let (ok, out, err) = env.run(&["give", &sam, "7", "--reason", "prize"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("New balance: 7"), "{out}");
+    assert!(
+        out.contains("set by staff") && out.contains("Alice the Brave"),
+        "{out}"
+    );
+    let (ok, out, err) = env.run(&["balance", &sam]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("set by staff"), "{out}");
+
+    let (ok, _, err) = env
+        .run(&["give", "member:300000000000000099", "7", "--reason", "x"])
+        .await;
+    assert!(!ok);
+    assert!(err.contains("has no linked Roblox account"), "{err}");
+    let (ok, _, err) = env.run(&["give", "member:abc", "7", "--reason", "x"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("`member:` must be followed by a Discord user id"),
+        "{err}"
+    );
+    assert!(env.balance("alice").await.contains("Balance: 7"));
+}

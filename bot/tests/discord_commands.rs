@@ -114,13 +114,21 @@ fn every_command_obeys_discords_rules() {
             "{name}: description length {desc}"
         );
         // Staff only: hidden from members without Manage Server (UX; the role allowlist is
-        // the enforcement), never in DMs.
-        let perms: u64 = c["default_member_permissions"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name}: no default_member_permissions"))
-            .parse()
-            .unwrap();
-        assert_eq!(perms, MANAGE_GUILD, "{name}: default_member_permissions");
+        // the enforcement), never in DMs. `/balance` (a member's own) and `/link` (a member's
+        // own sign-in) are open to every member; their staff parts check the allowlist.
+        if name == "balance" || name == "link" {
+            assert!(
+                c["default_member_permissions"].is_null(),
+                "{name}: open to every member"
+            );
+        } else {
+            let perms: u64 = c["default_member_permissions"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no default_member_permissions"))
+                .parse()
+                .unwrap();
+            assert_eq!(perms, MANAGE_GUILD, "{name}: default_member_permissions");
+        }
         // Installable in guilds only (GUILD_INSTALL = 0): never run from a user install in
         // another guild, whatever the application's installation settings.
         assert_eq!(
@@ -135,11 +143,26 @@ fn every_command_obeys_discords_rules() {
         );
         let mut total = name.chars().count() + desc;
         let options = c["options"].as_array().cloned().unwrap_or_default();
-        check_options(name, &options, &mut total);
+        // SUB_COMMAND (1): each is checked like a command's own options.
+        let (subs, plain): (Vec<Value>, Vec<Value>) = options
+            .into_iter()
+            .partition(|o| o["type"].as_u64() == Some(1));
+        assert!(
+            subs.is_empty() || plain.is_empty(),
+            "{name}: subcommands and options do not mix"
+        );
+        check_options(name, &plain, &mut total);
+        for sub in &subs {
+            let sub_name = format!("{name} {}", sub["name"].as_str().unwrap());
+            assert!(is_valid_name(sub["name"].as_str().unwrap()), "{sub_name}");
+            total += text_len(&sub["name"]) + text_len(&sub["description"]);
+            let sub_options = sub["options"].as_array().cloned().unwrap_or_default();
+            check_options(&sub_name, &sub_options, &mut total);
+        }
         assert!(total <= 8000, "{name}: {total} characters > 8000");
     }
     let expected: std::collections::HashSet<String> = [
-        "give", "deduct", "reverse", "payout", "balance", "audit", "help",
+        "give", "deduct", "reverse", "payout", "balance", "audit", "link", "help",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -178,7 +201,7 @@ fn reverse_takes_a_required_txn_and_reason() {
 }
 
 #[test]
-fn give_and_deduct_take_user_amount_reason_and_an_optional_txn() {
+fn give_and_deduct_take_amount_reason_then_a_user_or_a_member_and_an_optional_txn() {
     let cmds = registered();
     for name in ["give", "deduct"] {
         let c = cmds
@@ -201,25 +224,26 @@ fn give_and_deduct_take_user_amount_reason_and_an_optional_txn() {
         assert_eq!(
             shape,
             vec![
-                ("user".to_owned(), 3, true),
                 ("amount".to_owned(), 4, true),
                 ("reason".to_owned(), 3, true),
+                ("user".to_owned(), 3, false),
+                ("member".to_owned(), 6, false),
                 ("txn".to_owned(), 3, false),
             ],
             "{name}"
         );
         assert_eq!(
-            opts[1]["min_value"].as_f64(),
+            opts[0]["min_value"].as_f64(),
             Some(1.0),
             "{name}: amount ≥ 1"
         );
         assert_eq!(
-            opts[2]["max_length"].as_u64(),
+            opts[1]["max_length"].as_u64(),
             Some(200),
             "{name}: reason ≤ 200"
         );
         assert_eq!(
-            opts[3]["min_length"].as_u64(),
+            opts[4]["min_length"].as_u64(),
             Some(26),
             "{name}: txn is a ULID"
         );

@@ -177,12 +177,63 @@ fn all() -> Value {
                 op: Op::Deduct,
                 amount: 500_000,
                 player: &player(),
+                member: None,
                 reason: "big *one*",
                 threshold: 100_000,
                 wallet: None,
                 reverses: None
             },
             Duration::from_secs(60)
+        )),
+    );
+    // A player named through a Discord member: both identities and where the link came from.
+    let via_bloxlink = bot::links::MemberLink {
+        member_id: 555_000_000_000_000_001,
+        roblox_id: 1001,
+        source: bot::links::SourceKind::Bloxlink,
+        confirmed_by: vec![bot::links::SourceKind::Rover],
+        checked_at_ms: 0,
+    };
+    let by_staff = bot::links::MemberLink {
+        source: bot::links::SourceKind::Staff,
+        confirmed_by: Vec::new(),
+        ..via_bloxlink.clone()
+    };
+    put(
+        "prompt (member)".into(),
+        json!(render::confirm_prompt_embed(
+            &bot::frontend::Prompt {
+                op: Op::Give,
+                amount: 500_000,
+                player: &player(),
+                member: Some(&via_bloxlink),
+                reason: "tournament",
+                threshold: 100_000,
+                wallet: None,
+                reverses: None
+            },
+            Duration::from_secs(60)
+        )),
+    );
+    let applied = Receipt {
+        txn: txn(),
+        user: player(),
+        op: Op::Give,
+        amount: 250,
+        outcome: outcomes().remove(0),
+        reverses: None,
+    };
+    put(
+        "receipt (member)".into(),
+        json!(render::receipt_embed_for(&applied, Some(&by_staff))),
+    );
+    put(
+        "working (member)".into(),
+        json!(render::working_embed_for(
+            Op::Give,
+            9,
+            &player(),
+            Some(&by_staff)
         )),
     );
     let original: shared::TxnId = "01HF7YAT010000000000000001".parse().unwrap();
@@ -193,6 +244,7 @@ fn all() -> Value {
                 op: Op::Deduct,
                 amount: 500_000,
                 player: &player(),
+                member: None,
                 reason: "paid the wrong player",
                 threshold: 100_000,
                 wallet: None,

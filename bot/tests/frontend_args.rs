@@ -5,7 +5,7 @@
 use bot::discord::commands::AUDIT_PAGES as DISCORD;
 use bot::frontend::args::{self, PageLimits};
 use bot::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, Failure, MoveArgs, MoveInput, OptionError,
+    AuditArgs, AuditInput, BalanceArgs, Failure, MoveArgs, MoveInput, OptionError, Who,
 };
 use bot::service::Target;
 use shared::TxnId;
@@ -91,7 +91,8 @@ fn options_parse_or_name_the_problem() {
     );
     // The first bad option is reported, with a message that names it.
     let input = MoveInput {
-        user: "someone".into(),
+        user: Some("someone".into()),
+        member: None,
         amount: 0,
         reason: "".into(),
         txn: Some("x".into()),
@@ -103,7 +104,8 @@ fn options_parse_or_name_the_problem() {
 
 fn move_input(user: &str, amount: i64, reason: &str, txn: Option<&str>) -> MoveInput {
     MoveInput {
-        user: user.into(),
+        user: Some(user.into()),
+        member: None,
         amount,
         reason: reason.into(),
         txn: txn.map(str::to_owned),
@@ -115,7 +117,7 @@ fn every_move_rule_as_a_table() {
     let txn = TxnId::generate();
     let ok = |target: Target, amount: i64, reason: &str, replay: Option<TxnId>| {
         Ok(MoveArgs {
-            target,
+            target: Who::Player(target),
             amount,
             reason: reason.into(),
             replay,
@@ -223,7 +225,7 @@ fn audit_pages_are_a_front_end_parameter_and_other_options_are_shared() {
     assert_eq!(
         AuditArgs::parse(&full, TEXT, NOW),
         Ok(AuditArgs {
-            user: Some(Target::Id(1001)),
+            user: Some(Who::Player(Target::Id(1001))),
             actor: Some("42".into()),
             limit: 3,
             cursor: Some("c1".into()),
@@ -455,4 +457,71 @@ fn totals_take_the_filters_and_range_but_not_paging_or_csv() {
         ..AuditInput::default()
     };
     assert!(AuditArgs::parse(&records, DISCORD, NOW).is_ok());
+}
+
+#[test]
+fn a_command_names_its_player_one_way_user_or_member() {
+    use bot::frontend::args::parse_who;
+    use bot::frontend::{MemberRef, Who};
+    let sam = MemberRef::in_server(42);
+    assert_eq!(
+        parse_who(Some("alice"), None),
+        Ok(Who::Player(Target::Name("alice".into())))
+    );
+    assert_eq!(parse_who(None, Some(sam)), Ok(Who::Member(sam)));
+    assert_eq!(
+        parse_who(Some("alice"), Some(sam)),
+        Err(OptionError::UserAndMember)
+    );
+    assert_eq!(parse_who(None, None), Err(OptionError::NoTarget));
+    assert_eq!(parse_who(Some(""), None), Err(OptionError::EmptyUser));
+    for e in [OptionError::UserAndMember, OptionError::NoTarget] {
+        let text = e.to_string();
+        assert!(
+            text.contains("`user`") && text.contains("`member`"),
+            "{text}"
+        );
+    }
+    // An audit may name neither (all players), but not both.
+    let both = AuditInput {
+        user: Some("alice".into()),
+        member: Some(sam),
+        ..AuditInput::default()
+    };
+    assert_eq!(
+        AuditArgs::parse(&both, TEXT, NOW),
+        Err(OptionError::UserAndMember)
+    );
+    assert_eq!(
+        AuditArgs::parse(&AuditInput::default(), TEXT, NOW).map(|a| a.user),
+        Ok(None)
+    );
+}
+
+#[tokio::test]
+async fn a_member_is_refused_before_any_look_up_when_not_in_the_server_or_without_links() {
+    use bot::frontend::member::member_link;
+    use bot::frontend::{MemberRef, Members};
+    use bot::service::{Refusal, ServiceError};
+    let gone = MemberRef {
+        id: 42,
+        in_server: false,
+    };
+    let no_links = Members {
+        guild_id: 1,
+        links: None,
+    };
+    assert!(matches!(
+        member_link(Some(no_links), gone).await,
+        Err(ServiceError::Refused(Refusal::UnknownMember(42)))
+    ));
+    assert!(matches!(
+        member_link(Some(no_links), MemberRef::in_server(42)).await,
+        Err(ServiceError::Refused(Refusal::LinksNotConfigured))
+    ));
+    let text = Failure::from(ServiceError::from(Refusal::UnknownMember(42))).user_message("r");
+    assert_eq!(
+        text,
+        "Discord user 42 is not a member of this server. Nothing moved."
+    );
 }

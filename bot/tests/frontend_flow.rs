@@ -8,6 +8,7 @@ mod support;
 use bot::frontend::flow::{self, FollowUp};
 use bot::frontend::{
     BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveArgs, MoveInput, MoveResult, Prompt,
+    Who,
 };
 use bot::service::{
     ActorCtx, BoxFut, Outcome, Receipt, Refusal, RobloxUser, Service, ServiceError, Target,
@@ -78,7 +79,8 @@ impl Confirm for FakeUi {
 
 fn args(user: &str, amount: i64) -> MoveArgs {
     let input = MoveInput {
-        user: user.into(),
+        user: Some(user.into()),
+        member: None,
         amount,
         reason: " event prize ".into(),
         txn: None,
@@ -361,7 +363,7 @@ async fn balance_goes_through_the_shared_arguments() {
     let api = AuditApi::start().await;
     let service = world.service(&api, service_config()).await;
     let args = BalanceArgs::parse(" @alice ").unwrap();
-    assert_eq!(args.target, Target::Name("alice".into()));
+    assert_eq!(args.target, Who::Player(Target::Name("alice".into())));
     let view = flow::run_balance(&service, &staff(), &args).await.unwrap();
     assert_eq!((view.user.id, view.balance), (ALICE, 0));
 }
@@ -508,7 +510,9 @@ async fn audit_names_players_from_a_cache_and_never_fails_for_a_name() {
         .unwrap();
     let args = audit_args(bot::frontend::AuditInput::default(), world.now_ms());
     let before = world.calls().users;
-    let answer = flow::run_audit(&service, &staff(), &args).await.unwrap();
+    let answer = flow::run_audit(&service, &staff(), &args, None)
+        .await
+        .unwrap();
     assert_eq!(answer.page.records.len(), 2);
     assert_eq!(answer.names.get(&ALICE).map(String::as_str), Some("alice"));
     assert!(
@@ -522,7 +526,9 @@ async fn audit_names_players_from_a_cache_and_never_fails_for_a_name() {
     assert_eq!(world.calls().users - before, 2, "one look-up per player");
     // Asked again: alice comes from the cache; the unknown id is asked again.
     let before = world.calls().users;
-    flow::run_audit(&service, &staff(), &args).await.unwrap();
+    flow::run_audit(&service, &staff(), &args, None)
+        .await
+        .unwrap();
     assert_eq!(world.calls().users - before, 1);
 
     // With the users port down the audit still answers, ids alone.
@@ -539,7 +545,7 @@ async fn audit_names_players_from_a_cache_and_never_fails_for_a_name() {
         shared::KeyRing::parse(COMMAND_KEYS).unwrap(),
         service_config(),
     );
-    let answer = flow::run_audit(&down, &staff(), &args).await.unwrap();
+    let answer = flow::run_audit(&down, &staff(), &args, None).await.unwrap();
     assert_eq!(answer.page.records.len(), 2);
     assert!(answer.names.is_empty());
 }
@@ -580,7 +586,7 @@ async fn audit_totals_cover_the_range_per_staff_member_and_per_player() {
         },
         world.now_ms(),
     );
-    let a = flow::run_audit_totals(&service, &staff(), &args)
+    let a = flow::run_audit_totals(&service, &staff(), &args, None)
         .await
         .unwrap();
     let o = a.by_actor.overall;
@@ -614,7 +620,7 @@ async fn audit_totals_cover_the_range_per_staff_member_and_per_player() {
         },
         world.now_ms(),
     );
-    let a = flow::run_audit_totals(&service, &staff(), &all)
+    let a = flow::run_audit_totals(&service, &staff(), &all, None)
         .await
         .unwrap();
     assert_eq!(a.by_actor.overall.given, 15);

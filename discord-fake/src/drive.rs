@@ -7,6 +7,9 @@ use crate::{DiscordFake, Seen, gateway, model};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Option type SUB_COMMAND.
+const SUB_COMMAND: u64 = 1;
+
 /// An option value as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OptionValue {
@@ -161,6 +164,12 @@ impl DiscordFake {
         }
     }
 
+    /// Adds a Discord user who is not a member of any of the bot's guilds (a USER option can
+    /// name them; the interaction then resolves them in `users` only, not in `members`).
+    pub fn add_outsider(&self, id: u64, name: &str) {
+        self.shared().world.lock().outsiders.insert(id, name.into());
+    }
+
     /// The registered commands of a scope (`None` = global), as Discord stores them.
     pub fn commands(&self, guild: Option<u64>) -> Vec<Value> {
         let w = self.shared().world.lock();
@@ -223,16 +232,62 @@ impl DiscordFake {
         }
     }
 
-    /// `user` types `/name` with `options` in `channel`. Refused, as Discord's client would,
-    /// when the command is not registered in that guild, hidden from the member by its
-    /// `default_member_permissions`, or an option breaks its registered type, range or length,
-    /// or a required one is missing.
+    /// `user` types `/name` with `options` in `channel` (`"link set"` names a subcommand).
+    /// Refused, as Discord's client would, when the command is not registered in that guild,
+    /// hidden from the member by its `default_member_permissions`, a command with subcommands is
+    /// typed without one (its base is not usable), or an option breaks its registered type,
+    /// range or length, or a required one is missing.
     pub fn run_command(
         &self,
         user: u64,
         channel: u64,
         name: &str,
         options: &[(&str, OptionValue)],
+    ) -> Result<InteractionRef, UseError> {
+        self.type_command(user, channel, name, options, None)
+    }
+
+    /// `user` is typing `/name` with `options` filled so far and `focused` (option, partial
+    /// text) being typed: the client sends an autocomplete interaction (type 4) when that option
+    /// is registered with `autocomplete: true` (a STRING here). The partial text is not checked
+    /// against the option's lengths and required options may still be missing, as in Discord.
+    /// The bot's answer (callback type 8) is read with [`DiscordFake::choices`].
+    pub fn autocomplete(
+        &self,
+        user: u64,
+        channel: u64,
+        name: &str,
+        options: &[(&str, OptionValue)],
+        focused: (&str, &str),
+    ) -> Result<InteractionRef, UseError> {
+        self.type_command(user, channel, name, options, Some(focused))
+    }
+
+    /// The choices the bot answered an autocomplete interaction with: (name, value) pairs.
+    pub fn choices(&self, to: InteractionRef) -> Option<Vec<(String, Value)>> {
+        let w = self.shared().world.lock();
+        let choices = w.interactions.get(&to.id)?.choices.clone()?;
+        Some(
+            choices
+                .iter()
+                .map(|c| {
+                    let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+                    (
+                        name.to_owned(),
+                        c.get("value").cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn type_command(
+        &self,
+        user: u64,
+        channel: u64,
+        name: &str,
+        options: &[(&str, OptionValue)],
+        focused: Option<(&str, &str)>,
     ) -> Result<InteractionRef, UseError> {
         let (payload, iref) = {
             let mut w = self.shared().world.lock();
@@ -245,8 +300,11 @@ impl DiscordFake {
                 .get(&user)
                 .cloned()
                 .ok_or(UseError::Unknown("member"))?;
+            let mut words = name.split(' ');
+            let base = words.next().unwrap_or_default();
+            let sub = words.next();
             let command = w
-                .command_named(guild.id, name)
+                .command_named(guild.id, base)
                 .cloned()
                 .ok_or_else(|| UseError::UnknownCommand(name.into()))?;
             let needed = command
@@ -259,11 +317,33 @@ impl DiscordFake {
             {
                 return Err(UseError::Hidden(name.into()));
             }
-            let defs = command
+            let top = command
                 .get("options")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
+            let subcommands: Vec<&Value> = top
+                .iter()
+                .filter(|o| o.get("type").and_then(Value::as_u64) == Some(SUB_COMMAND))
+                .collect();
+            let defs = match sub {
+                Some(sub) => {
+                    let def = subcommands
+                        .iter()
+                        .find(|o| o.get("name").and_then(Value::as_str) == Some(sub))
+                        .ok_or_else(|| UseError::UnknownCommand(name.into()))?;
+                    def.get("options")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                }
+                None if !subcommands.is_empty() => {
+                    return Err(UseError::BadOption(format!(
+                        "/{name} has subcommands: its base command is not usable"
+                    )));
+                }
+                None => top,
+            };
             let mut sent = Vec::new();
             let mut users = serde_json::Map::new();
             let mut members = serde_json::Map::new();
@@ -274,27 +354,57 @@ impl DiscordFake {
                     .ok_or_else(|| UseError::BadOption(format!("{opt}: no such option")))?;
                 check_option(def, opt, value)?;
                 if let OptionValue::User(u) = value {
-                    let m = guild.members.get(u).ok_or(UseError::Unknown("member"))?;
-                    let full = model::member(m, crate::clock::START_MS);
-                    users.insert(u.to_string(), full["user"].clone());
-                    let mut partial = full;
-                    if let Some(o) = partial.as_object_mut() {
-                        o.remove("user");
+                    match (guild.members.get(u), w.outsiders.get(u)) {
+                        (Some(m), _) => {
+                            let full = model::member(m, crate::clock::START_MS);
+                            users.insert(u.to_string(), full["user"].clone());
+                            let mut partial = full;
+                            if let Some(o) = partial.as_object_mut() {
+                                o.remove("user");
+                            }
+                            members.insert(u.to_string(), partial);
+                        }
+                        // Not a member: resolved as a user only.
+                        (None, Some(name)) => {
+                            users.insert(u.to_string(), model::user(*u, name, false));
+                        }
+                        (None, None) => return Err(UseError::Unknown("user")),
                     }
-                    members.insert(u.to_string(), partial);
                 }
                 sent.push(json!({"name": opt, "type": value.type_id(), "value": value.json()}));
             }
-            for d in &defs {
-                let required = d.get("required").and_then(Value::as_bool) == Some(true);
-                let dname = d.get("name").and_then(Value::as_str).unwrap_or("");
-                if required && !options.iter().any(|(o, _)| *o == dname) {
-                    return Err(UseError::BadOption(format!("{dname}: required")));
+            if let Some((opt, partial)) = focused {
+                let def = defs
+                    .iter()
+                    .find(|d| d.get("name").and_then(Value::as_str) == Some(opt))
+                    .ok_or_else(|| UseError::BadOption(format!("{opt}: no such option")))?;
+                let autocompletes = def.get("autocomplete").and_then(Value::as_bool) == Some(true)
+                    && def.get("type").and_then(Value::as_u64) == Some(3);
+                if !autocompletes {
+                    return Err(UseError::BadOption(format!(
+                        "{opt}: not registered with autocomplete"
+                    )));
+                }
+                sent.push(json!({"name": opt, "type": 3, "value": partial, "focused": true}));
+            } else {
+                for d in &defs {
+                    let required = d.get("required").and_then(Value::as_bool) == Some(true);
+                    let dname = d.get("name").and_then(Value::as_str).unwrap_or("");
+                    if required && !options.iter().any(|(o, _)| *o == dname) {
+                        return Err(UseError::BadOption(format!("{dname}: required")));
+                    }
                 }
             }
+            let sent = match sub {
+                Some(sub) => vec![json!({"name": sub, "type": SUB_COMMAND, "options": sent})],
+                None => sent,
+            };
             let resolved = (!users.is_empty()).then(|| json!({"users": users, "members": members}));
-            let i =
-                self.new_interaction(&mut w, InteractionKind::Command, &member, guild.id, channel);
+            let kind = match focused {
+                Some(_) => InteractionKind::Autocomplete,
+                None => InteractionKind::Command,
+            };
+            let i = self.new_interaction(&mut w, kind, &member, guild.id, channel);
             let payload = model::command_interaction(&i, &member, &command, sent, resolved, &w);
             (payload, InteractionRef { id: i.id, user })
         };
@@ -322,6 +432,7 @@ impl DiscordFake {
             response: None,
             original: None,
             followups: Vec::new(),
+            choices: None,
         };
         w.interactions.insert(id, i.clone());
         i
@@ -403,7 +514,7 @@ impl DiscordFake {
             .collect()
     }
 
-    /// The callback type the bot answered an interaction with (4, 5, 6, 7), if any.
+    /// The callback type the bot answered an interaction with (4, 5, 6, 7, 8), if any.
     pub fn response_type(&self, to: InteractionRef) -> Option<u8> {
         self.shared()
             .world

@@ -56,6 +56,40 @@ fn data_body(body: &Body) -> Body {
     }
 }
 
+/// Most choices an autocomplete answer may hold.
+pub const MAX_CHOICES: usize = 25;
+
+/// An autocomplete answer's `data.choices`: at most 25, each a 1-100 character `name` and a
+/// `value` (a string of at most 100 characters, or a number).
+fn autocomplete_choices(body: &Body) -> Result<Vec<Value>, ApiError> {
+    let choices = body
+        .json
+        .get("data")
+        .and_then(|d| d.get("choices"))
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::invalid_form("data.choices is required for type 8"))?;
+    if choices.len() > MAX_CHOICES {
+        return Err(ApiError::invalid_form(format!(
+            "data.choices: at most {MAX_CHOICES} choices"
+        )));
+    }
+    for c in &choices {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+        let value_ok = match c.get("value") {
+            Some(Value::String(v)) => v.chars().count() <= 100,
+            Some(Value::Number(_)) => true,
+            _ => false,
+        };
+        if !(1..=100).contains(&name.chars().count()) || !value_ok {
+            return Err(ApiError::invalid_form(
+                "a choice needs a 1-100 character name and a string (≤ 100) or number value",
+            ));
+        }
+    }
+    Ok(choices)
+}
+
 /// `POST /interactions/{id}/{token}/callback`.
 pub fn callback(w: &mut World, id: u64, token: &str, body: &Body) -> Result<Reply, ApiError> {
     let now = w.now_ms();
@@ -74,6 +108,19 @@ pub fn callback(w: &mut World, id: u64, token: &str, body: &Body) -> Result<Repl
         return Err(ApiError::unknown_interaction());
     }
     let kind = body.json.get("type").and_then(Value::as_u64).unwrap_or(0);
+    if matches!(i.kind, InteractionKind::Autocomplete) != (kind == 8) {
+        return Err(ApiError::invalid_form(
+            "an autocomplete interaction is answered with type 8 only, and type 8 only answers one",
+        ));
+    }
+    if kind == 8 {
+        let choices = autocomplete_choices(body)?;
+        if let Some(stored) = w.interactions.get_mut(&id) {
+            stored.response = Some(8);
+            stored.choices = Some(choices);
+        }
+        return Ok(Reply::empty());
+    }
     let place = Place {
         channel_id: i.channel_id,
         guild_id: i.guild_id,

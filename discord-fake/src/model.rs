@@ -148,7 +148,11 @@ fn interaction_metadata(i: &Interaction, w: &World) -> Value {
         .map_or("someone", |m| m.name.as_str());
     json!({
         "id": i.id.to_string(),
-        "type": if matches!(i.kind, InteractionKind::Command) { 2 } else { 3 },
+        "type": match i.kind {
+            InteractionKind::Command => 2,
+            InteractionKind::Component { .. } => 3,
+            InteractionKind::Autocomplete => 4,
+        },
         "user": user(i.user_id, name, false),
         "authorizing_integration_owners": {"0": i.guild_id.to_string()}
     })
@@ -185,7 +189,10 @@ pub fn command_interaction(
         data["resolved"] = r;
     }
     let mut v = interaction_base(i, m, w);
-    v["type"] = json!(2);
+    v["type"] = json!(match i.kind {
+        InteractionKind::Autocomplete => 4,
+        _ => 2,
+    });
     v["data"] = data;
     v
 }

@@ -82,6 +82,8 @@ pub enum InteractionKind {
         /// The message the button is on.
         message: u64,
     },
+    /// An option being typed (type 4, APPLICATION_COMMAND_AUTOCOMPLETE).
+    Autocomplete,
 }
 
 /// An interaction the fake sent.
@@ -107,6 +109,8 @@ pub struct Interaction {
     pub original: Option<u64>,
     /// Messages created with this token (followups).
     pub followups: Vec<u64>,
+    /// The choices an autocomplete interaction was answered with (callback type 8).
+    pub choices: Option<Vec<serde_json::Value>>,
 }
 
 /// A file on a message.
@@ -217,6 +221,8 @@ pub struct World {
     pub identifies: usize,
     /// RESUME attempts.
     pub resumes: usize,
+    /// Users who are in no guild of the bot (id → name): a USER option may still name them.
+    pub outsiders: BTreeMap<u64, String>,
 }
 
 impl World {
@@ -238,6 +244,7 @@ impl World {
             problems: Vec::new(),
             identifies: 0,
             resumes: 0,
+            outsiders: BTreeMap::new(),
         }
     }
 

@@ -425,6 +425,154 @@ async fn the_client_refuses_options_discord_would_not_send_and_hidden_commands()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_with_subcommands_is_typed_with_one_and_its_options_nest_under_it() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    fake.preregister(
+        Some(GUILD),
+        &[json!({"name": "link", "description": "x", "options": [
+            {"type": 1, "name": "me", "description": "x"},
+            {"type": 1, "name": "set", "description": "x", "options": [
+                {"type": 6, "name": "member", "description": "x", "required": true}
+            ]}
+        ]})],
+    );
+    assert!(
+        fake.run_command(MOD, CHANNEL, "link", &[]).is_err(),
+        "the base of a command with subcommands is not usable"
+    );
+    assert!(fake.run_command(MOD, CHANNEL, "link nope", &[]).is_err());
+    assert!(
+        fake.run_command(MOD, CHANNEL, "link set", &[]).is_err(),
+        "the subcommand's required option"
+    );
+    fake.run_command(
+        MOD,
+        CHANNEL,
+        "link set",
+        &[("member", OptionValue::User(BYSTANDER))],
+    )
+    .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("not a command interaction")
+    };
+    assert_eq!(c.data.name, "link");
+    let [sub] = c.data.options.as_slice() else {
+        panic!("one subcommand: {:?}", c.data.options)
+    };
+    assert_eq!(sub.name, "set");
+    let s::CommandDataOptionValue::SubCommand(inner) = &sub.value else {
+        panic!("a subcommand: {sub:?}")
+    };
+    assert_eq!(inner[0].name, "member");
+    assert!(
+        c.data
+            .resolved
+            .members
+            .contains_key(&s::UserId::new(BYSTANDER))
+    );
+
+    // A user outside the guild is resolved in `users` only.
+    const OUTSIDER: u64 = 700_000_000_000_000_099;
+    let outsider = [("member", OptionValue::User(OUTSIDER))];
+    assert!(
+        fake.run_command(MOD, CHANNEL, "link set", &outsider)
+            .is_err(),
+        "an unknown user"
+    );
+    fake.add_outsider(OUTSIDER, "gone");
+    fake.run_command(MOD, CHANNEL, "link set", &outsider)
+        .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("not a command interaction")
+    };
+    let id = s::UserId::new(OUTSIDER);
+    assert!(c.data.resolved.users.contains_key(&id));
+    assert!(!c.data.resolved.members.contains_key(&id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_is_answered_with_type_8_and_at_most_25_choices() {
+    let fake = fake().await;
+    let mut bot = bot(&fake).await;
+    let http = http(&fake);
+    fake.preregister(
+        Some(GUILD),
+        &[json!({"name": "find", "description": "x", "options": [
+            {"type": 4, "name": "n", "description": "x", "required": true},
+            {"type": 3, "name": "who", "description": "x", "autocomplete": true},
+            {"type": 3, "name": "plain", "description": "x"}
+        ]})],
+    );
+    assert!(
+        fake.autocomplete(MOD, CHANNEL, "find", &[], ("plain", "a"))
+            .is_err(),
+        "only an option registered with autocomplete is suggested for"
+    );
+    // Required options may still be missing while typing.
+    let ix = fake
+        .autocomplete(MOD, CHANNEL, "find", &[], ("who", "al"))
+        .unwrap();
+    let s::Interaction::Autocomplete(c) = bot.interaction().await else {
+        panic!("not an autocomplete interaction")
+    };
+    assert_eq!(c.id.get(), ix.id);
+    let focused = c.data.autocomplete().expect("a focused option");
+    assert_eq!((focused.name, focused.value), ("who", "al"));
+    let choice = |n: usize| json!({"name": format!("alice {n}"), "value": n.to_string()});
+    let too_many: Vec<_> = (0..26).map(choice).collect();
+    let wrong = http
+        .create_interaction_response(
+            c.id,
+            &c.token,
+            &json!({"type": 4, "data": {"content": "x"}}),
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        refused(wrong).0,
+        400,
+        "a message does not answer autocomplete"
+    );
+    let many = http
+        .create_interaction_response(
+            c.id,
+            &c.token,
+            &json!({"type": 8, "data": {"choices": too_many}}),
+            vec![],
+        )
+        .await;
+    assert_eq!(refused(many).0, 400, "more than 25 choices");
+    let two: Vec<_> = (0..2).map(choice).collect();
+    http.create_interaction_response(
+        c.id,
+        &c.token,
+        &json!({"type": 8, "data": {"choices": two}}),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.response_type(ix), Some(8));
+    let got = fake.choices(ix).unwrap();
+    assert_eq!(got[1], ("alice 1".to_owned(), json!("1")));
+    // Type 8 answers only autocomplete interactions.
+    fake.run_command(MOD, CHANNEL, "find", &[("n", 1_i64.into())])
+        .unwrap();
+    let s::Interaction::Command(cmd) = bot.interaction().await else {
+        panic!("not a command interaction")
+    };
+    let not_autocomplete = http
+        .create_interaction_response(
+            cmd.id,
+            &cmd.token,
+            &json!({"type": 8, "data": {"choices": []}}),
+            vec![],
+        )
+        .await;
+    assert_eq!(refused(not_autocomplete).0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_then_resume_replays_what_was_missed() {
     let fake = fake().await;
     let mut bot = bot(&fake).await;

@@ -77,6 +77,32 @@ async fn console_commands_move_money_and_shutdown_frees_the_ports() {
         "{audit}"
     );
 
+    // A Discord member named through a staff link (issue 17), the same front-end code as Discord.
+    let unlinked = text(&sb, "/give member:555 amount:1 reason:x").await;
+    assert!(
+        unlinked.contains("has no linked Roblox account"),
+        "{unlinked}"
+    );
+    let set = text(&sb, "/link set member:555 roblox:1006").await;
+    assert!(set.contains("Account link set by staff"), "{set}");
+    let via = text(&sb, "/give member:555 amount:2 reason:linked").await;
+    assert!(
+        via.contains("✅ Applied: Give 2") && via.contains("set by staff"),
+        "{via}"
+    );
+    let mine = text(&sb, "/balance member:555").await;
+    assert!(
+        mine.contains("set by staff") && mine.contains(" 7\n"),
+        "{mine}"
+    );
+    let both = text(&sb, "/give user:1006 member:555 amount:1 reason:x").await;
+    assert!(both.contains("name the player one way"), "{both}");
+    assert!(
+        text(&sb, "/link remove member:555")
+            .await
+            .contains("removed")
+    );
+
     let unknown = text(&sb, "/give user:nobody_here amount:1 reason:x").await;
     assert!(
         unknown.contains("Not done") && unknown.contains("No Roblox user"),

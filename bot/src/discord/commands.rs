@@ -8,9 +8,10 @@ use super::reply::{self, MoveReply, PayoutReply, embed_reply};
 use super::{render, settings};
 use crate::frontend::flow;
 use crate::frontend::payout::{self, PayoutResult, RoleMembers};
+use crate::frontend::suggest;
 use crate::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, MoveResult, PageLimits, PayoutArgs,
-    PayoutInput, ReverseArgs, ReverseInput,
+    AuditArgs, AuditInput, BalanceArgs, MemberRef, Members, MoveArgs, MoveInput, MoveResult,
+    PageLimits, PayoutArgs, PayoutInput, ReverseArgs, ReverseInput,
 };
 use crate::service::ActorCtx;
 use serenity::all as s;
@@ -31,12 +32,13 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         payout(),
         balance(),
         audit(),
+        super::link::link(),
         help(),
     ]
 }
 
 /// The member as the service sees them: id, display name and role ids.
-async fn actor_of(ctx: Context<'_>) -> Result<ActorCtx, CommandError> {
+pub(super) async fn actor_of(ctx: Context<'_>) -> Result<ActorCtx, CommandError> {
     let member = ctx.author_member().await.ok_or(CommandError::NotInGuild)?;
     Ok(ActorCtx {
         id: ctx.author().id.get().to_string(),
@@ -45,8 +47,50 @@ async fn actor_of(ctx: Context<'_>) -> Result<ActorCtx, CommandError> {
     })
 }
 
+/// A USER option as the front end reads it: the user, and whether Discord resolved them as a
+/// member of this server (`data.resolved.members` holds only members).
+pub(super) fn member_ref(ctx: Context<'_>, user: &s::User) -> MemberRef {
+    let in_server = match ctx {
+        poise::Context::Application(app) => {
+            app.interaction.data.resolved.members.contains_key(&user.id)
+        }
+        poise::Context::Prefix(_) => false,
+    };
+    MemberRef {
+        id: user.id.get(),
+        in_server,
+    }
+}
+
+/// The server's members and the link layer that resolves them.
+fn members(ctx: Context<'_>) -> Option<Members<'_>> {
+    Some(Members {
+        guild_id: ctx.guild_id()?.get(),
+        links: ctx.data().links.as_deref(),
+    })
+}
+
+/// Suggestions for a `user` option while it is typed (recent targets and linked accounts).
+async fn suggest_user(ctx: Context<'_>, partial: &str) -> s::CreateAutocompleteResponse {
+    // `/balance` is open to every member: who staff paid is shown to staff only.
+    let staff = match actor_of(ctx).await {
+        Ok(actor) => ctx.data().service.config().policy.max_for(&actor).is_ok(),
+        Err(_) => false,
+    };
+    if !staff {
+        return s::CreateAutocompleteResponse::new();
+    }
+    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let choices = suggest::user_suggestions(&ctx.data().service, guild, partial)
+        .await
+        .into_iter()
+        .map(|c| s::AutocompleteChoice::new(c.label, c.value))
+        .collect();
+    s::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
 /// Role allowlist check (the configured policy), run by poise before each command.
-async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
+pub(super) async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
     let actor = actor_of(ctx).await?;
     match ctx.data().service.config().policy.max_for(&actor) {
         Ok(_) => Ok(true),
@@ -69,10 +113,6 @@ async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
 )]
 pub async fn give(
     ctx: Context<'_>,
-    #[description = "Roblox user id or username"]
-    #[min_length = 1]
-    #[max_length = 32]
-    user: String,
     #[description = "How much to give"]
     #[min = 1]
     #[max = 9007199254740991_i64]
@@ -81,6 +121,13 @@ pub async fn give(
     #[min_length = 1]
     #[max_length = 200]
     reason: String,
+    #[description = "Roblox user id or username (or name a member)"]
+    #[autocomplete = "suggest_user"]
+    #[min_length = 1]
+    #[max_length = 32]
+    user: Option<String>,
+    #[description = "A Discord member: their linked Roblox account (or name a user)"]
+    member: Option<s::User>,
     #[description = "Txn id of an earlier command to re-check it (never moves money twice)"]
     #[min_length = 26]
     #[max_length = 26]
@@ -88,6 +135,7 @@ pub async fn give(
 ) -> Result<(), Error> {
     let input = MoveInput {
         user,
+        member: member.as_ref().map(|m| member_ref(ctx, m)),
         amount,
         reason,
         txn,
@@ -107,10 +155,6 @@ pub async fn give(
 )]
 pub async fn deduct(
     ctx: Context<'_>,
-    #[description = "Roblox user id or username"]
-    #[min_length = 1]
-    #[max_length = 32]
-    user: String,
     #[description = "How much to deduct (refused if the balance is smaller)"]
     #[min = 1]
     #[max = 9007199254740991_i64]
@@ -119,6 +163,13 @@ pub async fn deduct(
     #[min_length = 1]
     #[max_length = 200]
     reason: String,
+    #[description = "Roblox user id or username (or name a member)"]
+    #[autocomplete = "suggest_user"]
+    #[min_length = 1]
+    #[max_length = 32]
+    user: Option<String>,
+    #[description = "A Discord member: their linked Roblox account (or name a user)"]
+    member: Option<s::User>,
     #[description = "Txn id of an earlier command to re-check it (never moves money twice)"]
     #[min_length = 26]
     #[max_length = 26]
@@ -126,6 +177,7 @@ pub async fn deduct(
 ) -> Result<(), Error> {
     let input = MoveInput {
         user,
+        member: member.as_ref().map(|m| member_ref(ctx, m)),
         amount,
         reason,
         txn,
@@ -221,7 +273,8 @@ async fn move_flow(
     let service = &ctx.data().service;
     let args = MoveArgs::parse(input, service.config().limits.max_amount)?;
     let actor = actor_of(ctx).await?;
-    let result = flow::run_move(service, actor, op, args, reply, ctx.data().follow_up).await?;
+    let follow = ctx.data().follow_up;
+    let result = flow::run_move_with(service, actor, op, args, members(ctx), reply, follow).await?;
     reply.finish(&result).await?;
     Ok(result)
 }
@@ -376,30 +429,41 @@ async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, Comm
     Ok(ids)
 }
 
-/// Show a Roblox player's balance
+/// Show a balance: yours (your linked Roblox account), or a player's (staff)
 #[poise::command(
     slash_command,
     guild_only,
     install_context = "Guild",
     ephemeral,
-    default_member_permissions = "MANAGE_GUILD",
-    check = "is_staff",
     category = "Economy"
 )]
 pub async fn balance(
     ctx: Context<'_>,
-    #[description = "Roblox user id or username"]
+    #[description = "Roblox user id or username (staff; leave out for your own balance)"]
+    #[autocomplete = "suggest_user"]
     #[min_length = 1]
     #[max_length = 32]
-    user: String,
+    user: Option<String>,
+    #[description = "A Discord member's linked account (staff; leave out for your own balance)"]
+    member: Option<s::User>,
 ) -> Result<(), Error> {
+    // No staff check here: any member may read their own balance; naming someone else needs a
+    // staff role, which the service checks (the same refusal as every economy command).
     ctx.defer_ephemeral().await?;
     let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let result: Result<(), CommandError> = async {
-        let args = BalanceArgs::parse(&user)?;
-        let actor = actor_of(ctx).await?;
-        let view = flow::run_balance(&ctx.data().service, &actor, &args).await?;
-        ctx.send(embed_reply(render::balance_embed(&view))).await?;
+        let service = &ctx.data().service;
+        let answer = if user.is_none() && member.is_none() {
+            let me = MemberRef::in_server(ctx.author().id.get());
+            flow::run_own_balance(service, me, members(ctx)).await?
+        } else {
+            let member = member.as_ref().map(|m| member_ref(ctx, m));
+            let args = BalanceArgs::parse_one(user.as_deref(), member)?;
+            let actor = actor_of(ctx).await?;
+            flow::run_balance_with(service, &actor, &args, members(ctx)).await?
+        };
+        let embed = render::balance_embed_for(&answer.view, answer.member.as_ref());
+        ctx.send(embed_reply(embed)).await?;
         Ok(())
     }
     .await;
@@ -423,9 +487,11 @@ pub async fn balance(
 pub async fn audit(
     ctx: Context<'_>,
     #[description = "Only this Roblox user (id or username)"]
+    #[autocomplete = "suggest_user"]
     #[min_length = 1]
     #[max_length = 32]
     user: Option<String>,
+    #[description = "Only this Discord member's linked Roblox account"] member: Option<s::User>,
     #[description = "Only movements by this staff member"] actor: Option<s::User>,
     #[description = "Records per page (1-10, default 10)"]
     #[min = 1]
@@ -447,6 +513,7 @@ pub async fn audit(
     let _running = ctx.data().in_flight.enter().map_err(CommandError::from)?;
     let input = AuditInput {
         user,
+        member: member.as_ref().map(|m| member_ref(ctx, m)),
         actor: actor.as_ref().map(|a| a.id.get().to_string()),
         limit,
         cursor: None,
@@ -470,7 +537,7 @@ async fn audit_flow(
     let args = AuditArgs::parse(&input, AUDIT_PAGES, service.clock().now_ms())?;
     let me = actor_of(ctx).await?;
     if args.totals {
-        let answer = flow::run_audit_totals(service, &me, &args).await?;
+        let answer = flow::run_audit_totals(service, &me, &args, members(ctx)).await?;
         let filter = crate::frontend::words::audit_filter(
             answer.player.as_ref(),
             answer.actor.as_deref(),
@@ -480,7 +547,7 @@ async fn audit_flow(
             .await?;
         return Ok(());
     }
-    let answer = flow::run_audit(service, &me, &args).await?;
+    let answer = flow::run_audit(service, &me, &args, members(ctx)).await?;
     reply::audit_pages(ctx, &me, answer, actor_filter, input.csv).await
 }
 

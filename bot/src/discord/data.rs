@@ -22,6 +22,8 @@ pub struct Data {
     pub follow_up: crate::frontend::FollowUp,
     /// Member → Roblox account links (`/payout role:`), when configured.
     pub links: Option<Arc<crate::links::Links>>,
+    /// Roblox OAuth sign-in (`/link me`), when configured.
+    pub oauth: Option<Arc<crate::links::RobloxOAuth>>,
 }
 
 /// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).

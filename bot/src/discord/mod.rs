@@ -27,6 +27,7 @@ pub mod data;
 pub mod endpoint;
 pub mod error;
 pub mod identify_guard;
+pub mod link;
 pub mod registration;
 pub mod render;
 pub mod reply;
@@ -115,6 +116,8 @@ pub struct RunOptions {
     pub follow_up: FollowUp,
     /// Member → Roblox account links (`/payout role:`); without them a role payout is refused.
     pub links: Option<Arc<crate::links::Links>>,
+    /// Roblox OAuth sign-in (`/link me`); without it `/link me` says it is not configured.
+    pub oauth: Option<Arc<crate::links::RobloxOAuth>>,
 }
 
 impl Default for RunOptions {
@@ -126,6 +129,7 @@ impl Default for RunOptions {
             registration_retry_max: Duration::from_secs(300),
             follow_up: FollowUp::DISCORD,
             links: None,
+            oauth: None,
         }
     }
 }
@@ -156,6 +160,7 @@ pub async fn run_with(
         registration_retry_max,
         follow_up,
         links,
+        oauth,
     } = options;
     let in_flight = shutdown::InFlight::default();
     let log_wake = Arc::new(Notify::new());
@@ -169,6 +174,7 @@ pub async fn run_with(
         status: status.clone(),
         follow_up,
         links,
+        oauth,
     };
     let scope = match settings.guild_id {
         Some(g) => registration::Scope::Guild(s::GuildId::new(g)),

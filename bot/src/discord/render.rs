@@ -6,6 +6,7 @@ use super::confirm::custom_ids;
 use crate::frontend::flow::TotalsAnswer;
 use crate::frontend::words::{self, Card, Dialect, Tone};
 use crate::frontend::{CancelReason, MoveResult, Prompt};
+use crate::links::MemberLink;
 use crate::service::names::Names;
 use crate::service::{BalanceView, Policy, Receipt, RobloxUser, SettledTxn};
 use serenity::all::{
@@ -179,23 +180,42 @@ pub fn reject_words(reason: RejectReason) -> &'static str {
 
 /// The receipt of a give / deduct, for every outcome.
 pub fn receipt_embed(receipt: &Receipt) -> CreateEmbed {
-    embed(&words::receipt(receipt, None, &DiscordDialect))
+    receipt_embed_for(receipt, None)
 }
 
 /// How a give / deduct's reply ends: the cancel, the receipt, or (a receipt still pending when
 /// its follow-up ended) where the outcome will appear, naming the log channel when there is one.
 pub fn final_embed(result: &MoveResult, log_channel: Option<u64>) -> CreateEmbed {
+    final_embed_for(result, log_channel, None)
+}
+
+/// [`final_embed`] showing the Discord member the player was named through, when one was.
+pub fn final_embed_for(
+    result: &MoveResult,
+    log_channel: Option<u64>,
+    member: Option<&MemberLink>,
+) -> CreateEmbed {
     match result {
         MoveResult::Cancelled { op, amount, why } => cancelled_embed(*op, *amount, *why),
-        MoveResult::Done(r) | MoveResult::SettledLater(r) => receipt_embed(r),
+        MoveResult::Done(r) | MoveResult::SettledLater(r) => receipt_embed_for(r, member),
         MoveResult::StillPending(r) => {
             let channel = log_channel.map(|id| format!("<#{id}>"));
-            embed(&words::no_longer_followed(
-                r,
-                channel.as_deref(),
-                &DiscordDialect,
-            ))
+            let card = words::no_longer_followed(r, channel.as_deref(), &DiscordDialect);
+            embed(&with_member(card, member))
         }
+    }
+}
+
+/// The receipt of a give / deduct, showing the member the player was named through.
+pub fn receipt_embed_for(receipt: &Receipt, member: Option<&MemberLink>) -> CreateEmbed {
+    let card = words::receipt(receipt, None, &DiscordDialect);
+    embed(&with_member(card, member))
+}
+
+fn with_member(card: Card, member: Option<&MemberLink>) -> words::Card {
+    match member {
+        Some(link) => card.with_member(link, &DiscordDialect),
+        None => card,
     }
 }
 
@@ -224,12 +244,30 @@ pub fn cancelled_embed(op: Op, amount: i64, why: CancelReason) -> CreateEmbed {
 
 /// Shown while a command is being delivered (right away, or after Confirm).
 pub fn working_embed(op: Op, amount: i64, user: &RobloxUser) -> CreateEmbed {
-    embed(&words::working(op, amount, user, &DiscordDialect))
+    working_embed_for(op, amount, user, None)
+}
+
+/// [`working_embed`] showing the member the player was named through.
+pub fn working_embed_for(
+    op: Op,
+    amount: i64,
+    user: &RobloxUser,
+    member: Option<&MemberLink>,
+) -> CreateEmbed {
+    embed(&with_member(
+        words::working(op, amount, user, &DiscordDialect),
+        member,
+    ))
 }
 
 /// `/balance`.
 pub fn balance_embed(view: &BalanceView) -> CreateEmbed {
-    embed(&words::balance(view, &DiscordDialect))
+    balance_embed_for(view, None)
+}
+
+/// `/balance` showing the member the player was named through.
+pub fn balance_embed_for(view: &BalanceView, member: Option<&MemberLink>) -> CreateEmbed {
+    embed(&with_member(words::balance(view, &DiscordDialect), member))
 }
 
 /// `/audit`: one page of records, newest first. Reasons are shortened when the page would not

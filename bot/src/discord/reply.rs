@@ -10,6 +10,7 @@ use crate::frontend::flow::{self, AuditAnswer};
 use crate::frontend::payout::{PayoutPreview, PayoutResult, PayoutUi};
 use crate::frontend::words;
 use crate::frontend::{Confirm, Decision, MoveResult, Prompt};
+use crate::links::MemberLink;
 use crate::service::BatchCounts;
 use crate::service::{ActorCtx, Receipt, RobloxUser};
 use poise::{CreateReply, ReplyHandle};
@@ -86,12 +87,18 @@ async fn edit_audit_message(
 pub struct MoveReply<'a> {
     ctx: Context<'a>,
     handle: Option<ReplyHandle<'a>>,
+    /// The member the player was named through, shown on every later message.
+    member: Option<MemberLink>,
 }
 
 impl<'a> MoveReply<'a> {
     /// No message yet (the command is deferred).
     pub fn new(ctx: Context<'a>) -> Self {
-        Self { ctx, handle: None }
+        Self {
+            ctx,
+            handle: None,
+            member: None,
+        }
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
@@ -101,7 +108,11 @@ impl<'a> MoveReply<'a> {
     /// Draws how the flow ended, in place of the prompt / "sending" message; a receipt still
     /// pending gets one last edit saying where its outcome will appear.
     pub async fn finish(&mut self, result: &MoveResult) -> Result<(), CommandError> {
-        let last = render::final_embed(result, self.ctx.data().settings.log_channel_id);
+        let last = render::final_embed_for(
+            result,
+            self.ctx.data().settings.log_channel_id,
+            self.member.as_ref(),
+        );
         match result {
             MoveResult::Cancelled { .. } | MoveResult::Done(_) => self.show(last).await,
             MoveResult::SettledLater(r) | MoveResult::StillPending(r) => {
@@ -165,6 +176,10 @@ impl Confirm for MoveReply<'_> {
         Box::pin(self.ctx.data().in_flight.closing())
     }
 
+    fn named_through(&mut self, link: &MemberLink) {
+        self.member = Some(link.clone());
+    }
+
     fn working<'b>(
         &'b mut self,
         op: Op,
@@ -172,7 +187,7 @@ impl Confirm for MoveReply<'_> {
         player: &'b RobloxUser,
     ) -> BoxFut<'b, Result<(), CommandError>> {
         Box::pin(async move {
-            let working = render::working_embed(op, amount, player);
+            let working = render::working_embed_for(op, amount, player, self.member.as_ref());
             match &self.handle {
                 // The prompt becomes "sending"; the resolved player stays on screen.
                 Some(h) => {
@@ -187,7 +202,10 @@ impl Confirm for MoveReply<'_> {
     }
 
     fn pending<'b>(&'b mut self, receipt: &'b Receipt) -> BoxFut<'b, Result<(), CommandError>> {
-        Box::pin(async move { self.show(render::receipt_embed(receipt)).await })
+        Box::pin(async move {
+            let embed = render::receipt_embed_for(receipt, self.member.as_ref());
+            self.show(embed).await
+        })
     }
 }
 

@@ -48,14 +48,14 @@ pub async fn check(
                     name(kind),
                     format!(
                         "app {} with callback {} (Roblox checks the secret when a member \
-                         signs in: try `/link` once)",
+                         signs in: try `/link me` once)",
                         app.client_id,
                         super::shown_url(app.redirect_uri.as_str())
                     ),
                 ),
                 None => Check::skipped(
                     name(kind),
-                    "listed, but no OAuth app is set: members cannot verify with `/link`",
+                    "listed, but no OAuth app is set: members cannot verify with `/link me`",
                 ),
             },
             SourceKind::Staff => Check::ok(

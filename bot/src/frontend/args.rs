@@ -15,6 +15,15 @@ pub enum OptionError {
     /// `user` is empty.
     #[error("`user` is empty: enter a Roblox user id or username")]
     EmptyUser,
+    /// Both `user` and `member` name the player.
+    #[error("name the player one way: `user` (Roblox id or username) or `member`, not both")]
+    UserAndMember,
+    /// A text front end's `member:<id>` does not hold a Discord user id.
+    #[error("`member:` must be followed by a Discord user id (digits)")]
+    MemberId,
+    /// Neither `user` nor `member` names the player.
+    #[error("name the player: `user` (Roblox id or username) or `member` (a Discord member)")]
+    NoTarget,
     /// `user` is digits but not a possible Roblox user id.
     #[error("`user` {0} is not a Roblox user id (1 to 9007199254740991)")]
     UserIdRange(String),
@@ -99,11 +108,66 @@ pub enum OptionError {
     },
 }
 
+/// Whose wallet a command names: a Roblox player as typed, or a Discord member (resolved
+/// through the member's account link, `super::member`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// A Roblox user id or username.
+    Player(Target),
+    /// A Discord member.
+    Member(MemberRef),
+}
+
+/// A Discord member as a front end received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberRef {
+    /// The member's Discord user id.
+    pub id: u64,
+    /// Whether the user is a member of the server (Discord sends users who left too).
+    pub in_server: bool,
+}
+
+impl MemberRef {
+    /// A member of the server.
+    pub fn in_server(id: u64) -> Self {
+        Self {
+            id,
+            in_server: true,
+        }
+    }
+}
+
+/// Exactly one of `user` (as typed) and `member`.
+pub fn parse_who(user: Option<&str>, member: Option<MemberRef>) -> Result<Who, OptionError> {
+    match (user, member) {
+        (Some(_), Some(_)) => Err(OptionError::UserAndMember),
+        (None, None) => Err(OptionError::NoTarget),
+        (Some(u), None) => Ok(Who::Player(parse_user(u)?)),
+        (None, Some(m)) => Ok(Who::Member(m)),
+    }
+}
+
+/// A player as typed in a text front end (the CLI): `member:<Discord user id>` names a member
+/// (whose server membership a text front end cannot check), anything else a Roblox user.
+pub fn split_member(raw: &str) -> Result<(Option<String>, Option<MemberRef>), OptionError> {
+    let s = raw.trim();
+    match s.strip_prefix("member:") {
+        Some(id) => {
+            let id = parse_actor(id).map_err(|_| OptionError::MemberId)?;
+            let id = id.parse::<u64>().map_err(|_| OptionError::MemberId)?;
+            Ok((None, Some(MemberRef::in_server(id))))
+        }
+        None => Ok((Some(raw.to_owned()), None)),
+    }
+}
+
 /// A give / deduct as a front end received it (nothing checked yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoveInput {
-    /// Roblox user id or username as typed.
-    pub user: String,
+    /// Roblox user id or username as typed (or `member`).
+    pub user: Option<String>,
+    /// A Discord member whose linked account is the player (or `user`).
+    pub member: Option<MemberRef>,
     /// Amount as received.
     pub amount: i64,
     /// Why, as typed.
@@ -116,7 +180,7 @@ pub struct MoveInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoveArgs {
     /// Whose wallet.
-    pub target: Target,
+    pub target: Who,
     /// How much.
     pub amount: i64,
     /// Why (trimmed).
@@ -129,7 +193,7 @@ impl MoveArgs {
     /// Checks every option in the order the member typed them; the first problem is reported.
     pub fn parse(input: &MoveInput, max_amount: i64) -> Result<Self, OptionError> {
         Ok(Self {
-            target: parse_user(&input.user)?,
+            target: parse_who(input.user.as_deref(), input.member)?,
             amount: parse_amount(input.amount, max_amount)?,
             reason: parse_reason(&input.reason)?,
             replay: parse_txn(input.txn.as_deref())?,
@@ -169,14 +233,21 @@ impl ReverseArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BalanceArgs {
     /// Whose wallet.
-    pub target: Target,
+    pub target: Who,
 }
 
 impl BalanceArgs {
     /// Checks `user`.
     pub fn parse(user: &str) -> Result<Self, OptionError> {
         Ok(Self {
-            target: parse_user(user)?,
+            target: Who::Player(parse_user(user)?),
+        })
+    }
+
+    /// Checks that exactly one of `user` and `member` is given.
+    pub fn parse_one(user: Option<&str>, member: Option<MemberRef>) -> Result<Self, OptionError> {
+        Ok(Self {
+            target: parse_who(user, member)?,
         })
     }
 }
@@ -195,6 +266,8 @@ pub struct PageLimits {
 pub struct AuditInput {
     /// Only this Roblox user (id or username), as typed.
     pub user: Option<String>,
+    /// Only this Discord member's linked account (or `user`).
+    pub member: Option<MemberRef>,
     /// Only movements by this Discord user id, as typed.
     pub actor: Option<String>,
     /// Records per page, as received.
@@ -215,7 +288,7 @@ pub struct AuditInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditArgs {
     /// Only this player.
-    pub user: Option<Target>,
+    pub user: Option<Who>,
     /// Only movements by this Discord user id.
     pub actor: Option<String>,
     /// Records per page.
@@ -234,7 +307,10 @@ impl AuditArgs {
     /// Checks every option against this front end's page sizes and the current time (`now_ms`,
     /// for the range rules in `dates`).
     pub fn parse(input: &AuditInput, pages: PageLimits, now_ms: i64) -> Result<Self, OptionError> {
-        let user = input.user.as_deref().map(parse_user).transpose()?;
+        let user = match (input.user.as_deref(), input.member) {
+            (None, None) => None,
+            (user, member) => Some(parse_who(user, member)?),
+        };
         let actor = input.actor.as_deref().map(parse_actor).transpose()?;
         let limit = parse_limit(input.limit, pages)?;
         let cursor = input

@@ -2,7 +2,9 @@
 //! confirm, execute, follow a pending txn), a balance, an audit page. A front end takes part
 //! through [`Confirm`] and draws what comes back.
 
-use super::args::{AuditArgs, BalanceArgs, MoveArgs, ReverseArgs};
+use super::args::{AuditArgs, BalanceArgs, MoveArgs, ReverseArgs, Who};
+use super::member::{Members, member_link, resolve_who};
+use crate::links::MemberLink;
 use crate::service::names::Names;
 use crate::service::{
     ActorCtx, AuditPage, AuditQuery, BalanceView, BoxFut, GroupBy, MoveRequest, Outcome, Receipt,
@@ -49,6 +51,8 @@ pub struct Prompt<'a> {
     pub amount: i64,
     /// The resolved player.
     pub player: &'a RobloxUser,
+    /// The Discord member the player was named through, and where the link came from.
+    pub member: Option<&'a MemberLink>,
     /// Why.
     pub reason: &'a str,
     /// The confirmation threshold the amount is above.
@@ -79,6 +83,12 @@ pub trait Confirm: Send {
     /// (the reconciler settles it) and gets its last message at once.
     fn closing(&self) -> BoxFut<'static, ()> {
         Box::pin(std::future::pending())
+    }
+
+    /// The player was named through a Discord member: what follows (the "sending" message, the
+    /// receipt) shows the member and where the link came from beside the player.
+    fn named_through(&mut self, link: &MemberLink) {
+        let _ = link;
     }
 
     /// Money is about to move to or from `player` (shown before the service is asked).
@@ -187,6 +197,20 @@ pub async fn run_move<C: Confirm>(
     ui: &mut C,
     follow: FollowUp,
 ) -> Result<MoveResult, C::Error> {
+    run_move_with(service, actor, op, args, None, ui, follow).await
+}
+
+/// [`run_move`] where the player may be named as a Discord member of `members` (resolved
+/// through the member's link after the actor is authorised, before anything is asked).
+pub async fn run_move_with<C: Confirm>(
+    service: &Service,
+    actor: ActorCtx,
+    op: Op,
+    args: MoveArgs,
+    members: Option<Members<'_>>,
+    ui: &mut C,
+    follow: FollowUp,
+) -> Result<MoveResult, C::Error> {
     let started = Instant::now();
     service
         .config()
@@ -197,7 +221,11 @@ pub async fn run_move<C: Confirm>(
         // A replay of a known txn reserves nothing, so only new commands are checked here.
         service.check_limits(&actor, args.amount).await?;
     }
-    let player = service.resolve(&args.target).await?;
+    let resolved = resolve_who(service, members, &args.target).await?;
+    let player = resolved.player;
+    if let Some(link) = &resolved.member {
+        ui.named_through(link);
+    }
     let mut wallet = None;
     if service.needs_confirmation(args.amount) {
         if ui.shows_balance() && args.replay.is_none() {
@@ -212,6 +240,7 @@ pub async fn run_move<C: Confirm>(
             op,
             amount: args.amount,
             player: &player,
+            member: resolved.member.as_ref(),
             reason: &args.reason,
             threshold: service.config().policy.confirm_above,
             wallet: wallet.as_ref(),
@@ -284,6 +313,7 @@ pub async fn run_reverse<C: Confirm>(
             op: plan.op,
             amount: plan.amount,
             player: &plan.user,
+            member: None,
             reason: &args.reason,
             threshold: service.config().policy.confirm_above,
             wallet: wallet.as_ref(),
@@ -339,13 +369,62 @@ async fn follow_up(
     MoveResult::StillPending(receipt)
 }
 
-/// A balance.
+/// A balance (a player named by Roblox id or username).
 pub async fn run_balance(
     service: &Service,
     actor: &ActorCtx,
     args: &BalanceArgs,
 ) -> Result<BalanceView, ServiceError> {
-    service.balance(actor, &args.target).await
+    Ok(run_balance_with(service, actor, args, None).await?.view)
+}
+
+/// A balance answer, with the member the player was named through.
+#[derive(Debug, Clone)]
+pub struct BalanceAnswer {
+    /// The wallet.
+    pub view: BalanceView,
+    /// The Discord member and where the link came from, when a member was named.
+    pub member: Option<MemberLink>,
+}
+
+/// A balance where the player may be named as a Discord member (staff only: the actor is
+/// authorised before the member is resolved).
+pub async fn run_balance_with(
+    service: &Service,
+    actor: &ActorCtx,
+    args: &BalanceArgs,
+    members: Option<Members<'_>>,
+) -> Result<BalanceAnswer, ServiceError> {
+    match &args.target {
+        Who::Player(target) => Ok(BalanceAnswer {
+            view: service.balance(actor, target).await?,
+            member: None,
+        }),
+        Who::Member(m) => {
+            service.config().policy.max_for(actor)?;
+            let link = member_link(members, *m).await?;
+            let view = service.balance(actor, &Target::Id(link.roblox_id)).await?;
+            Ok(BalanceAnswer {
+                view,
+                member: Some(link),
+            })
+        }
+    }
+}
+
+/// Self-service `/balance`: the asking member's own linked account. No staff role is needed
+/// (reading one's own wallet moves nothing); only the member's own link is read.
+pub async fn run_own_balance(
+    service: &Service,
+    me: super::args::MemberRef,
+    members: Option<Members<'_>>,
+) -> Result<BalanceAnswer, ServiceError> {
+    let link = member_link(members, me).await?;
+    let view = service.wallet_view(&Target::Id(link.roblox_id)).await?;
+    Ok(BalanceAnswer {
+        view,
+        member: Some(link),
+    })
 }
 
 /// An audit question with its player resolved: what to show as the filter, and the query.
@@ -372,11 +451,9 @@ pub async fn run_audit(
     service: &Service,
     actor: &ActorCtx,
     args: &AuditArgs,
+    members: Option<Members<'_>>,
 ) -> Result<AuditAnswer, ServiceError> {
-    let player = match &args.user {
-        Some(t) => Some(service.resolve(t).await?),
-        None => None,
-    };
+    let player = audit_player(service, actor, args, members).await?;
     let query = AuditQuery {
         user_id: player.as_ref().map(|p| p.id),
         actor_id: args.actor.clone(),
@@ -393,6 +470,23 @@ pub async fn run_audit(
         page,
         names,
     })
+}
+
+/// The player an audit question names, resolved (a member only after the actor may read the
+/// audit log).
+async fn audit_player(
+    service: &Service,
+    actor: &ActorCtx,
+    args: &AuditArgs,
+    members: Option<Members<'_>>,
+) -> Result<Option<RobloxUser>, ServiceError> {
+    let Some(who) = &args.user else {
+        return Ok(None);
+    };
+    if matches!(who, Who::Member(_)) {
+        service.config().policy.max_for(actor)?;
+    }
+    Ok(Some(resolve_who(service, members, who).await?.player))
 }
 
 /// The totals view of `/audit`: sums per staff member and per player over the range.
@@ -420,11 +514,9 @@ pub async fn run_audit_totals(
     service: &Service,
     actor: &ActorCtx,
     args: &AuditArgs,
+    members: Option<Members<'_>>,
 ) -> Result<TotalsAnswer, ServiceError> {
-    let player = match &args.user {
-        Some(t) => Some(service.resolve(t).await?),
-        None => None,
-    };
+    let player = audit_player(service, actor, args, members).await?;
     let query = |group_by| TotalsQuery {
         group_by,
         user_id: player.as_ref().map(|p| p.id),

@@ -9,9 +9,11 @@ pub use super::audit_words::{
     user_with_name,
 };
 use super::flow::{CancelReason, Prompt};
+use super::link::LinkChange;
 pub use super::payout_words::{
     payout_cancelled, payout_csv, payout_preview, payout_progress, payout_summary,
 };
+use crate::links::{MemberLink, SignIn};
 use crate::service::{
     BalanceView, Committer, Outcome, Policy, Receipt, RobloxUser, SettledTxn, WalletRead,
 };
@@ -83,6 +85,24 @@ impl Card {
             value: value.into(),
             inline,
         });
+        self
+    }
+
+    /// Puts the member the player was named through right after the "Player" field.
+    pub fn with_member(mut self, link: &MemberLink, d: &dyn Dialect) -> Self {
+        let at = self
+            .fields
+            .iter()
+            .position(|f| f.name == "Player")
+            .map_or(0, |i| i + 1);
+        self.fields.insert(
+            at,
+            Field {
+                name: "Discord member".into(),
+                value: member_line(link, d),
+                inline: false,
+            },
+        );
         self
     }
 
@@ -210,6 +230,69 @@ pub fn verb(op: Op) -> &'static str {
         Op::Give => "Give",
         Op::Deduct => "Deduct",
     }
+}
+
+/// `/link`: the member's private Roblox sign-in link (shown to them only).
+pub fn link_sign_in(sign_in: &SignIn, d: &dyn Dialect) -> Card {
+    Card::new("Link your Roblox account", Tone::Info)
+        .description(format!(
+            "Open this link and sign in to Roblox to verify your account. It is yours only \
+             (do not share it), works once, and expires {}.",
+            d.time(sign_in.expires_at_ms)
+        ))
+        .field("Sign-in link", sign_in.url.clone(), false)
+}
+
+/// `/link set` / `/link remove`: what staff changed (also the log channel's post).
+pub fn link_change(change: &LinkChange, actor_id: &str, d: &dyn Dialect) -> Card {
+    match change {
+        LinkChange::Set {
+            member,
+            player,
+            replaced,
+            counts,
+        } => {
+            let mut card = Card::new("Account link set by staff", Tone::Info)
+                .field("Discord member", d.member(&member.to_string()), false)
+                .field("Player", player_line(player, d), false)
+                .field("Set by", d.member(actor_id), true);
+            if let Some(old) = replaced {
+                card = card.field("Replaced", format!("Roblox id {old}"), true);
+            }
+            if !counts {
+                card = card.description(
+                    "Staff links are not among the configured link sources (LINK_SOURCES), so \
+                     this link is stored but not used until `staff` is added.",
+                );
+            }
+            card
+        }
+        LinkChange::Removed { member, existed } => {
+            let title = if *existed {
+                "Staff account link removed"
+            } else {
+                "No staff account link to remove"
+            };
+            Card::new(title, Tone::Info)
+                .field("Discord member", d.member(&member.to_string()), false)
+                .field("By", d.member(actor_id), true)
+        }
+    }
+}
+
+/// A Discord member named as the player: the member, and where the link came from ("linked via
+/// Bloxlink", "verified with Roblox", "set by staff"), with the sources that agree.
+pub fn member_line(link: &MemberLink, d: &dyn Dialect) -> String {
+    let mut line = format!(
+        "{} ({})",
+        d.member(&link.member_id.to_string()),
+        link.source.receipt_phrase()
+    );
+    if !link.confirmed_by.is_empty() {
+        let also: Vec<String> = link.confirmed_by.iter().map(ToString::to_string).collect();
+        line = format!("{line}; {} agrees", also.join(", "));
+    }
+    line
 }
 
 /// A Roblox player as shown on every answer: display name (@username, id).
@@ -377,6 +460,10 @@ pub fn confirm_prompt(p: &Prompt<'_>, timeout: Duration, d: &dyn Dialect) -> Car
         timeout.as_secs()
     ))
     .field("Player", player_line(p.player, d), false);
+    let card = match p.member {
+        Some(link) => card.with_member(link, d),
+        None => card,
+    };
     let card = match p.wallet {
         Some(w) => card.field("Current balance", prompt_balance(w), true),
         None => card,
@@ -485,7 +572,12 @@ pub fn help(
     let roles: Vec<String> = policy.role_max.keys().map(|r| d.role(r)).collect();
     let you = match mine {
         Some(max) => format!("You may move up to {} per command.", amount(max)),
-        None => "None of your roles is a staff role, so the commands will refuse you.".to_owned(),
+        None => format!(
+            "None of your roles is a staff role, so the staff commands will refuse you; {} \
+             (your own balance) and {} work for every member.",
+            d.code("/balance", 10),
+            d.code("/link me", 12)
+        ),
     };
     let confirm = format!(
         "Above {} you are shown the player first and press {} within {} s to send it.",
@@ -507,8 +599,8 @@ pub fn help(
         .field(
             "/give",
             format!(
-                "Give currency to a player (Roblox user id or username), with a reason for the \
-                 audit log. {confirm}"
+                "Give currency to a player (Roblox user id or username, or a Discord member: \
+                 their linked Roblox account), with a reason for the audit log. {confirm}"
             ),
             false,
         )
@@ -542,7 +634,8 @@ pub fn help(
         )
         .field(
             "/balance",
-            "A player's balance as last saved, and whether a game server holds the wallet now.",
+            "Your own balance (your linked Roblox account; any member), or a player's or \
+             member's (staff): as last saved, and whether a game server holds the wallet now.",
             false,
         )
         .field(
@@ -557,6 +650,17 @@ pub fn help(
                 d.code("since", 10),
                 d.code("until", 10),
                 d.code("totals:True", 12)
+            ),
+            false,
+        )
+        .field(
+            "/link",
+            format!(
+                "{}: your private Roblox sign-in link, to link your account (any member). {} \
+                 and {}: staff link a member to a Roblox account or remove that link.",
+                d.code("/link me", 12),
+                d.code("/link set", 12),
+                d.code("/link remove", 14)
             ),
             false,
         )

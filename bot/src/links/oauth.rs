@@ -77,19 +77,19 @@ pub struct Verified {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
     /// No sign-in has this state: forged, or already used.
-    #[error("this sign-in link is not valid or was already used; run /link again")]
+    #[error("this sign-in link is not valid or was already used; run /link me again")]
     UnknownState,
     /// The sign-in link expired.
-    #[error("this sign-in link expired; run /link again")]
+    #[error("this sign-in link expired; run /link me again")]
     Expired,
     /// The callback has no `code` (or no `state`).
-    #[error("the sign-in answer is incomplete; run /link again")]
+    #[error("the sign-in answer is incomplete; run /link me again")]
     BadCallback,
     /// Roblox sent the member back with an error (e.g. they cancelled).
     #[error("the sign-in was not completed on Roblox ({0}); nothing was linked")]
     Denied(String),
     /// The token endpoint refused the code (expired, used, or the verifier does not match).
-    #[error("Roblox refused the sign-in code (it expired or was already used); run /link again")]
+    #[error("Roblox refused the sign-in code (it expired or was already used); run /link me again")]
     CodeRefused,
     /// The token endpoint refused the app's credentials.
     #[error(

@@ -177,6 +177,26 @@ impl Db {
             .transpose()
     }
 
+    /// Roblox ids the bot's own links (staff, OAuth) name in `guild_id`, newest first, at most
+    /// `limit` (for the `user` option's suggestions).
+    pub async fn linked_accounts(&self, guild_id: u64, limit: u32) -> Result<Vec<u64>, DbError> {
+        let sql = self.sql(
+            "SELECT roblox_id FROM member_links WHERE guild_id = ?
+             GROUP BY roblox_id ORDER BY MAX(set_at) DESC LIMIT ?",
+        );
+        let ids: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(&sql)
+                .bind(guild_id.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| u64::try_from(id).ok())
+            .collect())
+    }
+
     /// Removes the `source` link of `member_id`; `false` when there was none.
     pub async fn remove_member_link(
         &self,

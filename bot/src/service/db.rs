@@ -526,6 +526,23 @@ impl Db {
             .unwrap_or(Outcome::Pending))
     }
 
+    /// Roblox ids of the players most recently named by a give / deduct, newest first, at most
+    /// `limit` (for the `user` option's suggestions).
+    pub async fn recent_targets(&self, limit: u32) -> Result<Vec<u64>, DbError> {
+        let sql = self
+            .sql("SELECT user_id FROM txns GROUP BY user_id ORDER BY MAX(created_at) DESC LIMIT ?");
+        let ids: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(&sql)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| u64::try_from(id).ok())
+            .collect())
+    }
+
     /// Records a Discord gateway start at `now_ms`, forgets starts older than a day, and answers
     /// the starts of the last 24 hours (this one included), oldest first.
     pub async fn record_gateway_start(&self, now_ms: i64) -> Result<Vec<i64>, DbError> {

@@ -345,6 +345,39 @@ pub enum Refusal {
     /// No batch has this id.
     #[error("no payout {0}")]
     BatchUnknown(String),
+    /// A command names a Discord user who is not a member of the server.
+    #[error("Discord user {0} is not a member of this server")]
+    UnknownMember(u64),
+    /// A command names a Discord member no link source links to a Roblox account.
+    #[error("Discord member {member} has no linked Roblox account (asked: {asked})")]
+    MemberNotLinked {
+        /// The member.
+        member: u64,
+        /// The sources asked, in order, in words.
+        asked: String,
+    },
+    /// Two link sources name different Roblox accounts for the member: refused, never guessed.
+    #[error(
+        "Discord member {member} is linked to two different Roblox accounts ({first} says {first_id}, {second} says {second_id}); fix one of the links first"
+    )]
+    LinkConflict {
+        /// The member.
+        member: u64,
+        /// The earlier source, in words.
+        first: String,
+        /// What it says.
+        first_id: u64,
+        /// The later source, in words.
+        second: String,
+        /// What it says.
+        second_id: u64,
+    },
+    /// Account links are not configured, so a member cannot be resolved.
+    #[error("account links are not configured: name the player by Roblox id or username")]
+    LinksNotConfigured,
+    /// Roblox sign-in (OAuth) is not configured, so `/link` has no sign-in link to give.
+    #[error("Roblox sign-in is not configured on this bot: ask staff to link your account")]
+    OAuthNotConfigured,
 }
 
 /// Why a request failed.

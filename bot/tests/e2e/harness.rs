@@ -7,10 +7,14 @@ use crate::support::{AuditApi, World, service_config};
 use bot::config::SecretString;
 use bot::discord::{DiscordSettings, DiscordStatus, Endpoint, RunOptions};
 use bot::frontend::FollowUp;
+use bot::links::{LinkSettings, Links, RobloxOAuth};
 use bot::service::{Service, ServiceConfig};
 use discord_fake::{
     DiscordFake, FakeConfig, InteractionRef, MANAGE_GUILD, Member, OptionValue, Seen,
 };
+use link_fakes::{FakeBloxlink, FakeRover, RateLimit};
+use shared::clock::ManualClock;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -27,6 +31,12 @@ pub const JUNIOR_MOD: u64 = 800_000_000_000_000_011;
 /// Has Manage Server (sees the commands) but no staff role.
 pub const OUTSIDER: u64 = 800_000_000_000_000_012;
 pub const BYSTANDER: u64 = 800_000_000_000_000_013;
+/// A member with no role and no permission (sees only the commands open to everyone).
+pub const PLAYER_MEMBER: u64 = 800_000_000_000_000_014;
+/// A second plain member.
+pub const OTHER_MEMBER: u64 = 800_000_000_000_000_015;
+const BLOX_KEY: &str = "blox-key-e2e";
+const ROVER_KEY: &str = "rover-key-e2e";
 /// Bound for a failing test only.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -38,6 +48,10 @@ pub struct Setup {
     pub guild_id: Option<u64>,
     pub log_channel: Option<u64>,
     pub follow_up: FollowUp,
+    /// `LINK_SOURCES` when members are resolved through account links (`None`: no links).
+    pub link_sources: Option<&'static str>,
+    /// The Bloxlink and RoVer fakes' rate limit.
+    pub link_limit: RateLimit,
 }
 
 impl Default for Setup {
@@ -48,8 +62,19 @@ impl Default for Setup {
             guild_id: Some(GUILD),
             log_channel: Some(LOGS),
             follow_up: FollowUp::DISCORD,
+            link_sources: None,
+            link_limit: RateLimit::GENEROUS,
         }
     }
+}
+
+/// The account links of one test: the resolver the bot uses and the providers' fakes.
+pub struct LinkWorld {
+    pub links: Arc<Links>,
+    /// The sign-in flow, when `oauth` is among the sources.
+    pub oauth: Option<Arc<RobloxOAuth>>,
+    pub bloxlink: FakeBloxlink,
+    pub rover: FakeRover,
 }
 
 /// A running bot, its Discord and its universe.
@@ -59,6 +84,8 @@ pub struct E2e {
     pub api: AuditApi,
     pub service: Arc<Service>,
     pub status: DiscordStatus,
+    /// Present when `Setup::link_sources` is set.
+    pub links: Option<LinkWorld>,
     setup: Setup,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -88,6 +115,8 @@ pub async fn discord() -> DiscordFake {
     );
     fake.add_member(GUILD, member(OUTSIDER, "Outsider", vec![], MANAGE_GUILD));
     fake.add_member(GUILD, member(BYSTANDER, "Bystander", vec![], 0));
+    fake.add_member(GUILD, member(PLAYER_MEMBER, "Player", vec![], 0));
+    fake.add_member(GUILD, member(OTHER_MEMBER, "Other", vec![], 0));
     fake
 }
 
@@ -108,12 +137,17 @@ impl E2e {
     pub async fn launch(fake: DiscordFake, world: World, setup: Setup) -> Self {
         let api = AuditApi::start().await;
         let service = Arc::new(world.service(&api, setup.config.clone()).await);
+        let links = match setup.link_sources {
+            Some(sources) => Some(link_world(&service, sources, setup.link_limit).await),
+            None => None,
+        };
         let mut e = Self {
             fake,
             world,
             api,
             service,
             status: DiscordStatus::default(),
+            links,
             setup,
             stop: None,
             task: None,
@@ -138,7 +172,8 @@ impl E2e {
             registration_retry: Duration::from_millis(20),
             registration_retry_max: Duration::from_millis(200),
             follow_up: self.setup.follow_up,
-            links: None,
+            links: self.links.as_ref().map(|l| l.links.clone()),
+            oauth: self.links.as_ref().and_then(|l| l.oauth.clone()),
         };
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);
@@ -306,6 +341,52 @@ impl E2e {
             }
         }
         self.world.assert_single_writer();
+    }
+}
+
+/// The resolver over `sources` as the bot builds it from its settings (on the service's database
+/// and clock), with the Bloxlink and RoVer fakes (their own keys and ports).
+async fn link_world(service: &Service, sources: &str, limit: RateLimit) -> LinkWorld {
+    // The fakes' rate-limit windows stand still: a limit reached stays reached.
+    let clock = ManualClock::shared(1_800_000_000_000);
+    let (bloxlink, rover) =
+        crate::support::link_fakes::start(GUILD, BLOX_KEY, ROVER_KEY, limit, clock).await;
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("LINK_SOURCES".into(), sources.into());
+    // A key for a source LINK_SOURCES does not list is refused at start.
+    if sources.contains("bloxlink") {
+        env.insert("BLOXLINK_API_KEY".into(), BLOX_KEY.into());
+        env.insert("BLOXLINK_BASE_URL".into(), bloxlink.base_url());
+    }
+    if sources.contains("rover") {
+        env.insert("ROVER_API_KEY".into(), ROVER_KEY.into());
+        env.insert("ROVER_BASE_URL".into(), rover.base_url());
+    }
+    if sources.contains("oauth") {
+        // Only the sign-in link is made here (no call to Roblox): a closed loopback port will do.
+        env.insert("ROBLOX_OAUTH_CLIENT_ID".into(), "e2e-client".into());
+        env.insert("ROBLOX_OAUTH_CLIENT_SECRET".into(), "e2e-secret".into());
+        env.insert(
+            "ROBLOX_OAUTH_REDIRECT_URI".into(),
+            "http://127.0.0.1:9/oauth/callback".into(),
+        );
+        env.insert("ROBLOX_OAUTH_BASE_URL".into(), "http://127.0.0.1:9".into());
+    }
+    let get = move |k: &str| env.get(k).cloned();
+    let mut errors = Vec::new();
+    let settings = LinkSettings::read(&get, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let links = settings
+        .build(service.db().clone(), service.clock().clone())
+        .unwrap();
+    let oauth = settings
+        .oauth_flow(service.db().clone(), service.clock().clone())
+        .unwrap();
+    LinkWorld {
+        links: Arc::new(links),
+        oauth: oauth.map(Arc::new),
+        bloxlink,
+        rover,
     }
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod harness;
 mod lifecycle;
 mod log_channel;
+mod members;
 mod moves;
 mod payouts;
 mod refusals;

@@ -11,13 +11,19 @@ pub mod parse;
 pub mod render;
 
 use bot::frontend::flow::{self, FollowUp};
+use bot::frontend::link;
 use bot::frontend::payout::{self, PayoutPreview, PayoutResult, PayoutUi};
 use bot::frontend::words;
 use bot::frontend::{
-    AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MoveResult, Prompt,
+    AuditArgs, BalanceArgs, CancelReason, Confirm, Decision, Failure, MemberRef, Members,
+    MoveResult, Prompt, Who,
 };
+use bot::links::stored::StoredSource;
+use bot::links::{Freshness, LinkSource, Links, MemberLink};
 use bot::service::{BoxFut, Target};
 use shared::Op;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app::Sandbox;
 use crate::stack::console_actor;
@@ -42,8 +48,28 @@ fn failure(command: &str, e: impl Into<Failure>) -> String {
     render::refusal(command, &e.user_message(&reference))
 }
 
+/// The console's one Discord server: members named with `member:<id>` are looked up there.
+pub const CONSOLE_GUILD: u64 = 1;
+
+/// The console's account links: staff links in the bot database (set with `/link set`), the
+/// same layer the bot's Discord commands use.
+fn console_links(sb: &Sandbox) -> Links {
+    let service = &sb.stack.service;
+    let staff: Arc<dyn LinkSource> = Arc::new(StoredSource::staff(service.db().clone()));
+    let freshness = Freshness {
+        linked: Duration::from_secs(86_400),
+        not_linked: Duration::from_secs(300),
+    };
+    Links::new(
+        vec![staff],
+        service.db().clone(),
+        service.clock().clone(),
+        freshness,
+    )
+}
+
 /// `confirm:yes` stands in for Discord's Confirm button.
-struct ConfirmOption(bool);
+struct ConfirmOption(bool, Option<MemberLink>);
 
 impl Confirm for ConfirmOption {
     type Error = Failure;
@@ -59,21 +85,31 @@ impl Confirm for ConfirmOption {
         };
         Box::pin(async move { Ok(decision) })
     }
+
+    fn named_through(&mut self, link: &MemberLink) {
+        self.1 = Some(link.clone());
+    }
 }
 
 async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
     let command = format!("/{}", op.as_str());
-    if let Target::Id(id) = cmd.args.target {
+    if let Who::Player(Target::Id(id)) = cmd.args.target {
         sb.know_user_if_playing(id).await;
     }
     let reason = cmd.args.reason.clone();
-    let mut confirm = ConfirmOption(cmd.confirm);
+    let mut confirm = ConfirmOption(cmd.confirm, None);
     let service = &sb.stack.service;
-    let result = flow::run_move(
+    let links = console_links(sb);
+    let members = Members {
+        guild_id: CONSOLE_GUILD,
+        links: Some(&links),
+    };
+    let result = flow::run_move_with(
         service,
         console_actor(),
         op,
         cmd.args,
+        Some(members),
         &mut confirm,
         FollowUp::NONE,
     )
@@ -86,7 +122,7 @@ async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
     match result {
         Ok(MoveResult::Cancelled { op, amount, why }) => render::cancelled(op, amount, why),
         Ok(MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r)) => {
-            render::receipt(&r, &reason)
+            render::receipt(&r, &reason, confirm.1.as_ref())
         }
         Err(e) => failure(&command, e),
     }
@@ -94,7 +130,7 @@ async fn run_move(sb: &Sandbox, op: Op, cmd: ConsoleMove) -> String {
 
 async fn run_reverse(sb: &Sandbox, cmd: ConsoleReverse) -> String {
     let reason = cmd.args.reason.clone();
-    let mut confirm = ConfirmOption(cmd.confirm);
+    let mut confirm = ConfirmOption(cmd.confirm, None);
     let service = &sb.stack.service;
     let result = flow::run_reverse(
         service,
@@ -111,7 +147,7 @@ async fn run_reverse(sb: &Sandbox, cmd: ConsoleReverse) -> String {
     match result {
         Ok(MoveResult::Cancelled { op, amount, why }) => render::cancelled(op, amount, why),
         Ok(MoveResult::Done(r) | MoveResult::SettledLater(r) | MoveResult::StillPending(r)) => {
-            render::receipt(&r, &reason)
+            render::receipt(&r, &reason, None)
         }
         Err(e) => failure("/reverse", e),
     }
@@ -190,20 +226,51 @@ async fn run_payout(sb: &Sandbox, cmd: ConsolePayout) -> String {
 }
 
 async fn run_balance(sb: &Sandbox, args: BalanceArgs) -> String {
-    match flow::run_balance(&sb.stack.service, &console_actor(), &args).await {
-        Ok(view) => render::balance(&view),
+    let links = console_links(sb);
+    let members = Members {
+        guild_id: CONSOLE_GUILD,
+        links: Some(&links),
+    };
+    match flow::run_balance_with(&sb.stack.service, &console_actor(), &args, Some(members)).await {
+        Ok(answer) => render::balance_of(&answer.view, answer.member.as_ref()),
         Err(e) => failure("/balance", e),
+    }
+}
+
+/// `/link set` / `/link remove`: the front end's staff-link rules, as the console operator.
+async fn run_link(sb: &Sandbox, set: Option<String>, member: MemberRef) -> String {
+    let links = console_links(sb);
+    let service = &sb.stack.service;
+    let actor = console_actor();
+    let result = match set {
+        Some(roblox) => {
+            link::set_staff_link(
+                service,
+                &actor,
+                Some(&links),
+                CONSOLE_GUILD,
+                member,
+                &roblox,
+            )
+            .await
+        }
+        None => link::remove_staff_link(service, &actor, Some(&links), CONSOLE_GUILD, member).await,
+    };
+    match result {
+        Ok(change) => render::link_change(&change, &actor.id),
+        Err(e) => failure("/link", e),
     }
 }
 
 async fn run_audit(sb: &Sandbox, args: AuditArgs) -> String {
     if args.totals {
-        return match flow::run_audit_totals(&sb.stack.service, &console_actor(), &args).await {
+        return match flow::run_audit_totals(&sb.stack.service, &console_actor(), &args, None).await
+        {
             Ok(answer) => render::totals_answer(&answer),
             Err(e) => failure("/audit", e),
         };
     }
-    match flow::run_audit(&sb.stack.service, &console_actor(), &args).await {
+    match flow::run_audit(&sb.stack.service, &console_actor(), &args, None).await {
         Ok(answer) => render::audit_answer(&answer),
         Err(e) => failure("/audit", e),
     }
@@ -308,6 +375,10 @@ impl Sandbox {
             ConsoleCommand::Reverse(args) => run_reverse(self, args).await,
             ConsoleCommand::Payout(args) => run_payout(self, args).await,
             ConsoleCommand::Balance(args) => run_balance(self, args).await,
+            ConsoleCommand::LinkSet { member, roblox } => {
+                run_link(self, Some(roblox), member).await
+            }
+            ConsoleCommand::LinkRemove(member) => run_link(self, None, member).await,
             ConsoleCommand::Audit(args) => run_audit(self, args).await,
             ConsoleCommand::Players => players(self).await,
             ConsoleCommand::Servers => servers(self).await,

@@ -2,8 +2,8 @@
 //! (`/give user:123 amount:10 reason:"event prize"`) plus the sandbox's own commands.
 
 use bot::frontend::{
-    AuditArgs, AuditInput, BalanceArgs, MoveArgs, MoveInput, OptionError, PageLimits, PayoutArgs,
-    PayoutInput, ReverseArgs, ReverseInput,
+    AuditArgs, AuditInput, BalanceArgs, MemberRef, MoveArgs, MoveInput, OptionError, PageLimits,
+    PayoutArgs, PayoutInput, ReverseArgs, ReverseInput,
 };
 
 /// `/give` and `/deduct`: the shared, checked arguments plus the console's stand-in for Discord's
@@ -59,8 +59,17 @@ pub enum ConsoleCommand {
     Reverse(ConsoleReverse),
     /// `/payout amount:… reason:"…" players:"…" confirm:yes`.
     Payout(ConsolePayout),
-    /// `/balance user:…`.
+    /// `/balance user:…` or `/balance member:<discord id>`.
     Balance(BalanceArgs),
+    /// `/link set member:<discord id> roblox:<id or username>`: a staff link.
+    LinkSet {
+        /// The member.
+        member: MemberRef,
+        /// The Roblox user as typed.
+        roblox: String,
+    },
+    /// `/link remove member:<discord id>`.
+    LinkRemove(MemberRef),
     /// `/audit [user:…] [actor:…] [limit:…] [cursor:…] [since:…] [until:…] [totals:yes]`.
     Audit(AuditArgs),
     /// Who is online where.
@@ -227,10 +236,11 @@ fn parse_move(
     let o = Options::parse(
         command,
         args,
-        &["user", "amount", "reason", "txn", "confirm"],
+        &["user", "member", "amount", "reason", "txn", "confirm"],
     )?;
     let input = MoveInput {
-        user: o.required("user", "<id or username>")?.to_owned(),
+        user: o.get("user").map(str::to_owned),
+        member: member_option(command, &o)?,
         amount: whole_number(command, "amount", o.required("amount", "<whole number>")?)?,
         reason: o.required("reason", "\"why\"")?.to_owned(),
         txn: o.get("txn").map(str::to_owned),
@@ -240,12 +250,54 @@ fn parse_move(
     Ok(ConsoleMove { args, confirm })
 }
 
+/// `member:<Discord user id>` (absent: none). The console has no server member list, so any id
+/// is taken as a member; its link decides.
+fn member_option(command: &str, o: &Options) -> Result<Option<MemberRef>, ParseError> {
+    o.get("member")
+        .map(|raw| {
+            let id = bot::frontend::args::parse_actor(raw)
+                .ok()
+                .and_then(|id| id.parse::<u64>().ok());
+            match id {
+                Some(id) => Ok(MemberRef::in_server(id)),
+                None => refused(command, OptionError::MemberId),
+            }
+        })
+        .transpose()
+}
+
 /// `confirm:yes|no` (absent: no).
 fn confirm_option(command: &str, o: &Options) -> Result<bool, ParseError> {
     match o.get("confirm").map(str::to_ascii_lowercase).as_deref() {
         None | Some("no" | "false") => Ok(false),
         Some("yes" | "true") => Ok(true),
         Some(_) => err(format!("/{command}: confirm must be yes or no")),
+    }
+}
+
+fn parse_link(args: &[String]) -> Result<ConsoleCommand, ParseError> {
+    let usage =
+        "link set member:<discord id> roblox:<id or username> | link remove member:<discord id>";
+    let Some((sub, rest)) = args.split_first() else {
+        return err(format!("usage: {usage}"));
+    };
+    let member = |o: &Options| match member_option("link", o)? {
+        Some(m) => Ok(m),
+        None => err(format!("/link: member is required (usage: {usage})")),
+    };
+    match sub.to_ascii_lowercase().as_str() {
+        "set" => {
+            let o = Options::parse("link", rest, &["member", "roblox"])?;
+            Ok(ConsoleCommand::LinkSet {
+                member: member(&o)?,
+                roblox: o.required("roblox", "<id or username>")?.to_owned(),
+            })
+        }
+        "remove" => {
+            let o = Options::parse("link", rest, &["member"])?;
+            Ok(ConsoleCommand::LinkRemove(member(&o)?))
+        }
+        _ => err(format!("usage: {usage}")),
     }
 }
 
@@ -290,6 +342,7 @@ fn parse_audit(args: &[String], rules: &Rules) -> Result<AuditArgs, ParseError> 
     };
     let input = AuditInput {
         user: o.get("user").map(str::to_owned),
+        member: None,
         actor: o.get("actor").map(str::to_owned),
         limit: o
             .get("limit")
@@ -338,10 +391,13 @@ pub fn parse(line: &str, rules: &Rules) -> Result<Option<ConsoleCommand>, ParseE
         "reverse" => ConsoleCommand::Reverse(parse_reverse(rest)?),
         "payout" => ConsoleCommand::Payout(parse_payout(rest, rules)?),
         "balance" => {
-            let o = Options::parse("balance", rest, &["user"])?;
-            let user = o.required("user", "<id or username>")?;
-            ConsoleCommand::Balance(BalanceArgs::parse(user).or_else(|e| refused("balance", e))?)
+            let o = Options::parse("balance", rest, &["user", "member"])?;
+            let member = member_option("balance", &o)?;
+            ConsoleCommand::Balance(
+                BalanceArgs::parse_one(o.get("user"), member).or_else(|e| refused("balance", e))?,
+            )
         }
+        "link" => parse_link(rest)?,
         "audit" => ConsoleCommand::Audit(parse_audit(rest, rules)?),
         "players" => {
             no_more(rest, "players")?;
@@ -429,6 +485,7 @@ Sandbox commands:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bot::frontend::Who;
     use bot::service::Target;
     use shared::TxnId;
 
@@ -497,7 +554,7 @@ mod tests {
             ok(r#"/give user:123 amount:10 reason:"event prize""#),
             ConsoleCommand::Give(ConsoleMove {
                 args: MoveArgs {
-                    target: Target::Id(123),
+                    target: Who::Player(Target::Id(123)),
                     amount: 10,
                     reason: "event prize".into(),
                     replay: None,
@@ -513,7 +570,7 @@ mod tests {
             ok(&line),
             ConsoleCommand::Deduct(ConsoleMove {
                 args: MoveArgs {
-                    target: Target::Name("Alice".into()),
+                    target: Who::Player(Target::Name("Alice".into())),
                     amount: 1000,
                     reason: "said \"oops\"".into(),
                     replay: Some(txn),
@@ -524,13 +581,13 @@ mod tests {
         assert_eq!(
             ok("/balance user:alice"),
             ConsoleCommand::Balance(BalanceArgs {
-                target: Target::Name("alice".into())
+                target: Who::Player(Target::Name("alice".into()))
             })
         );
         assert_eq!(
             ok("/audit limit:5 user:1001"),
             ConsoleCommand::Audit(AuditArgs {
-                user: Some(Target::Id(1001)),
+                user: Some(Who::Player(Target::Id(1001))),
                 actor: None,
                 limit: 5,
                 cursor: None,

@@ -3,7 +3,9 @@
 
 use bot::frontend::CancelReason;
 use bot::frontend::flow::{AuditAnswer, TotalsAnswer};
+use bot::frontend::link::LinkChange;
 use bot::frontend::words::{self, Card, PlainText};
+use bot::links::MemberLink;
 use bot::service::names::Names;
 use bot::service::{AuditPage, BalanceView, Receipt};
 use shared::Op;
@@ -57,8 +59,26 @@ pub fn card(card: &Card) -> String {
 }
 
 /// A give / deduct receipt, with the reason it was given for.
-pub fn receipt(r: &Receipt, reason: &str) -> String {
-    card(&words::receipt(r, Some(reason), &DIALECT))
+pub fn receipt(r: &Receipt, reason: &str, member: Option<&MemberLink>) -> String {
+    let c = words::receipt(r, Some(reason), &DIALECT);
+    card(&match member {
+        Some(link) => c.with_member(link, &DIALECT),
+        None => c,
+    })
+}
+
+/// A balance, with the member the player was named through.
+pub fn balance_of(b: &BalanceView, member: Option<&MemberLink>) -> String {
+    let c = words::balance(b, &DIALECT);
+    card(&match member {
+        Some(link) => c.with_member(link, &DIALECT),
+        None => c,
+    })
+}
+
+/// A staff link set or removed.
+pub fn link_change(change: &LinkChange, actor_id: &str) -> String {
+    card(&words::link_change(change, actor_id, &DIALECT))
 }
 
 /// A give / deduct that was not confirmed.
@@ -144,7 +164,7 @@ mod tests {
             balance_after: 110,
             committed_by: Committer::GameServer(Some("job-1".into())),
         });
-        let text = receipt(&r, "event prize");
+        let text = receipt(&r, "event prize", None);
         assert!(text.starts_with("╭─ ✅ Applied: Give 10"), "{text}");
         for part in [
             "Amber (@amber_1001, 1001)",
@@ -175,7 +195,7 @@ mod tests {
             Outcome::Pending,
         ]
         .into_iter()
-        .map(|o| receipt(&receipt_of(o), "x"))
+        .map(|o| receipt(&receipt_of(o), "x", None))
         .collect();
         assert!(texts[0].contains("⛔ Rejected") && texts[0].contains("insufficient funds"));
         assert!(

@@ -137,7 +137,7 @@ impl Demo {
             .await
             .map_err(|e| format!("/{} user:{user} amount:{amount}: {e}", op.as_str()))?;
         if self.verbose {
-            println!("{}", render::receipt(&receipt, reason));
+            println!("{}", render::receipt(&receipt, reason, None));
         }
         match &receipt.outcome {
             Outcome::Applied { .. } => self.committed.push(receipt.txn.clone()),

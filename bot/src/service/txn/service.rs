@@ -257,6 +257,12 @@ impl Service {
         target: &Target,
     ) -> Result<BalanceView, ServiceError> {
         self.config.policy.max_for(actor)?;
+        self.wallet_view(target).await
+    }
+
+    /// A player's balance without an actor check: for a member's own linked wallet (reading
+    /// it moves nothing); every staff question goes through [`Service::balance`].
+    pub async fn wallet_view(&self, target: &Target) -> Result<BalanceView, ServiceError> {
         let user = self.resolve(target).await?;
         let read = self.read_wallet(&user).await?;
         Ok(BalanceView {
