@@ -653,3 +653,70 @@ async fn an_apply_saved_after_the_window_is_applied_not_undelivered() {
     assert_eq!(world.wallet(ALICE).balance, 7);
     world.assert_single_writer();
 }
+
+/// Campaign seed 4994: the player left before the command was applied, so after `expiresAt` (by
+/// the bot's clock) nobody held the wallet; a server whose clock ran behind the bot's then
+/// started the player's session and applied a late copy of the message, still valid by its own
+/// clock. "Not delivered" must wait out the grace even when nobody holds the session.
+#[tokio::test]
+async fn no_holder_after_expiry_is_not_final_before_the_grace_ends() {
+    struct HopAfterExpiry {
+        inner: Arc<dyn WalletStore>,
+        left: Arc<StandInServer>,
+        joined: Arc<StandInServer>,
+        expires_at: i64,
+        clock: Arc<opencloud::emulator::ManualClock>,
+        done: AtomicBool,
+    }
+    impl WalletStore for HopAfterExpiry {
+        fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
+            Box::pin(async move {
+                use opencloud::emulator::Clock as _;
+                let hop = self.clock.now_ms() > self.expires_at
+                    && !self.done.swap(true, Ordering::SeqCst);
+                if hop {
+                    // The player left without the command applied: the bot reads no holder.
+                    self.left.leave(user_id);
+                }
+                let r = self.inner.read(user_id).await;
+                if hop {
+                    // Then they join a server that holds a delayed copy of the message and
+                    // applies it as of a moment still inside the window by its own clock.
+                    self.joined.join(user_id);
+                    self.joined.apply_held_as_of(self.expires_at - 1_000);
+                }
+                r
+            })
+        }
+        fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+            self.inner.write(write)
+        }
+    }
+    let world = World::new();
+    let api = AuditApi::start().await;
+    let left = StandInServer::start(&world, "job-A", Some(api.game_client()));
+    let joined = StandInServer::start(&world, "job-B", Some(api.game_client()));
+    left.join(ALICE);
+    left.pause();
+    joined.pause();
+    let config = service_config();
+    let expires_at = world.now_ms() + config.command_ttl.as_millis() as i64;
+    let wallets = Arc::new(HopAfterExpiry {
+        inner: world.ports.clone(),
+        left: left.clone(),
+        joined: joined.clone(),
+        expires_at,
+        clock: world.clock.clone(),
+        done: AtomicBool::new(false),
+    });
+    let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
+    let service = world.service_with(audit, wallets, config).await;
+    let receipt = service.execute(request(Op::Give, ALICE, 7)).await.unwrap();
+    assert_eq!(
+        applied(&receipt.outcome),
+        (7, Committer::GameServer(Some("job-B".into()))),
+        "the server the player joined after the expiry applied it"
+    );
+    assert_eq!(world.wallet(ALICE).balance, 7);
+    world.assert_single_writer();
+}

@@ -114,7 +114,14 @@ impl Service {
             return Ok(Step::Done(self.settle(d.cmd, outcome, None).await?));
         }
         let live = matches!(session, Session::Live { .. });
-        if now > d.cmd.expires_at && (!live || now > d.final_at) {
+        if now > d.cmd.expires_at && !live && now <= d.final_at {
+            // Expired by our clock, but a server whose clock runs behind ours (by up to the
+            // grace) may still start this wallet's session and apply a late or re-published
+            // message: nobody holding it now does not make the entry final yet.
+            tracing::debug!(txn = %d.cmd.txn, "expired, no holder: waiting out the grace");
+            return Ok(self.retry(d, entry).await);
+        }
+        if now > d.final_at {
             if live && !profile.saved_after(d.cmd.expires_at) {
                 // The holder may have applied it just before it expired and not saved yet:
                 // the entry is final only once the holder saved after the expiry.
