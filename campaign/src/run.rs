@@ -116,6 +116,8 @@ pub struct RunReport {
     pub events: Vec<String>,
     /// The universe's trace digest.
     pub digest: String,
+    /// With `keep_trace`: the universe's trace lines (engine events and the servers' output).
+    pub trace: Vec<String>,
     /// Counters.
     pub stats: Stats,
     /// Wall-clock ms the run took.
@@ -801,7 +803,7 @@ pub fn run(spec: RunSpec, opts: &RunOptions) -> RunReport {
         Err(e) => return failed(spec, started, vec![format!("harness: runtime: {e}")]),
     };
     let handle = bg.handle().clone();
-    let (violations, events, digest, stats) = rt.block_on(async {
+    let (violations, events, digest, trace, stats) = rt.block_on(async {
         let mut d = match Driver::start(spec, opts, &plan, &handle).await {
             Ok(d) => d,
             Err(e) => {
@@ -809,6 +811,7 @@ pub fn run(spec: RunSpec, opts: &RunOptions) -> RunReport {
                     vec![format!("harness: {e}")],
                     Vec::new(),
                     String::new(),
+                    Vec::new(),
                     Stats::default(),
                 );
             }
@@ -825,13 +828,21 @@ pub fn run(spec: RunSpec, opts: &RunOptions) -> RunReport {
         d.stats.virtual_s = d.now_s();
         d.kill_bot().await;
         let events = d.log.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        (violations, events, d.u.trace_digest(), d.stats.clone())
+        let trace = d.u.trace_lines();
+        (
+            violations,
+            events,
+            d.u.trace_digest(),
+            trace,
+            d.stats.clone(),
+        )
     });
     RunReport {
         spec,
         violations,
         events,
         digest,
+        trace,
         stats,
         wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
@@ -843,6 +854,7 @@ fn failed(spec: RunSpec, started: Instant, violations: Vec<String>) -> RunReport
         violations,
         events: Vec::new(),
         digest: String::new(),
+        trace: Vec::new(),
         stats: Stats::default(),
         wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }

@@ -36,6 +36,10 @@ struct Args {
     /// Prints the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// With --replay: also prints the engine's trace (DataStore calls, messages, faults, the
+    /// servers' output) and the bot's logs at the level of `RUST_LOG` (default `bot=debug`).
+    #[arg(long)]
+    verbose: bool,
     /// A deliberately broken rule (negative control): bot-skips-cas.
     #[arg(long, value_parser = Broken::parse)]
     broken: Option<Broken>,
@@ -82,6 +86,15 @@ fn main() -> ExitCode {
             }
         };
         let spec: RunSpec = trace.spec;
+        if args.verbose {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bot=debug"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .init();
+        }
         let report = run(
             spec,
             &RunOptions {
@@ -91,6 +104,12 @@ fn main() -> ExitCode {
         );
         for e in &report.events {
             println!("{e}");
+        }
+        if args.verbose {
+            println!("engine trace:");
+            for line in &report.trace {
+                println!("{line}");
+            }
         }
         println!(
             "seed {} ({:?}{}): {} violation(s); engine digest {} (recorded {})",
