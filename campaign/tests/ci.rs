@@ -114,6 +114,7 @@ fn a_failing_seed_is_written_as_a_trace_a_replay_reads_back() {
         violations: vec!["single writer: example".into()],
         events: vec!["   1.00s command give 5 for user 1".into()],
         digest: "abc".into(),
+        trace: Vec::new(),
         stats: campaign::run::Stats::default(),
         wall_ms: 1,
     };
