@@ -51,6 +51,30 @@ async fn a_give_to_a_member_linked_by_staff_shows_both_identities_and_the_source
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_give_to_a_member_verified_with_roblox_names_the_oauth_source() {
+    // The link the OAuth callback stores once the member signed in (the sign-in itself, with
+    // the emulator's login page and the bot's callback page, is `bot/tests/links_oauth.rs`).
+    let e = E2e::start_with(with_links("oauth,staff")).await;
+    e.world.seed_offline_profile(BOB, 1);
+    links(&e)
+        .links
+        .store_verified(GUILD, PLAYER_MEMBER, BOB)
+        .await
+        .unwrap();
+    let ix = e.run(MOD, "give", &to_member(PLAYER_MEMBER, 9));
+    let receipt = e.reply_containing(ix, "New balance: 10").await;
+    let text = receipt.text();
+    assert!(
+        text.contains(&format!("<@{PLAYER_MEMBER}>")),
+        "the member: {text}"
+    );
+    assert!(text.contains("verified with Roblox"), "the source: {text}");
+    assert!(!text.contains("set by staff"), "{text}");
+    assert_eq!(e.world.wallet(BOB).balance, 10);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_give_to_a_member_linked_via_bloxlink_asks_with_both_identities() {
     let e = E2e::start_with(with_links("bloxlink,rover,staff")).await;
     e.world.seed_offline_profile(BOB, 0);
