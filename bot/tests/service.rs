@@ -593,38 +593,47 @@ async fn a_stale_prompt_read_never_decides_the_outcome() {
     );
 }
 
+type ReadHook = Box<dyn Fn(u64) + Send + Sync>;
+
+/// The wallet store with something happening around the first read after `after_ms` on the
+/// service's clock: `before` runs just before that read, `after` just after it (so the bot
+/// decides on an entry the world has already moved past).
+struct AroundFirstLateRead {
+    inner: Arc<dyn WalletStore>,
+    clock: Arc<opencloud::emulator::ManualClock>,
+    after_ms: i64,
+    before: ReadHook,
+    after: ReadHook,
+    done: AtomicBool,
+}
+
+impl WalletStore for AroundFirstLateRead {
+    fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
+        Box::pin(async move {
+            use opencloud::emulator::Clock as _;
+            let late =
+                self.clock.now_ms() > self.after_ms && !self.done.swap(true, Ordering::SeqCst);
+            if late {
+                (self.before)(user_id);
+            }
+            let r = self.inner.read(user_id).await;
+            if late {
+                (self.after)(user_id);
+            }
+            r
+        })
+    }
+    fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
+        self.inner.write(write)
+    }
+}
+
 /// Regression (issue 19, found by the campaign): a holder applied the command just before it
 /// expired and its save landed after expiresAt + grace. The bot read the entry without the txn
 /// and reported "not delivered" for a txn that then committed; it must wait for a save by the
 /// holder made after the expiry.
 #[tokio::test]
 async fn an_apply_saved_after_the_window_is_applied_not_undelivered() {
-    struct SaveAfterRead {
-        inner: Arc<dyn WalletStore>,
-        server: Arc<StandInServer>,
-        late_after_ms: i64,
-        applied_ms: i64,
-        clock: Arc<opencloud::emulator::ManualClock>,
-        done: AtomicBool,
-    }
-    impl WalletStore for SaveAfterRead {
-        fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
-            Box::pin(async move {
-                let r = self.inner.read(user_id).await;
-                use opencloud::emulator::Clock as _;
-                let late = self.clock.now_ms() > self.late_after_ms;
-                if late && !self.done.swap(true, Ordering::SeqCst) {
-                    // The bot holds an entry without the txn; the holder's save, which applied
-                    // it in memory before it expired, lands right after this read.
-                    self.server.apply_held_as_of(self.applied_ms);
-                }
-                r
-            })
-        }
-        fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
-            self.inner.write(write)
-        }
-    }
     let world = World::new();
     let api = AuditApi::start().await;
     let server = StandInServer::start(&world, "job-L", Some(api.game_client()));
@@ -634,12 +643,15 @@ async fn an_apply_saved_after_the_window_is_applied_not_undelivered() {
     let start = world.now_ms();
     let expires_at = start + config.command_ttl.as_millis() as i64;
     let final_at = expires_at + config.grace.as_millis() as i64;
-    let wallets = Arc::new(SaveAfterRead {
+    let holder = server.clone();
+    let wallets = Arc::new(AroundFirstLateRead {
         inner: world.ports.clone(),
-        server: server.clone(),
-        late_after_ms: final_at,
-        applied_ms: expires_at - 1_000,
         clock: world.clock.clone(),
+        after_ms: final_at,
+        before: Box::new(|_| {}),
+        // The bot holds an entry without the txn; the holder's save, which applied it in
+        // memory before it expired, lands right after this read.
+        after: Box::new(move |_| holder.apply_held_as_of(expires_at - 1_000)),
         done: AtomicBool::new(false),
     });
     let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
@@ -660,38 +672,6 @@ async fn an_apply_saved_after_the_window_is_applied_not_undelivered() {
 /// clock. "Not delivered" must wait out the grace even when nobody holds the session.
 #[tokio::test]
 async fn no_holder_after_expiry_is_not_final_before_the_grace_ends() {
-    struct HopAfterExpiry {
-        inner: Arc<dyn WalletStore>,
-        left: Arc<StandInServer>,
-        joined: Arc<StandInServer>,
-        expires_at: i64,
-        clock: Arc<opencloud::emulator::ManualClock>,
-        done: AtomicBool,
-    }
-    impl WalletStore for HopAfterExpiry {
-        fn read(&self, user_id: u64) -> BoxFut<'_, Result<Option<WalletEntry>, PortError>> {
-            Box::pin(async move {
-                use opencloud::emulator::Clock as _;
-                let hop = self.clock.now_ms() > self.expires_at
-                    && !self.done.swap(true, Ordering::SeqCst);
-                if hop {
-                    // The player left without the command applied: the bot reads no holder.
-                    self.left.leave(user_id);
-                }
-                let r = self.inner.read(user_id).await;
-                if hop {
-                    // Then they join a server that holds a delayed copy of the message and
-                    // applies it as of a moment still inside the window by its own clock.
-                    self.joined.join(user_id);
-                    self.joined.apply_held_as_of(self.expires_at - 1_000);
-                }
-                r
-            })
-        }
-        fn write(&self, write: WalletWrite) -> BoxFut<'_, Result<WalletEntry, WriteError>> {
-            self.inner.write(write)
-        }
-    }
     let world = World::new();
     let api = AuditApi::start().await;
     let left = StandInServer::start(&world, "job-A", Some(api.game_client()));
@@ -701,12 +681,18 @@ async fn no_holder_after_expiry_is_not_final_before_the_grace_ends() {
     joined.pause();
     let config = service_config();
     let expires_at = world.now_ms() + config.command_ttl.as_millis() as i64;
-    let wallets = Arc::new(HopAfterExpiry {
+    let wallets = Arc::new(AroundFirstLateRead {
         inner: world.ports.clone(),
-        left: left.clone(),
-        joined: joined.clone(),
-        expires_at,
         clock: world.clock.clone(),
+        after_ms: expires_at,
+        // The player left without the command applied: the bot reads no holder.
+        before: Box::new(move |user| left.leave(user)),
+        // Then they join a server that holds a delayed copy of the message and applies it as
+        // of a moment still inside the window by its own clock.
+        after: Box::new(move |user| {
+            joined.join(user);
+            joined.apply_held_as_of(expires_at - 1_000);
+        }),
         done: AtomicBool::new(false),
     });
     let audit = Arc::new(ApiAuditLog::new(api.bot_client()));
