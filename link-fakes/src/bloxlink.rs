@@ -6,14 +6,13 @@
 //! with `{"error": …}`; L4 over the key's limit → 429 with `{"error": …}`, `Retry-After` only
 //! when configured (undocumented either way); L5 an outage → 503.
 
-use crate::directory::{Directory, Known};
-use crate::limit::{RateLimit, Window, whole_seconds};
-use crate::serve::Served;
+use crate::directory::Known;
+use crate::limit::{RateLimit, whole_seconds};
+use crate::provider::{LinkFake, Shared};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use parking_lot::Mutex;
 use serde_json::json;
 use shared::clock::Clock;
 use std::sync::Arc;
@@ -43,73 +42,22 @@ pub struct BloxlinkConfig {
     pub id_field: BloxlinkIdField,
 }
 
-struct Inner {
-    config: BloxlinkConfig,
-    directory: Directory,
-    window: Window,
-}
-
 /// A running fake Bloxlink.
-pub struct FakeBloxlink {
-    inner: Arc<Mutex<Inner>>,
-    served: Served,
-}
+pub type FakeBloxlink = LinkFake<BloxlinkConfig>;
 
 impl FakeBloxlink {
     /// Serves a fake for `config` on a free loopback port; its limit windows follow `clock`.
     pub async fn start(config: BloxlinkConfig, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
-        let inner = Arc::new(Mutex::new(Inner {
-            window: Window::new(config.limit, clock),
-            config,
-            directory: Directory::default(),
-        }));
-        let app = axum::Router::new()
-            .route(
-                "/v4/public/guilds/{guild}/discord-to-roblox/{member}",
-                get(discord_to_roblox),
-            )
-            .with_state(inner.clone());
-        Ok(Self {
-            inner,
-            served: Served::start(app).await?,
+        let limit = config.limit;
+        LinkFake::serve(config, limit, clock, |state| {
+            axum::Router::new()
+                .route(
+                    "/v4/public/guilds/{guild}/discord-to-roblox/{member}",
+                    get(discord_to_roblox),
+                )
+                .with_state(state)
         })
-    }
-
-    /// The base URL to configure (`BLOXLINK_BASE_URL`).
-    pub fn base_url(&self) -> String {
-        self.served.base_url()
-    }
-
-    /// Adds `member` to the server, without a link.
-    pub fn join(&self, member: u64) {
-        self.inner.lock().directory.members.insert(member);
-    }
-
-    /// Links `member` (joining them) to Roblox user `roblox_id`.
-    pub fn link(&self, member: u64, roblox_id: u64) {
-        let mut inner = self.inner.lock();
-        inner.directory.members.insert(member);
-        inner.directory.links.insert(member, roblox_id);
-    }
-
-    /// Removes the link of `member` (they stay in the server).
-    pub fn unlink(&self, member: u64) {
-        self.inner.lock().directory.links.remove(&member);
-    }
-
-    /// Makes the fake answer 503 to everything (or recover).
-    pub fn set_down(&self, down: bool) {
-        self.inner.lock().directory.down = down;
-    }
-
-    /// Requests that reached the fake.
-    pub fn requests(&self) -> u64 {
-        self.inner.lock().directory.requests
-    }
-
-    /// Stops serving: the port refuses connections from now on.
-    pub async fn stop(&mut self) {
-        self.served.stop().await;
+        .await
     }
 }
 
@@ -118,7 +66,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn discord_to_roblox(
-    State(inner): State<Arc<Mutex<Inner>>>,
+    State(inner): State<Shared<BloxlinkConfig>>,
     Path((guild, member)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {

@@ -7,15 +7,19 @@
 //! - [`directory`]: what a provider knows (its server, members, links) and the switches a test
 //!   flips (down, request count).
 //! - [`limit`]: a fixed-window request limit on the test's clock.
+//! - [`provider`]: what both fakes share (state, port, switches); each module above adds only
+//!   its route and answers.
 //! - [`serve`]: binding, serving and stopping.
 
 pub mod bloxlink;
 pub mod directory;
 pub mod limit;
+pub mod provider;
 pub mod rover;
 pub mod serve;
 
 pub use bloxlink::{BloxlinkConfig, BloxlinkIdField, FakeBloxlink};
 pub use directory::Directory;
 pub use limit::RateLimit;
+pub use provider::LinkFake;
 pub use rover::{FakeRover, RoverConfig, RoverShape};
