@@ -360,8 +360,10 @@ pub async fn audit_pages(
 
 /// How often a payout's progress message is redrawn (Discord rate-limits edits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
-/// The interaction token lives 15 minutes: past this, the payout's messages go to the channel.
-const TOKEN_USABLE_FOR: Duration = Duration::from_secs(14 * 60);
+/// The interaction token lives 15 minutes: past this (counted from the command's start, a
+/// minute to spare), the payout's messages go to the channel. `RunOptions::token_usable_for`
+/// (tests shorten it).
+pub const TOKEN_USABLE_FOR: Duration = Duration::from_secs(14 * 60);
 
 /// A `/payout`'s messages: the preview with Confirm / Cancel, then the same message redrawn with
 /// the progress, then the summary with the CSV of every player's outcome (posted in the
@@ -370,6 +372,8 @@ pub struct PayoutReply<'a> {
     ctx: Context<'a>,
     handle: Option<ReplyHandle<'a>>,
     started: Instant,
+    /// How long the interaction's token is used ([`TOKEN_USABLE_FOR`] unless a test shortens it).
+    token_usable_for: Duration,
     last_drawn: Option<Instant>,
 }
 
@@ -380,12 +384,13 @@ impl<'a> PayoutReply<'a> {
             ctx,
             handle: None,
             started: Instant::now(),
+            token_usable_for: ctx.data().token_usable_for,
             last_drawn: None,
         }
     }
 
     fn token_alive(&self) -> bool {
-        self.started.elapsed() < TOKEN_USABLE_FOR
+        self.started.elapsed() < self.token_usable_for
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
