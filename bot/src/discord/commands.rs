@@ -398,6 +398,8 @@ async fn read_attachment(file: &s::Attachment) -> Result<String, CommandError> {
 /// The ids of `role`'s members, read page by page (needs the Server Members Intent).
 async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, CommandError> {
     let guild = ctx.guild_id().ok_or(CommandError::NotInGuild)?;
+    // @everyone (the role with the guild's id) is in no member's role list: every member has it.
+    let everyone = role.id.get() == guild.get();
     let mut after = None;
     let mut scanned = 0;
     let mut ids = Vec::new();
@@ -419,7 +421,7 @@ async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, Comm
         after = page.last().map(|m| m.user.id);
         ids.extend(
             page.iter()
-                .filter(|m| m.roles.contains(&role.id) && !m.user.bot)
+                .filter(|m| (everyone || m.roles.contains(&role.id)) && !m.user.bot)
                 .map(|m| m.user.id.get()),
         );
         if !full || after.is_none() || scanned >= MAX_MEMBERS_SCANNED {
