@@ -211,8 +211,20 @@ impl DiscordFake {
                     id,
                     name: name.into(),
                     bot_can_post,
+                    bot_can_attach: bot_can_post,
                 },
             );
+        }
+    }
+
+    /// Denies the bot Attach Files in a channel: a channel message with files is refused there
+    /// (403 / 50013), one without is not.
+    pub fn deny_attach_files(&self, channel: u64) {
+        let mut w = self.shared().world.lock();
+        for g in w.guilds.values_mut() {
+            if let Some(c) = g.channels.get_mut(&channel) {
+                c.bot_can_attach = false;
+            }
         }
     }
 

@@ -62,6 +62,9 @@ pub struct Channel {
     pub name: String,
     /// Whether the bot may post in it (View Channel + Send Messages + Embed Links).
     pub bot_can_post: bool,
+    /// Whether the bot may upload files to it (Attach Files: Discord's default `@everyone`
+    /// permissions grant it; a channel may deny it).
+    pub bot_can_attach: bool,
 }
 
 /// A guild the bot is in.

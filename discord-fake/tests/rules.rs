@@ -764,3 +764,40 @@ async fn list_guild_members_needs_the_members_intent_and_pages_by_user_id() {
     );
     assert!(fake.problems().is_empty(), "{:?}", fake.problems());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_message_with_a_file_needs_attach_files() {
+    let fake = fake().await;
+    let http = http(&fake);
+    let file = || vec![s::CreateAttachment::bytes(b"a,b\n".to_vec(), "out.csv")];
+    // Granted by default (Discord's @everyone permissions include Attach Files).
+    http.send_message(
+        s::ChannelId::new(LOGS),
+        file(),
+        &json!({"content": "with a file"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.seen_by(MOD, LOGS)[0].files[0].filename, "out.csv");
+    fake.deny_attach_files(CHANNEL);
+    assert_eq!(
+        refused(
+            http.send_message(s::ChannelId::new(CHANNEL), file(), &json!({"content": "x"}))
+                .await
+        ),
+        (403, 50013)
+    );
+    http.send_message(
+        s::ChannelId::new(CHANNEL),
+        vec![],
+        &json!({"content": "no file"}),
+    )
+    .await
+    .unwrap();
+    let texts: Vec<String> = fake
+        .seen_by(MOD, CHANNEL)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(texts, ["no file"]);
+}
