@@ -358,6 +358,11 @@ pub async fn audit_pages(
     Ok(())
 }
 
+/// Discord refused a request for a missing permission (`50013 Missing Permissions`).
+fn missing_permissions(e: &s::Error) -> bool {
+    matches!(e, s::Error::Http(s::HttpError::UnsuccessfulRequest(r)) if r.error.code == 50013)
+}
+
 /// How often a payout's progress message is redrawn (Discord rate-limits edits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 /// The interaction token lives 15 minutes: past this (counted from the command's start, a
@@ -426,16 +431,31 @@ impl<'a> PayoutReply<'a> {
                     }
                 }
                 let me = self.ctx.author().id;
+                let channel = self.ctx.channel_id();
                 let message = s::CreateMessage::new()
                     .content(format!("<@{me}> your payout has finished."))
-                    .embed(summary)
+                    .embed(summary.clone())
                     .add_file(file)
                     .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
-                self.ctx
-                    .channel_id()
-                    .send_message(self.ctx.http(), message)
-                    .await?;
-                Ok(())
+                match channel.send_message(self.ctx.http(), message).await {
+                    Ok(_) => Ok(()),
+                    // A channel may deny the bot Attach Files (the invite does not ask for it):
+                    // the summary still gets there, saying where every outcome is.
+                    Err(e) if missing_permissions(&e) => {
+                        tracing::warn!(error = %e, "the payout's CSV was refused in the channel; posting the summary alone");
+                        let bare = s::CreateMessage::new()
+                            .content(format!(
+                                "<@{me}> your payout has finished. The CSV could not be attached \
+                                 here (the bot needs Attach Files in this channel); every \
+                                 payment is in `/audit`."
+                            ))
+                            .embed(summary)
+                            .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
+                        channel.send_message(self.ctx.http(), bare).await?;
+                        Ok(())
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
         }
     }

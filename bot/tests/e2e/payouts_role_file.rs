@@ -328,17 +328,10 @@ async fn an_oversized_or_non_text_attachment_is_refused_in_words_and_nothing_mov
     e.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payout_outliving_the_token_posts_its_summary_in_the_channel_for_the_member() {
-    // The bot stops using the interaction token at once (the window a test may shorten), and
-    // the fake's clock is moved past the token's 15 minutes before Confirm: any later use of
-    // the token would be refused with 401 (`E2e::finish` fails on one). Nothing here depends
-    // on how long the run takes.
-    let e = E2e::start_with(Setup {
-        token_usable_for: Duration::ZERO,
-        ..Setup::default()
-    })
-    .await;
+/// Starts a payout of 40 to alice and bob whose token window is already spent, moves the fake's
+/// clock past the token's 15 minutes and confirms it: any use of the token after that would be
+/// refused with 401 (`E2e::finish` fails on one). Nothing here depends on how long the run takes.
+async fn confirmed_after_the_token(e: &E2e) -> discord_fake::InteractionRef {
     e.world.seed_offline_profile(ALICE, 5);
     let ix = e.run(
         MOD,
@@ -353,6 +346,21 @@ async fn a_payout_outliving_the_token_posts_its_summary_in_the_channel_for_the_m
     e.fake.advance(Duration::from_secs(15 * 60 + 1));
     // The press is an interaction of its own, with a fresh token.
     e.press(MOD, &prompt, "Confirm").await;
+    ix
+}
+
+fn token_spent() -> Setup {
+    // The bot stops using the interaction token at once (the window a test may shorten).
+    Setup {
+        token_usable_for: Duration::ZERO,
+        ..Setup::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_outliving_the_token_posts_its_summary_in_the_channel_for_the_member() {
+    let e = E2e::start_with(token_spent()).await;
+    let ix = confirmed_after_the_token(&e).await;
     let posted = e
         .fake
         .wait_until("the summary in the channel", WAIT, |f| {
@@ -435,5 +443,41 @@ async fn a_payout_to_everyone_pays_every_linked_human_member() {
         0,
         "a bot is never paid"
     );
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_channel_without_attach_files_the_summary_is_posted_without_its_csv() {
+    let e = E2e::start_with(token_spent()).await;
+    e.fake.deny_attach_files(CHANNEL);
+    let ix = confirmed_after_the_token(&e).await;
+    let posted = e
+        .fake
+        .wait_until("the summary in the channel", WAIT, |f| {
+            f.seen_by(BYSTANDER, CHANNEL)
+                .into_iter()
+                .find(|m| plain(&m.text()).contains("2 of 2 players paid"))
+        })
+        .await
+        .expect("the summary posted in the channel");
+    assert!(posted.files.is_empty());
+    assert!(
+        posted.content.starts_with(&format!("<@{MOD}>"))
+            && posted.content.contains("needs Attach Files"),
+        "{posted:#?}"
+    );
+    assert_eq!(posted.mentionable_users(), Some(vec![MOD]));
+    // The first post, with the CSV, was refused for the missing permission.
+    let posts: Vec<u16> = e
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == format!("/channels/{CHANNEL}/messages"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts, vec![403, 200]);
+    assert!(e.fake.replies(ix).iter().all(|m| m.files.is_empty()));
+    assert_eq!(e.world.wallet(ALICE).balance, 45);
+    assert_eq!(e.world.wallet(BOB).balance, 40);
     e.finish().await;
 }
