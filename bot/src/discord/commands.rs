@@ -331,6 +331,12 @@ pub async fn payout(
         tracing::warn!(reference = %r, command = "payout", error = %e, "command failed");
         return Ok(());
     }
+    if !reply.token_alive() {
+        // Past the token's window nothing can answer the member (on_error would call the
+        // expired token): the log channel and /audit show what was paid.
+        tracing::warn!(reference = %r, command = "payout", error = %e, "command failed after its interaction token expired");
+        return Ok(());
+    }
     Err(e.into())
 }
 

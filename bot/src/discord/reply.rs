@@ -394,7 +394,8 @@ impl<'a> PayoutReply<'a> {
         }
     }
 
-    fn token_alive(&self) -> bool {
+    /// Whether the interaction's token may still be used (within its window).
+    pub fn token_alive(&self) -> bool {
         self.started.elapsed() < self.token_usable_for
     }
 
@@ -460,9 +461,10 @@ impl<'a> PayoutReply<'a> {
         }
     }
 
-    /// The payout failed: the message on screen becomes the error (see [`MoveReply`]).
+    /// The payout failed: the message on screen becomes the error (see [`MoveReply`]); not once
+    /// the token's window has passed (the edit would go to an expired token).
     pub async fn replace_with_error(&mut self, message: &str) -> bool {
-        let Some(h) = &self.handle else {
+        let Some(h) = self.handle.as_ref().filter(|_| self.token_alive()) else {
             return false;
         };
         h.edit(self.ctx, embed_reply(render::error_embed(message)))

@@ -481,3 +481,35 @@ async fn in_a_channel_without_attach_files_the_summary_is_posted_without_its_csv
     assert_eq!(e.world.wallet(BOB).balance, 40);
     e.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_payout_whose_channel_refuses_the_bot_never_calls_the_dead_token() {
+    let e = E2e::start_with(token_spent()).await;
+    // The bot may not post in the channel at all (interaction answers need no channel
+    // permission, so the command still runs there).
+    e.fake.add_channel(GUILD, CHANNEL, "staff", false);
+    confirmed_after_the_token(&e).await;
+    let posts = e
+        .fake
+        .wait_until("the refused channel post", WAIT, |f| {
+            let posts: Vec<u16> = f
+                .requests()
+                .into_iter()
+                .filter(|r| r.route == format!("/channels/{CHANNEL}/messages"))
+                .map(|r| r.status)
+                .collect();
+            (!posts.is_empty()).then_some(posts)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        posts,
+        vec![403],
+        "one refused post; a file is not the problem here"
+    );
+    // Paid all the same (the log channel and /audit show it); `finish` fails on any call to
+    // the expired token (an error edit, or poise's error reply).
+    assert_eq!(e.world.wallet(ALICE).balance, 45);
+    assert_eq!(e.world.wallet(BOB).balance, 40);
+    e.finish().await;
+}
