@@ -371,6 +371,16 @@ async fn payout_flow(
         .authorize(&actor, args.amount)
         .map_err(crate::service::ServiceError::from)?;
     let links = ctx.data().links.clone();
+    if role.is_some() && links.is_none() {
+        // A bot run without links (`run_with` without `RunOptions::links`; `economy-bot serve`
+        // always has them) knows no member's Roblox account: say so rather than "no member has
+        // a linked account".
+        return Err(CommandError::PayoutInput(
+            "paying a role needs member → Roblox account links, and this bot runs without \
+             them: pay a list of players or a file instead. Nothing moved."
+                .to_owned(),
+        ));
+    }
     let members = match (&role, &links) {
         (Some(role), Some(_)) => Some(role_members(ctx, role).await?),
         _ => None,

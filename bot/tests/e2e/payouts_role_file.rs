@@ -484,32 +484,56 @@ async fn in_a_channel_without_attach_files_the_summary_is_posted_without_its_csv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_payout_whose_channel_refuses_the_bot_never_calls_the_dead_token() {
-    let e = E2e::start_with(token_spent()).await;
+    let mut e = E2e::start_with(token_spent()).await;
     // The bot may not post in the channel at all (interaction answers need no channel
     // permission, so the command still runs there).
     e.fake.add_channel(GUILD, CHANNEL, "staff", false);
     confirmed_after_the_token(&e).await;
-    let posts = e
+    let paid = e
         .fake
-        .wait_until("the refused channel post", WAIT, |f| {
-            let posts: Vec<u16> = f
-                .requests()
-                .into_iter()
-                .filter(|r| r.route == format!("/channels/{CHANNEL}/messages"))
-                .map(|r| r.status)
-                .collect();
-            (!posts.is_empty()).then_some(posts)
+        .wait_until("the payout to end", WAIT, |f| {
+            f.requests()
+                .iter()
+                .any(|r| r.route == format!("/channels/{CHANNEL}/messages"))
+                .then_some(())
         })
-        .await
-        .unwrap();
-    assert_eq!(
-        posts,
-        vec![403],
-        "one refused post; a file is not the problem here"
-    );
+        .await;
+    assert!(paid.is_ok(), "{:#?}", e.fake.requests());
+    // Stopping drains the running command: everything it did is in the record now.
+    e.stop_bot().await.unwrap();
+    let posts: Vec<u16> = e
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == format!("/channels/{CHANNEL}/messages"))
+        .map(|r| r.status)
+        .collect();
+    // With the CSV, then (a missing permission) without it: both refused.
+    assert_eq!(posts, vec![403, 403]);
     // Paid all the same (the log channel and /audit show it); `finish` fails on any call to
     // the expired token (an error edit, or poise's error reply).
     assert_eq!(e.world.wallet(ALICE).balance, 45);
     assert_eq!(e.world.wallet(BOB).balance, 40);
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_payout_by_a_bot_run_without_links_says_so() {
+    // No links passed to the bot: it used to answer "no member of role … has a linked Roblox
+    // account (0 members asked)", as if the members had not linked.
+    let e = E2e::start().await;
+    e.fake.set_members_intent(true);
+    let ix = e.run(MOD, "payout", &by_role(STAFF, 10));
+    let refusal = e.reply_containing(ix, "this bot runs without them").await;
+    assert!(
+        refusal.text().contains("Nothing moved"),
+        "{}",
+        refusal.text()
+    );
+    assert!(refusal.buttons.is_empty());
+    assert!(
+        member_list_calls(&e).is_empty(),
+        "no member list read for nothing"
+    );
     e.finish().await;
 }
