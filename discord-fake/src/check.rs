@@ -21,6 +21,9 @@ pub enum Shape {
     Commands,
     /// A message.
     Message,
+    /// A page of guild members (List Guild Members) of this guild: serenity adds `guild_id` to
+    /// each before reading it as its `Member`.
+    Members(u64),
     /// Nothing (204).
     Empty,
 }
@@ -40,6 +43,15 @@ pub fn rest(shape: Shape, body: &Value) -> Result<(), String> {
         Shape::CurrentUser => read::<s::CurrentUser>(body),
         Shape::Commands => read::<Vec<s::Command>>(body),
         Shape::Message => read::<s::Message>(body),
+        Shape::Members(guild) => {
+            let mut page = body.clone();
+            for m in page.as_array_mut().into_iter().flatten() {
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("guild_id".into(), guild.into());
+                }
+            }
+            read::<Vec<s::Member>>(&page)
+        }
         Shape::Empty => Ok(()),
     }
 }

@@ -2,13 +2,61 @@
 //! or press a button as a member (refused as Discord's client would refuse it); read what a
 //! member sees; wait for a condition while the bot works.
 
-use crate::world::{Channel, Guild, Interaction, InteractionKind, Member};
+use crate::world::{Channel, Guild, Interaction, InteractionKind, Member, Upload};
 use crate::{DiscordFake, Seen, gateway, model};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Option type SUB_COMMAND.
 const SUB_COMMAND: u64 = 1;
+
+/// The largest file a member may attach (the interaction's `attachment_size_limit`: 10 MiB,
+/// Discord's default upload limit without boosts); the client refuses a larger one.
+pub const ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// A file a member attaches to an ATTACHMENT option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileUpload {
+    /// File name (kept as typed in the URL: tests use plain names).
+    pub filename: String,
+    /// The bytes the fake's CDN serves.
+    pub bytes: Vec<u8>,
+    /// The size the attachment object reports: the bytes' length unless a test claims a larger
+    /// file without building one ([`FileUpload::claiming_size`]).
+    pub size: Option<u64>,
+    /// Content type, where known.
+    pub content_type: Option<String>,
+}
+
+impl FileUpload {
+    /// A file; its content type is Discord's for the extension where the fake knows it.
+    pub fn new(filename: &str, bytes: impl Into<Vec<u8>>) -> Self {
+        let content_type = match filename
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+        {
+            Some(ext) if ext == "csv" => Some("text/csv; charset=utf-8".to_owned()),
+            Some(ext) if ext == "txt" => Some("text/plain; charset=utf-8".to_owned()),
+            _ => None,
+        };
+        Self {
+            filename: filename.to_owned(),
+            bytes: bytes.into(),
+            size: None,
+            content_type,
+        }
+    }
+
+    /// Reports `size` in the attachment object (the served bytes stay as given).
+    pub fn claiming_size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    fn size(&self) -> u64 {
+        self.size.unwrap_or(self.bytes.len() as u64)
+    }
+}
 
 /// An option value as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +69,10 @@ pub enum OptionValue {
     Boolean(bool),
     /// USER (6): a member of the guild.
     User(u64),
+    /// ROLE (8): a role of the guild (its id; the guild's id is @everyone).
+    Role(u64),
+    /// ATTACHMENT (11): a file the member attaches.
+    Attachment(FileUpload),
 }
 
 impl From<&str> for OptionValue {
@@ -46,14 +98,18 @@ impl OptionValue {
             OptionValue::Integer(_) => 4,
             OptionValue::Boolean(_) => 5,
             OptionValue::User(_) => 6,
+            OptionValue::Role(_) => 8,
+            OptionValue::Attachment(_) => 11,
         }
     }
-    fn json(&self) -> Value {
+    /// The option's `value` (an attachment's is its id, given when it is uploaded).
+    fn json(&self, attachment_id: Option<u64>) -> Value {
         match self {
             OptionValue::String(s) => json!(s),
             OptionValue::Integer(n) => json!(n),
             OptionValue::Boolean(b) => json!(b),
-            OptionValue::User(u) => json!(u.to_string()),
+            OptionValue::User(u) | OptionValue::Role(u) => json!(u.to_string()),
+            OptionValue::Attachment(_) => json!(attachment_id.unwrap_or_default().to_string()),
         }
     }
 }
@@ -116,6 +172,9 @@ fn check_option(def: &Value, name: &str, v: &OptionValue) -> Result<(), UseError
                 return bad(format!("{n} characters is out of range"));
             }
         }
+        OptionValue::Attachment(f) if f.size() > ATTACHMENT_SIZE_LIMIT => {
+            return bad(format!("a {} byte file is over the upload limit", f.size()));
+        }
         _ => {}
     }
     Ok(())
@@ -152,8 +211,20 @@ impl DiscordFake {
                     id,
                     name: name.into(),
                     bot_can_post,
+                    bot_can_attach: bot_can_post,
                 },
             );
+        }
+    }
+
+    /// Denies the bot Attach Files in a channel: a channel message with files is refused there
+    /// (403 / 50013), one without is not.
+    pub fn deny_attach_files(&self, channel: u64) {
+        let mut w = self.shared().world.lock();
+        for g in w.guilds.values_mut() {
+            if let Some(c) = g.channels.get_mut(&channel) {
+                c.bot_can_attach = false;
+            }
         }
     }
 
@@ -347,6 +418,9 @@ impl DiscordFake {
             let mut sent = Vec::new();
             let mut users = serde_json::Map::new();
             let mut members = serde_json::Map::new();
+            let mut roles = serde_json::Map::new();
+            let mut attachments = serde_json::Map::new();
+            let mut uploads = Vec::new();
             for (opt, value) in options {
                 let def = defs
                     .iter()
@@ -371,7 +445,38 @@ impl DiscordFake {
                         (None, None) => return Err(UseError::Unknown("user")),
                     }
                 }
-                sent.push(json!({"name": opt, "type": value.type_id(), "value": value.json()}));
+                if let OptionValue::Role(r) = value {
+                    // The client offers only the guild's roles (@everyone has the guild's id).
+                    let role = if *r == guild.id {
+                        model::role(*r, "@everyone", 0)
+                    } else {
+                        let (position, name) = guild
+                            .roles
+                            .iter()
+                            .enumerate()
+                            .find(|(_, (id, _))| *id == r)
+                            .map(|(i, (_, name))| (i + 1, name.as_str()))
+                            .ok_or(UseError::Unknown("role"))?;
+                        model::role(*r, name, position)
+                    };
+                    roles.insert(r.to_string(), role);
+                }
+                let mut attachment_id = None;
+                if let OptionValue::Attachment(f) = value {
+                    // The client uploads the file first; the option carries its id.
+                    let upload = Upload {
+                        id: w.next_id(),
+                        channel_id: channel,
+                        filename: f.filename.clone(),
+                        bytes: f.bytes.clone(),
+                        size: f.size(),
+                        content_type: f.content_type.clone(),
+                    };
+                    attachment_id = Some(upload.id);
+                    attachments.insert(upload.id.to_string(), model::upload(&upload, &w));
+                    uploads.push(upload);
+                }
+                sent.push(json!({"name": opt, "type": value.type_id(), "value": value.json(attachment_id)}));
             }
             if let Some((opt, partial)) = focused {
                 let def = defs
@@ -399,7 +504,21 @@ impl DiscordFake {
                 Some(sub) => vec![json!({"name": sub, "type": SUB_COMMAND, "options": sent})],
                 None => sent,
             };
-            let resolved = (!users.is_empty()).then(|| json!({"users": users, "members": members}));
+            let mut resolved = serde_json::Map::new();
+            if !users.is_empty() {
+                resolved.insert("users".into(), Value::Object(users));
+                resolved.insert("members".into(), Value::Object(members));
+            }
+            if !roles.is_empty() {
+                resolved.insert("roles".into(), Value::Object(roles));
+            }
+            if !attachments.is_empty() {
+                resolved.insert("attachments".into(), Value::Object(attachments));
+            }
+            let resolved = (!resolved.is_empty()).then_some(Value::Object(resolved));
+            for u in uploads {
+                w.uploads.insert(u.id, u);
+            }
             let kind = match focused {
                 Some(_) => InteractionKind::Autocomplete,
                 None => InteractionKind::Command,

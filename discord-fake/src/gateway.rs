@@ -16,9 +16,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 /// The heartbeat interval announced in HELLO (Discord's usual value).
 pub const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 
-/// GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT: they need approval in the developer
-/// portal, which the fake's application does not have.
+/// GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT: they must be enabled in the developer
+/// portal; the fake's application has only GUILD_MEMBERS, and only when a test turns it on
+/// (`FakeConfig::members_intent`).
 pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
+/// GUILD_MEMBERS (`1 << 1`).
+pub const GUILD_MEMBERS: u64 = 1 << 1;
 
 /// What a connection task is told to send.
 #[derive(Debug)]
@@ -188,8 +191,13 @@ fn identify(shared: &Arc<Shared>, d: &Value, conn_no: u64, tx: &mpsc::UnboundedS
         return;
     }
     let intents = d.get("intents").and_then(Value::as_u64).unwrap_or(0);
-    if intents & PRIVILEGED_INTENTS != 0 {
-        // The fake's application has no privileged intent enabled in its portal settings.
+    let granted = if shared.world.lock().config.members_intent {
+        GUILD_MEMBERS
+    } else {
+        0
+    };
+    if intents & PRIVILEGED_INTENTS & !granted != 0 {
+        // A privileged intent not enabled in the application's portal settings.
         let _ = tx.send(Outbound::Close(4014, "Disallowed intent(s)."));
         return;
     }

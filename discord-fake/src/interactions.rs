@@ -320,7 +320,12 @@ pub fn channel_message(w: &mut World, channel: u64, body: &Body) -> Result<Reply
         .guild_of_channel(channel)
         .ok_or_else(ApiError::unknown_channel)?;
     let guild_id = guild.id;
-    if !guild.channels.get(&channel).is_some_and(|c| c.bot_can_post) {
+    let Some(c) = guild.channels.get(&channel).filter(|c| c.bot_can_post) else {
+        return Err(ApiError::missing_permissions());
+    };
+    // Uploading files to a channel needs Attach Files (interaction answers do not: apps always
+    // have it when responding).
+    if !body.files.is_empty() && !c.bot_can_attach {
         return Err(ApiError::missing_permissions());
     }
     let place = Place {

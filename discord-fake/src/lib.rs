@@ -14,6 +14,8 @@
 //! - [`multipart`], [`messages`] — request bodies, message limits, create and edit.
 //! - [`interactions`] — callbacks, followups, edits and their time rules.
 //! - [`registration`] — command bulk overwrite.
+//! - [`members`] — List Guild Members (behind the Server Members Intent).
+//! - [`cdn`] — the files members attach to commands, served over HTTP.
 //! - [`rest`] — the HTTP routes.
 //! - [`gateway`] — the WebSocket gateway.
 //! - [`view`] — what a member sees.
@@ -21,6 +23,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod cdn;
 pub mod check;
 pub mod clock;
 pub mod drive;
@@ -28,6 +31,7 @@ pub mod error;
 pub mod gateway;
 pub mod ids;
 pub mod interactions;
+pub mod members;
 pub mod messages;
 pub mod model;
 pub mod multipart;
@@ -37,7 +41,7 @@ pub mod rest;
 pub mod view;
 pub mod world;
 
-pub use drive::{InteractionRef, OptionValue, UseError};
+pub use drive::{FileUpload, InteractionRef, OptionValue, UseError};
 pub use error::ApiError;
 pub use ratelimit::{BucketKind, Limit};
 pub use view::{Button, File, Seen};
@@ -94,12 +98,20 @@ impl DiscordFake {
         let clock = Arc::new(clock::FakeClock::default());
         let (notify, _) = watch::channel(0);
         let shared = Arc::new(Shared {
-            world: Mutex::new(world::World::new(config, clock.clone())),
+            world: Mutex::new(world::World::new(
+                config,
+                clock.clone(),
+                format!("http://{rest_addr}"),
+            )),
             gateway: Mutex::new(gateway::Gateway::default()),
             ws_url,
             notify,
         });
         let app = axum::Router::new()
+            .route(
+                "/attachments/{channel}/{id}/{filename}",
+                axum::routing::get(cdn::serve),
+            )
             .fallback(rest::handle)
             .with_state(shared.clone());
         let rest_task = tokio::spawn(async move {
@@ -167,6 +179,12 @@ impl DiscordFake {
     /// Lowers (or raises) the limit of one kind of rate-limit bucket.
     pub fn set_rate_limit(&self, kind: BucketKind, limit: Limit) {
         self.shared.world.lock().buckets.set(kind, limit);
+    }
+
+    /// Turns the Server Members Intent on or off in the application's portal settings (off by
+    /// default): List Guild Members answers 403 / 50001 while it is off.
+    pub fn set_members_intent(&self, enabled: bool) {
+        self.shared.world.lock().config.members_intent = enabled;
     }
 
     /// The next registration calls fail like this, in order (then they succeed again).

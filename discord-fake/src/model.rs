@@ -21,18 +21,26 @@ pub fn bot_user(w: &World) -> Value {
 
 /// A guild member object as interactions carry it (with `permissions`).
 pub fn member(m: &Member, joined_ms: i64) -> Value {
+    let mut v = guild_member(m, joined_ms);
+    v["permissions"] = json!(m.permissions.to_string());
+    v
+}
+
+/// A guild member object as REST answers it (List Guild Members: no `permissions`, which
+/// Discord computes only for interactions).
+pub fn guild_member(m: &Member, joined_ms: i64) -> Value {
     json!({
-        "user": user(m.user_id, &m.name, false),
-        "nick": null, "avatar": null,
+        "user": user(m.user_id, &m.name, m.bot),
+        "nick": null, "avatar": null, "banner": null,
         "roles": m.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
         "joined_at": iso8601(joined_ms), "premium_since": null,
         "deaf": false, "mute": false, "flags": 0, "pending": false,
-        "permissions": m.permissions.to_string(),
         "communication_disabled_until": null
     })
 }
 
-fn role(id: u64, name: &str, position: usize) -> Value {
+/// A role object (`position` 0 is @everyone, whose id is the guild's).
+pub fn role(id: u64, name: &str, position: usize) -> Value {
     json!({
         "id": id.to_string(), "name": name, "color": 0,
         "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
@@ -111,13 +119,27 @@ pub fn ready(w: &World, session_id: &str, resume_url: &str) -> Value {
     })
 }
 
-fn attachment(a: &crate::world::Attachment, channel: u64) -> Value {
+fn attachment(a: &crate::world::Attachment, channel: u64, w: &World) -> Value {
+    let url = w.attachment_url(channel, a.id, &a.filename);
     json!({
         "id": a.id.to_string(), "filename": a.filename, "size": a.bytes.len(),
-        "url": format!("http://fake.invalid/attachments/{channel}/{}/{}", a.id, a.filename),
-        "proxy_url": format!("http://fake.invalid/attachments/{channel}/{}/{}", a.id, a.filename),
+        "url": url, "proxy_url": url,
         "content_type": a.content_type, "ephemeral": false
     })
+}
+
+/// The attachment object of a file a member attached to an ATTACHMENT option (in the
+/// interaction's `resolved.attachments`). `proxy_url` is the same route: the fake has one CDN.
+pub fn upload(u: &crate::world::Upload, w: &World) -> Value {
+    let url = w.attachment_url(u.channel_id, u.id, &u.filename);
+    let mut v = json!({
+        "id": u.id.to_string(), "filename": u.filename, "size": u.size,
+        "url": url, "proxy_url": url, "ephemeral": true
+    });
+    if let Some(t) = &u.content_type {
+        v["content_type"] = json!(t);
+    }
+    v
 }
 
 /// A message object (the bot is the author).
@@ -131,7 +153,7 @@ pub fn message(m: &Message, w: &World) -> Value {
         "author": bot_user(w), "content": m.content,
         "timestamp": iso8601(m.created_ms), "edited_timestamp": m.edited_ms.map(iso8601),
         "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
-        "attachments": m.attachments.iter().map(|a| attachment(a, m.channel_id)).collect::<Vec<_>>(),
+        "attachments": m.attachments.iter().map(|a| attachment(a, m.channel_id, w)).collect::<Vec<_>>(),
         "embeds": m.embeds, "components": m.components, "pinned": false,
         "webhook_id": m.interaction.map(|_| w.config.application_id.to_string()),
         "type": if m.interaction.is_some() { 20 } else { 0 },

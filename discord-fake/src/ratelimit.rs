@@ -18,6 +18,8 @@ pub enum BucketKind {
     Callback,
     /// Command registration, per application and scope.
     Commands,
+    /// List Guild Members, per guild (its major parameter).
+    GuildMembers,
     /// Everything else (gateway, application).
     Other,
 }
@@ -29,6 +31,7 @@ impl BucketKind {
             BucketKind::InteractionWebhook => "interaction-webhook",
             BucketKind::Callback => "interaction-callback",
             BucketKind::Commands => "commands",
+            BucketKind::GuildMembers => "guild-members",
             BucketKind::Other => "other",
         }
     }

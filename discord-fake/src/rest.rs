@@ -5,6 +5,7 @@ use crate::Shared;
 use crate::check::{self, Shape};
 use crate::error::ApiError;
 use crate::interactions::{self, Reply, Target};
+use crate::members;
 use crate::messages::{self, Body};
 use crate::model;
 use crate::ratelimit::BucketKind;
@@ -44,6 +45,9 @@ enum Route {
     ChannelMessages {
         channel: u64,
     },
+    GuildMembers {
+        guild: u64,
+    },
 }
 
 impl Route {
@@ -82,6 +86,7 @@ impl Route {
                 },
             },
             ["channels", c, "messages"] => Route::ChannelMessages { channel: id(c)? },
+            ["guilds", g, "members"] => Route::GuildMembers { guild: id(g)? },
             _ => return None,
         })
     }
@@ -105,6 +110,7 @@ impl Route {
                 Target::Id(m) => format!("/webhooks/{app}/{{token}}/messages/{m}"),
             },
             Route::ChannelMessages { channel } => format!("/channels/{channel}/messages"),
+            Route::GuildMembers { guild } => format!("/guilds/{guild}/members"),
         }
     }
 
@@ -122,6 +128,7 @@ impl Route {
                 BucketKind::Commands,
                 guild.map_or_else(|| "global".to_owned(), |g| g.to_string()),
             ),
+            Route::GuildMembers { guild } => (BucketKind::GuildMembers, guild.to_string()),
             _ => (BucketKind::Other, String::new()),
         }
     }
@@ -144,6 +151,7 @@ fn dispatch(
     ws_url: &str,
     method: &Method,
     route: &Route,
+    query: Option<&str>,
     body: &Body,
 ) -> Result<Reply, ApiError> {
     let ok = |body: Value, shape: Shape| {
@@ -175,6 +183,7 @@ fn dispatch(
         ("POST", Route::ChannelMessages { channel }) => {
             interactions::channel_message(w, *channel, body)
         }
+        ("GET", Route::GuildMembers { guild }) => members::list(w, *guild, query),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -218,8 +227,9 @@ pub async fn handle(
                 shape: Shape::Empty,
             })
         } else {
-            messages::parse_body(content_type.as_deref(), &bytes)
-                .and_then(|body| dispatch(&mut w, &shared.ws_url, &method, &route, &body))
+            messages::parse_body(content_type.as_deref(), &bytes).and_then(|body| {
+                dispatch(&mut w, &shared.ws_url, &method, &route, uri.query(), &body)
+            })
         };
         let (status, body) = match result {
             Ok(reply) => {

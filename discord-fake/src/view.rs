@@ -109,6 +109,32 @@ impl Seen {
             && empty("roles")
     }
 
+    /// The users its content may notify when those are the only mentions that can (no type
+    /// parsed, no role listed); `None` when anything else may notify.
+    pub fn mentionable_users(&self) -> Option<Vec<u64>> {
+        let list = |k: &str| {
+            self.allowed_mentions
+                .get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        if self.allowed_mentions.get("parse").is_none()
+            || !list("parse").is_empty()
+            || !list("roles").is_empty()
+        {
+            return None;
+        }
+        list("users")
+            .iter()
+            .map(|u| match u {
+                Value::String(s) => s.parse().ok(),
+                Value::Number(n) => n.as_u64(),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Everything readable on the message in one string: content, then each embed's author,
     /// title, description, fields (`name: value`) and footer, one per line.
     pub fn text(&self) -> String {

@@ -16,6 +16,10 @@ pub struct FakeConfig {
     pub application_id: u64,
     /// The bot user's name.
     pub bot_name: String,
+    /// Whether the Server Members Intent (GUILD_MEMBERS, privileged) is enabled for the
+    /// application in its developer portal: List Guild Members and an IDENTIFY with the intent
+    /// need it. Off by default, as for a new application.
+    pub members_intent: bool,
 }
 
 impl Default for FakeConfig {
@@ -24,6 +28,7 @@ impl Default for FakeConfig {
             token: "ODk2NTQzMjEwOTg3NjU0MzIx.GfAkEd.fake-token-for-tests-only".into(),
             application_id: 896_543_210_987_654_321,
             bot_name: "Economy Bridge".into(),
+            members_intent: false,
         }
     }
 }
@@ -39,6 +44,8 @@ pub struct Member {
     pub roles: Vec<u64>,
     /// The member's computed permissions in the channel (a bit set).
     pub permissions: u64,
+    /// A bot account (its user object says `bot: true`).
+    pub bot: bool,
 }
 
 /// `ADMINISTRATOR` (`1 << 3`).
@@ -55,6 +62,9 @@ pub struct Channel {
     pub name: String,
     /// Whether the bot may post in it (View Channel + Send Messages + Embed Links).
     pub bot_can_post: bool,
+    /// Whether the bot may upload files to it (Attach Files: Discord's default `@everyone`
+    /// permissions grant it; a channel may deny it).
+    pub bot_can_attach: bool,
 }
 
 /// A guild the bot is in.
@@ -123,6 +133,24 @@ pub struct Attachment {
     /// Contents.
     pub bytes: Vec<u8>,
     /// Content type as uploaded.
+    pub content_type: Option<String>,
+}
+
+/// A file a member attached to a command's ATTACHMENT option (uploaded by their client before
+/// the interaction, served at its URL by the fake's CDN route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Attachment id.
+    pub id: u64,
+    /// The channel the command was used in (part of the URL, as on Discord's CDN).
+    pub channel_id: u64,
+    /// File name.
+    pub filename: String,
+    /// The bytes served.
+    pub bytes: Vec<u8>,
+    /// The size the attachment object reports (the bytes' length unless a test claims more).
+    pub size: u64,
+    /// Content type, where known.
     pub content_type: Option<String>,
 }
 
@@ -223,11 +251,16 @@ pub struct World {
     pub resumes: usize,
     /// Users who are in no guild of the bot (id → name): a USER option may still name them.
     pub outsiders: BTreeMap<u64, String>,
+    /// Files attached to ATTACHMENT options, by attachment id.
+    pub uploads: BTreeMap<u64, Upload>,
+    /// Where the fake's REST server listens (`http://127.0.0.1:<port>`): attachment URLs point
+    /// at it.
+    pub cdn_base: String,
 }
 
 impl World {
     /// An empty world.
-    pub fn new(config: FakeConfig, clock: std::sync::Arc<FakeClock>) -> Self {
+    pub fn new(config: FakeConfig, clock: std::sync::Arc<FakeClock>, cdn_base: String) -> Self {
         Self {
             config,
             clock,
@@ -245,6 +278,8 @@ impl World {
             identifies: 0,
             resumes: 0,
             outsiders: BTreeMap::new(),
+            uploads: BTreeMap::new(),
+            cdn_base,
         }
     }
 
@@ -263,6 +298,12 @@ impl World {
         self.guilds
             .values()
             .find(|g| g.channels.contains_key(&channel))
+    }
+
+    /// The URL a file is served at: the fake's CDN route, shaped like Discord's
+    /// `/attachments/{channel}/{attachment}/{filename}`.
+    pub fn attachment_url(&self, channel: u64, id: u64, filename: &str) -> String {
+        format!("{}/attachments/{channel}/{id}/{filename}", self.cdn_base)
     }
 
     /// The commands a member of `guild` can use: the guild's, then the global ones.

@@ -3,7 +3,7 @@
 
 mod support;
 
-use discord_fake::OptionValue;
+use discord_fake::{FileUpload, OptionValue};
 use serde_json::json;
 use serenity::all as s;
 use support::*;
@@ -117,5 +117,81 @@ async fn rest_answers_read_as_serenity_types() {
         .await
         .unwrap();
     assert_eq!(posted.channel_id.get(), LOGS);
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_and_attachment_options_read_as_serenity_types_and_the_file_downloads() {
+    let fake = fake().await;
+    fake.preregister(
+        Some(GUILD),
+        &[json!({
+            "name": "grant", "description": "Grant", "type": 1,
+            "options": [
+                {"type": 8, "name": "role", "description": "r"},
+                {"type": 11, "name": "file", "description": "f"}
+            ]
+        })],
+    );
+    let mut bot = bot(&fake).await;
+    let bytes = "user_id\n1001\n1002\n";
+    let ix = fake
+        .run_command(
+            MOD,
+            CHANNEL,
+            "grant",
+            &[
+                ("role", OptionValue::Role(STAFF_ROLE)),
+                (
+                    "file",
+                    OptionValue::Attachment(FileUpload::new("winners.csv", bytes)),
+                ),
+            ],
+        )
+        .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("command")
+    };
+    assert_eq!(c.id.get(), ix.id);
+    let opts = c.data.options();
+    match &opts[0].value {
+        s::ResolvedValue::Role(r) => {
+            assert_eq!(r.id.get(), STAFF_ROLE);
+            assert_eq!(r.name, "Staff");
+        }
+        other => panic!("{other:?}"),
+    }
+    let s::ResolvedValue::Attachment(a) = &opts[1].value else {
+        panic!("{:?}", opts[1].value)
+    };
+    assert_eq!(a.filename, "winners.csv");
+    assert_eq!(a.size as usize, bytes.len());
+    assert_eq!(a.content_type.as_deref(), Some("text/csv; charset=utf-8"));
+    assert!(
+        a.url
+            .starts_with(&format!("{}/attachments/{CHANNEL}/", fake.rest_base())),
+        "{}",
+        a.url
+    );
+    // serenity's own download (a plain GET of `url`) gets the bytes the test supplied.
+    assert_eq!(a.download().await.unwrap(), bytes.as_bytes());
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_list_reads_as_serenity_members() {
+    let fake = fake().await;
+    fake.set_members_intent(true);
+    let http = http(&fake);
+    let members = http
+        .get_guild_members(s::GuildId::new(GUILD), Some(1000), None)
+        .await
+        .unwrap();
+    let ids: Vec<u64> = members.iter().map(|m| m.user.id.get()).collect();
+    assert_eq!(ids, vec![MOD, BYSTANDER, fake.application_id()]);
+    assert_eq!(members[0].roles, [s::RoleId::new(STAFF_ROLE)]);
+    assert!(!members[0].user.bot);
+    assert!(members[2].user.bot, "the bot itself is listed as a bot");
+    assert_eq!(members[0].guild_id.get(), GUILD);
     assert!(fake.problems().is_empty(), "{:?}", fake.problems());
 }

@@ -3,7 +3,9 @@
 
 mod support;
 
-use discord_fake::{BucketKind, Fault, Limit, OptionValue};
+use discord_fake::drive::ATTACHMENT_SIZE_LIMIT;
+use discord_fake::{BucketKind, Fault, FileUpload, Limit, Member, OptionValue, UseError};
+use serde_json::Value;
 use serde_json::json;
 use serenity::all as s;
 use serenity::builder::Builder as _;
@@ -611,4 +613,191 @@ async fn reconnect_then_resume_replays_what_was_missed() {
         again.next().await,
         Ok(s::GatewayEvent::HeartbeatAck)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_and_attachment_options_carry_ids_resolved_and_the_client_sends_only_real_ones() {
+    let fake = fake().await;
+    fake.preregister(
+        Some(GUILD),
+        &[json!({
+            "name": "grant", "description": "Grant", "type": 1,
+            "options": [
+                {"type": 8, "name": "role", "description": "r"},
+                {"type": 11, "name": "file", "description": "f"}
+            ]
+        })],
+    );
+    let mut bot = bot(&fake).await;
+    let grant = |opts: &[(&str, OptionValue)]| fake.run_command(MOD, CHANNEL, "grant", opts);
+    // A role of another guild (or none) cannot be picked.
+    assert_eq!(
+        grant(&[("role", OptionValue::Role(123))]).unwrap_err(),
+        UseError::Unknown("role")
+    );
+    // A file over the upload limit (10 MiB without boosts) is not sent.
+    let huge = FileUpload::new("big.csv", "x").claiming_size(ATTACHMENT_SIZE_LIMIT + 1);
+    assert!(matches!(
+        grant(&[("file", OptionValue::Attachment(huge))]),
+        Err(UseError::BadOption(_))
+    ));
+    // A string is not a role.
+    assert!(grant(&[("role", "Staff".into())]).is_err());
+    // @everyone (the guild's id) is a role too.
+    grant(&[("role", OptionValue::Role(GUILD))]).unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("command")
+    };
+    let raw = serde_json::to_value(&c.data).unwrap();
+    assert_eq!(raw["options"][0]["value"], json!(GUILD.to_string()));
+    assert_eq!(
+        raw["resolved"]["roles"][GUILD.to_string()]["name"],
+        json!("@everyone")
+    );
+
+    // A file's option value is its attachment id; the object sits in resolved.attachments,
+    // its URL serves the bytes; a URL naming no file is a 404.
+    let claimed = FileUpload::new("list.csv", "1001\n").claiming_size(4096);
+    grant(&[("file", OptionValue::Attachment(claimed))]).unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("command")
+    };
+    let raw = serde_json::to_value(&c.data).unwrap();
+    let id = raw["options"][0]["value"].as_str().unwrap().to_owned();
+    let object = &raw["resolved"]["attachments"][&id];
+    assert_eq!(object["id"], json!(id));
+    assert_eq!(object["size"], json!(4096), "the size the test claimed");
+    let path = format!("/attachments/{CHANNEL}/{id}/list.csv");
+    assert_eq!(
+        object["url"].as_str(),
+        Some(format!("{}{path}", fake.rest_base()).as_str())
+    );
+    let (status, _, body) = raw_get(&fake, &path).await;
+    assert_eq!((status, body.as_str()), (200, "1001\n"));
+    let (status, _, _) = raw_get(&fake, &format!("/attachments/{CHANNEL}/{id}/other.csv")).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = raw_get(&fake, &format!("/attachments/{LOGS}/{id}/list.csv")).await;
+    assert_eq!(status, 404);
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+}
+
+async fn raw_get(
+    fake: &discord_fake::DiscordFake,
+    path: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    raw(fake, "GET", path, "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_guild_members_needs_the_members_intent_and_pages_by_user_id() {
+    let fake = fake().await;
+    let http = http(&fake);
+    let guild = s::GuildId::new(GUILD);
+    // Off in the portal (the default): 403 / 50001 Missing Access.
+    assert_eq!(
+        refused(http.get_guild_members(guild, Some(10), None).await),
+        (403, 50001)
+    );
+    // A guild the bot is not in.
+    fake.set_members_intent(true);
+    assert_eq!(
+        refused(
+            http.get_guild_members(s::GuildId::new(GUILD + 99), Some(10), None)
+                .await
+        ),
+        (403, 50001)
+    );
+    const EXTRA: u64 = 700_000_000_000_000_005;
+    fake.add_member(
+        GUILD,
+        Member {
+            user_id: EXTRA,
+            name: "helper".into(),
+            roles: vec![STAFF_ROLE],
+            permissions: 0,
+            bot: true,
+        },
+    );
+    // Sorted by user id; `after` is the highest id of the previous page.
+    let first = http.get_guild_members(guild, Some(2), None).await.unwrap();
+    let ids = |page: &[s::Member]| page.iter().map(|m| m.user.id.get()).collect::<Vec<_>>();
+    assert_eq!(ids(&first), vec![EXTRA, MOD]);
+    assert!(first[0].user.bot, "a bot member is a bot user");
+    let second = http
+        .get_guild_members(guild, Some(2), Some(MOD))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), vec![BYSTANDER, fake.application_id()]);
+    let last = http
+        .get_guild_members(guild, Some(2), Some(fake.application_id()))
+        .await
+        .unwrap();
+    assert!(last.is_empty());
+    // `limit` defaults to 1 and must be 1-1000 (serenity checks it before sending: raw calls).
+    let path = format!("/api/v10/guilds/{GUILD}/members");
+    let (status, headers, body) = raw(&fake, "GET", &path, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&body).unwrap().len(), 1);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-ratelimit-bucket" && v == "guild-members"),
+        "{headers:?}"
+    );
+    for bad in ["limit=0", "limit=1001", "limit=x", "after=-1"] {
+        let (status, _, _) = raw(&fake, "GET", &format!("{path}?{bad}"), "").await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    // With the intent on, IDENTIFY may ask for GUILD_MEMBERS (the other privileged ones stay
+    // refused).
+    let mut bot = RawBot::connect(&fake).await;
+    bot.identify_with(&fake.token(), 1 | (1 << 1))
+        .await
+        .unwrap();
+    let mut other = RawBot::connect(&fake).await;
+    assert_eq!(
+        other
+            .identify_with(&fake.token(), 1 | (1 << 8))
+            .await
+            .unwrap_err(),
+        Some(4014)
+    );
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_message_with_a_file_needs_attach_files() {
+    let fake = fake().await;
+    let http = http(&fake);
+    let file = || vec![s::CreateAttachment::bytes(b"a,b\n".to_vec(), "out.csv")];
+    // Granted by default (Discord's @everyone permissions include Attach Files).
+    http.send_message(
+        s::ChannelId::new(LOGS),
+        file(),
+        &json!({"content": "with a file"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.seen_by(MOD, LOGS)[0].files[0].filename, "out.csv");
+    fake.deny_attach_files(CHANNEL);
+    assert_eq!(
+        refused(
+            http.send_message(s::ChannelId::new(CHANNEL), file(), &json!({"content": "x"}))
+                .await
+        ),
+        (403, 50013)
+    );
+    http.send_message(
+        s::ChannelId::new(CHANNEL),
+        vec![],
+        &json!({"content": "no file"}),
+    )
+    .await
+    .unwrap();
+    let texts: Vec<String> = fake
+        .seen_by(MOD, CHANNEL)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(texts, ["no file"]);
 }

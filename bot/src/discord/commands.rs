@@ -331,6 +331,12 @@ pub async fn payout(
         tracing::warn!(reference = %r, command = "payout", error = %e, "command failed");
         return Ok(());
     }
+    if !reply.token_alive() {
+        // Past the token's window nothing can answer the member (on_error would call the
+        // expired token): the log channel and /audit show what was paid.
+        tracing::warn!(reference = %r, command = "payout", error = %e, "command failed after its interaction token expired");
+        return Ok(());
+    }
     Err(e.into())
 }
 
@@ -365,6 +371,16 @@ async fn payout_flow(
         .authorize(&actor, args.amount)
         .map_err(crate::service::ServiceError::from)?;
     let links = ctx.data().links.clone();
+    if role.is_some() && links.is_none() {
+        // A bot run without links (`run_with` without `RunOptions::links`; `economy-bot serve`
+        // always has them) knows no member's Roblox account: say so rather than "no member has
+        // a linked account".
+        return Err(CommandError::PayoutInput(
+            "paying a role needs member → Roblox account links, and this bot runs without \
+             them: pay a list of players or a file instead. Nothing moved."
+                .to_owned(),
+        ));
+    }
     let members = match (&role, &links) {
         (Some(role), Some(_)) => Some(role_members(ctx, role).await?),
         _ => None,
@@ -398,6 +414,8 @@ async fn read_attachment(file: &s::Attachment) -> Result<String, CommandError> {
 /// The ids of `role`'s members, read page by page (needs the Server Members Intent).
 async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, CommandError> {
     let guild = ctx.guild_id().ok_or(CommandError::NotInGuild)?;
+    // @everyone (the role with the guild's id) is in no member's role list: every member has it.
+    let everyone = role.id.get() == guild.get();
     let mut after = None;
     let mut scanned = 0;
     let mut ids = Vec::new();
@@ -419,7 +437,7 @@ async fn role_members(ctx: Context<'_>, role: &s::Role) -> Result<Vec<u64>, Comm
         after = page.last().map(|m| m.user.id);
         ids.extend(
             page.iter()
-                .filter(|m| m.roles.contains(&role.id) && !m.user.bot)
+                .filter(|m| (everyone || m.roles.contains(&role.id)) && !m.user.bot)
                 .map(|m| m.user.id.get()),
         );
         if !full || after.is_none() || scanned >= MAX_MEMBERS_SCANNED {

@@ -20,6 +20,8 @@ pub struct Data {
     pub status: super::status::DiscordStatus,
     /// How long a pending receipt is followed (counted from the command's start).
     pub follow_up: crate::frontend::FollowUp,
+    /// How long a payout uses its interaction's token before posting in the channel instead.
+    pub token_usable_for: std::time::Duration,
     /// Member → Roblox account links (`/payout role:`), when configured.
     pub links: Option<Arc<crate::links::Links>>,
     /// Roblox OAuth sign-in (`/link me`), when configured.

@@ -114,6 +114,10 @@ pub struct RunOptions {
     /// How long pending receipts are followed ([`FollowUp::DISCORD`]: within the interaction
     /// token's 15 minutes; tests shorten it).
     pub follow_up: FollowUp,
+    /// How long a `/payout` edits its reply through the interaction's token
+    /// ([`reply::TOKEN_USABLE_FOR`]: within the token's 15 minutes; tests shorten it); past it the
+    /// summary and the CSV are posted in the channel, mentioning the member.
+    pub token_usable_for: Duration,
     /// Member → Roblox account links (`/payout role:`); without them a role payout is refused.
     pub links: Option<Arc<crate::links::Links>>,
     /// Roblox OAuth sign-in (`/link me`); without it `/link me` says it is not configured.
@@ -128,6 +132,7 @@ impl Default for RunOptions {
             registration_retry: Duration::from_secs(2),
             registration_retry_max: Duration::from_secs(300),
             follow_up: FollowUp::DISCORD,
+            token_usable_for: reply::TOKEN_USABLE_FOR,
             links: None,
             oauth: None,
         }
@@ -159,6 +164,7 @@ pub async fn run_with(
         registration_retry,
         registration_retry_max,
         follow_up,
+        token_usable_for,
         links,
         oauth,
     } = options;
@@ -173,6 +179,7 @@ pub async fn run_with(
         log_wake: log_wake.clone(),
         status: status.clone(),
         follow_up,
+        token_usable_for,
         links,
         oauth,
     };

@@ -358,10 +358,17 @@ pub async fn audit_pages(
     Ok(())
 }
 
+/// Discord refused a request for a missing permission (`50013 Missing Permissions`).
+fn missing_permissions(e: &s::Error) -> bool {
+    matches!(e, s::Error::Http(s::HttpError::UnsuccessfulRequest(r)) if r.error.code == 50013)
+}
+
 /// How often a payout's progress message is redrawn (Discord rate-limits edits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
-/// The interaction token lives 15 minutes: past this, the payout's messages go to the channel.
-const TOKEN_USABLE_FOR: Duration = Duration::from_secs(14 * 60);
+/// The interaction token lives 15 minutes: past this (counted from the command's start, a
+/// minute to spare), the payout's messages go to the channel. `RunOptions::token_usable_for`
+/// (tests shorten it).
+pub const TOKEN_USABLE_FOR: Duration = Duration::from_secs(14 * 60);
 
 /// A `/payout`'s messages: the preview with Confirm / Cancel, then the same message redrawn with
 /// the progress, then the summary with the CSV of every player's outcome (posted in the
@@ -370,6 +377,8 @@ pub struct PayoutReply<'a> {
     ctx: Context<'a>,
     handle: Option<ReplyHandle<'a>>,
     started: Instant,
+    /// How long the interaction's token is used ([`TOKEN_USABLE_FOR`] unless a test shortens it).
+    token_usable_for: Duration,
     last_drawn: Option<Instant>,
 }
 
@@ -380,12 +389,14 @@ impl<'a> PayoutReply<'a> {
             ctx,
             handle: None,
             started: Instant::now(),
+            token_usable_for: ctx.data().token_usable_for,
             last_drawn: None,
         }
     }
 
-    fn token_alive(&self) -> bool {
-        self.started.elapsed() < TOKEN_USABLE_FOR
+    /// Whether the interaction's token may still be used (within its window).
+    pub fn token_alive(&self) -> bool {
+        self.started.elapsed() < self.token_usable_for
     }
 
     async fn show(&mut self, embed: s::CreateEmbed) -> Result<(), CommandError> {
@@ -421,23 +432,39 @@ impl<'a> PayoutReply<'a> {
                     }
                 }
                 let me = self.ctx.author().id;
+                let channel = self.ctx.channel_id();
                 let message = s::CreateMessage::new()
                     .content(format!("<@{me}> your payout has finished."))
-                    .embed(summary)
+                    .embed(summary.clone())
                     .add_file(file)
                     .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
-                self.ctx
-                    .channel_id()
-                    .send_message(self.ctx.http(), message)
-                    .await?;
-                Ok(())
+                match channel.send_message(self.ctx.http(), message).await {
+                    Ok(_) => Ok(()),
+                    // A channel may deny the bot Attach Files (the invite does not ask for it):
+                    // the summary still gets there, saying where every outcome is.
+                    Err(e) if missing_permissions(&e) => {
+                        tracing::warn!(error = %e, "the payout's CSV was refused in the channel; posting the summary alone");
+                        let bare = s::CreateMessage::new()
+                            .content(format!(
+                                "<@{me}> your payout has finished. The CSV could not be attached \
+                                 here (the bot needs Attach Files in this channel); every \
+                                 payment is in `/audit`."
+                            ))
+                            .embed(summary)
+                            .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
+                        channel.send_message(self.ctx.http(), bare).await?;
+                        Ok(())
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
         }
     }
 
-    /// The payout failed: the message on screen becomes the error (see [`MoveReply`]).
+    /// The payout failed: the message on screen becomes the error (see [`MoveReply`]); not once
+    /// the token's window has passed (the edit would go to an expired token).
     pub async fn replace_with_error(&mut self, message: &str) -> bool {
-        let Some(h) = &self.handle else {
+        let Some(h) = self.handle.as_ref().filter(|_| self.token_alive()) else {
             return false;
         };
         h.edit(self.ctx, embed_reply(render::error_embed(message)))

@@ -10,6 +10,7 @@ mod log_channel;
 mod members;
 mod moves;
 mod payouts;
+mod payouts_role_file;
 mod refusals;
 mod registration;
 mod reversals;

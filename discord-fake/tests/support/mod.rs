@@ -32,6 +32,7 @@ pub async fn fake() -> DiscordFake {
             name: "mod".into(),
             roles: vec![STAFF_ROLE],
             permissions: MANAGE_GUILD,
+            bot: false,
         },
     );
     fake.add_member(
@@ -41,6 +42,7 @@ pub async fn fake() -> DiscordFake {
             name: "bystander".into(),
             roles: vec![],
             permissions: 0,
+            bot: false,
         },
     );
     fake.preregister(Some(GUILD), &[json!({
