@@ -25,6 +25,9 @@ use tower_http::request_id::{
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+/// (key id, Idempotency-Key) pairs of the POSTs an instance is processing.
+pub type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
+
 /// Shared state of one server instance.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,7 +38,7 @@ pub struct AppState {
     /// Rate limiters.
     pub limiters: Arc<Limiters>,
     /// (key id, Idempotency-Key) pairs being processed by this instance.
-    pub inflight: Arc<Mutex<HashSet<(String, String)>>>,
+    pub inflight: InFlight,
     /// Metrics exporter.
     pub metrics: PrometheusHandle,
     /// Set once shutdown starts (readiness turns 503).

@@ -27,6 +27,8 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
+pub mod test_database;
+#[cfg(feature = "test-support")]
 pub mod testing;
 pub mod verify;
 

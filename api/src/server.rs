@@ -1,6 +1,6 @@
 //! Running the service: open the store, serve until shutdown, drain, close. Embeddable.
 
-use crate::app::{AppState, router};
+use crate::app::{AppState, InFlight, router};
 use crate::config::{Config, Database};
 use crate::store::{PgStore, SqliteStore, Store, StoreError};
 use std::future::Future;
@@ -95,8 +95,16 @@ pub async fn serve_with_store(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let checkpoints = config.checkpoint.clone();
-    let state = AppState::new(store.clone(), config);
+    serve_state(AppState::new(store, config), listener, shutdown).await
+}
+
+async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = state.store.clone();
+    let checkpoints = state.config.checkpoint.clone();
     let housekeeping = spawn_housekeeping(&state);
     let checkpointer = checkpoints.map(|c| {
         tokio::spawn(crate::checkpoint::run(
@@ -136,6 +144,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
+    inflight: InFlight,
 }
 
 impl RunningServer {
@@ -147,6 +156,12 @@ impl RunningServer {
     /// `http://addr`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// POSTs this server has taken in and not yet answered (each holds its Idempotency-Key's
+    /// in-flight mark): how a test knows a write is waiting on the database, without a sleep.
+    pub fn writes_in_flight(&self) -> usize {
+        self.inflight.lock().len()
     }
 
     /// Graceful shutdown; waits for in-flight requests.
@@ -175,13 +190,16 @@ pub async fn spawn(config: Config, listener: TcpListener) -> Result<RunningServe
     let store = open_store(&config).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_store(store, config, listener, async move {
+    let state = AppState::new(store, config);
+    let inflight = state.inflight.clone();
+    let task = tokio::spawn(serve_state(state, listener, async move {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
         stop: Some(tx),
         task,
+        inflight,
     })
 }
 

@@ -179,12 +179,19 @@ async fn same_key_in_flight_is_409(b: Backend) {
     let key = idem();
     let recs = vec![record(6, 1)];
     let lock = hold_writer(&app).await;
-    let c = app.writer.clone();
-    let (k2, r2) = (key.clone(), recs.clone());
-    let first = tokio::spawn(async move { c.post_records(&r2, &k2).await });
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let err = app.writer.post_records(&recs, &key).await.unwrap_err();
-    match err {
+    // Two POSTs with one key while the writer is held: whichever the server takes in first
+    // waits on the database; the other is answered 409 at once. Which one is first is not
+    // the test's to decide, so it asserts the pair.
+    let post = |c: api::AuditClient, r: Vec<shared::AuditRecord>, k: String| {
+        tokio::spawn(async move { c.post_records(&r, &k).await })
+    };
+    let mut a = post(app.writer.clone(), recs.clone(), key.clone());
+    let mut b2 = post(app.writer.clone(), recs.clone(), key.clone());
+    let (refused, waiting) = tokio::select! {
+        r = &mut a => (r.unwrap(), b2),
+        r = &mut b2 => (r.unwrap(), a),
+    };
+    match refused.unwrap_err() {
         ClientError::Api {
             status,
             retry_after,
@@ -196,15 +203,18 @@ async fn same_key_in_flight_is_409(b: Backend) {
         other => panic!("{other}"),
     }
     if b == Backend::Postgres {
-        // another replica sees the key as in flight too (advisory try-lock, not memory)
+        // another replica sees the key as in flight too (advisory try-lock, not memory), once
+        // the waiting write holds its key's lock
+        wait_for_lock_waiters(&app.db, 1).await;
         let replica = app.replica().await;
         let c2 = api::AuditClient::new(&replica.base_url(), app.keys.game.clone());
         let err = c2.post_records(&recs, &key).await.unwrap_err();
         assert_eq!(problem_status(err), 409);
         drop(replica);
     }
+    assert!(!waiting.is_finished(), "the other POST waits on the writer");
     drop(lock);
-    let res = first.await.unwrap().unwrap();
+    let res = waiting.await.unwrap().unwrap();
     assert_eq!(res.status, 201);
     let replay = app.writer.post_records(&recs, &key).await.unwrap();
     assert!(replay.replayed);
@@ -564,7 +574,7 @@ async fn shutdown_releases_long_polls(b: Backend) {
     let (r, took) = waiter.await.unwrap();
     assert!(r.unwrap().is_none(), "answered 404 while draining");
     assert!(took < Duration::from_secs(5));
-    db.drop_schema().await;
+    db.drop_database().await;
 }
 
 /// Many batches at once share commits (on SQLite, multi-row inserts split into chunks of several

@@ -199,7 +199,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_record(b: Backend) {
     for secret in secrets.iter().map(String::as_str).chain(["v1="]) {
         assert!(!logs.contains(secret), "logs contain {secret}");
     }
-    db.drop_schema().await;
+    db.drop_database().await;
 }
 
 both_backends!(sigkill_mid_load_loses_no_acknowledged_record);

@@ -42,7 +42,7 @@ async fn queued_requests_commit_together_and_each_is_answered(b: Backend) {
             async move { c.post_records(&body, &key).await },
         ));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_writes_in_flight(&app.server, 40).await;
     drop(lock);
     let mut seq_of: HashMap<String, i64> = HashMap::new();
     let mut accepted = 0;
@@ -180,7 +180,7 @@ async fn in_flight_post_survives_graceful_shutdown(b: Backend) {
     let r2 = rec.clone();
     let post =
         tokio::spawn(async move { c.post_records(std::slice::from_ref(&r2), &idem()).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_writes_in_flight(&app.server, 1).await;
     let TestApp {
         server, db, writer, ..
     } = app;
@@ -309,7 +309,7 @@ async fn signed_checkpoints_catch_a_recomputed_chain(b: Backend) {
         (failure.seq, failure.problem),
         (5, CheckpointProblem::HashMismatch)
     );
-    db.drop_schema().await;
+    db.drop_database().await;
 }
 
 /// Re-hashes every row from seq 1 (what a tamperer with database access would do).
@@ -418,7 +418,7 @@ async fn readiness_follows_a_postgres_outage() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     server.shutdown().await.unwrap();
-    db.drop_schema().await;
+    db.drop_database().await;
 }
 
 fn pg_host_port(url: &str) -> String {

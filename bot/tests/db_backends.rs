@@ -20,7 +20,7 @@ async fn sqlite() -> (Db, tempfile::TempDir) {
 }
 
 async fn postgres() -> Db {
-    let db = Db::open(&pg::fresh_schema_url().await).await.unwrap();
+    let db = Db::open(&pg::fresh_database_url().await).await.unwrap();
     assert_eq!(db.kind(), DbKind::Postgres);
     db
 }
@@ -272,7 +272,7 @@ async fn postgres_concurrent_reservations() {
 
 #[tokio::test]
 async fn state_survives_reopening_on_postgres() {
-    let url = pg::fresh_schema_url().await;
+    let url = pg::fresh_database_url().await;
     let db = Db::open(&url).await.unwrap();
     let a = TxnId::generate();
     db.reserve(&new_txn(&a, "7", 5, 1), 0, 100)

@@ -326,7 +326,7 @@ async fn the_cache_on_sqlite() {
 
 #[tokio::test]
 async fn the_cache_on_postgres() {
-    let db = Db::open(&pg::fresh_schema_url().await).await.unwrap();
+    let db = Db::open(&pg::fresh_database_url().await).await.unwrap();
     let w = world_on(db, None, RateLimit::GENEROUS).await;
     cache_and_refresh(&w).await;
     // The bot's own links on PostgreSQL too.

@@ -164,7 +164,7 @@ async fn a_member_verifies_with_roblox_and_a_replay_is_refused() {
 
 #[tokio::test]
 async fn the_same_on_postgres() {
-    let db = Db::open(&pg::fresh_schema_url().await).await.unwrap();
+    let db = Db::open(&pg::fresh_database_url().await).await.unwrap();
     verify_and_replay(&start_on(db, None, SECRET).await).await;
 }
 

@@ -1,8 +1,9 @@
-//! Test harness: a fresh database per test (temp-dir SQLite or a unique PostgreSQL schema),
+//! Test harness: a fresh database per test (temp-dir SQLite or a PostgreSQL database of its own),
 //! a server on a free port, and signed clients with different scopes.
 #![allow(dead_code)]
 
 use api::client::SignedRequest;
+use api::test_database::TestDatabase;
 use api::testing::TestKeys;
 use api::{AuditClient, Config, Database, RunningServer};
 use shared::{AuditRecord, TxnId};
@@ -14,18 +15,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL server the suite uses; it must be reachable (tests fail, never skip).
-pub fn pg_admin_url() -> String {
-    std::env::var("DATABASE_URL_PG")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 pub struct TestDb {
     pub backend: Backend,
     pub url: String,
-    pub schema: Option<String>,
+    /// PostgreSQL: the test's own database (dropped by [`TestDb::drop_database`]).
+    pub pg: Option<TestDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,31 +32,20 @@ impl TestDb {
                 Self {
                     backend,
                     url,
-                    schema: None,
+                    pg: None,
                     _dir: Some(dir),
                 }
             }
             Backend::Postgres => {
-                let admin = pg_admin_url();
-                let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .acquire_timeout(std::time::Duration::from_secs(5))
-                    .connect(&admin)
+                // A database of its own: advisory locks and migrations are per database, so
+                // tests in one shared database could stall and deadlock each other.
+                let pg = TestDatabase::create()
                     .await
-                    .unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is required for the test suite (set DATABASE_URL_PG): {e}")
-                });
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-                let sep = if admin.contains('?') { '&' } else { '?' };
-                let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
+                    .unwrap_or_else(|e| panic!("{e}"));
                 Self {
                     backend,
-                    url,
-                    schema: Some(schema),
+                    url: pg.url().to_owned(),
+                    pg: Some(pg),
                     _dir: None,
                 }
             }
@@ -121,14 +104,10 @@ impl TestDb {
         )
     }
 
-    pub async fn drop_schema(&self) {
-        if let Some(s) = &self.schema {
-            if let Ok(pool) = sqlx::PgPool::connect(&pg_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA {s} CASCADE"))
-                    .execute(&pool)
-                    .await;
-                pool.close().await;
-            }
+    /// Drops the PostgreSQL database (SQLite's directory goes with the value).
+    pub async fn drop_database(self) {
+        if let Some(pg) = self.pg {
+            pg.drop_database().await;
         }
     }
 }
@@ -210,7 +189,7 @@ impl TestApp {
 
     pub async fn finish(self) {
         self.server.shutdown().await.unwrap();
-        self.db.drop_schema().await;
+        self.db.drop_database().await;
     }
 }
 
@@ -309,4 +288,46 @@ pub async fn hold_writer(app: &TestApp) -> Box<dyn std::any::Any + Send> {
             Box::new(conn)
         }
     }
+}
+
+/// Bound for a failing test only: every wait below is for a condition.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits until `server` has taken in `n` POSTs it has not answered yet (each is then waiting on
+/// the database), instead of sleeping and hoping they arrived.
+pub async fn wait_for_writes_in_flight(server: &RunningServer, n: usize) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.writes_in_flight() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {n} writes reached the server",
+            server.writes_in_flight()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// PostgreSQL: waits until `n` sessions of this test's own database wait for an advisory lock
+/// (a write blocked on the chain lock has taken its key's lock first).
+pub async fn wait_for_lock_waiters(db: &TestDb, n: i64) {
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting >= n {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} of {n} sessions wait for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    pool.close().await;
 }

@@ -192,7 +192,7 @@ impl World {
     /// The same world with the bot's state in a fresh PostgreSQL schema.
     pub async fn on_postgres() -> Self {
         Self {
-            db_url: Some(pg::fresh_schema_url().await),
+            db_url: Some(pg::fresh_database_url().await),
             ..Self::new()
         }
     }
