@@ -96,6 +96,35 @@ fn rows(csv: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Presses Confirm on `prompt` and checks the summary: each of `paid` (player, balance after)
+/// applied exactly once, and no one else in the CSV.
+async fn confirm_and_check_paid(
+    e: &E2e,
+    prompt: &Seen,
+    ix: discord_fake::InteractionRef,
+    paid: &[(u64, i64)],
+) {
+    e.press(MOD, prompt, "Confirm").await;
+    let (summary, csv) = summary_with_csv(e, ix).await;
+    let n = paid.len();
+    assert!(
+        plain(&summary.text()).contains(&format!("{n} of {n} players paid")),
+        "{}",
+        summary.text()
+    );
+    let mut rows = rows(&csv);
+    rows.sort();
+    let mut expected: Vec<(u64, String)> = paid
+        .iter()
+        .map(|(id, _)| (*id, "applied".to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(rows, expected, "{csv}");
+    for (id, balance) in paid {
+        assert_eq!(e.world.wallet(*id).balance, *balance, "{id} paid once");
+    }
+}
+
 fn member_list_calls(e: &E2e) -> Vec<u16> {
     e.fake
         .requests()
@@ -153,22 +182,7 @@ async fn a_role_payout_pays_each_linked_member_once_and_leaves_out_bots_and_the_
     assert_eq!(e.world.wallet(ALICE).balance, 5, "nothing before Confirm");
     assert_eq!(e.world.wallet(BOB).balance, 0);
 
-    e.press(MOD, &prompt, "Confirm").await;
-    let (summary, csv) = summary_with_csv(&e, ix).await;
-    assert!(
-        plain(&summary.text()).contains("2 of 2 players paid"),
-        "{}",
-        summary.text()
-    );
-    let mut paid = rows(&csv);
-    paid.sort();
-    assert_eq!(
-        paid,
-        vec![(ALICE, "applied".to_owned()), (BOB, "applied".to_owned())],
-        "{csv}"
-    );
-    assert_eq!(e.world.wallet(ALICE).balance, 255, "paid once");
-    assert_eq!(e.world.wallet(BOB).balance, 250, "paid once");
+    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 255), (BOB, 250)]).await;
     assert_eq!(
         e.world.wallet(BOT_ACCOUNT).balance,
         0,
@@ -275,22 +289,7 @@ async fn a_csv_attachment_pays_each_known_player_once_and_lists_repeats_and_unkn
         e.fake.requests()
     );
     assert_eq!(e.world.wallet(ALICE).balance, 5, "nothing before Confirm");
-    e.press(MOD, &prompt, "Confirm").await;
-    let (summary, csv) = summary_with_csv(&e, ix).await;
-    assert!(
-        plain(&summary.text()).contains("2 of 2 players paid"),
-        "{}",
-        summary.text()
-    );
-    let mut paid = rows(&csv);
-    paid.sort();
-    assert_eq!(
-        paid,
-        vec![(ALICE, "applied".to_owned()), (BOB, "applied".to_owned())],
-        "{csv}"
-    );
-    assert_eq!(e.world.wallet(ALICE).balance, 35, "paid once");
-    assert_eq!(e.world.wallet(BOB).balance, 30, "paid once");
+    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 35), (BOB, 30)]).await;
     e.finish().await;
 }
 
@@ -433,11 +432,7 @@ async fn a_payout_to_everyone_pays_every_linked_human_member() {
         text.contains("Members without a link (5 not paid)"),
         "{text}"
     );
-    e.press(MOD, &prompt, "Confirm").await;
-    let (_, csv) = summary_with_csv(&e, ix).await;
-    assert_eq!(rows(&csv).len(), 2, "{csv}");
-    assert_eq!(e.world.wallet(ALICE).balance, 10);
-    assert_eq!(e.world.wallet(BOB).balance, 10);
+    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 10), (BOB, 10)]).await;
     assert_eq!(
         e.world.wallet(BOT_ACCOUNT).balance,
         0,
