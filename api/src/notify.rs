@@ -67,6 +67,11 @@ impl Notifier {
         self.shutdown.send_replace(true);
     }
 
+    /// Waiters subscribed right now (long-polls in progress).
+    pub fn waiting(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Subscribes; call before the first lookup.
     pub fn subscribe(&self) -> Subscription {
         Subscription {

@@ -2,6 +2,7 @@
 
 use crate::app::{AppState, InFlight, router};
 use crate::config::{Config, Database};
+use crate::notify::Notifier;
 use crate::store::{PgStore, SqliteStore, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -145,6 +146,7 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
     inflight: InFlight,
+    notifier: Notifier,
 }
 
 impl RunningServer {
@@ -162,6 +164,11 @@ impl RunningServer {
     /// in-flight mark): how a test knows a write is waiting on the database, without a sleep.
     pub fn writes_in_flight(&self) -> usize {
         self.inflight.lock().len()
+    }
+
+    /// Long-polls (`GET /log/transactions/{id}?wait=`) waiting right now.
+    pub fn long_polls_waiting(&self) -> usize {
+        self.notifier.waiting()
     }
 
     /// Graceful shutdown; waits for in-flight requests.
@@ -192,6 +199,7 @@ pub async fn spawn(config: Config, listener: TcpListener) -> Result<RunningServe
     let (tx, rx) = oneshot::channel::<()>();
     let state = AppState::new(store, config);
     let inflight = state.inflight.clone();
+    let notifier = state.store.notifier().clone();
     let task = tokio::spawn(serve_state(state, listener, async move {
         let _ = rx.await;
     }));
@@ -200,6 +208,7 @@ pub async fn spawn(config: Config, listener: TcpListener) -> Result<RunningServe
         stop: Some(tx),
         task,
         inflight,
+        notifier,
     })
 }
 

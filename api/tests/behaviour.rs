@@ -566,7 +566,12 @@ async fn shutdown_releases_long_polls(b: Backend) {
             .await;
         (r, t.elapsed())
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The long-poll is waiting before shutdown starts (a condition, not a sleep).
+    let deadline = Instant::now() + WAIT;
+    while app.server.long_polls_waiting() == 0 {
+        assert!(Instant::now() < deadline, "the long-poll never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let t = Instant::now();
     let TestApp { server, db, .. } = app;
     server.shutdown().await.unwrap();
