@@ -24,10 +24,11 @@ pub struct DiscordSettings {
 }
 
 /// What the bot needs in a guild, as Discord permission bits (topics/permissions): View Channel
-/// (`1 << 10`), Send Messages (`1 << 11`) and Embed Links (`1 << 14`), all for posting embeds in
-/// the log channel. Nothing else: replies to commands are interaction responses, which need no
-/// channel permission, and the bot reads no messages.
-pub const BOT_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14);
+/// (`1 << 10`), Send Messages (`1 << 11`) and Embed Links (`1 << 14`) for posting embeds in the
+/// log channel, and Attach Files (`1 << 15`) for the CSV of a payout that outlived its
+/// interaction token (its summary is then a channel message). Nothing else: replies to commands
+/// are interaction responses, which need no channel permission, and the bot reads no messages.
+pub const BOT_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15);
 
 /// The OAuth2 scopes the bot is installed with: `bot` (the bot user, for the gateway and the log
 /// channel) and `applications.commands` (its slash commands).
@@ -168,11 +169,11 @@ mod tests {
     const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyz012345";
 
     #[test]
-    fn the_invite_asks_for_the_two_scopes_and_three_permissions() {
-        assert_eq!(BOT_PERMISSIONS, 19_456);
+    fn the_invite_asks_for_the_two_scopes_and_four_permissions() {
+        assert_eq!(BOT_PERMISSIONS, 52_224);
         assert_eq!(
             invite_url(1234),
-            "https://discord.com/oauth2/authorize?client_id=1234&scope=bot+applications.commands&permissions=19456&integration_type=0"
+            "https://discord.com/oauth2/authorize?client_id=1234&scope=bot+applications.commands&permissions=52224&integration_type=0"
         );
     }
 
