@@ -431,8 +431,8 @@ pub async fn run_payout(
         PayoutResult::Cancelled { preview, why } => {
             anyhow::bail!("{}", draw(&words::payout_cancelled(&preview, why)))
         }
-        PayoutResult::Done { report, .. } => {
-            println!("{}", draw(&words::payout_summary(&report, &DIALECT)));
+        PayoutResult::Done { preview, report } => {
+            println!("{}", draw(&words::payout_done(&preview, &report, &DIALECT)));
             let csv = words::payout_csv(&report);
             match &o.report {
                 Some(path) => {

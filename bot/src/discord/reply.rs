@@ -412,8 +412,8 @@ impl<'a> PayoutReply<'a> {
                 self.show(render::embed(&words::payout_cancelled(preview, *why)))
                     .await
             }
-            PayoutResult::Done { report, .. } => {
-                let summary = render::embed(&words::payout_summary(report, &dialect));
+            PayoutResult::Done { preview, report } => {
+                let summary = render::embed(&words::payout_done(preview, report, &dialect));
                 let file = s::CreateAttachment::bytes(
                     words::payout_csv(report).into_bytes(),
                     format!("payout-{}.csv", report.batch.batch),

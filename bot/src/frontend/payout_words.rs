@@ -153,6 +153,37 @@ pub fn payout_summary(report: &BatchReport, d: &dyn Dialect) -> Card {
         ))
 }
 
+/// The end of a confirmed payout: [`payout_summary`], and who was left out before Confirm
+/// (unknown usernames, members without a link), so the last message says it as the preview did.
+pub fn payout_done(p: &PayoutPreview, report: &BatchReport, d: &dyn Dialect) -> Card {
+    let card = payout_summary(report, d);
+    let mut parts = Vec::new();
+    if !p.unknown.is_empty() {
+        let n = p.unknown.len();
+        parts.push(format!(
+            "{} unknown username{}",
+            count(n),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if !p.unlinked.is_empty() {
+        let n = p.unlinked.len();
+        parts.push(format!(
+            "{} member{} without a link",
+            count(n),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if parts.is_empty() {
+        return card;
+    }
+    card.field(
+        "Not in the payout",
+        format!("{} (listed before Confirm)", parts.join(", ")),
+        false,
+    )
+}
+
 /// A payout not confirmed.
 pub fn payout_cancelled(p: &PayoutPreview, why: CancelReason) -> Card {
     let text = match why {

@@ -11,7 +11,7 @@ pub use super::audit_words::{
 use super::flow::{CancelReason, Prompt};
 use super::link::LinkChange;
 pub use super::payout_words::{
-    payout_cancelled, payout_csv, payout_preview, payout_progress, payout_summary,
+    payout_cancelled, payout_csv, payout_done, payout_preview, payout_progress, payout_summary,
 };
 use crate::links::{MemberLink, SignIn};
 use crate::service::{

@@ -97,13 +97,13 @@ fn rows(csv: &str) -> Vec<(u64, String)> {
 }
 
 /// Presses Confirm on `prompt` and checks the summary: each of `paid` (player, balance after)
-/// applied exactly once, and no one else in the CSV.
+/// applied exactly once, and no one else in the CSV; returns the summary.
 async fn confirm_and_check_paid(
     e: &E2e,
     prompt: &Seen,
     ix: discord_fake::InteractionRef,
     paid: &[(u64, i64)],
-) {
+) -> Seen {
     e.press(MOD, prompt, "Confirm").await;
     let (summary, csv) = summary_with_csv(e, ix).await;
     let n = paid.len();
@@ -123,6 +123,7 @@ async fn confirm_and_check_paid(
     for (id, balance) in paid {
         assert_eq!(e.world.wallet(*id).balance, *balance, "{id} paid once");
     }
+    summary
 }
 
 fn member_list_calls(e: &E2e) -> Vec<u16> {
@@ -182,7 +183,12 @@ async fn a_role_payout_pays_each_linked_member_once_and_leaves_out_bots_and_the_
     assert_eq!(e.world.wallet(ALICE).balance, 5, "nothing before Confirm");
     assert_eq!(e.world.wallet(BOB).balance, 0);
 
-    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 255), (BOB, 250)]).await;
+    let summary = confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 255), (BOB, 250)]).await;
+    assert!(
+        plain(&summary.text()).contains("1 member without a link (listed before Confirm)"),
+        "the summary says who was left out: {}",
+        summary.text()
+    );
     assert_eq!(
         e.world.wallet(BOT_ACCOUNT).balance,
         0,
@@ -289,7 +295,12 @@ async fn a_csv_attachment_pays_each_known_player_once_and_lists_repeats_and_unkn
         e.fake.requests()
     );
     assert_eq!(e.world.wallet(ALICE).balance, 5, "nothing before Confirm");
-    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 35), (BOB, 30)]).await;
+    let summary = confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 35), (BOB, 30)]).await;
+    assert!(
+        plain(&summary.text()).contains("1 unknown username (listed before Confirm)"),
+        "the summary says who was left out: {}",
+        summary.text()
+    );
     e.finish().await;
 }
 
@@ -432,7 +443,12 @@ async fn a_payout_to_everyone_pays_every_linked_human_member() {
         text.contains("Members without a link (5 not paid)"),
         "{text}"
     );
-    confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 10), (BOB, 10)]).await;
+    let summary = confirm_and_check_paid(&e, &prompt, ix, &[(ALICE, 10), (BOB, 10)]).await;
+    assert!(
+        plain(&summary.text()).contains("5 members without a link"),
+        "{}",
+        summary.text()
+    );
     assert_eq!(
         e.world.wallet(BOT_ACCOUNT).balance,
         0,

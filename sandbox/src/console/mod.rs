@@ -201,8 +201,9 @@ async fn run_payout(sb: &Sandbox, cmd: ConsolePayout) -> String {
         Ok(PayoutResult::Cancelled { preview, why }) => {
             out.push(render::card(&words::payout_cancelled(&preview, why)));
         }
-        Ok(PayoutResult::Done { report, .. }) => {
-            out.push(render::card(&words::payout_summary(
+        Ok(PayoutResult::Done { preview, report }) => {
+            out.push(render::card(&words::payout_done(
+                &preview,
                 &report,
                 &render::DIALECT,
             )));
