@@ -39,7 +39,10 @@ pub enum TestDatabaseError {
 
 /// The server to make test databases on: `DATABASE_URL_PG`, else [`DEFAULT_ADMIN_URL`].
 pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL_PG").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+    std::env::var("DATABASE_URL_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_owned())
 }
 
 /// `url` with its database (the path) replaced by `database`, the query kept.
@@ -109,17 +112,11 @@ impl TestDatabase {
         &self.url
     }
 
-    /// The database's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Drops the database, closing any connection still open to it (best effort: a database
     /// that cannot be dropped now is swept later).
     pub async fn drop_database(self) {
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
-            let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-            let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+            drop_named(&mut conn, &self.name).await;
             let _ = conn.close().await;
         }
     }
@@ -135,9 +132,14 @@ async fn sweep(conn: &mut sqlx::PgConnection, now_ms: u128) {
     .await
     .unwrap_or_default();
     for old in names.iter().filter(|n| is_stale(n, now_ms)) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)");
-        let _ = sqlx::raw_sql(&sql).execute(&mut *conn).await;
+        drop_named(conn, old).await;
     }
+}
+
+/// Drops one test database, closing its connections (best effort).
+async fn drop_named(conn: &mut sqlx::PgConnection, name: &str) {
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    let _ = sqlx::raw_sql(&sql).execute(&mut *conn).await;
 }
 
 /// Whether an `eb_test_<created ms>_…` database is older than [`STALE_AFTER_MS`].

@@ -440,8 +440,9 @@ impl<'a> PayoutReply<'a> {
                     .allowed_mentions(s::CreateAllowedMentions::new().users(vec![me]));
                 match channel.send_message(self.ctx.http(), message).await {
                     Ok(_) => Ok(()),
-                    // A channel may deny the bot Attach Files (the invite does not ask for it):
-                    // the summary still gets there, saying where every outcome is.
+                    // A channel may deny the bot Attach Files (the invite asks for it, a channel
+                    // can still take it away): the summary still gets there, saying where every
+                    // outcome is.
                     Err(e) if missing_permissions(&e) => {
                         tracing::warn!(error = %e, "the payout's CSV was refused in the channel; posting the summary alone");
                         let bare = s::CreateMessage::new()

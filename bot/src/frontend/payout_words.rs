@@ -157,21 +157,17 @@ pub fn payout_summary(report: &BatchReport, d: &dyn Dialect) -> Card {
 /// (unknown usernames, members without a link), so the last message says it as the preview did.
 pub fn payout_done(p: &PayoutPreview, report: &BatchReport, d: &dyn Dialect) -> Card {
     let card = payout_summary(report, d);
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let (unknown, unlinked) = (p.unknown.len(), p.unlinked.len());
     let mut parts = Vec::new();
-    if !p.unknown.is_empty() {
-        let n = p.unknown.len();
-        parts.push(format!(
-            "{} unknown username{}",
-            count(n),
-            if n == 1 { "" } else { "s" }
-        ));
+    if unknown > 0 {
+        parts.push(format!("{} unknown username{}", count(unknown), s(unknown)));
     }
-    if !p.unlinked.is_empty() {
-        let n = p.unlinked.len();
+    if unlinked > 0 {
         parts.push(format!(
             "{} member{} without a link",
-            count(n),
-            if n == 1 { "" } else { "s" }
+            count(unlinked),
+            s(unlinked)
         ));
     }
     if parts.is_empty() {
