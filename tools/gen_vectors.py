@@ -453,6 +453,107 @@ def envelope_cases():
                                       for n, m, e in reject]}
 
 
+BATCH_FIELDS = ["v", "batch", "op", "amount", "reason", "actor", "issuedAt", "expiresAt", "users"]
+
+
+def item_txn(batch, user):
+    """§3.1: the batch id's timestamp, then the first 80 bits of
+    SHA-256("economy-batch-item/v1:" + batch + ":" + decimal user id)."""
+    digest = hashlib.sha256(b"economy-batch-item/v1:" + batch.encode() + b":" + str(user).encode()).digest()
+    return ulid(ulid_time(batch), int.from_bytes(digest[:10], "big"))
+
+
+def envelope(n, users, reason="event prize", issued=None, ttl=300_000, op="give", amount=10, actor=None):
+    """A batch envelope body (§3.1) sharing cmd(n)'s fields; its batch id is minted like a txn id."""
+    c = cmd(n, op, amount, issued, ttl, reason=reason)
+    e = {"v": 1, "batch": ulid(ulid_time(c["txn"]), 7_000 + n), "op": op, "amount": amount, "reason": reason,
+         "actor": actor or c["actor"], "issuedAt": c["issuedAt"], "expiresAt": c["expiresAt"], "users": users}
+    assert list(e) == BATCH_FIELDS
+    return e
+
+
+def expand(e):
+    """The commands an envelope carries, in its order: each handled as if it had arrived alone."""
+    return [{"v": e["v"], "txn": item_txn(e["batch"], u), "op": e["op"], "userId": u, "amount": e["amount"],
+             "reason": e["reason"], "actor": e["actor"], "issuedAt": e["issuedAt"], "expiresAt": e["expiresAt"]}
+            for u in e["users"]]
+
+
+def batch_cases():
+    """Batch envelopes (§3.1): derived item txn ids, exact encodings with the commands they carry,
+    and envelopes a receiver must refuse (label as in §3)."""
+    kid = "cmd-2026"
+    pinned = ulid(1_795_219_200_000, 7)
+    ids = [{"batch": pinned, "userId": u, "txn": item_txn(pinned, u)} for u in (1001, 1, 1002, MAX_SAFE)]
+    assert ids[0]["txn"] == "01M7XPE600TSEBCWH922VG2JT1", ids[0]  # the bot's own pinned value
+    other = ulid(T0, 2**80 - 1)
+    ids += [{"batch": other, "userId": u, "txn": item_txn(other, u)} for u in (1001, 123)]
+    assert len({i["txn"] for i in ids}) == len(ids)
+
+    worst_reason = "😀" * 66 + '"' * 134
+    worst_actor = {"id": "18446744073709551615", "name": "😀" * 32}
+    ten_digit = [4_000_000_000 + 7 * i for i in range(200)]
+    most = 0
+    while len(message(envelope(3, ten_digit[:most + 1], reason="winter event winners"), kid, KEY_A).encode()) <= 1024:
+        most += 1
+    specs = [
+        ("three players", envelope(1, [1001, 1002, 1003])),
+        ("one player, the largest header the caps allow",
+         envelope(2, [MAX_SAFE], reason=worst_reason, issued=MAX_SAFE - 900_000, ttl=900_000, op="deduct",
+                  amount=-MAX_SAFE, actor=worst_actor)),
+        (f"as many 10-digit players as fit with a 20-character reason ({most})",
+         envelope(3, ten_digit[:most], reason="winter event winners")),
+        ("a deduct with a unicode reason", envelope(4, [123, 9_007_199_254_740_991], op="deduct", amount=250,
+                                                    reason="Rückerstattung — 返金 ✓")),
+    ]
+    enc = []
+    for name, e in specs:
+        m = message(e, kid, KEY_A)
+        assert len(m.encode()) <= 1024, (name, len(m.encode()))
+        enc.append({"name": name, "keyId": kid, "keyHex": KEY_A.hex(), "envelope": e, "message": m,
+                    "bytes": len(m.encode()), "commands": expand(e)})
+    base = envelope(1, [1001, 1002, 1003])
+    good = enc[0]["message"]
+
+    def signed(body):
+        return message_raw(body, kid, KEY_A)
+
+    def mutated(**over):
+        return signed(jdump(dict(base, **over)))
+
+    reject = [
+        ("over 1 KiB", message(envelope(3, ten_digit[:most + 1], reason="winter event winners"), kid, KEY_A),
+         "too_large"),
+        ("a player added after signing", good.replace("1003]", "1003,1004]"), "bad_signature"),
+        ("signature of another key", message(base, kid, KEY_B), "bad_signature"),
+        ("an unknown field", mutated(extra=1), "body"),
+        ("a txn field as well (a command and an envelope mixed)", mutated(txn=cmd(1)["txn"]), "body"),
+        ("a userId field as well", mutated(userId=123), "body"),
+        ("a reversal packed in an envelope", mutated(reverses=cmd(9)["txn"]), "body"),
+        ("users missing", signed(jdump({k: v for k, v in base.items() if k != "users"})), "body"),
+        ("users not an array", mutated(users=1001), "body"),
+        ("users null", mutated(users=None), "body"),
+        ("a user id written as a string", mutated(users=[1001, "1002"]), "body"),
+        ("a negative user id", mutated(users=[1001, -5]), "body"),
+        ("a user id with a fraction", signed(jdump(base).replace("1002", "1002.0")), "body"),
+        ("a user id in exponent form", signed(jdump(base).replace("1002", "1.002e3")), "body"),
+        ("a user id beyond 2^64", mutated(users=[18_446_744_073_709_551_616]), "body"),
+        ("batch id in lower case", mutated(batch=base["batch"].lower()), "body"),
+        ("batch twice", signed(jdump(base)[:-1] + ',"batch":' + jdump(cmd(2)["txn"]) + "}"), "body"),
+        ("no players", mutated(users=[]), "invalid"),
+        ("a player named twice", mutated(users=[1001, 1002, 1001]), "invalid"),
+        ("user id 0", mutated(users=[1001, 0]), "invalid"),
+        ("user id 2^53 (beyond a Luau number's exact range)", mutated(users=[2**53]), "invalid"),
+        ("a blank reason", mutated(reason="   "), "invalid"),
+        ("a validity window over 15 minutes", mutated(expiresAt=base["issuedAt"] + 900_001), "invalid"),
+        ("protocol version 2", mutated(v=2), "invalid"),
+    ]
+    assert len(message(envelope(3, ten_digit[:most + 1], reason="winter event winners"), kid, KEY_A).encode()) > 1024
+    return {"itemTxns": ids, "encode": enc,
+            "reject": [{"name": n, "keyId": kid, "keyHex": KEY_A.hex(), "message": m, "expect": e}
+                       for n, m, e in reject]}
+
+
 class _Obj(dict):
     """A decoded JSON object that remembers the first duplicated key inside it (relative path)."""
     dup = None
@@ -635,5 +736,9 @@ if __name__ == "__main__":
     write("reversals.json", {"about": "Reversals (docs/protocol.md §2.1, §6): `ids` pairs an original txn id "
                              "with the id of its one reversal; `records` are audit records naming an original "
                              "and whether the audit API stores them (`ok`).", **reversal_vectors()})
-    print("wrote testdata/apply_rule.json, reversals.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json, "
+    write("batches.json", {"about": "Batch envelopes (docs/protocol.md §3.1): `itemTxns` pairs a batch id and a user id "
+                           "with the derived txn id of that player's command; `encode` gives exact envelope messages "
+                           "and the commands each carries, in order; `reject` gives envelopes a receiver must refuse "
+                           "(labels as in §3).", "maxBytes": 1024, **batch_cases()})
+    print("wrote testdata/apply_rule.json, reversals.json, batches.json, signing.json, envelopes.json, audit_bodies.json, text_fields.json, "
           "stored_numbers.json")
