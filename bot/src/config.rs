@@ -136,6 +136,18 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         }
     }
 
+    fn flag(&mut self, name: &str, default: bool) -> bool {
+        match self.raw(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => default,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(_) => {
+                self.errors.push(format!("{name} must be true or false"));
+                default
+            }
+        }
+    }
+
     fn secs(&mut self, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Duration {
         Duration::from_secs(self.int(name, default, range).unsigned_abs())
     }
@@ -303,7 +315,8 @@ impl Config {
             assumed_ccu: r.int("BULK_ASSUMED_CCU", 0, 0..=1_000_000).unsigned_abs(),
             max_items: usize::try_from(r.int("BULK_MAX_PLAYERS", 10_000, 1..=100_000))
                 .unwrap_or(10_000),
-            concurrency: usize::try_from(r.int("BULK_CONCURRENCY", 16, 1..=256)).unwrap_or(16),
+            concurrency: usize::try_from(r.int("BULK_CONCURRENCY", 64, 1..=1024)).unwrap_or(64),
+            envelopes: r.flag("BULK_ENVELOPES", true),
         };
         let database_url = r.text("BOT_DATABASE_URL", "sqlite://economy-bot.db");
         if crate::service::DbKind::of_url(&database_url).is_none() {

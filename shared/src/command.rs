@@ -107,6 +107,9 @@ pub enum CommandError {
     /// A reversal naming itself as its original.
     #[error("a txn cannot reverse itself")]
     Reverses,
+    /// A batch envelope naming no player, or one player twice (§3.1).
+    #[error("a batch envelope names one or more players, each once")]
+    Players,
 }
 
 /// Whether `c` can disguise how text reads (bidirectional controls and overrides, invisible

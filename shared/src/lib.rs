@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod batch;
 pub mod calendar;
 pub mod clock;
 pub mod command;
@@ -21,11 +22,15 @@ pub mod wallet;
 
 pub use apply::{ApplyOutcome, apply, apply_local};
 pub use audit::{AuditError, AuditRecord, Source};
+pub use batch::{BatchId, Envelope};
 pub use command::{Actor, Command, CommandError, Op};
 pub use ids::{TxnId, TxnIdError};
 pub use keys::{Key, KeyError, KeyId, KeyRing, Scope, Secret};
 pub use limits::Limits;
-pub use message::{MessageError, decode_command_message, encode_command_message};
+pub use message::{
+    MessageError, decode_command_message, decode_message, encode_batch_message,
+    encode_command_message,
+};
 pub use outcome::{RecordOutcome, RejectReason, TxnRecord};
 pub use request_signing::{RequestParts, SignatureHeaders, VerifyError};
 pub use update::UpdateEvent;

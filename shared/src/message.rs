@@ -3,8 +3,10 @@
 //! A message is the text `EB1.<keyId>.<sig>.<body>`: `body` is the command's JSON exactly as
 //! sent, `sig` the lower-case hex HMAC-SHA256 over the bytes `EB1.<keyId>.<body>` (the message
 //! without its signature field). Receivers verify over the bytes they received, then parse;
-//! nothing is ever re-serialised for verification.
+//! nothing is ever re-serialised for verification. The body is one command (§2) or a batch
+//! envelope carrying several (§3.1).
 
+use crate::batch::Envelope;
 use crate::command::{Command, CommandError};
 use crate::keys::{Key, KeyRing};
 use crate::limits::MAX_MESSAGE_BYTES;
@@ -51,12 +53,10 @@ fn signed_bytes(key_id: &str, body: &str) -> Vec<u8> {
     format!("{MESSAGE_PREFIX}.{key_id}.{body}").into_bytes()
 }
 
-/// Encodes and signs a command with `key`; refuses messages over 1 KiB.
-pub fn encode_command_message(cmd: &Command, key: &Key) -> Result<String, MessageError> {
-    cmd.validate()?;
-    let body = serde_json::to_string(cmd).map_err(|_| MessageError::Body)?;
+/// Signs `body` with `key` into a message; refuses messages over 1 KiB.
+fn sign(body: &str, key: &Key) -> Result<String, MessageError> {
     let kid = key.id.as_str();
-    let sig = hex::encode(hmac_sha256(key.secret.expose(), &signed_bytes(kid, &body)));
+    let sig = hex::encode(hmac_sha256(key.secret.expose(), &signed_bytes(kid, body)));
     let msg = format!("{MESSAGE_PREFIX}.{kid}.{sig}.{body}");
     if msg.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::TooLarge(msg.len()));
@@ -64,8 +64,22 @@ pub fn encode_command_message(cmd: &Command, key: &Key) -> Result<String, Messag
     Ok(msg)
 }
 
-/// Verifies a received message against any key of `keys` and returns the command it carries.
-pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, MessageError> {
+/// Encodes and signs a command with `key`; refuses messages over 1 KiB.
+pub fn encode_command_message(cmd: &Command, key: &Key) -> Result<String, MessageError> {
+    cmd.validate()?;
+    let body = serde_json::to_string(cmd).map_err(|_| MessageError::Body)?;
+    sign(&body, key)
+}
+
+/// Encodes and signs a batch envelope (§3.1) with `key`; refuses one over 1 KiB.
+pub fn encode_batch_message(envelope: &Envelope, key: &Key) -> Result<String, MessageError> {
+    envelope.validate()?;
+    let body = serde_json::to_string(envelope).map_err(|_| MessageError::Body)?;
+    sign(&body, key)
+}
+
+/// Checks the size and framing of `msg` and its signature under `keys`; returns the body.
+fn verified_body<'m>(msg: &'m str, keys: &KeyRing) -> Result<&'m str, MessageError> {
     if msg.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::TooLarge(msg.len()));
     }
@@ -84,13 +98,47 @@ pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, Mess
     if !bool::from(want.ct_eq(sig.as_slice())) {
         return Err(MessageError::BadSignature);
     }
-    // The typed parse refuses duplicate and unknown fields; serde would also read a struct from a
-    // JSON array, so the object shape is checked separately (the protocol only has objects).
-    let cmd: Command = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
-    if !value.is_object() || !value.get("actor").is_some_and(serde_json::Value::is_object) {
-        return Err(MessageError::Body);
+    Ok(body)
+}
+
+/// The body as a JSON object whose `actor` is an object: serde would also read a struct from a
+/// JSON array, and the protocol only has objects.
+fn object_body(body: &str) -> Result<serde_json::Map<String, serde_json::Value>, MessageError> {
+    match serde_json::from_str(body) {
+        Ok(serde_json::Value::Object(map))
+            if map.get("actor").is_some_and(serde_json::Value::is_object) =>
+        {
+            Ok(map)
+        }
+        _ => Err(MessageError::Body),
     }
+}
+
+/// A verified body read as one command.
+fn command_body(body: &str) -> Result<Command, MessageError> {
+    // The typed parse refuses duplicate and unknown fields.
+    let cmd: Command = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
+    object_body(body)?;
     cmd.validate()?;
     Ok(cmd)
+}
+
+/// Verifies a received message against any key of `keys` and returns the command it carries.
+/// A batch envelope is refused (`Body`): use [`decode_message`] where envelopes are expected.
+pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, MessageError> {
+    command_body(verified_body(msg, keys)?)
+}
+
+/// Verifies a received message against any key of `keys` and returns every command it carries:
+/// one for a command body, each player's for a batch envelope (§3.1), in the order sent. A
+/// refusal refuses the whole message.
+pub fn decode_message(msg: &str, keys: &KeyRing) -> Result<Vec<Command>, MessageError> {
+    let body = verified_body(msg, keys)?;
+    if !object_body(body)?.contains_key("batch") {
+        return command_body(body).map(|cmd| vec![cmd]);
+    }
+    // Exactly the envelope's fields (a command's `txn` or `userId` beside them is unknown).
+    let envelope: Envelope = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
+    envelope.validate()?;
+    Ok(envelope.commands())
 }

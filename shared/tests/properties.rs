@@ -6,8 +6,8 @@ use shared::keys::{Key, KeyId, KeyRing, Scope, Secret};
 use shared::limits::{MAX_ACTOR_NAME_CHARS, MAX_COMMAND_TTL_MS, MAX_MESSAGE_BYTES, RING_CAPACITY};
 use shared::request_signing::{RequestParts, canonical_query, sign_request, verify_request};
 use shared::{
-    Actor, ApplyOutcome, Command, Limits, Op, TxnId, Wallet, apply, decode_command_message,
-    encode_command_message,
+    Actor, ApplyOutcome, BatchId, Command, Envelope, Limits, MessageError, Op, TxnId, Wallet,
+    apply, decode_command_message, decode_message, encode_batch_message, encode_command_message,
 };
 use std::collections::HashMap;
 
@@ -263,6 +263,44 @@ proptest! {
             }
             // Only the byte cap on the reason may refuse these inputs.
             Err(e) => prop_assert!(cmd.reason.len() > 400, "{e}"),
+        }
+    }
+
+    #[test]
+    fn an_envelope_carries_exactly_the_commands_its_players_would_get_alone(
+        reason in text(60),
+        users in prop::collection::hash_set(1u64..(1u64 << 53), 1..80),
+        amount in 1i64..1_000_000,
+        issued in 1i64..(1i64 << 47),
+        seed in any::<u64>(),
+    ) {
+        let users: Vec<u64> = users.into_iter().collect();
+        let batch = BatchId::from_parts(issued as u64, u128::from(seed));
+        let env = Envelope {
+            v: 1, batch: batch.clone(), op: Op::Give, amount, reason,
+            actor: Actor { id: "42".into(), name: "Mod".into() },
+            issued_at: issued, expires_at: issued + 300_000, users: users.clone(),
+        };
+        let key = Key::new(KeyId::new("k1").unwrap(), Secret::from_bytes(vec![7u8; 32]), vec![]);
+        let ring = KeyRing::new(vec![key.clone()]).unwrap();
+        match encode_batch_message(&env, &key) {
+            Ok(msg) => {
+                prop_assert!(msg.len() <= MAX_MESSAGE_BYTES);
+                let cmds = decode_message(&msg, &ring).unwrap();
+                prop_assert_eq!(cmds.len(), users.len());
+                for (cmd, user) in cmds.iter().zip(&users) {
+                    // The same command the bot signs alone for that player, under the same id.
+                    prop_assert_eq!(cmd.user_id, *user);
+                    prop_assert_eq!(&cmd.txn, &batch.item_txn(*user));
+                    prop_assert!(env.carries(cmd));
+                    let alone = encode_command_message(cmd, &key).unwrap();
+                    prop_assert_eq!(&decode_command_message(&alone, &ring).unwrap(), cmd);
+                }
+                // An envelope is never read as a single command.
+                prop_assert_eq!(decode_command_message(&msg, &ring), Err(MessageError::Body));
+            }
+            Err(MessageError::TooLarge(n)) => prop_assert!(n > MAX_MESSAGE_BYTES),
+            Err(e) => prop_assert!(false, "{e}"),
         }
     }
 

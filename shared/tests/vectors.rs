@@ -2,11 +2,14 @@
 
 use serde_json::Value;
 use shared::keys::{Key, KeyId, KeyRing, Scope, Secret};
-use shared::message::{MessageError, decode_command_message, encode_command_message, hmac_sha256};
+use shared::message::{
+    MessageError, decode_command_message, decode_message, encode_batch_message,
+    encode_command_message, hmac_sha256,
+};
 use shared::request_signing::{
     RequestParts, SignatureHeaders, canonical_query, canonical_string, sign_request, verify_request,
 };
-use shared::{ApplyOutcome, Command, Limits, Op, Wallet, apply, apply_local};
+use shared::{ApplyOutcome, BatchId, Command, Envelope, Limits, Op, Wallet, apply, apply_local};
 
 fn load(name: &str) -> Value {
     let path = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -252,6 +255,79 @@ fn envelope_vectors() {
             message_error_label(&err),
             str_of(&case["expect"]),
             "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn batch_vectors() {
+    let data = load("batches.json");
+    let max = data["maxBytes"].as_u64().unwrap() as usize;
+    let ids = data["itemTxns"].as_array().unwrap();
+    assert!(ids.len() >= 5, "vector file lost cases");
+    for case in ids {
+        let batch: BatchId = str_of(&case["batch"]).parse().unwrap();
+        let user = case["userId"].as_u64().unwrap();
+        assert_eq!(
+            batch.item_txn(user).as_str(),
+            str_of(&case["txn"]),
+            "{case}"
+        );
+    }
+    let key_of = |case: &Value| {
+        Key::new(
+            KeyId::new(str_of(&case["keyId"])).unwrap(),
+            Secret::from_bytes(hex_bytes(&case["keyHex"])),
+            vec![],
+        )
+    };
+    let encode = data["encode"].as_array().unwrap();
+    assert!(encode.len() >= 4, "vector file lost cases");
+    for case in encode {
+        let name = str_of(&case["name"]);
+        let key = key_of(case);
+        let env: Envelope = serde_json::from_value(case["envelope"].clone()).unwrap();
+        let msg = encode_batch_message(&env, &key).unwrap();
+        assert_eq!(msg, str_of(&case["message"]), "{name}: exact bytes");
+        assert_eq!(msg.len() as u64, case["bytes"].as_u64().unwrap(), "{name}");
+        assert!(msg.len() <= max, "{name}");
+        let ring = KeyRing::new(vec![key]).unwrap();
+        let want: Vec<Command> = serde_json::from_value(case["commands"].clone()).unwrap();
+        assert_eq!(decode_message(&msg, &ring).unwrap(), want, "{name}");
+        assert_eq!(env.commands(), want, "{name}");
+    }
+    let reject = data["reject"].as_array().unwrap();
+    assert!(reject.len() >= 20, "vector file lost cases");
+    for case in reject {
+        let name = str_of(&case["name"]);
+        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let err = decode_message(str_of(&case["message"]), &ring)
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!(
+            message_error_label(&err),
+            str_of(&case["expect"]),
+            "{name}: {err}"
+        );
+    }
+    // Every single-command vector reads the same through the envelope-aware decoder.
+    let singles = load("envelopes.json");
+    for case in singles["encode"].as_array().unwrap() {
+        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let cmd: Command = serde_json::from_value(case["command"].clone()).unwrap();
+        assert_eq!(
+            decode_message(str_of(&case["message"]), &ring).unwrap(),
+            vec![cmd]
+        );
+    }
+    for case in singles["reject"].as_array().unwrap() {
+        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let err = decode_message(str_of(&case["message"]), &ring).unwrap_err();
+        assert_eq!(
+            message_error_label(&err),
+            str_of(&case["expect"]),
+            "{}",
+            case["name"]
         );
     }
 }

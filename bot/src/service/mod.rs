@@ -20,6 +20,7 @@ pub mod ports;
 pub mod profile;
 pub mod txn;
 
+pub use bulk::packer::PackStats;
 pub use bulk::{
     BatchCounts, BatchId, BatchPlan, BatchProgress, BatchReport, BatchRequest, BulkConfig,
     ItemReport, ItemState, OnlineSample,

@@ -209,9 +209,21 @@ impl World {
         wallets: Arc<dyn WalletStore>,
         config: ServiceConfig,
     ) -> Service {
+        self.service_over(audit, wallets, self.ports.clone(), config)
+            .await
+    }
+
+    /// A service over this world with the given audit log, wallet store, messaging and settings.
+    pub async fn service_over(
+        &self,
+        audit: Arc<dyn AuditLog>,
+        wallets: Arc<dyn WalletStore>,
+        messaging: Arc<dyn bot::service::Messaging>,
+        config: ServiceConfig,
+    ) -> Service {
         let ports = Ports {
             wallets,
-            messaging: self.ports.clone(),
+            messaging,
             audit,
             users: self.ports.clone(),
             clock: Arc::new(VirtualClock::new(
@@ -310,6 +322,10 @@ struct StandInState {
     held: Vec<String>,
     seen: usize,
     applied: usize,
+    /// Reads only single commands, as a bridge from before batch envelopes.
+    predates_envelopes: bool,
+    /// Batch envelopes received (signed, of any player).
+    envelopes: usize,
 }
 
 /// STAND-IN for a game server running the Luau bridge on ProfileStore, used until the Luau
@@ -438,6 +454,17 @@ impl StandInServer {
         self.state.lock().seen
     }
 
+    /// From now on the server reads only single commands and refuses batch envelopes as an
+    /// unknown body, as a bridge from before envelopes does.
+    pub fn predate_envelopes(&self) {
+        self.state.lock().predates_envelopes = true;
+    }
+
+    /// Signed batch envelopes this server read (whoever they were for).
+    pub fn envelopes(&self) -> usize {
+        self.state.lock().envelopes
+    }
+
     pub fn applied(&self) -> usize {
         self.state.lock().applied
     }
@@ -495,10 +522,25 @@ impl StandInServer {
     }
 
     fn process_at(&self, data: &str, now: i64) {
-        let Ok(cmd) = shared::decode_command_message(data, &KeyRing::parse(COMMAND_KEYS).unwrap())
-        else {
+        let keys = KeyRing::parse(COMMAND_KEYS).unwrap();
+        let Ok(cmds) = (if self.state.lock().predates_envelopes {
+            shared::decode_command_message(data, &keys).map(|c| vec![c])
+        } else {
+            shared::decode_message(data, &keys)
+        }) else {
             return;
         };
+        let body = data.splitn(4, '.').nth(3).unwrap_or_default();
+        if body.starts_with("{\"v\":1,\"batch\":") {
+            self.state.lock().envelopes += 1;
+        }
+        // Each command of an envelope is handled as if it had arrived alone.
+        for cmd in cmds {
+            self.apply_one(&cmd, now);
+        }
+    }
+
+    fn apply_one(&self, cmd: &shared::Command, now: i64) {
         let saved_at = self.now_ms();
         let job = self.job_id.clone();
         let mut committed: Option<AuditRecord> = None;
@@ -512,12 +554,12 @@ impl StandInServer {
                 }
                 let mut wallet: Wallet =
                     serde_json::from_value(v["Data"].clone()).unwrap_or_default();
-                let outcome = shared::apply(&mut wallet, &cmd, now, &Limits::default());
+                let outcome = shared::apply(&mut wallet, cmd, now, &Limits::default());
                 if !outcome.changed_wallet() {
                     return Transform::Keep;
                 }
                 let rec = wallet.ring.back().unwrap().clone();
-                let record = AuditRecord::from_command(&cmd, &rec, Some(job.clone()));
+                let record = AuditRecord::from_command(cmd, &rec, Some(job.clone()));
                 wallet.outbox.push(record.clone());
                 committed = Some(record);
                 v["Data"] = serde_json::to_value(&wallet).unwrap();

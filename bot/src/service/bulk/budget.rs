@@ -30,8 +30,12 @@ pub struct BulkConfig {
     pub assumed_ccu: u64,
     /// Most players in one batch.
     pub max_items: usize,
-    /// Most items delivered at once (an online player's item waits for the game server).
+    /// Most items delivered at once (an online player's item waits for the game server). An
+    /// envelope carries at most this many players.
     pub concurrency: usize,
+    /// Whether online players' publishes are packed into batch envelopes (docs/protocol.md
+    /// §3.1). Off: one message per player, as before envelopes.
+    pub envelopes: bool,
 }
 
 impl Default for BulkConfig {
@@ -40,7 +44,8 @@ impl Default for BulkConfig {
             reserved_percent: 50,
             assumed_ccu: 0,
             max_items: 10_000,
-            concurrency: 16,
+            concurrency: 64,
+            envelopes: true,
         }
     }
 }

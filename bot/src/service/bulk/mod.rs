@@ -3,8 +3,10 @@
 //! The rules (the runner is `Service::plan_batch` / `start_batch` / `run_batch` /
 //! `resume_batches` in `txn/batch.rs`):
 //! - a batch has one id (a ULID) and one txn per distinct player, its id derived from (batch
-//!   id, player id) ([`ids`]), so a retried or resumed batch never pays a player twice; a player
-//!   named twice is paid once;
+//!   id, player id) ([`shared::BatchId::item_txn`], docs/protocol.md §3.1), so a retried or
+//!   resumed batch never pays a player twice; a player named twice is paid once;
+//! - online players' first publishes are packed into batch envelopes ([`packer`]), several
+//!   players signed once, within the messaging budget;
 //! - an empty list and a list longer than [`BulkConfig::max_items`] are refused; the per-role
 //!   maximum applies to each player's amount, the daily cap to the batch's total, the cooldown
 //!   to the batch's start (not between its own items);
@@ -14,11 +16,11 @@
 //!   budget less the share kept for the game servers, paused on a 429's `Retry-After`.
 
 pub mod budget;
-pub mod ids;
+pub mod packer;
 pub mod store;
 
 pub use budget::{BulkConfig, WriteBudget};
-pub use ids::BatchId;
+pub use shared::BatchId;
 pub use store::{ItemState, StoredBatch, StoredItem};
 
 use super::outcome::{ActorCtx, Outcome};

@@ -1,9 +1,9 @@
 //! The batch tables of the bot's database (migration 0008): a batch, its players in the order
 //! given, and where each item stands. An issued item's outcome is its txn's row.
 
-use super::ids::BatchId;
 use crate::service::db::{Db, DbError, on_pool, stored_outcome};
 use crate::service::outcome::Outcome;
+use shared::BatchId;
 use shared::TxnId;
 
 /// A batch as stored.
@@ -168,19 +168,20 @@ impl Db {
             .collect()
     }
 
-    /// Records that an item was issued (its txn row now exists) or refused with `detail`.
-    pub async fn mark_batch_item(
+    /// Records that an item was refused with `detail` (an issued item needs no mark: its txn
+    /// row is what [`Db::batch_items`] reads).
+    pub async fn mark_batch_item_refused(
         &self,
         id: &BatchId,
         user_id: u64,
-        refused: Option<&str>,
+        detail: &str,
     ) -> Result<(), DbError> {
-        let sql = self
-            .sql("UPDATE batch_items SET state = ?, detail = ? WHERE batch_id = ? AND user_id = ?");
+        let sql = self.sql(
+            "UPDATE batch_items SET state = 'refused', detail = ? WHERE batch_id = ? AND user_id = ?",
+        );
         on_pool!(self, pool => {
             sqlx::query(&sql)
-                .bind(if refused.is_some() { "refused" } else { "issued" })
-                .bind(refused)
+                .bind(detail)
                 .bind(id.as_str())
                 .bind(to_db(user_id))
                 .execute(pool)
@@ -189,7 +190,6 @@ impl Db {
         Ok(())
     }
 
-    /// Marks a batch finished: a restart no longer resumes it.
     pub async fn finish_batch(&self, id: &BatchId, now_ms: i64) -> Result<(), DbError> {
         let sql = self
             .sql("UPDATE batches SET finished_at = ? WHERE batch_id = ? AND finished_at IS NULL");

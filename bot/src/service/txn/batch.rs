@@ -4,6 +4,7 @@
 //! its derived txn id. Running a batch again (a retry, a restart) only issues what is left and
 //! follows what is pending; an item already paid answers from its txn's row.
 
+use super::super::bulk::packer::max_parked;
 use super::super::bulk::{
     BatchCounts, BatchId, BatchPlan, BatchProgress, BatchReport, BatchRequest, ItemReport,
     ItemState, ONLINE_SAMPLE, OnlineSample, Silent, StoredBatch, batch_total,
@@ -177,13 +178,25 @@ impl Service {
             let mut queue = work.into_iter();
             let mut running = FuturesUnordered::new();
             loop {
-                while running.len() < concurrency
+                // Items parked on the packer wait for a publish, the scarce resource, and use
+                // no write budget: they do not hold a place, so the other items (offline
+                // players' writes) keep flowing meanwhile, up to `max_parked` more.
+                let parked = self
+                    .packer
+                    .stats()
+                    .parked()
+                    .min(max_parked(self.config.command_ttl));
+                while running.len() < concurrency + parked
                     && let Some(i) = queue.next()
                 {
                     let item = &items[i];
                     running.push(self.pay_item(&batch, &actor, i, item.user_id, item.txn.clone()));
                 }
-                let Some((i, state)) = running.next().await else {
+                let next = tokio::select! {
+                    next = running.next() => next,
+                    () = self.packer.parked_more() => continue,
+                };
+                let Some((i, state)) = next else {
                     break;
                 };
                 let state = state?;
@@ -230,21 +243,18 @@ impl Service {
             reason: &batch.reason,
             txn,
             reverses: None,
-            in_batch: true,
+            batch: Some(&batch.batch),
         };
         let now = self.ports.clock.now_ms();
         let state = match self.issue(issue, None, now).await {
-            Ok(receipt) => self
-                .db
-                .mark_batch_item(&batch.batch, user_id, None)
-                .await
-                .map(|()| ItemState::Issued(receipt.outcome.settled().clone()))
-                .map_err(ServiceError::from),
+            // Its txn row (reserved by `issue`) is what marks the item issued: the batch's
+            // items are read joined with their txns (`Db::batch_items`), one commit fewer.
+            Ok(receipt) => Ok(ItemState::Issued(receipt.outcome.settled().clone())),
             Err(ServiceError::Refused(refusal)) => {
                 let words = refusal.to_string();
                 tracing::info!(batch = %batch.batch, user = user_id, %refusal, "payout item refused");
                 self.db
-                    .mark_batch_item(&batch.batch, user_id, Some(&words))
+                    .mark_batch_item_refused(&batch.batch, user_id, &words)
                     .await
                     .map(|()| ItemState::Refused(words))
                     .map_err(ServiceError::from)

@@ -3,11 +3,12 @@
 //! Every failed call ends the same way: answer `Pending` once the reply deadline has passed,
 //! else pause and read the wallet again.
 
+use super::super::bulk::packer::ENVELOPE_ATTEMPTS;
 use super::super::outcome::{Committer, Outcome, Refusal, ServiceError};
 use super::super::ports::{WalletEntry, WalletWrite, WriteError};
 use super::super::profile::{Profile, Session};
 use super::service::{Service, ms};
-use shared::{ApplyOutcome, AuditRecord, Command, Wallet, apply};
+use shared::{ApplyOutcome, AuditRecord, BatchId, Command, Wallet, apply};
 
 /// One command being delivered, and what this delivery has done so far.
 struct Delivery<'a> {
@@ -24,6 +25,10 @@ struct Delivery<'a> {
     /// Whether the entry decided on is a read taken before the command (for its prompt) and
     /// not read again since: a refusal that writes nothing must not be decided on it.
     entry_from_prompt: bool,
+    /// The payout this command is an item of: its publishes go through the packer.
+    batch: Option<&'a BatchId>,
+    /// Publishes made inside envelopes so far.
+    enveloped: u32,
 }
 
 impl Delivery<'_> {
@@ -48,6 +53,8 @@ enum Step {
 
 impl Service {
     /// Delivers and confirms one command until it settles or `reply_deadline` (Unix ms) passes.
+    /// An item of `batch` publishes through the packer (its first [`ENVELOPE_ATTEMPTS`]
+    /// publishes, then alone).
     /// `first`, when given, is the wallet as read for the command's prompt: it replaces the
     /// first read (a stale one is safe: writes are compare-and-swap, and a refusal that writes
     /// nothing is decided again on a fresh read).
@@ -57,6 +64,7 @@ impl Service {
         message: &str,
         reply_deadline: i64,
         first: Option<Option<WalletEntry>>,
+        batch: Option<&BatchId>,
     ) -> Result<Outcome, ServiceError> {
         let mut d = Delivery {
             cmd,
@@ -66,6 +74,8 @@ impl Service {
             last_publish: None,
             bot_wrote: false,
             entry_from_prompt: first.is_some(),
+            batch,
+            enveloped: 0,
         };
         let mut entry = match first {
             Some(entry) => entry,
@@ -235,12 +245,22 @@ impl Service {
             .last_publish
             .is_none_or(|t| now - t >= ms(self.config.republish_every));
         if now <= cmd.expires_at && due {
-            match self
-                .ports
-                .messaging
-                .publish(&self.config.topic, d.message)
-                .await
-            {
+            let packed = d
+                .batch
+                .filter(|_| self.config.bulk.envelopes && d.enveloped < ENVELOPE_ATTEMPTS);
+            let published = match packed {
+                Some(batch) => {
+                    d.enveloped += 1;
+                    self.packer.publish(batch, cmd, d.message).await
+                }
+                None => {
+                    self.ports
+                        .messaging
+                        .publish(&self.config.topic, d.message)
+                        .await
+                }
+            };
+            match published {
                 Ok(()) => d.last_publish = Some(now),
                 Err(e) => tracing::warn!(error = %e, txn = %cmd.txn, "publish failed"),
             }

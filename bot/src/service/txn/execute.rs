@@ -1,6 +1,7 @@
 //! A give or deduct: a new command (validated, authorised, reserved against the actor's cap,
 //! then delivered), or a replay of a txn id answered with its original outcome.
 
+use super::super::bulk::packer::item_issued_at;
 use super::super::db::{DbError, NewTxn, ReserveRefusal, TxnRow};
 use super::super::outcome::{
     ActorCtx, Committer, MoveRequest, Outcome, Receipt, Refusal, ServiceError,
@@ -10,7 +11,7 @@ use super::super::profile::Profile;
 use super::service::{Service, WALLET_READ_REUSABLE_MS, WalletRead, ms};
 use shared::command::is_disguising;
 use shared::limits::MAX_ACTOR_NAME_CHARS;
-use shared::{Actor, Command, Op, TxnId, encode_command_message};
+use shared::{Actor, BatchId, Command, Op, TxnId, encode_command_message};
 use std::time::Duration;
 
 impl Service {
@@ -62,7 +63,7 @@ impl Service {
                 if row.user_id != user.id || row.op != req.op || row.amount != req.amount {
                     return Err(Refusal::ReplayMismatch(txn.clone()).into());
                 }
-                return self.replay_known(row, user).await;
+                return self.replay_known(row, user, None).await;
             }
             if let Some(original) = self.already_processed(txn, user.id).await? {
                 return Ok(Receipt {
@@ -87,7 +88,7 @@ impl Service {
             reason: &req.reason,
             txn,
             reverses: None,
-            in_batch: false,
+            batch: None,
         };
         self.issue(issue, read, now).await
     }
@@ -100,6 +101,13 @@ impl Service {
         read: Option<WalletRead>,
         now: i64,
     ) -> Result<Receipt, ServiceError> {
+        // A payout's items issued close together share their issue time, so that an envelope
+        // can carry them (docs/protocol.md §3.1).
+        let issued_at = if it.batch.is_some() {
+            item_issued_at(now)
+        } else {
+            now
+        };
         let cmd = Command {
             v: shared::limits::PROTOCOL_VERSION,
             txn: it.txn,
@@ -108,8 +116,8 @@ impl Service {
             amount: it.amount,
             reason: it.reason.to_owned(),
             actor: Self::actor_of(it.actor),
-            issued_at: now,
-            expires_at: now + ms(self.config.command_ttl),
+            issued_at,
+            expires_at: issued_at + ms(self.config.command_ttl),
             reverses: it.reverses,
         };
         let message = match encode_command_message(&cmd, self.keys.signing_key()) {
@@ -137,10 +145,14 @@ impl Service {
         let policy = &self.config.policy;
         // A payout's items follow each other at the budget's pace: the cooldown applied to the
         // payout's start, not between its own items.
-        let cooldown = if it.in_batch { 0 } else { ms(policy.cooldown) };
+        let cooldown = if it.batch.is_some() {
+            0
+        } else {
+            ms(policy.cooldown)
+        };
         match self.db.reserve(&new, cooldown, policy.daily_cap).await? {
             Ok(()) => {}
-            Err(ReserveRefusal::Taken) => return self.taken(&cmd, it.user).await,
+            Err(ReserveRefusal::Taken) => return self.taken(&cmd, it.user, it.batch).await,
             Err(refused) => return Err(self.limit_refusal(&cmd.actor.id, refused).into()),
         }
         tracing::info!(txn = %cmd.txn, user = it.user.id, op = cmd.op.as_str(), amount = cmd.amount, reverses = ?cmd.reverses, "command accepted");
@@ -148,7 +160,9 @@ impl Service {
         let first = read
             .filter(|r| r.user_id == it.user.id && now - r.read_at_ms <= WALLET_READ_REUSABLE_MS)
             .map(|r| r.entry);
-        let outcome = self.drive(&cmd, &message, deadline, first).await?;
+        let outcome = self
+            .drive(&cmd, &message, deadline, first, it.batch)
+            .await?;
         Ok(Receipt {
             txn: cmd.txn,
             user: it.user,
@@ -161,7 +175,12 @@ impl Service {
 
     /// Another request (this replica's or another's) reserved first: a reversal is refused
     /// naming the reversal that won; an ordinary txn id answers as a replay of the row.
-    async fn taken(&self, cmd: &Command, user: RobloxUser) -> Result<Receipt, ServiceError> {
+    async fn taken(
+        &self,
+        cmd: &Command,
+        user: RobloxUser,
+        batch: Option<&BatchId>,
+    ) -> Result<Receipt, ServiceError> {
         if let Some(original) = &cmd.reverses {
             let by = self.db.reversal_of(original).await?;
             return Err(Refusal::AlreadyReversed {
@@ -174,7 +193,7 @@ impl Service {
             .into());
         }
         match self.db.get(&cmd.txn).await? {
-            Some(row) => self.replay_known(row, user).await,
+            Some(row) => self.replay_known(row, user, batch).await,
             None => Err(DbError::Corrupt(cmd.txn.to_string()).into()),
         }
     }
@@ -219,12 +238,18 @@ impl Service {
     }
 
     /// A replay of a txn the bot already knows: its stored outcome, or continued confirmation.
-    async fn replay_known(&self, row: TxnRow, user: RobloxUser) -> Result<Receipt, ServiceError> {
+    async fn replay_known(
+        &self,
+        row: TxnRow,
+        user: RobloxUser,
+        batch: Option<&BatchId>,
+    ) -> Result<Receipt, ServiceError> {
         let outcome = match &row.outcome {
             Outcome::Pending => {
                 let cmd = self.command_of(&row)?;
                 let deadline = self.ports.clock.now_ms() + ms(self.config.reply_budget);
-                self.drive(&cmd, &row.message, deadline, None).await?
+                self.drive(&cmd, &row.message, deadline, None, batch)
+                    .await?
             }
             settled => Outcome::AlreadyProcessed {
                 original: Box::new(settled.clone()),
@@ -279,8 +304,8 @@ pub(super) struct Issue<'a> {
     pub txn: TxnId,
     /// The txn a reversal reverses.
     pub reverses: Option<TxnId>,
-    /// An item of a bulk payout (no cooldown between items).
-    pub in_batch: bool,
+    /// The payout it is an item of (no cooldown between items; its publishes are packed).
+    pub batch: Option<&'a BatchId>,
 }
 
 /// Where a stored txn stands, in the words a refusal quotes.

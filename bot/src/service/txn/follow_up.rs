@@ -27,7 +27,7 @@ impl Service {
             Outcome::Pending => {
                 let cmd = self.command_of(&row)?;
                 let deadline = self.ports.clock.now_ms() + ms(budget);
-                self.drive(&cmd, &row.message, deadline, None).await
+                self.drive(&cmd, &row.message, deadline, None, None).await
             }
             settled => Ok(settled.clone()),
         }

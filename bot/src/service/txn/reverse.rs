@@ -139,7 +139,7 @@ impl Service {
             reason: &req.reason,
             txn: plan.txn,
             reverses: Some(req.original),
-            in_batch: false,
+            batch: None,
         };
         self.issue(issue, first, now).await
     }

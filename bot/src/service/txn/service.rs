@@ -1,6 +1,7 @@
 //! The [`Service`] struct, its configuration and ports, and the queries that move no money.
 
 use super::super::bulk::budget::ThrottleWatch;
+use super::super::bulk::packer::{Outlet, PackStats, Packer};
 use super::super::bulk::{BulkConfig, WriteBudget};
 use super::super::db::{Db, DbError, TxnRow};
 use super::super::names::{MAX_LOOKUPS_PER_ANSWER, NameCache, Names};
@@ -126,6 +127,8 @@ pub struct Service {
     pub(super) names: NameCache,
     /// The pace of bulk payouts, shared by every batch this service runs.
     pub(super) budget: Arc<WriteBudget>,
+    /// Packs payout items' publishes into batch envelopes.
+    pub(super) packer: Arc<Packer>,
 }
 
 /// A duration in whole milliseconds (saturating), as the protocol's timestamps count.
@@ -151,10 +154,16 @@ impl Service {
             messaging: Arc::new(ThrottleWatch {
                 inner: ports.messaging,
                 budget: budget.clone(),
-                clock,
+                clock: clock.clone(),
             }),
             ..ports
         };
+        let packer = Packer::new(Outlet {
+            messaging: ports.messaging.clone(),
+            topic: config.topic.clone(),
+            key: keys.signing_key().clone(),
+            clock,
+        });
         Self {
             ports,
             db,
@@ -162,12 +171,18 @@ impl Service {
             config,
             names: NameCache::default(),
             budget,
+            packer,
         }
     }
 
     /// The bulk payouts' write budget (its rate per minute is what a batch may spend).
     pub fn write_budget(&self) -> &WriteBudget {
         &self.budget
+    }
+
+    /// What the packer has published (envelopes, players in them, packs of one).
+    pub fn pack_stats(&self) -> PackStats {
+        self.packer.stats()
     }
 
     /// The configuration.
