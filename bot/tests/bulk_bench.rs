@@ -43,14 +43,6 @@ impl Messaging for Paced {
     ) -> BoxFut<'a, Result<(), PortError>> {
         Box::pin(async move {
             self.limiter.acquire(UNIVERSE, OpClass::Publish).await;
-            eprintln!(
-                "DBG publish {:?} {}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-                message.len()
-            );
             self.inner.publish(topic, message).await
         })
     }
@@ -179,35 +171,10 @@ async fn a_payout_half_online_across_50_servers_pays_each_once_within_its_share(
     let c0 = world.calls();
     let w0 = writes.load(Ordering::Relaxed);
     let t0 = Instant::now();
-    eprintln!(
-        "DBG start {}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-    );
-    struct Dbg(u64);
-    impl bot::service::BatchProgress for Dbg {
-        fn progress<'a>(&'a mut self, c: &'a bot::service::BatchCounts) -> BoxFut<'a, ()> {
-            let s = c.settled() as u64;
-            if s / 500 != self.0 / 500 {
-                eprintln!(
-                    "DBG progress {} {} applied {} pending {} todo {}",
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis(),
-                    s,
-                    c.applied,
-                    c.pending,
-                    c.todo
-                );
-            }
-            self.0 = s;
-            Box::pin(async {})
-        }
-    }
-    let report = service.run_batch(&plan.batch, &mut Dbg(0)).await.unwrap();
+    let report = service
+        .run_batch(&plan.batch, &mut bot::service::bulk::Silent)
+        .await
+        .unwrap();
     let wall = t0.elapsed();
     ticker.abort();
     let calls = world.calls().since(&c0);
