@@ -282,6 +282,55 @@ pub fn reversal(
     shared::encode_command_message(&cmd, &command_key()).unwrap()
 }
 
+/// `EB1.k1.<sig>.<body>`: `body` signed with the command key as the bot signs every message
+/// (docs/protocol.md §3: lower-case hex HMAC-SHA256 over `EB1.k1.<body>`).
+pub fn signed(body: &str) -> String {
+    let key = hex::decode(COMMAND_KEY_HEX).unwrap();
+    let sig = hex::encode(shared::message::hmac_sha256(
+        &key,
+        format!("EB1.k1.{body}").as_bytes(),
+    ));
+    format!("EB1.k1.{sig}.{body}")
+}
+
+/// The body of a batch envelope (docs/protocol.md §3.1) issued at the universe's `now`.
+pub fn envelope_body(
+    u: &Universe,
+    batch: &str,
+    users: &[u64],
+    op: Op,
+    amount: i64,
+) -> serde_json::Value {
+    let issued_at = virtual_ms(u);
+    serde_json::json!({
+        "v": 1, "batch": batch, "op": op, "amount": amount, "reason": "event prize",
+        "actor": {"id": "123456789012345678", "name": "Mod"},
+        "issuedAt": issued_at, "expiresAt": issued_at + 300_000, "users": users,
+    })
+}
+
+/// A signed batch envelope issued at the universe's `now`, as the bot publishes a bulk payout.
+pub fn envelope(u: &Universe, batch: &str, users: &[u64], op: Op, amount: i64) -> String {
+    signed(&envelope_body(u, batch, users, op, amount).to_string())
+}
+
+/// The txn id of `user`'s command in batch `batch` (docs/protocol.md §3.1), derived here
+/// independently of the bridge: the batch's timestamp, then the first 80 bits of
+/// SHA-256(`economy-batch-item/v1:` ‖ batch ‖ `:` ‖ decimal user id).
+pub fn item_txn(batch: &str, user: u64) -> String {
+    use sha2::{Digest, Sha256};
+    let batch: TxnId = batch.parse().unwrap();
+    let digest = Sha256::new()
+        .chain_update(b"economy-batch-item/v1:")
+        .chain_update(batch.as_str())
+        .chain_update(b":")
+        .chain_update(user.to_string())
+        .finalize();
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    TxnId::from_parts(batch.timestamp_ms(), u128::from_be_bytes(random)).to_string()
+}
+
 /// The universe's virtual Unix ms.
 pub fn virtual_ms(u: &Universe) -> i64 {
     u.config().start_unix_ms + (u.now_s() * 1000.0) as i64

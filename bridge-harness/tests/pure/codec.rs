@@ -11,10 +11,10 @@ use shared::keys::{Key, KeyId, KeyRing, Scope, Secret};
 use shared::message::{MessageError, decode_command_message, hmac_sha256};
 use shared::request_signing::{RequestParts, sign_request};
 
-const KEY_ID: &str = "cmd-2026";
-const SECRET: [u8; 32] = [0x42; 32];
+pub(crate) const KEY_ID: &str = "cmd-2026";
+pub(crate) const SECRET: [u8; 32] = [0x42; 32];
 
-fn label(e: &MessageError) -> &'static str {
+pub(crate) fn label(e: &MessageError) -> &'static str {
     match e {
         MessageError::TooLarge(_) => "too_large",
         MessageError::Framing => "framing",
@@ -25,7 +25,7 @@ fn label(e: &MessageError) -> &'static str {
     }
 }
 
-fn sign(key_id: &str, body: &str) -> String {
+pub(crate) fn sign(key_id: &str, body: &str) -> String {
     let sig = hex::encode(hmac_sha256(
         &SECRET,
         format!("EB1.{key_id}.{body}").as_bytes(),
@@ -34,7 +34,7 @@ fn sign(key_id: &str, body: &str) -> String {
 }
 
 /// Literals that probe every typing rule of the Rust decoder.
-const LITERALS: &[&str] = &[
+pub(crate) const LITERALS: &[&str] = &[
     "0",
     "1",
     "2",
@@ -104,7 +104,7 @@ const LITERALS: &[&str] = &[
     r#"{"id":"1","name":"x","id":"2"}"#,
 ];
 
-fn base_fields(rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
+pub(crate) fn base_fields(rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
     let issued: i64 = 1_700_000_000_001;
     let window = *[1i64, 300_000, 900_000, 900_001, 0, -5]
         .choose(rng)
@@ -208,6 +208,8 @@ fn command_decoding_agrees_with_the_rust_reference_on_mutated_messages() {
     let b = Bridge::new();
     let key_ring: Function = b.func("CommandCodec", "keyRing");
     let decode: Function = b.func("CommandCodec", "decode");
+    // The handler's entry point reads a command message as a list of one, refused alike.
+    let decode_all: Function = b.func("MessageCodec", "decode");
     let secrets = b.lua.create_table().unwrap();
     secrets.set(KEY_ID, b.buffer(&SECRET)).unwrap();
     let (ring, _): (Option<Table>, Option<String>) = key_ring.call(secrets).unwrap();
@@ -225,28 +227,37 @@ fn command_decoding_agrees_with_the_rust_reference_on_mutated_messages() {
         let want = decode_command_message(&msg, &keys);
         let (cmd, got, detail): (Value, Option<String>, Option<String>) =
             decode.call((msg.as_str(), ring.clone())).unwrap();
+        let (cmds, got_all, detail_all): (Value, Option<String>, Option<String>) =
+            decode_all.call((msg.as_str(), ring.clone())).unwrap();
         match &want {
             Ok(c) => {
                 assert!(
                     got.is_none(),
                     "case {i}: Luau refused ({got:?}, {detail:?}) {msg}"
                 );
-                assert_eq!(
-                    b.to_json(cmd),
-                    serde_json::to_value(c).unwrap(),
-                    "case {i}: {msg}"
+                let c = serde_json::to_value(c).unwrap();
+                assert_eq!(b.to_json(cmd), c, "case {i}: {msg}");
+                assert!(
+                    got_all.is_none(),
+                    "case {i}: MessageCodec refused ({got_all:?}, {detail_all:?}) {msg}"
                 );
+                assert_eq!(b.to_json(cmds), json!([c]), "case {i}: {msg}");
                 *seen.entry("ok").or_default() += 1;
             }
             Err(e) => {
                 assert!(
-                    cmd.is_nil(),
+                    cmd.is_nil() && cmds.is_nil(),
                     "case {i}: Luau accepted what Rust refused ({e}): {msg}"
                 );
                 assert_eq!(
                     got.as_deref(),
                     Some(label(e)),
                     "case {i} ({detail:?}): {msg}"
+                );
+                assert_eq!(
+                    got_all.as_deref(),
+                    Some(label(e)),
+                    "case {i}, MessageCodec ({detail_all:?}): {msg}"
                 );
                 *seen.entry(label(e)).or_default() += 1;
             }

@@ -1,5 +1,6 @@
 //! Runs every case of the shared test vectors (`testdata/apply_rule.json`, `signing.json`,
-//! `envelopes.json`, `audit_bodies.json`, `text_fields.json`, `reversals.json`) through the bridge's Luau modules, in a plain Luau VM.
+//! `envelopes.json`, `batches.json`, `audit_bodies.json`, `text_fields.json`, `reversals.json`)
+//! through the bridge's Luau modules, in a plain Luau VM.
 
 use crate::vm::{Bridge, vectors};
 use mlua::{Function, Table, Value};
@@ -236,21 +237,25 @@ fn request_verify_vectors() {
     }
 }
 
+/// The Luau key ring of a vector case (`keyId`, `keyHex`).
+fn ring_for(b: &Bridge, case: &J) -> Table {
+    let key_ring: Function = b.func("CommandCodec", "keyRing");
+    let secrets = b.lua.create_table().unwrap();
+    secrets
+        .set(s(&case["keyId"]), b.buffer(&hex_bytes(&case["keyHex"])))
+        .unwrap();
+    let (ring, err): (Option<Table>, Option<String>) = key_ring.call(secrets).unwrap();
+    ring.unwrap_or_else(|| panic!("key ring: {err:?}"))
+}
+
 #[test]
 fn envelope_vectors_decode_or_refuse_like_the_reference() {
     let b = Bridge::new();
-    let key_ring: Function = b.func("CommandCodec", "keyRing");
     let decode: Function = b.func("CommandCodec", "decode");
+    // The entry point of the handler: every message as the list of commands it carries.
+    let decode_all: Function = b.func("MessageCodec", "decode");
     let data = vectors("envelopes.json");
     assert_eq!(data["maxBytes"], json!(1024));
-    let ring_for = |case: &J| -> Table {
-        let secrets = b.lua.create_table().unwrap();
-        secrets
-            .set(s(&case["keyId"]), b.buffer(&hex_bytes(&case["keyHex"])))
-            .unwrap();
-        let (ring, err): (Option<Table>, Option<String>) = key_ring.call(secrets).unwrap();
-        ring.unwrap_or_else(|| panic!("key ring: {err:?}"))
-    };
     let encode_cases = data["encode"].as_array().unwrap();
     assert!(encode_cases.len() >= 3);
     for case in encode_cases {
@@ -258,19 +263,116 @@ fn envelope_vectors_decode_or_refuse_like_the_reference() {
         let msg = s(&case["message"]);
         assert_eq!(json!(msg.len()), case["bytes"], "{name}: vector length");
         let (cmd, label, detail): (Value, Option<String>, Option<String>) =
-            decode.call((msg, ring_for(case))).unwrap();
+            decode.call((msg, ring_for(&b, case))).unwrap();
         assert!(label.is_none(), "{name}: refused as {label:?} ({detail:?})");
         assert_eq!(b.to_json(cmd), case["command"], "{name}: decoded command");
+        let (cmds, label, detail): (Value, Option<String>, Option<String>) =
+            decode_all.call((msg, ring_for(&b, case))).unwrap();
+        assert!(label.is_none(), "{name}: refused as {label:?} ({detail:?})");
+        assert!(
+            detail.is_none(),
+            "{name}: a single command described as {detail:?}"
+        );
+        assert_eq!(
+            b.to_json(cmds),
+            json!([case["command"]]),
+            "{name}: a single command is a list of one"
+        );
     }
     let reject_cases = data["reject"].as_array().unwrap();
     assert!(reject_cases.len() >= 12);
     for case in reject_cases {
         let name = s(&case["name"]);
-        let (cmd, label, _detail): (Value, Option<String>, Option<String>) =
-            decode.call((s(&case["message"]), ring_for(case))).unwrap();
-        assert!(cmd.is_nil(), "{name}: accepted");
-        assert_eq!(label.as_deref(), Some(s(&case["expect"])), "{name}");
+        for f in [&decode, &decode_all] {
+            let (cmd, label, _detail): (Value, Option<String>, Option<String>) =
+                f.call((s(&case["message"]), ring_for(&b, case))).unwrap();
+            assert!(cmd.is_nil(), "{name}: accepted");
+            assert_eq!(label.as_deref(), Some(s(&case["expect"])), "{name}");
+        }
     }
+}
+
+#[test]
+fn batch_vectors_derive_expand_and_refuse_like_the_model() {
+    let b = Bridge::new();
+    let item_txn: Function = b.func("BatchEnvelope", "itemTxn");
+    let decode_all: Function = b.func("MessageCodec", "decode");
+    let decode_one: Function = b.func("CommandCodec", "decode");
+    let data = vectors("batches.json");
+    assert_eq!(data["maxBytes"], json!(1024));
+
+    let ids = data["itemTxns"].as_array().unwrap();
+    assert!(ids.len() >= 6, "vector file lost cases");
+    for case in ids {
+        // User ids up to 2^53 − 1: exact as a Luau number.
+        let user = case["userId"].as_u64().unwrap() as f64;
+        let got: String = item_txn.call((s(&case["batch"]), user)).unwrap();
+        assert_eq!(got, s(&case["txn"]), "item txn of {case}");
+    }
+
+    let encode_cases = data["encode"].as_array().unwrap();
+    assert!(encode_cases.len() >= 4, "vector file lost cases");
+    let mut commands_seen = 0;
+    for case in encode_cases {
+        let name = s(&case["name"]);
+        let msg = s(&case["message"]);
+        assert_eq!(json!(msg.len()), case["bytes"], "{name}: vector length");
+        let (cmds, label, detail): (Value, Option<String>, Option<String>) =
+            decode_all.call((msg, ring_for(&b, case))).unwrap();
+        assert!(label.is_none(), "{name}: refused as {label:?} ({detail:?})");
+        let want = case["commands"].as_array().unwrap();
+        assert_eq!(
+            want.len(),
+            case["envelope"]["users"].as_array().unwrap().len(),
+            "{name}: one command per player"
+        );
+        assert_eq!(
+            b.to_json(cmds),
+            case["commands"],
+            "{name}: carried commands"
+        );
+        assert_eq!(
+            detail,
+            Some(format!(
+                "batch envelope {}: {} players",
+                s(&case["envelope"]["batch"]),
+                want.len()
+            )),
+            "{name}: description"
+        );
+        commands_seen += want.len();
+        // A bridge that reads single commands only (one that predates envelopes) refuses it as `body`.
+        let (cmd, label, _): (Value, Option<String>, Option<String>) =
+            decode_one.call((msg, ring_for(&b, case))).unwrap();
+        assert!(
+            cmd.is_nil(),
+            "{name}: the single-command decoder accepted an envelope"
+        );
+        assert_eq!(label.as_deref(), Some("body"), "{name}");
+    }
+    assert!(commands_seen >= 70, "only {commands_seen} commands");
+
+    let reject_cases = data["reject"].as_array().unwrap();
+    assert!(reject_cases.len() >= 20, "vector file lost cases");
+    let mut labels = std::collections::BTreeSet::new();
+    for case in reject_cases {
+        let name = s(&case["name"]);
+        let (cmds, label, detail): (Value, Option<String>, Option<String>) = decode_all
+            .call((s(&case["message"]), ring_for(&b, case)))
+            .unwrap();
+        assert!(cmds.is_nil(), "{name}: accepted (no player may be handled)");
+        assert_eq!(
+            label.as_deref(),
+            Some(s(&case["expect"])),
+            "{name} ({detail:?})"
+        );
+        labels.insert(s(&case["expect"]).to_owned());
+    }
+    assert_eq!(
+        labels.into_iter().collect::<Vec<_>>(),
+        ["bad_signature", "body", "invalid", "too_large"],
+        "the vectors reach every refusal an envelope can get past framing"
+    );
 }
 
 #[test]
