@@ -1,5 +1,5 @@
-//! Batch envelopes (docs/protocol.md §3.1) in the bridge's Luau against a model built on the Rust
-//! reference: item txn ids against a Rust derivation (`sha2` + `shared::TxnId::from_parts`), and
+//! Batch envelopes (docs/protocol.md §3.1) in the bridge's Luau and in `shared::decode_message`,
+//! both against a model built on the Rust reference: item txn ids against a Rust derivation (`sha2` + `shared::TxnId::from_parts`), and
 //! thousands of seeded envelope messages, mutated field by field, decoded by `MessageCodec` with
 //! the label (or the carried commands) the model expects. The model types the shared fields with
 //! `shared::message::decode_command_message` (an envelope's shared fields are a command's), the
@@ -388,6 +388,19 @@ fn envelope_decoding_agrees_with_the_model_on_mutated_messages() {
             msg = String::from_utf8(bytes).unwrap();
         }
         let want = model(&msg, signed, body_is_json, &fields, &keys);
+        // The Rust receiver (`shared::decode_message`) agrees with the model, so Luau and Rust
+        // agree with each other.
+        let rust = shared::message::decode_message(&msg, &keys)
+            .map(|cs| {
+                cs.into_iter()
+                    .map(|c| serde_json::to_value(c).unwrap())
+                    .collect::<Vec<J>>()
+            })
+            .map_err(|e| label(&e));
+        assert_eq!(
+            rust, want,
+            "case {i}: the Rust decoder and the model differ: {msg}"
+        );
         let (cmds, got, detail): (Value, Option<String>, Option<String>) =
             decode_all.call((msg.as_str(), ring.clone())).unwrap();
         match want {
