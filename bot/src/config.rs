@@ -315,7 +315,7 @@ impl Config {
             assumed_ccu: r.int("BULK_ASSUMED_CCU", 0, 0..=1_000_000).unsigned_abs(),
             max_items: usize::try_from(r.int("BULK_MAX_PLAYERS", 10_000, 1..=100_000))
                 .unwrap_or(10_000),
-            concurrency: usize::try_from(r.int("BULK_CONCURRENCY", 64, 1..=1024)).unwrap_or(64),
+            concurrency: usize::try_from(r.int("BULK_CONCURRENCY", 64, 1..=4096)).unwrap_or(64),
             envelopes: r.flag("BULK_ENVELOPES", true),
         };
         let database_url = r.text("BOT_DATABASE_URL", "sqlite://economy-bot.db");

@@ -138,7 +138,7 @@ async fn a_payout_half_online_across_50_servers_pays_each_once_within_its_share(
         reserved_percent: 50,
         assumed_ccu: ccu,
         max_items: 10_000,
-        concurrency: usize::try_from(env_or("BENCH_CONCURRENCY", 512)).unwrap_or(512),
+        concurrency: usize::try_from(env_or("BENCH_CONCURRENCY", 2048)).unwrap_or(2048),
         envelopes: env_or("BENCH_ENVELOPES", 1) != 0,
     };
     let envelopes = config.bulk.envelopes;
