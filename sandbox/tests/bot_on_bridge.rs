@@ -633,3 +633,64 @@ async fn a_restarted_bot_resumes_the_pending_confirmation() {
     restarted.db().close().await;
     sb.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_s_envelopes_are_read_by_the_real_bridge_and_each_player_is_paid_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut config = quick_config();
+    // A budget that starts every item at once, so the online ones are due together.
+    config.bulk.assumed_ccu = 100_000;
+    let sb = start(config).await;
+    let online: Vec<u64> = (2001..2007).collect();
+    for (i, &p) in online.iter().enumerate() {
+        join_and_hold(&sb, p, i % 2).await;
+    }
+    let offline = [2101, 2102];
+    let everyone: Vec<u64> = online.iter().chain(&offline).copied().collect();
+    let service = &sb.stack.service;
+    let plan = service
+        .plan_batch(bot::service::BatchRequest {
+            actor: console_actor(),
+            amount: 40,
+            reason: "winter event winners".into(),
+            user_ids: everyone.clone(),
+        })
+        .await
+        .expect("plan");
+    service.start_batch(&plan).await.expect("start");
+    let report = service
+        .run_batch(&plan.batch, &mut bot::service::bulk::Silent)
+        .await
+        .expect("run");
+    assert_eq!(report.counts().applied, 8, "{:?}", report.counts());
+    for &p in &everyone {
+        let txn = plan.batch.item_txn(p);
+        assert_eq!(balance(&sb, p), 40, "player {p} paid once");
+        assert!(
+            in_ring(&sb, p, &txn).is_some(),
+            "player {p}: the derived txn"
+        );
+        let row = one_row(&sb, p, &txn, Duration::from_secs(10)).await;
+        assert_eq!(row.record.server_job_id.is_some(), online.contains(&p));
+    }
+    for (i, &p) in online.iter().enumerate() {
+        let holder = job(&sb, i % 2).await;
+        let txn = plan.batch.item_txn(p);
+        let lines = bridge_lines(&sb, &format!("txn {txn} user {p} give 40: applied")).await;
+        assert_eq!(lines.len(), 1, "applied once, by {holder}");
+    }
+    // Whatever the packer made of them (envelopes, or packs of one sent as the player's own
+    // command), the real bridge read every message it sent: nothing refused, and each envelope
+    // announced once on each of the two servers.
+    let stats = service.pack_stats();
+    println!("packed: {stats:?}");
+    assert!(stats.enveloped_items + stats.singles >= 6, "{stats:?}");
+    assert!(bridge_lines(&sb, "command refused").await.is_empty());
+    let announced = bridge_lines(&sb, &format!("batch envelope {}", plan.batch)).await;
+    assert!(
+        announced.len() as u64 >= 2 * stats.envelopes,
+        "{stats:?}: {announced:?}"
+    );
+    assert_clean(&sb).await;
+    sb.shutdown().await.expect("shutdown");
+}
