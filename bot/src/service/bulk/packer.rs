@@ -5,13 +5,15 @@
 //! a minute however many servers run. One message per online player would bound a payout's
 //! online half at 80 players a minute; an envelope carries up to 66 of them.
 //!
-//! Items that are due to publish hand their command to the packer, which waits a moment
-//! ([`LINGER`]) for others of the same batch and issue time, then publishes them in as few
-//! envelopes as fit 1 KiB, one after another through the messaging port (whose limiter paces
-//! them: while it waits, more items queue, so envelopes fill up exactly when publishes are
-//! scarce). A pack of one player goes out as that player's own command message, which every
-//! receiver reads. Each item learns whether the publish that carried it succeeded; confirming
-//! it stays the item's own business (the audit log, the wallet entry), as for any command.
+//! Items that are due to publish hand their command to the packer ("park" on it). Items of the
+//! same batch and issue time go in the same envelopes, as many as fit 1 KiB; full envelopes go
+//! out at once, one after another through the messaging port, whose limiter paces them (while
+//! it waits, more items park, so envelopes fill up exactly when publishes are scarce); the last,
+//! partly filled one waits for more, at most [`LINGER`], then goes as it is. A pack of one goes
+//! out as that player's own command message, which every receiver reads. Each item learns
+//! whether the publish that carried it succeeded; confirming it stays the item's own business
+//! (the audit log, the wallet entry), as for any command. Parked items do not hold one of the
+//! payout's places (`txn/batch.rs`), up to [`max_parked`].
 
 use super::super::ports::{Clock, Messaging, PortError};
 use shared::{BatchId, Command, Envelope, Key, MessageError, encode_batch_message};
@@ -453,6 +455,26 @@ mod tests {
             "three packs of one, each the item's own command"
         );
         assert_eq!(packer.stats().singles, 3);
+    }
+
+    #[tokio::test]
+    async fn a_command_that_expired_while_parked_is_not_published() {
+        let (packer, rec) = packer();
+        let batch = BatchId::from_parts(1_795_219_200_000, 7);
+        // Issued long before the packer's clock: expired by the time it would go out.
+        let old = item(&batch, 1001, 1_795_218_000_000);
+        let fresh = item(&batch, 1002, 1_795_219_200_000);
+        let (r_old, r_fresh) = tokio::join!(
+            packer.publish(&batch, &old.0, &old.1),
+            packer.publish(&batch, &fresh.0, &fresh.1),
+        );
+        assert!(r_old.is_err(), "an expired command gets no publish");
+        assert!(r_fresh.is_ok());
+        assert_eq!(
+            lock(&rec.0).clone(),
+            vec![fresh.1],
+            "only the fresh one, alone"
+        );
     }
 
     #[test]
