@@ -228,6 +228,14 @@ impl DiscordFake {
         }
     }
 
+    /// How long the attachment URLs handed out from now on stay valid (24 hours by default, on
+    /// the fake's clock; whole seconds). Zero hands out URLs that have already expired, as a URL
+    /// read from an old payload would be.
+    pub fn set_attachment_url_lifetime(&self, lifetime: std::time::Duration) {
+        self.shared().world.lock().url_lifetime_s =
+            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    }
+
     /// Adds (or replaces) a member of a guild.
     pub fn add_member(&self, guild: u64, member: Member) {
         if let Some(g) = self.shared().world.lock().guilds.get_mut(&guild) {

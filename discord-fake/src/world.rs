@@ -256,6 +256,9 @@ pub struct World {
     /// Where the fake's REST server listens (`http://127.0.0.1:<port>`): attachment URLs point
     /// at it.
     pub cdn_base: String,
+    /// How long an attachment URL is valid after it is handed out (`ex` − `is`, whole seconds;
+    /// [`crate::cdn::URL_LIFETIME_S`] unless a test changes it).
+    pub url_lifetime_s: i64,
 }
 
 impl World {
@@ -280,6 +283,7 @@ impl World {
             outsiders: BTreeMap::new(),
             uploads: BTreeMap::new(),
             cdn_base,
+            url_lifetime_s: crate::cdn::URL_LIFETIME_S,
         }
     }
 
@@ -300,10 +304,10 @@ impl World {
             .find(|g| g.channels.contains_key(&channel))
     }
 
-    /// The URL a file is served at: the fake's CDN route, shaped like Discord's
-    /// `/attachments/{channel}/{attachment}/{filename}`.
+    /// The URL a file is served at, signed as of now: the fake's CDN route, shaped like
+    /// Discord's `/attachments/{channel}/{attachment}/{filename}?ex=…&is=…&hm=…&`.
     pub fn attachment_url(&self, channel: u64, id: u64, filename: &str) -> String {
-        format!("{}/attachments/{channel}/{id}/{filename}", self.cdn_base)
+        crate::cdn::signed_url(self, channel, id, filename)
     }
 
     /// The commands a member of `guild` can use: the guild's, then the global ones.

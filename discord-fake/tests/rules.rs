@@ -668,16 +668,112 @@ async fn role_and_attachment_options_carry_ids_resolved_and_the_client_sends_onl
     assert_eq!(object["id"], json!(id));
     assert_eq!(object["size"], json!(4096), "the size the test claimed");
     let path = format!("/attachments/{CHANNEL}/{id}/list.csv");
-    assert_eq!(
-        object["url"].as_str(),
-        Some(format!("{}{path}", fake.rest_base()).as_str())
-    );
-    let (status, _, body) = raw_get(&fake, &path).await;
+    let url = object["url"].as_str().unwrap();
+    let signed = url.strip_prefix(&fake.rest_base()).unwrap();
+    assert!(signed.starts_with(&format!("{path}?ex=")), "{url}");
+    let (status, _, body) = raw_get(&fake, signed).await;
     assert_eq!((status, body.as_str()), (200, "1001\n"));
-    let (status, _, _) = raw_get(&fake, &format!("/attachments/{CHANNEL}/{id}/other.csv")).await;
-    assert_eq!(status, 404);
-    let (status, _, _) = raw_get(&fake, &format!("/attachments/{LOGS}/{id}/list.csv")).await;
-    assert_eq!(status, 404);
+    // The signature covers the path: the same query on another file or channel is refused.
+    let query = signed.strip_prefix(&path).unwrap();
+    let other = format!("/attachments/{CHANNEL}/{id}/other.csv{query}");
+    assert_eq!(raw_get(&fake, &other).await.0, 404);
+    let other = format!("/attachments/{LOGS}/{id}/list.csv{query}");
+    assert_eq!(raw_get(&fake, &other).await.0, 404);
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+}
+
+/// `ex`, `is` and `hm` of a signed URL (Discord's order, with its trailing `&`).
+fn signed_parts(url: &str) -> (i64, i64, String) {
+    let query = url.split_once('?').unwrap().1;
+    let get = |k: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let hex = |k: &str| i64::from_str_radix(&get(k), 16).unwrap();
+    (hex("ex"), hex("is"), get("hm"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_urls_are_signed_refused_when_altered_and_expire_after_a_day() {
+    let fake = fake().await;
+    fake.preregister(
+        Some(GUILD),
+        &[json!({"name": "grant", "description": "Grant", "type": 1,
+            "options": [{"type": 11, "name": "file", "description": "f"}]})],
+    );
+    let mut bot = bot(&fake).await;
+    let upload = FileUpload::new("list.csv", "1001\n");
+    fake.run_command(
+        MOD,
+        CHANNEL,
+        "grant",
+        &[("file", OptionValue::Attachment(upload))],
+    )
+    .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("command")
+    };
+    let file = c.data.resolved.attachments.values().next().unwrap().clone();
+    let base = fake.rest_base();
+    let signed = file.url.strip_prefix(&base).unwrap().to_owned();
+    // Issued now on the fake's clock, valid for a day; a trailing `&` as in Discord's example.
+    let (ex, is, hm) = signed_parts(&signed);
+    assert_eq!(is, discord_fake::clock::START_MS / 1000);
+    assert_eq!(ex - is, 24 * 60 * 60);
+    assert!(signed.ends_with('&'), "{signed}");
+    // Fresh: serenity's own download gets the bytes.
+    assert_eq!(file.download().await.unwrap(), b"1001\n");
+    // Altered: a changed signature, an expiry moved later, or no signature at all.
+    let flipped = format!(
+        "{}{}",
+        if hm.starts_with('0') { '1' } else { '0' },
+        &hm[1..]
+    );
+    let tampered = signed.replace(&hm, &flipped);
+    let later = signed.replace(&format!("ex={ex:x}"), &format!("ex={:x}", ex + 3600));
+    let bare = signed.split_once('?').unwrap().0.to_owned();
+    for url in [&tampered, &later, &bare] {
+        let (status, _, body) = raw_get(&fake, url).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (404, "This content is no longer available."),
+            "{url}"
+        );
+    }
+    // Valid up to the second before `ex`, refused from `ex` on.
+    fake.advance(Duration::from_secs(24 * 60 * 60 - 1));
+    assert_eq!(raw_get(&fake, &signed).await.0, 200);
+    fake.advance(Duration::from_secs(1));
+    assert_eq!(raw_get(&fake, &signed).await.0, 404);
+    // Each payload carries a URL issued when it is sent, as Discord refreshes them.
+    fake.set_attachment_url_lifetime(Duration::ZERO);
+    let upload = FileUpload::new("again.csv", "1002\n");
+    fake.run_command(
+        MOD,
+        CHANNEL,
+        "grant",
+        &[("file", OptionValue::Attachment(upload))],
+    )
+    .unwrap();
+    let s::Interaction::Command(c) = bot.interaction().await else {
+        panic!("command")
+    };
+    let again = c.data.resolved.attachments.values().next().unwrap().clone();
+    let (ex, is, _) = signed_parts(&again.url);
+    assert_eq!(is, discord_fake::clock::START_MS / 1000 + 24 * 60 * 60);
+    assert_eq!(ex, is, "a zero lifetime hands out an already expired URL");
+    let path = again.url.strip_prefix(&base).unwrap().to_owned();
+    assert_eq!(raw_get(&fake, &path).await.0, 404);
+    let fetches: Vec<u16> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.route.starts_with("/attachments/"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(fetches, [200, 404, 404, 404, 200, 404, 404]);
     assert!(fake.problems().is_empty(), "{:?}", fake.problems());
 }
 

@@ -406,9 +406,47 @@ async fn read_attachment(file: &s::Attachment) -> Result<String, CommandError> {
             MAX_PAYOUT_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = file.download().await?;
+    let bytes = download(&file.url, MAX_PAYOUT_FILE_BYTES as usize)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, file = %file.filename, "downloading a payout file failed");
+            CommandError::PayoutInput(
+                "the bot could not download `file` from Discord (its link may have expired): \
+                 run the command again with the file attached. Nothing moved."
+                    .to_owned(),
+            )
+        })?;
     String::from_utf8(bytes)
         .map_err(|_| CommandError::PayoutInput("`file` is not a text (UTF-8) CSV file".to_owned()))
+}
+
+/// Fetches an attachment from the URL Discord gave, exactly as given: Discord's CDN URLs are
+/// signed (`ex`, `is`, `hm`) and refused once expired or altered. Only a success answer counts:
+/// serenity's `Attachment::download` returns the body of any answer, so a refusal's error page
+/// would be read as the file. At most `limit` bytes are read.
+async fn download(url: &str, limit: usize) -> Result<Vec<u8>, String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| e.without_url().to_string())?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if bytes.len() + chunk.len() > limit {
+            return Err(format!("the file is larger than {limit} bytes"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// The ids of `role`'s members, read page by page (needs the Server Members Intent).

@@ -26,6 +26,8 @@ pub struct Data {
     pub links: Option<Arc<crate::links::Links>>,
     /// Roblox OAuth sign-in (`/link me`), when configured.
     pub oauth: Option<Arc<crate::links::RobloxOAuth>>,
+    /// The buttons of running commands, and the answer to a press on an ended prompt.
+    pub prompts: super::prompts::Prompts,
 }
 
 /// The error type of the commands (downcast to [`super::error::CommandError`] in `on_error`).

@@ -13,6 +13,8 @@
 //! - [`commands`]: the poise commands (options → shared args → shared flow → reply) and
 //!   `on_error`.
 //! - [`reply`]: the reply message the shared flows drive (prompt, sending, receipt, audit pages).
+//! - [`prompts`]: routes every button press to the prompt waiting for it, and answers a press on
+//!   an ended prompt by removing its buttons (exactly one answer per press).
 //! - [`shutdown`]: the gate commands pass, and the shutdown order (gateway-free).
 //! - [`tasks`]: the reconciler loop, payouts resumed on startup and the log-channel poster.
 //! - [`endpoint`]: where Discord is (discord.com, or a loopback stand-in in tests).
@@ -28,6 +30,7 @@ pub mod endpoint;
 pub mod error;
 pub mod identify_guard;
 pub mod link;
+pub mod prompts;
 pub mod registration;
 pub mod render;
 pub mod reply;
@@ -139,7 +142,24 @@ impl Default for RunOptions {
     }
 }
 
-/// Keeps the status in step with the gateway (events reach this only after setup returned).
+/// Keeps the status in step with the gateway, and answers button presses (events reach this
+/// only after setup returned; poise itself handles only commands and autocomplete).
+async fn on_event(
+    ctx: &s::Context,
+    event: &s::FullEvent,
+    data: &data::Data,
+) -> Result<(), data::Error> {
+    if let s::FullEvent::InteractionCreate {
+        interaction: s::Interaction::Component(press),
+    } = event
+    {
+        data.prompts.route(&ctx.http, press.clone()).await;
+        return Ok(());
+    }
+    track_gateway(event, &data.status).await
+}
+
+/// Keeps the status in step with the gateway.
 async fn track_gateway(event: &s::FullEvent, status: &DiscordStatus) -> Result<(), data::Error> {
     match event {
         s::FullEvent::Ready { .. } | s::FullEvent::Resume { .. } => status.set_connected(true),
@@ -182,6 +202,7 @@ pub async fn run_with(
         token_usable_for,
         links,
         oauth,
+        prompts: prompts::Prompts::default(),
     };
     let scope = match settings.guild_id {
         Some(g) => registration::Scope::Guild(s::GuildId::new(g)),
@@ -195,7 +216,11 @@ pub async fn run_with(
             on_error: |e| Box::pin(commands::on_error(e)),
             allowed_mentions: Some(s::CreateAllowedMentions::new()),
             event_handler: |framework, event| {
-                Box::pin(track_gateway(event, &framework.user_data.status))
+                Box::pin(on_event(
+                    framework.serenity_context,
+                    event,
+                    framework.user_data,
+                ))
             },
             ..Default::default()
         })

@@ -5,6 +5,7 @@
 use super::confirm::{self, BoxFut, Button, Confirmation, Incoming, PressSource};
 use super::data::{Context, Data};
 use super::error::CommandError;
+use super::prompts::{self, Listening};
 use super::render;
 use crate::frontend::flow::{self, AuditAnswer};
 use crate::frontend::payout::{PayoutPreview, PayoutResult, PayoutUi};
@@ -89,6 +90,8 @@ pub struct MoveReply<'a> {
     handle: Option<ReplyHandle<'a>>,
     /// The member the player was named through, shown on every later message.
     member: Option<MemberLink>,
+    /// The Confirm / Cancel buttons' routing, held until the command ends.
+    listening: Option<Listening>,
 }
 
 impl<'a> MoveReply<'a> {
@@ -98,6 +101,7 @@ impl<'a> MoveReply<'a> {
             ctx,
             handle: None,
             member: None,
+            listening: None,
         }
     }
 
@@ -154,16 +158,8 @@ impl Confirm for MoveReply<'_> {
             let timeout = ctx.data().settings.confirm_timeout;
             let prompt = render::confirm_prompt_embed(&p, timeout);
             let reply = embed_reply(prompt).components(render::confirm_buttons(ctx.id()));
-            self.handle = Some(ctx.send(reply).await?);
-            let mut presses = GatewayPresses {
-                ctx: ctx.serenity_context().clone(),
-                prefix: ctx.id(),
-            };
-            let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
-            crate::metrics::pending_confirmations(1.0);
-            let closing = ctx.data().in_flight.closing();
-            let decision = confirm::await_decision_until(&mut presses, machine, closing).await;
-            crate::metrics::pending_confirmations(-1.0);
+            let (handle, decision) = prompt_and_wait(ctx, reply, &mut self.listening).await?;
+            self.handle = Some(handle);
             Ok(decision)
         })
     }
@@ -209,39 +205,45 @@ impl Confirm for MoveReply<'_> {
     }
 }
 
-/// Button presses from the gateway for one invocation's Confirm / Cancel buttons.
-struct GatewayPresses {
-    ctx: s::Context,
+/// Button presses from the gateway for one invocation's Confirm / Cancel buttons, as
+/// [`Prompts`](super::prompts::Prompts) routes them.
+struct GatewayPresses<'l> {
+    http: std::sync::Arc<s::Http>,
+    listening: &'l mut Listening,
     prefix: u64,
 }
 
-impl PressSource for GatewayPresses {
+impl PressSource for GatewayPresses<'_> {
     type Handle = s::ComponentInteraction;
 
     fn next(&mut self, wait: Duration) -> BoxFut<'_, Option<Incoming<Self::Handle>>> {
         Box::pin(async move {
-            let prefix = self.prefix;
-            let press = s::ComponentInteractionCollector::new(&self.ctx)
-                .timeout(wait)
-                .filter(move |i| confirm::button_of(prefix, &i.data.custom_id).is_some())
-                .next()
-                .await?;
-            let button: Button = confirm::button_of(prefix, &press.data.custom_id)?;
-            Some(Incoming {
-                user: press.user.id.get(),
-                button,
-                handle: press,
-            })
+            let until = Instant::now() + wait;
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                let press = self.listening.next(left).await?;
+                // Only this invocation's buttons are routed here; anything else is not a
+                // Confirm / Cancel press.
+                if let Some(button) = confirm::button_of(self.prefix, &press.data.custom_id) {
+                    let button: Button = button;
+                    return Some(Incoming {
+                        user: press.user.id.get(),
+                        button,
+                        handle: press,
+                    });
+                }
+                acknowledge(&self.http, &press).await;
+            }
         })
     }
 
     fn refuse(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
         Box::pin(async move {
             let reply = s::CreateInteractionResponseMessage::new()
-                .content("Only the member who ran this command can press these buttons.")
+                .content(prompts::NOT_YOURS)
                 .ephemeral(true);
             if let Err(e) = handle
-                .create_response(&self.ctx.http, s::CreateInteractionResponse::Message(reply))
+                .create_response(&self.http, s::CreateInteractionResponse::Message(reply))
                 .await
             {
                 tracing::warn!(error = %e, "could not answer a button press");
@@ -250,15 +252,44 @@ impl PressSource for GatewayPresses {
     }
 
     fn accept(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
-        Box::pin(async move {
-            if let Err(e) = handle
-                .create_response(&self.ctx.http, s::CreateInteractionResponse::Acknowledge)
-                .await
-            {
-                tracing::warn!(error = %e, "could not acknowledge a button press");
-            }
-        })
+        Box::pin(async move { acknowledge(&self.http, &handle).await })
     }
+}
+
+/// Type 6: the press is received; the message is edited separately.
+async fn acknowledge(http: &s::Http, press: &s::ComponentInteraction) {
+    if let Err(e) = press
+        .create_response(http, s::CreateInteractionResponse::Acknowledge)
+        .await
+    {
+        tracing::warn!(error = %e, "could not acknowledge a button press");
+    }
+}
+
+/// Shows a Confirm / Cancel prompt for the invocation `ctx` and waits for the invoker's decision
+/// (or the timeout, or shutdown). The buttons are routed to the prompt before it is shown; once
+/// decided, `listening` keeps acknowledging presses without a change until the command ends.
+async fn prompt_and_wait<'a>(
+    ctx: Context<'a>,
+    reply: CreateReply,
+    listening: &mut Option<Listening>,
+) -> Result<(ReplyHandle<'a>, Decision), CommandError> {
+    let timeout = ctx.data().settings.confirm_timeout;
+    let http = ctx.serenity_context().http.clone();
+    let live = listening.insert(ctx.data().prompts.listen(ctx.id(), http.clone()));
+    let handle = ctx.send(reply).await?;
+    let mut presses = GatewayPresses {
+        http,
+        listening: live,
+        prefix: ctx.id(),
+    };
+    let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
+    crate::metrics::pending_confirmations(1.0);
+    let closing = ctx.data().in_flight.closing();
+    let decision = confirm::await_decision_until(&mut presses, machine, closing).await;
+    crate::metrics::pending_confirmations(-1.0);
+    live.decided();
+    Ok((handle, decision))
 }
 
 /// Shows an audit answer, optionally with a CSV of every matching record, then pages older
@@ -304,6 +335,10 @@ pub async fn audit_pages(
             "audit.csv",
         ));
     }
+    // Older presses are routed here from before the page is shown until paging ends.
+    let mut listening = data
+        .prompts
+        .listen(ctx.id(), ctx.serenity_context().http.clone());
     let handle = ctx.send(first).await?;
     // After the defer this is a followup: poise hands back the message Discord returned, with
     // the ids of its files, without another request.
@@ -318,19 +353,18 @@ pub async fn audit_pages(
     let mut closing = std::pin::pin!(data.in_flight.closing());
     while query.cursor.is_some() {
         let wait = until.saturating_duration_since(Instant::now());
-        let wanted = older_id.clone();
-        let collector = s::ComponentInteractionCollector::new(ctx.serenity_context())
-            .timeout(wait)
-            .filter(move |i| i.data.custom_id == wanted)
-            .next();
         let next = tokio::select! {
             biased;
             () = &mut closing => None,
-            press = collector => press,
+            press = listening.next(wait) => press,
         };
         let Some(press) = next else {
             break;
         };
+        if press.data.custom_id != older_id {
+            acknowledge(ctx.http(), &press).await;
+            continue;
+        }
         if press.user.id != ctx.author().id {
             let reply = s::CreateInteractionResponseMessage::new()
                 .content("Only the member who ran this command can page it.")
@@ -351,6 +385,8 @@ pub async fn audit_pages(
         edit_audit_message(ctx, message, &edit).await?;
         query.cursor = page.next_cursor;
     }
+    // Presses from here on are acknowledged without a change while the button is removed.
+    listening.decided();
     if query.cursor.is_some() {
         // Paging timed out: drop the button so nobody presses a dead one.
         edit_audit_message(ctx, message, &audit_edit(shown, vec![], &files)).await?;
@@ -380,6 +416,8 @@ pub struct PayoutReply<'a> {
     /// How long the interaction's token is used ([`TOKEN_USABLE_FOR`] unless a test shortens it).
     token_usable_for: Duration,
     last_drawn: Option<Instant>,
+    /// The Confirm / Cancel buttons' routing, held until the command ends.
+    listening: Option<Listening>,
 }
 
 impl<'a> PayoutReply<'a> {
@@ -391,6 +429,7 @@ impl<'a> PayoutReply<'a> {
             started: Instant::now(),
             token_usable_for: ctx.data().token_usable_for,
             last_drawn: None,
+            listening: None,
         }
     }
 
@@ -483,20 +522,11 @@ impl PayoutUi for PayoutReply<'_> {
     ) -> BoxFut<'b, Result<Decision, CommandError>> {
         Box::pin(async move {
             let ctx = self.ctx;
-            let timeout = ctx.data().settings.confirm_timeout;
             let card = words::payout_preview(preview, &render::DiscordDialect);
             let reply =
                 embed_reply(render::embed(&card)).components(render::confirm_buttons(ctx.id()));
-            self.handle = Some(ctx.send(reply).await?);
-            let mut presses = GatewayPresses {
-                ctx: ctx.serenity_context().clone(),
-                prefix: ctx.id(),
-            };
-            let machine = Confirmation::new(ctx.author().id.get(), Instant::now() + timeout);
-            crate::metrics::pending_confirmations(1.0);
-            let closing = ctx.data().in_flight.closing();
-            let decision = confirm::await_decision_until(&mut presses, machine, closing).await;
-            crate::metrics::pending_confirmations(-1.0);
+            let (handle, decision) = prompt_and_wait(ctx, reply, &mut self.listening).await?;
+            self.handle = Some(handle);
             Ok(decision)
         })
     }

@@ -14,3 +14,4 @@ mod payouts_role_file;
 mod refusals;
 mod registration;
 mod reversals;
+mod stale_buttons;

@@ -338,6 +338,35 @@ async fn an_oversized_or_non_text_attachment_is_refused_in_words_and_nothing_mov
     e.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_whose_link_the_cdn_refuses_is_refused_in_words_and_nothing_moves() {
+    let e = E2e::start().await;
+    e.world.seed_offline_profile(ALICE, 5);
+    // The URL in the payload has already expired (as one read from an old payload would be):
+    // Discord's CDN refuses it, and its error page must not be read as the file.
+    e.fake.set_attachment_url_lifetime(Duration::ZERO);
+    let file = FileUpload::new("winners.csv", "alice\n1002\n");
+    let ix = e.run(MOD, "payout", &by_file(file));
+    let refusal = e
+        .reply_containing(ix, "could not download `file` from Discord")
+        .await;
+    let text = refusal.text();
+    assert!(text.contains("Nothing moved"), "{text}");
+    assert!(text.contains("run the command again"), "{text}");
+    assert!(refusal.buttons.is_empty(), "nothing to confirm");
+    let fetches: Vec<u16> = e
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/winners.csv"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(fetches, vec![404], "one refused download, no retry");
+    assert_eq!(e.world.wallet(ALICE).balance, 5, "nothing moved");
+    assert!(e.world.stored(BOB).is_none(), "nothing moved");
+    e.finish().await;
+}
+
 /// Starts a payout of 40 to alice and bob whose token window is already spent, moves the fake's
 /// clock past the token's 15 minutes and confirms it: any use of the token after that would be
 /// refused with 401 (`E2e::finish` fails on one). Nothing here depends on how long the run takes.
