@@ -54,8 +54,10 @@ fn answered_through_its_own_token(e: &E2e, press: InteractionRef) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payout_preview_pressed_after_its_token_expired_loses_its_buttons_and_pays_nothing() {
     let mut e = E2e::start_with(Setup {
-        // The prompt times out on the bot's clock soon after the fake's clock has jumped.
-        confirm_timeout: Duration::from_secs(5),
+        // The prompt times out on the bot's clock after the fake's clock has jumped (at once
+        // after the preview appears): 10 s leaves a stalled machine a wide margin, and the
+        // wait for the timeout (`WAIT`, 20 s) as much again.
+        confirm_timeout: Duration::from_secs(10),
         ..Setup::default()
     })
     .await;
