@@ -105,7 +105,7 @@ async fn a_batch_pays_each_distinct_player_once_and_a_second_run_pays_nobody() {
     for item in &report.items {
         assert_eq!(item.txn, plan.batch.item_txn(item.user_id));
         assert!(
-            api.record(&item.txn).await.is_some(),
+            api.record_posted(&item.txn).await.is_some(),
             "audit record of {}",
             item.txn
         );

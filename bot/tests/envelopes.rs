@@ -72,7 +72,10 @@ async fn assert_paid_once(world: &World, api: &AuditApi, batch: &BatchId, player
         let txn = batch.item_txn(p);
         assert_eq!(wallet.ring.iter().filter(|r| r.id == txn).count(), 1);
         assert_eq!(wallet.find(&txn).unwrap().outcome, RecordOutcome::Applied);
-        assert!(api.record(&txn).await.is_some(), "audit record of {p}");
+        assert!(
+            api.record_posted(&txn).await.is_some(),
+            "audit record of {p}"
+        );
     }
     world.assert_single_writer();
 }

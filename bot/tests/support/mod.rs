@@ -120,6 +120,17 @@ impl AuditApi {
             .unwrap()
             .map(|l| l.record)
     }
+
+    /// The audit record of `txn`, waiting for it (the API's long-poll, up to 20 s): a game
+    /// server posts its records after its save, in the background, so a txn confirmed from the
+    /// wallet entry may not have its record yet.
+    pub async fn record_posted(&self, txn: &TxnId) -> Option<AuditRecord> {
+        self.bot_client()
+            .get_txn(txn, Some(std::time::Duration::from_secs(20)))
+            .await
+            .unwrap()
+            .map(|l| l.record)
+    }
 }
 
 /// An audit API address nobody answers ("API down"): its port stays reserved, so connections
