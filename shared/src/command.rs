@@ -129,7 +129,7 @@ pub(crate) fn text_ok(s: &str, max_chars: usize) -> bool {
 }
 
 /// Checks a human reason: a bounded text field that also fits `MAX_REASON_BYTES`.
-pub(crate) fn reason_ok(s: &str) -> bool {
+pub fn reason_ok(s: &str) -> bool {
     s.len() <= MAX_REASON_BYTES && text_ok(s, MAX_REASON_CHARS)
 }
 

@@ -314,21 +314,11 @@ pub fn envelope(u: &Universe, batch: &str, users: &[u64], op: Op, amount: i64) -
     signed(&envelope_body(u, batch, users, op, amount).to_string())
 }
 
-/// The txn id of `user`'s command in batch `batch` (docs/protocol.md §3.1), derived here
-/// independently of the bridge: the batch's timestamp, then the first 80 bits of
-/// SHA-256(`economy-batch-item/v1:` ‖ batch ‖ `:` ‖ decimal user id).
+/// The txn id of `user`'s command in batch `batch` (docs/protocol.md §3.1), derived outside the
+/// bridge by the Rust reference (`shared::BatchId::item_txn`).
 pub fn item_txn(batch: &str, user: u64) -> String {
-    use sha2::{Digest, Sha256};
-    let batch: TxnId = batch.parse().unwrap();
-    let digest = Sha256::new()
-        .chain_update(b"economy-batch-item/v1:")
-        .chain_update(batch.as_str())
-        .chain_update(b":")
-        .chain_update(user.to_string())
-        .finalize();
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    TxnId::from_parts(batch.timestamp_ms(), u128::from_be_bytes(random)).to_string()
+    let batch: shared::BatchId = batch.parse().unwrap();
+    batch.item_txn(user).to_string()
 }
 
 /// The universe's virtual Unix ms.

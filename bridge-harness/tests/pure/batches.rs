@@ -1,6 +1,6 @@
 //! Batch envelopes (docs/protocol.md §3.1) in the bridge's Luau and in `shared::decode_message`,
-//! both against a model built on the Rust reference: item txn ids against a Rust derivation (`sha2` + `shared::TxnId::from_parts`), and
-//! thousands of seeded envelope messages, mutated field by field, decoded by `MessageCodec` with
+//! both against a model built on the Rust reference: item txn ids against
+//! `shared::BatchId::item_txn`, and thousands of seeded envelope messages, mutated field by field, decoded by `MessageCodec` with
 //! the label (or the carried commands) the model expects. The model types the shared fields with
 //! `shared::message::decode_command_message` (an envelope's shared fields are a command's), the
 //! user list as serde types a `Vec<u64>`, and applies §3.1's rules on the players.
@@ -12,10 +12,9 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value as J;
-use sha2::{Digest, Sha256};
-use shared::TxnId;
 use shared::keys::{Key, KeyId, KeyRing, Secret};
 use shared::message::decode_command_message;
+use shared::{BatchId, TxnId};
 use std::collections::{BTreeMap, BTreeSet};
 
 const ENVELOPE_FIELDS: [&str; 9] = [
@@ -30,17 +29,11 @@ const ENVELOPE_FIELDS: [&str; 9] = [
     "users",
 ];
 
-/// §3.1's item txn id, computed independently of the Luau.
+/// §3.1's item txn id by the Rust reference (`shared::BatchId::item_txn`, itself pinned by the
+/// Python model's vectors), computed outside the Luau.
 fn item_txn(batch: &TxnId, user: u64) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"economy-batch-item/v1:")
-        .chain_update(batch.as_str())
-        .chain_update(b":")
-        .chain_update(user.to_string())
-        .finalize();
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    TxnId::from_parts(batch.timestamp_ms(), u128::from_be_bytes(random)).to_string()
+    let batch: BatchId = batch.as_str().parse().unwrap();
+    batch.item_txn(user).to_string()
 }
 
 fn random_batch(rng: &mut ChaCha8Rng) -> TxnId {

@@ -18,18 +18,6 @@ use futures::stream::FuturesUnordered;
 use shared::{Op, TxnId};
 use std::collections::HashSet;
 
-/// The reason rule of a command (protocol §2): not blank, at most 200 characters and 400
-/// bytes, no control, bidi-control or zero-width characters.
-fn reason_ok(reason: &str) -> bool {
-    use shared::limits::{MAX_REASON_BYTES, MAX_REASON_CHARS};
-    !reason.trim().is_empty()
-        && reason.len() <= MAX_REASON_BYTES
-        && reason.chars().count() <= MAX_REASON_CHARS
-        && !reason
-            .chars()
-            .any(|c| c.is_control() || shared::command::is_disguising(c))
-}
-
 impl Service {
     /// Checks a bulk payout and answers what its preview shows, storing nothing: the amount
     /// against the limits and the actor's role maximum (per player), the list (not empty, at
@@ -43,7 +31,7 @@ impl Service {
         }
         self.config.policy.authorize(&req.actor, req.amount)?;
         let reason = req.reason.trim().to_owned();
-        if !reason_ok(&reason) {
+        if !shared::command::reason_ok(&reason) {
             return Err(Refusal::BadReason.into());
         }
         let mut seen = HashSet::with_capacity(req.user_ids.len());
