@@ -187,6 +187,25 @@ impl DiscordFake {
         self.shared.world.lock().config.members_intent = enabled;
     }
 
+    /// Holds every `method` request whose route (as [`DiscordFake::requests`] shows it, tokens
+    /// as `{token}`) starts with `prefix` unanswered until [`DiscordFake::release`]: a slow
+    /// Discord, so a test can act while the bot waits on that request.
+    pub fn hold(&self, method: &str, prefix: &str) {
+        let mut w = self.shared.world.lock();
+        w.holds.push((method.to_owned(), prefix.to_owned()));
+    }
+
+    /// Ends every [`DiscordFake::hold`]: the held requests are answered now.
+    pub fn release(&self) {
+        self.shared.world.lock().holds.clear();
+        self.shared.changed();
+    }
+
+    /// How many requests are held unanswered now.
+    pub fn holding(&self) -> usize {
+        self.shared.world.lock().holding
+    }
+
     /// The next registration calls fail like this, in order (then they succeed again).
     pub fn fail_registrations(&self, faults: impl IntoIterator<Item = Fault>) {
         self.shared.world.lock().registration_faults.extend(faults);

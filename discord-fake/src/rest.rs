@@ -196,6 +196,38 @@ fn authorised(w: &World, headers: &HeaderMap) -> bool {
         .is_some_and(|t| t == w.config.token)
 }
 
+/// Waits while the test holds this request ([`crate::DiscordFake::hold`]).
+async fn held(shared: &Shared, method: &str, route: &str) {
+    let mut rx = shared.notify_rx();
+    let mut counted = false;
+    loop {
+        // Seen before the check, so a release after it still wakes the wait below.
+        rx.borrow_and_update();
+        let newly = {
+            let mut w = shared.world.lock();
+            if !w.holds(method, route) {
+                if counted {
+                    w.holding -= 1;
+                }
+                return;
+            }
+            if counted {
+                false
+            } else {
+                w.holding += 1;
+                counted = true;
+                true
+            }
+        };
+        if newly {
+            shared.changed();
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// The one handler behind every path.
 pub async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -208,6 +240,7 @@ pub async fn handle(
         let e = ApiError::not_found();
         return (StatusCode::NOT_FOUND, axum::Json(e.body())).into_response();
     };
+    held(&shared, method.as_str(), &route.shown()).await;
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())

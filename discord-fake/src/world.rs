@@ -259,6 +259,11 @@ pub struct World {
     /// How long an attachment URL is valid after it is handed out (`ex` − `is`, whole seconds;
     /// [`crate::cdn::URL_LIFETIME_S`] unless a test changes it).
     pub url_lifetime_s: i64,
+    /// Requests held unanswered until the test releases them: (method, route prefix as
+    /// [`RequestRecord::route`] shows it).
+    pub holds: Vec<(String, String)>,
+    /// How many requests are being held now.
+    pub holding: usize,
 }
 
 impl World {
@@ -284,7 +289,16 @@ impl World {
             uploads: BTreeMap::new(),
             cdn_base,
             url_lifetime_s: crate::cdn::URL_LIFETIME_S,
+            holds: Vec::new(),
+            holding: 0,
         }
+    }
+
+    /// Whether a request is held now (see [`World::holds`]).
+    pub fn holds(&self, method: &str, route: &str) -> bool {
+        self.holds
+            .iter()
+            .any(|(m, prefix)| m == method && route.starts_with(prefix.as_str()))
     }
 
     /// Now on the fake's clock.

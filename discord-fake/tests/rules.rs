@@ -696,16 +696,12 @@ fn signed_parts(url: &str) -> (i64, i64, String) {
     (hex("ex"), hex("is"), get("hm"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attachment_urls_are_signed_refused_when_altered_and_expire_after_a_day() {
-    let fake = fake().await;
-    fake.preregister(
-        Some(GUILD),
-        &[json!({"name": "grant", "description": "Grant", "type": 1,
-            "options": [{"type": 11, "name": "file", "description": "f"}]})],
-    );
-    let mut bot = bot(&fake).await;
-    let upload = FileUpload::new("list.csv", "1001\n");
+/// A member runs `grant` with `upload` attached; the attachment as the bot receives it.
+async fn grant_file(
+    fake: &discord_fake::DiscordFake,
+    bot: &mut RawBot,
+    upload: FileUpload,
+) -> s::Attachment {
     fake.run_command(
         MOD,
         CHANNEL,
@@ -716,7 +712,19 @@ async fn attachment_urls_are_signed_refused_when_altered_and_expire_after_a_day(
     let s::Interaction::Command(c) = bot.interaction().await else {
         panic!("command")
     };
-    let file = c.data.resolved.attachments.values().next().unwrap().clone();
+    c.data.resolved.attachments.values().next().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_urls_are_signed_refused_when_altered_and_expire_after_a_day() {
+    let fake = fake().await;
+    fake.preregister(
+        Some(GUILD),
+        &[json!({"name": "grant", "description": "Grant", "type": 1,
+            "options": [{"type": 11, "name": "file", "description": "f"}]})],
+    );
+    let mut bot = bot(&fake).await;
+    let file = grant_file(&fake, &mut bot, FileUpload::new("list.csv", "1001\n")).await;
     let base = fake.rest_base();
     let signed = file.url.strip_prefix(&base).unwrap().to_owned();
     // Issued now on the fake's clock, valid for a day; a trailing `&` as in Discord's example.
@@ -750,18 +758,7 @@ async fn attachment_urls_are_signed_refused_when_altered_and_expire_after_a_day(
     assert_eq!(raw_get(&fake, &signed).await.0, 404);
     // Each payload carries a URL issued when it is sent, as Discord refreshes them.
     fake.set_attachment_url_lifetime(Duration::ZERO);
-    let upload = FileUpload::new("again.csv", "1002\n");
-    fake.run_command(
-        MOD,
-        CHANNEL,
-        "grant",
-        &[("file", OptionValue::Attachment(upload))],
-    )
-    .unwrap();
-    let s::Interaction::Command(c) = bot.interaction().await else {
-        panic!("command")
-    };
-    let again = c.data.resolved.attachments.values().next().unwrap().clone();
+    let again = grant_file(&fake, &mut bot, FileUpload::new("again.csv", "1002\n")).await;
     let (ex, is, _) = signed_parts(&again.url);
     assert_eq!(is, discord_fake::clock::START_MS / 1000 + 24 * 60 * 60);
     assert_eq!(ex, is, "a zero lifetime hands out an already expired URL");
@@ -896,4 +893,32 @@ async fn a_channel_message_with_a_file_needs_attach_files() {
         .map(|m| m.content)
         .collect();
     assert_eq!(texts, ["no file"]);
+}
+
+/// Not a Discord rule: the test control that stands for a slow Discord. A held request waits
+/// unanswered (and is counted) while other routes are answered; release answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_route_waits_until_released_and_other_routes_go_on() {
+    let fake = fake().await;
+    fake.hold("GET", "/gateway");
+    let held = raw(&fake, "GET", "/api/v10/gateway", "");
+    tokio::pin!(held);
+    tokio::select! {
+        _ = &mut held => panic!("answered while held"),
+        counted = fake.wait_until("the request held", Duration::from_secs(10), |f| {
+            (f.holding() == 1).then_some(())
+        }) => counted.unwrap(),
+    }
+    assert_eq!(raw(&fake, "GET", "/api/v10/users/@me", "").await.0, 200);
+    assert_eq!(fake.holding(), 1, "still held");
+    fake.release();
+    assert_eq!(held.await.0, 200);
+    assert_eq!(fake.holding(), 0);
+    let gateway: Vec<u16> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.route == "/gateway")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(gateway, [200], "answered once, after the release");
 }
