@@ -78,6 +78,62 @@ async fn a_large_give_to_an_online_player_waits_for_confirm_and_is_applied_by_th
     e.finish().await;
 }
 
+/// A second press on Confirm while the money moves: Discord has not yet shown the bot's edit
+/// after the first press (held here), so the buttons are still on screen and pressed again. The
+/// prompt has decided and its command runs on (the server holds the message), so the press is
+/// acknowledged without a change (type 6), not answered as an ended prompt, and the player is
+/// paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_confirm_press_while_the_money_moves_is_acknowledged_and_pays_once() {
+    let e = E2e::start().await;
+    let server = StandInServer::start(&e.world, "job-1", Some(e.api.game_client()));
+    server.join(ALICE);
+    server.pause();
+    let ix = e.run(MOD, "give", &give("alice", 150_000, "tournament"));
+    let prompt = e.reply_containing(ix, "150000").await;
+    e.fake.hold("PATCH", "/webhooks/");
+    let first = e.press(MOD, &prompt, "Confirm").await;
+    e.fake
+        .wait_until("the bot's edit after Confirm", WAIT, |f| {
+            (f.holding() > 0).then_some(())
+        })
+        .await
+        .unwrap();
+    let confirm = &prompt
+        .button("Confirm")
+        .expect("a Confirm button")
+        .custom_id;
+    let second = e
+        .fake
+        .press(MOD, prompt.id, confirm)
+        .expect("the buttons are still on screen");
+    let answer = e
+        .fake
+        .wait_until("the second press answered", WAIT, |f| {
+            f.response_type(second)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        [e.fake.response_type(first), Some(answer)],
+        [Some(6), Some(6)],
+        "each press acknowledged once, the message unchanged"
+    );
+    e.fake.release();
+    // Only now may the server apply it: both presses came while the command was running.
+    server.resume(true);
+    let receipt = e.reply_containing(ix, "New balance: 150000").await;
+    assert!(
+        !receipt.text().contains("has ended"),
+        "the receipt is not marked ended: {}",
+        receipt.text()
+    );
+    assert_eq!(server.applied(), 1, "paid once");
+    assert_eq!(e.world.wallet(ALICE).balance, 150_000);
+    assert_eq!(e.log_posts(1).await.len(), 1, "one movement");
+    e.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deduct_from_an_online_player_is_applied_by_the_game_server_once() {
     let e = E2e::start().await;
