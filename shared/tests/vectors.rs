@@ -25,6 +25,15 @@ fn str_of(v: &Value) -> &str {
     v.as_str().unwrap()
 }
 
+/// The signing key a vector case names (`keyId`, `keyHex`), with `scopes`.
+fn key_of(case: &Value, scopes: Vec<Scope>) -> Key {
+    Key::new(
+        KeyId::new(str_of(&case["keyId"])).unwrap(),
+        Secret::from_bytes(hex_bytes(&case["keyHex"])),
+        scopes,
+    )
+}
+
 #[test]
 fn apply_rule_vectors() {
     let data = load("apply_rule.json");
@@ -162,11 +171,7 @@ fn canonical_string_and_signature_vectors() {
             str_of(&case["canonical"]),
             "{name}"
         );
-        let key = Key::new(
-            KeyId::new(str_of(&case["keyId"])).unwrap(),
-            Secret::from_bytes(hex_bytes(&case["keyHex"])),
-            vec![Scope::Write],
-        );
+        let key = key_of(case, vec![Scope::Write]);
         let headers = sign_request(&key, ts, &p).unwrap();
         assert_eq!(headers.signature, str_of(&case["signature"]), "{name}");
         let ring = KeyRing::new(vec![key]).unwrap();
@@ -227,11 +232,7 @@ fn envelope_vectors() {
     let max = data["maxBytes"].as_u64().unwrap() as usize;
     for case in data["encode"].as_array().unwrap() {
         let name = str_of(&case["name"]);
-        let key = Key::new(
-            KeyId::new(str_of(&case["keyId"])).unwrap(),
-            Secret::from_bytes(hex_bytes(&case["keyHex"])),
-            vec![],
-        );
+        let key = key_of(case, vec![]);
         let cmd: Command = serde_json::from_value(case["command"].clone()).unwrap();
         let msg = encode_command_message(&cmd, &key).unwrap();
         assert_eq!(msg, str_of(&case["message"]), "{name}: exact bytes");
@@ -242,11 +243,7 @@ fn envelope_vectors() {
     }
     for case in data["reject"].as_array().unwrap() {
         let name = str_of(&case["name"]);
-        let key = Key::new(
-            KeyId::new(str_of(&case["keyId"])).unwrap(),
-            Secret::from_bytes(hex_bytes(&case["keyHex"])),
-            vec![],
-        );
+        let key = key_of(case, vec![]);
         let ring = KeyRing::new(vec![key]).unwrap();
         let err = decode_command_message(str_of(&case["message"]), &ring)
             .err()
@@ -274,18 +271,11 @@ fn batch_vectors() {
             "{case}"
         );
     }
-    let key_of = |case: &Value| {
-        Key::new(
-            KeyId::new(str_of(&case["keyId"])).unwrap(),
-            Secret::from_bytes(hex_bytes(&case["keyHex"])),
-            vec![],
-        )
-    };
     let encode = data["encode"].as_array().unwrap();
     assert!(encode.len() >= 4, "vector file lost cases");
     for case in encode {
         let name = str_of(&case["name"]);
-        let key = key_of(case);
+        let key = key_of(case, vec![]);
         let env: Envelope = serde_json::from_value(case["envelope"].clone()).unwrap();
         let msg = encode_batch_message(&env, &key).unwrap();
         assert_eq!(msg, str_of(&case["message"]), "{name}: exact bytes");
@@ -300,7 +290,7 @@ fn batch_vectors() {
     assert!(reject.len() >= 20, "vector file lost cases");
     for case in reject {
         let name = str_of(&case["name"]);
-        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
         let err = decode_message(str_of(&case["message"]), &ring)
             .err()
             .unwrap_or_else(|| panic!("{name}: accepted"));
@@ -313,7 +303,7 @@ fn batch_vectors() {
     // Every single-command vector reads the same through the envelope-aware decoder.
     let singles = load("envelopes.json");
     for case in singles["encode"].as_array().unwrap() {
-        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
         let cmd: Command = serde_json::from_value(case["command"].clone()).unwrap();
         assert_eq!(
             decode_message(str_of(&case["message"]), &ring).unwrap(),
@@ -321,7 +311,7 @@ fn batch_vectors() {
         );
     }
     for case in singles["reject"].as_array().unwrap() {
-        let ring = KeyRing::new(vec![key_of(case)]).unwrap();
+        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
         let err = decode_message(str_of(&case["message"]), &ring).unwrap_err();
         assert_eq!(
             message_error_label(&err),

@@ -5,7 +5,7 @@
 //! `shared::message::decode_command_message` (an envelope's shared fields are a command's), the
 //! user list as serde types a `Vec<u64>`, and applies §3.1's rules on the players.
 
-use crate::codec::{KEY_ID, LITERALS, SECRET, base_fields, label, sign};
+use crate::codec::{KEY_ID, LITERALS, SECRET, base_fields, label, mutate_field, sign};
 use crate::vm::{Bridge, MAX_SAFE_INTEGER};
 use mlua::{Function, Table, Value};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -225,19 +225,7 @@ fn envelope_fields(rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
     fields.push(("users".into(), users_literal(rng)));
     for _ in 0..rng.random_range(0..if clean { 2 } else { 3 }) {
         match rng.random_range(0..9) {
-            0..=2 => {
-                let i = rng.random_range(0..fields.len());
-                fields[i].1 = LITERALS.choose(rng).unwrap().to_string();
-            }
-            3 => {
-                let i = rng.random_range(0..fields.len());
-                fields.remove(i);
-            }
-            4 => {
-                let i = rng.random_range(0..fields.len());
-                let dup = fields[i].clone();
-                fields.push(dup);
-            }
+            op @ 0..=4 => mutate_field(&mut fields, op, rng),
             5 => {
                 // Fields of a command, or unknown ones.
                 let k = *["txn", "userId", "reverses", "extra"].choose(rng).unwrap();

@@ -138,23 +138,27 @@ pub(crate) fn base_fields(rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
     ]
 }
 
+/// The mutations the command and envelope fuzzers share, chosen by `op` (0–4): a field's value
+/// replaced by a literal (0–2), a field removed (3), a field repeated (4).
+pub(crate) fn mutate_field(fields: &mut Vec<(String, String)>, op: u32, rng: &mut ChaCha8Rng) {
+    let i = rng.random_range(0..fields.len());
+    match op {
+        3 => {
+            fields.remove(i);
+        }
+        4 => {
+            let dup = fields[i].clone();
+            fields.push(dup);
+        }
+        _ => fields[i].1 = LITERALS.choose(rng).unwrap().to_string(),
+    }
+}
+
 fn mutated_body(rng: &mut ChaCha8Rng) -> String {
     let mut fields = base_fields(rng);
     for _ in 0..rng.random_range(0..3) {
         match rng.random_range(0..7) {
-            0..=2 => {
-                let i = rng.random_range(0..fields.len());
-                fields[i].1 = LITERALS.choose(rng).unwrap().to_string();
-            }
-            3 => {
-                let i = rng.random_range(0..fields.len());
-                fields.remove(i);
-            }
-            4 => {
-                let i = rng.random_range(0..fields.len());
-                let dup = fields[i].clone();
-                fields.push(dup);
-            }
+            op @ 0..=4 => mutate_field(&mut fields, op, rng),
             5 => fields.push(("extra".into(), LITERALS.choose(rng).unwrap().to_string())),
             _ => fields.shuffle(rng),
         }
