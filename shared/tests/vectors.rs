@@ -226,6 +226,23 @@ fn message_error_label(e: &MessageError) -> &'static str {
     }
 }
 
+/// Every `reject` case's message is refused by `decode`, under the case's key, with the error
+/// its `expect` names.
+fn assert_rejects<T>(cases: &[Value], decode: impl Fn(&str, &KeyRing) -> Result<T, MessageError>) {
+    for case in cases {
+        let name = str_of(&case["name"]);
+        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
+        let Err(err) = decode(str_of(&case["message"]), &ring) else {
+            panic!("{name}: accepted");
+        };
+        assert_eq!(
+            message_error_label(&err),
+            str_of(&case["expect"]),
+            "{name}: {err}"
+        );
+    }
+}
+
 #[test]
 fn envelope_vectors() {
     let data = load("envelopes.json");
@@ -241,19 +258,7 @@ fn envelope_vectors() {
         let ring = KeyRing::new(vec![key]).unwrap();
         assert_eq!(decode_command_message(&msg, &ring).unwrap(), cmd, "{name}");
     }
-    for case in data["reject"].as_array().unwrap() {
-        let name = str_of(&case["name"]);
-        let key = key_of(case, vec![]);
-        let ring = KeyRing::new(vec![key]).unwrap();
-        let err = decode_command_message(str_of(&case["message"]), &ring)
-            .err()
-            .unwrap_or_else(|| panic!("{name}: accepted"));
-        assert_eq!(
-            message_error_label(&err),
-            str_of(&case["expect"]),
-            "{name}: {err}"
-        );
-    }
+    assert_rejects(data["reject"].as_array().unwrap(), decode_command_message);
 }
 
 #[test]
@@ -288,18 +293,7 @@ fn batch_vectors() {
     }
     let reject = data["reject"].as_array().unwrap();
     assert!(reject.len() >= 20, "vector file lost cases");
-    for case in reject {
-        let name = str_of(&case["name"]);
-        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
-        let err = decode_message(str_of(&case["message"]), &ring)
-            .err()
-            .unwrap_or_else(|| panic!("{name}: accepted"));
-        assert_eq!(
-            message_error_label(&err),
-            str_of(&case["expect"]),
-            "{name}: {err}"
-        );
-    }
+    assert_rejects(reject, decode_message);
     // Every single-command vector reads the same through the envelope-aware decoder.
     let singles = load("envelopes.json");
     for case in singles["encode"].as_array().unwrap() {
@@ -310,16 +304,7 @@ fn batch_vectors() {
             vec![cmd]
         );
     }
-    for case in singles["reject"].as_array().unwrap() {
-        let ring = KeyRing::new(vec![key_of(case, vec![])]).unwrap();
-        let err = decode_message(str_of(&case["message"]), &ring).unwrap_err();
-        assert_eq!(
-            message_error_label(&err),
-            str_of(&case["expect"]),
-            "{}",
-            case["name"]
-        );
-    }
+    assert_rejects(singles["reject"].as_array().unwrap(), decode_message);
 }
 
 #[test]
