@@ -116,9 +116,14 @@ fn object_body(body: &str) -> Result<serde_json::Map<String, serde_json::Value>,
 
 /// A verified body read as one command.
 fn command_body(body: &str) -> Result<Command, MessageError> {
+    object_body(body)?;
+    typed_command(body)
+}
+
+/// A verified body already known to be an object ([`object_body`]) read as one command.
+fn typed_command(body: &str) -> Result<Command, MessageError> {
     // The typed parse refuses duplicate and unknown fields.
     let cmd: Command = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
-    object_body(body)?;
     cmd.validate()?;
     Ok(cmd)
 }
@@ -135,7 +140,7 @@ pub fn decode_command_message(msg: &str, keys: &KeyRing) -> Result<Command, Mess
 pub fn decode_message(msg: &str, keys: &KeyRing) -> Result<Vec<Command>, MessageError> {
     let body = verified_body(msg, keys)?;
     if !object_body(body)?.contains_key("batch") {
-        return command_body(body).map(|cmd| vec![cmd]);
+        return typed_command(body).map(|cmd| vec![cmd]);
     }
     // Exactly the envelope's fields (a command's `txn` or `userId` beside them is unknown).
     let envelope: Envelope = serde_json::from_str(body).map_err(|_| MessageError::Body)?;
