@@ -190,6 +190,7 @@ impl Db {
         Ok(())
     }
 
+    /// Marks a batch finished: a restart no longer resumes it.
     pub async fn finish_batch(&self, id: &BatchId, now_ms: i64) -> Result<(), DbError> {
         let sql = self
             .sql("UPDATE batches SET finished_at = ? WHERE batch_id = ? AND finished_at IS NULL");
