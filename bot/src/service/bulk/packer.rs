@@ -282,7 +282,6 @@ impl Packer {
                 packs.push(current);
             }
         }
-        packs.retain(|p| !p.members.is_empty());
         packs
     }
 
