@@ -116,8 +116,8 @@ enum Routed {
     Stale(s::ComponentInteraction),
 }
 
-/// Type 6: the press is received, the message stays as it is.
-async fn acknowledge(http: &s::Http, press: &s::ComponentInteraction) {
+/// Type 6: the press is received, the message stays as it is (or is edited separately).
+pub(super) async fn acknowledge(http: &s::Http, press: &s::ComponentInteraction) {
     if let Err(e) = press
         .create_response(http, s::CreateInteractionResponse::Acknowledge)
         .await
@@ -256,6 +256,21 @@ pub fn stale_update(what: &str) -> serde_json::Value {
     })
 }
 
+/// Answers a press on someone else's buttons with [`NOT_YOURS`], seen only by the presser; the
+/// message stays as it is.
+pub(super) async fn refuse(
+    http: &s::Http,
+    press: &s::ComponentInteraction,
+) -> serenity::Result<()> {
+    let reply = s::CreateInteractionResponseMessage::new()
+        .content(NOT_YOURS)
+        .ephemeral(true)
+        .allowed_mentions(s::CreateAllowedMentions::new());
+    press
+        .create_response(http, s::CreateInteractionResponse::Message(reply))
+        .await
+}
+
 /// Answers a press on a button of an ended prompt (see the module docs).
 async fn stale(http: &s::Http, press: &s::ComponentInteraction, what: &str) {
     let ephemeral = press
@@ -272,15 +287,7 @@ async fn stale(http: &s::Http, press: &s::ComponentInteraction, what: &str) {
             http.create_interaction_response(press.id, &press.token, &stale_update(what), vec![])
                 .await
         }
-        StaleAnswer::Refuse => {
-            let reply = s::CreateInteractionResponseMessage::new()
-                .content(NOT_YOURS)
-                .ephemeral(true)
-                .allowed_mentions(s::CreateAllowedMentions::new());
-            press
-                .create_response(http, s::CreateInteractionResponse::Message(reply))
-                .await
-        }
+        StaleAnswer::Refuse => refuse(http, press).await,
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, "could not answer a press on an ended prompt");

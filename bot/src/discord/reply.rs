@@ -5,7 +5,7 @@
 use super::confirm::{self, BoxFut, Button, Confirmation, Incoming, PressSource};
 use super::data::{Context, Data};
 use super::error::CommandError;
-use super::prompts::{self, Listening};
+use super::prompts::{self, Listening, acknowledge};
 use super::render;
 use crate::frontend::flow::{self, AuditAnswer};
 use crate::frontend::payout::{PayoutPreview, PayoutResult, PayoutUi};
@@ -239,13 +239,7 @@ impl PressSource for GatewayPresses<'_> {
 
     fn refuse(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
         Box::pin(async move {
-            let reply = s::CreateInteractionResponseMessage::new()
-                .content(prompts::NOT_YOURS)
-                .ephemeral(true);
-            if let Err(e) = handle
-                .create_response(&self.http, s::CreateInteractionResponse::Message(reply))
-                .await
-            {
+            if let Err(e) = prompts::refuse(&self.http, &handle).await {
                 tracing::warn!(error = %e, "could not answer a button press");
             }
         })
@@ -253,16 +247,6 @@ impl PressSource for GatewayPresses<'_> {
 
     fn accept(&mut self, handle: Self::Handle) -> BoxFut<'_, ()> {
         Box::pin(async move { acknowledge(&self.http, &handle).await })
-    }
-}
-
-/// Type 6: the press is received; the message is edited separately.
-async fn acknowledge(http: &s::Http, press: &s::ComponentInteraction) {
-    if let Err(e) = press
-        .create_response(http, s::CreateInteractionResponse::Acknowledge)
-        .await
-    {
-        tracing::warn!(error = %e, "could not acknowledge a button press");
     }
 }
 
